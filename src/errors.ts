@@ -1,0 +1,41 @@
+// Errors carry a stable `code`: callers branch on the code and map it to a condition reason,
+// never on the message text.
+export type ErrorCode =
+  | 'InvalidSpec'
+  | 'InvalidDuration'
+  | 'InvalidPEM'
+  | 'UnsupportedKey'
+  | 'KeyMismatch'
+  | 'NotCA'
+  | 'CAExpired'
+  | 'SecretNotFound'
+  | 'SecretMissingKey'
+  | 'IssuerNotFound'
+  | 'IssuerNotReady'
+  | 'SecretConflict'
+  | 'KubeNotFound'
+  | 'KubeConflict'
+  | 'KubeGone'
+  | 'KubeUnavailable'
+  | 'KubeForbidden'
+  | 'KubeInvalid'
+  | 'KubeError'
+  | 'SigningFailed'
+  | 'ConfigInvalid';
+
+export class CertsmithError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CertsmithError';
+    this.code = code;
+  }
+}
+
+export function isCertsmithError(err: unknown, code?: ErrorCode): err is CertsmithError {
+  return err instanceof CertsmithError && (code === undefined || err.code === code);
+}
+
+export function errorCode(err: unknown): ErrorCode | undefined {
+  return err instanceof CertsmithError ? err.code : undefined;
+}
