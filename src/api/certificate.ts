@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { conditionsList, LocalObjectName, type KubeObject } from './meta.ts';
+
+export const KEY_USAGES = [
+  'signing',
+  'digital signature',
+  'content commitment',
+  'key encipherment',
+  'key agreement',
+  'data encipherment',
+  'cert sign',
+  'crl sign',
+  'encipher only',
+  'decipher only',
+  'any',
+  'server auth',
+  'client auth',
+  'code signing',
+  'email protection',
+  's/mime',
+  'ipsec end system',
+  'ipsec tunnel',
+  'ipsec user',
+  'timestamping',
+  'ocsp signing',
+  'microsoft sgc',
+  'netscape sgc',
+] as const;
+
+export const DEFAULT_DURATION = '2160h';
+export const DEFAULT_USAGES = ['digital signature', 'key encipherment', 'server auth'] as const;
+
+export const IssuerRef = z
+  .object({
+    name: LocalObjectName.describe('Name of the Issuer or ClusterIssuer.'),
+    kind: z.enum(['Issuer', 'ClusterIssuer']).optional().describe('Issuer (same namespace, the default) or ClusterIssuer.'),
+    group: z.literal('certsmith.dev').optional().describe('Always certsmith.dev when set.'),
+  })
+  .describe('The issuer that signs this certificate.');
+export type IssuerRef = z.infer<typeof IssuerRef>;
+
+const stringList = (description: string) => z.array(z.string()).optional().describe(description);
+
+export const CertificateSpec = z
+  .object({
+    secretName: LocalObjectName.describe('Name of the kubernetes.io/tls Secret to write, in the same namespace.'),
+    issuerRef: IssuerRef,
+    commonName: z.string().max(64).optional().describe('Subject common name. Prefer dnsNames: clients ignore the CN.'),
+    dnsNames: stringList('DNS subject alternative names; a wildcard only as the leftmost label (*.example.com).'),
+    ipAddresses: stringList('IP address subject alternative names.'),
+    uris: stringList('URI subject alternative names.'),
+    emailAddresses: stringList('Email subject alternative names.'),
+    subject: z
+      .object({
+        organizations: stringList('O'),
+        organizationalUnits: stringList('OU'),
+        countries: stringList('C'),
+        localities: stringList('L'),
+        provinces: stringList('ST'),
+      })
+      .optional()
+      .describe('Subject fields beyond the common name.'),
+    duration: z.string().optional().describe('Requested lifetime, Go duration syntax (default 2160h = 90 days). The issuer may shorten it.'),
+    renewBefore: z.string().optional().describe('Renew this long before expiry (Go duration). Default: when 1/3 of the lifetime remains.'),
+    renewBeforePercentage: z
+      .number()
+      .int()
+      .min(1)
+      .max(99)
+      .optional()
+      .describe('Renew when this percentage of the lifetime remains. Exclusive with renewBefore.'),
+    privateKey: z
+      .object({
+        algorithm: z.enum(['RSA', 'ECDSA', 'Ed25519']).optional().describe('Key algorithm (default ECDSA).'),
+        size: z.number().int().optional().describe('RSA 2048/3072/4096/8192 (default 2048); ECDSA 256/384/521 (default 256); none for Ed25519.'),
+        encoding: z.enum(['PKCS1', 'PKCS8']).optional().describe('tls.key encoding (default PKCS1: SEC1 for ECDSA; Ed25519 is always PKCS8).'),
+        rotationPolicy: z.enum(['Always', 'Never']).optional().describe('Always: a new key on every issuance (default). Never: keep the key in the Secret.'),
+      })
+      .optional(),
+    usages: z.array(z.enum(KEY_USAGES)).optional().describe('Key usages (default: digital signature, key encipherment, server auth).'),
+    isCA: z.boolean().optional().describe('Issue a CA certificate (basicConstraints CA:true, cert sign).'),
+    secretTemplate: z
+      .object({
+        labels: z.record(z.string(), z.string()).optional(),
+        annotations: z.record(z.string(), z.string()).optional(),
+      })
+      .optional()
+      .describe('Labels and annotations copied onto the Secret.'),
+    additionalOutputFormats: z
+      .array(z.object({ type: z.enum(['CombinedPEM', 'DER']).describe('CombinedPEM adds tls-combined.pem (key then chain); DER adds key.der.') }))
+      .optional(),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.commonName) || has(self.dnsNames) || has(self.ipAddresses) || has(self.uris) || has(self.emailAddresses)',
+        message: 'at least one of commonName, dnsNames, ipAddresses, uris or emailAddresses must be set',
+      },
+      {
+        rule: '!(has(self.renewBefore) && has(self.renewBeforePercentage))',
+        message: 'set renewBefore or renewBeforePercentage, not both',
+      },
+    ],
+  });
+export type CertificateSpec = z.infer<typeof CertificateSpec>;
+
+export const CertificateStatus = z.object({
+  conditions: conditionsList,
+  notBefore: z.string().optional().describe('Validity start of the certificate in the Secret.'),
+  notAfter: z.string().optional().describe('Expiry of the certificate in the Secret.'),
+  renewalTime: z.string().optional().describe('When the operator will renew it.'),
+  revision: z.number().int().optional().describe('Incremented on every successful issuance.'),
+  lastFailureTime: z.string().optional(),
+  failedIssuanceAttempts: z.number().int().optional().describe('Consecutive failed issuances; reset on success.'),
+  nextRetryTime: z.string().optional().describe('When the next issuance attempt after a failure is due.'),
+  issuedSpecHash: z.string().optional().describe('Hash of the spec the current certificate was issued from.'),
+});
+export type CertificateStatus = z.infer<typeof CertificateStatus>;
+
+export type Certificate = KubeObject<CertificateSpec, CertificateStatus>;

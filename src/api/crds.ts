@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import { CertificateSpec, CertificateStatus } from './certificate.ts';
+import { IssuerSpec, IssuerStatus } from './issuer.ts';
+import { GROUP, VERSION } from './meta.ts';
+
+type JsonSchema = { [key: string]: unknown };
+
+// Keywords a Kubernetes structural schema accepts; everything else zod emits is dropped.
+const KEPT_KEYWORDS = new Set([
+  'type',
+  'description',
+  'properties',
+  'required',
+  'items',
+  'enum',
+  'minimum',
+  'maximum',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'pattern',
+  'format',
+  'default',
+  'additionalProperties',
+  'nullable',
+]);
+
+/** Turns zod's JSON Schema into a Kubernetes structural schema (pure; deterministic key order). */
+export function toStructuralSchema(schema: JsonSchema): JsonSchema {
+  const out: JsonSchema = {};
+  for (const key of Object.keys(schema).sort()) {
+    const value = schema[key];
+    if (key.startsWith('x-kubernetes-')) {
+      out[key] = value;
+      continue;
+    }
+    if (!KEPT_KEYWORDS.has(key)) continue;
+    if (key === 'properties') {
+      const props = value as Record<string, JsonSchema>;
+      const converted: Record<string, JsonSchema> = {};
+      for (const name of Object.keys(props).sort()) converted[name] = toStructuralSchema(props[name]!);
+      out.properties = converted;
+    } else if (key === 'items') {
+      out.items = toStructuralSchema(value as JsonSchema);
+    } else if (key === 'additionalProperties') {
+      // Structural schemas forbid additionalProperties next to properties, and `false` is the default.
+      if (typeof value === 'object' && value !== null && !schema.properties) {
+        out.additionalProperties = toStructuralSchema(value as JsonSchema);
+      }
+    } else if (key === 'required') {
+      out.required = [...(value as string[])].sort();
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+function jsonSchemaOf(schema: z.ZodType): JsonSchema {
+  return toStructuralSchema(z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as JsonSchema);
+}
+
+interface PrinterColumn {
+  name: string;
+  type: 'string' | 'date' | 'integer' | 'boolean';
+  jsonPath: string;
+  priority?: number;
+  description?: string;
+}
+
+interface CrdInput {
+  kind: string;
+  plural: string;
+  singular: string;
+  scope: 'Namespaced' | 'Cluster';
+  shortNames?: string[];
+  spec: z.ZodType;
+  status: z.ZodType;
+  columns: PrinterColumn[];
+}
+
+const readyColumns: PrinterColumn[] = [
+  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+  { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
+  { name: 'Message', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message', priority: 1 },
+];
+const ageColumn: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+
+function crd(input: CrdInput) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `${input.plural}.${GROUP}`,
+      labels: { 'app.kubernetes.io/name': 'certsmith', 'app.kubernetes.io/part-of': 'certsmith' },
+    },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: input.kind,
+        listKind: `${input.kind}List`,
+        plural: input.plural,
+        singular: input.singular,
+        ...(input.shortNames ? { shortNames: input.shortNames } : {}),
+        categories: ['certsmith'],
+      },
+      scope: input.scope,
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: input.columns,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: jsonSchemaOf(input.spec),
+                status: jsonSchemaOf(input.status),
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Every CRD the operator serves, in a stable order. The YAML in crds/ is generated from this. */
+export function customResourceDefinitions() {
+  return [
+    crd({
+      kind: 'Certificate',
+      plural: 'certificates',
+      singular: 'certificate',
+      scope: 'Namespaced',
+      shortNames: ['cert', 'certs'],
+      spec: CertificateSpec,
+      status: CertificateStatus,
+      columns: [
+        readyColumns[0]!,
+        { name: 'Secret', type: 'string', jsonPath: '.spec.secretName' },
+        { name: 'Issuer', type: 'string', jsonPath: '.spec.issuerRef.name' },
+        { name: 'Expires', type: 'date', jsonPath: '.status.notAfter' },
+        ...readyColumns.slice(1),
+        ageColumn,
+      ],
+    }),
+    crd({
+      kind: 'Issuer',
+      plural: 'issuers',
+      singular: 'issuer',
+      scope: 'Namespaced',
+      spec: IssuerSpec,
+      status: IssuerStatus,
+      columns: [...readyColumns, ageColumn],
+    }),
+    crd({
+      kind: 'ClusterIssuer',
+      plural: 'clusterissuers',
+      singular: 'clusterissuer',
+      scope: 'Cluster',
+      spec: IssuerSpec,
+      status: IssuerStatus,
+      columns: [...readyColumns, ageColumn],
+    }),
+  ];
+}

@@ -1,0 +1,77 @@
+// Operator configuration: flags first, then environment, then defaults. Parsed once, at the edge.
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { CertsmithError } from '../errors.ts';
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const int = z.coerce.number().int();
+
+export const ConfigSchema = z.object({
+  kubeconfig: z.string().optional(),
+  clusterResourceNamespace: z.string().min(1).default('certsmith'),
+  leaderElect: bool.default(true),
+  leaderElectionNamespace: z.string().optional(),
+  leaderElectionId: z.string().default('certsmith-operator'),
+  identity: z.string().default(`${hostname()}_${process.pid}`),
+  healthHost: z.string().default('0.0.0.0'),
+  healthPort: int.min(0).max(65535).default(9402),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  workers: int.min(1).max(64).default(8),
+  resyncSeconds: int.min(0).default(600),
+});
+export type Config = z.infer<typeof ConfigSchema> & { leaderElectionNamespace: string };
+
+const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: string; help: string }> = {
+  '--kubeconfig': { key: 'kubeconfig', env: 'KUBECONFIG', help: 'kubeconfig file (default: in-cluster, then ~/.kube/config)' },
+  '--cluster-resource-namespace': {
+    key: 'clusterResourceNamespace',
+    env: 'CERTSMITH_CLUSTER_RESOURCE_NAMESPACE',
+    help: 'namespace of the Secrets ClusterIssuers refer to (default certsmith)',
+  },
+  '--leader-elect': { key: 'leaderElect', env: 'CERTSMITH_LEADER_ELECT', help: 'elect one active replica on a Lease (default true)' },
+  '--leader-election-namespace': {
+    key: 'leaderElectionNamespace',
+    env: 'CERTSMITH_LEADER_ELECTION_NAMESPACE',
+    help: 'namespace of the Lease (default: the cluster-resource namespace)',
+  },
+  '--leader-election-id': { key: 'leaderElectionId', env: 'CERTSMITH_LEADER_ELECTION_ID', help: 'name of the Lease' },
+  '--identity': { key: 'identity', env: 'POD_NAME', help: 'this replica in the Lease (default host_pid)' },
+  '--health-host': { key: 'healthHost', env: 'CERTSMITH_HEALTH_HOST', help: 'address of /healthz, /readyz, /metrics' },
+  '--health-port': { key: 'healthPort', env: 'CERTSMITH_HEALTH_PORT', help: 'port of /healthz, /readyz, /metrics (default 9402; 0 = any)' },
+  '--log-level': { key: 'logLevel', env: 'CERTSMITH_LOG_LEVEL', help: 'trace|debug|info|warn|error' },
+  '--workers': { key: 'workers', env: 'CERTSMITH_WORKERS', help: 'concurrent Certificate reconciles (default 8)' },
+  '--resync-seconds': { key: 'resyncSeconds', env: 'CERTSMITH_RESYNC_SECONDS', help: 'full resync interval (default 600; 0 = off)' },
+};
+
+export function usage(): string {
+  const lines = Object.entries(FLAGS).map(([flag, f]) => `  ${flag.padEnd(30)} ${f.help} [$${f.env}]`);
+  return ['Usage: certsmith-operator [flags]', '', 'Flags:', ...lines, '  --help                         this text'].join('\n');
+}
+
+/** Pure: argv and env in, Config out, or a ConfigInvalid error naming the bad flag. */
+export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): Config {
+  const raw: Record<string, unknown> = {};
+  for (const f of Object.values(FLAGS)) {
+    const v = env[f.env];
+    if (v !== undefined && v !== '') raw[f.key] = v;
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const f = FLAGS[flag];
+    if (!f) throw new CertsmithError('ConfigInvalid', `unknown flag ${flag}\n\n${usage()}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new CertsmithError('ConfigInvalid', `flag ${flag} needs a value`);
+    raw[f.key] = value;
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${flagFor(String(i.path[0]))}: ${i.message}`).join('; ');
+    throw new CertsmithError('ConfigInvalid', `invalid configuration: ${msg}`);
+  }
+  return { ...parsed.data, leaderElectionNamespace: parsed.data.leaderElectionNamespace ?? parsed.data.clusterResourceNamespace };
+}
+
+function flagFor(key: string): string {
+  return Object.entries(FLAGS).find(([, f]) => f.key === key)?.[0] ?? key;
+}

@@ -1,0 +1,38 @@
+// Reads Secrets the operator does not cache (e.g. a user's CA Secret): the managed-Secret informer first,
+// then a GET remembered for a short while, so a burst of issuances costs one read.
+import type { KubeObject } from '../api/meta.ts';
+import type { Clock } from '../policy/clock.ts';
+import type { KubeClient } from './client.ts';
+import { Resources } from './resources.ts';
+
+export interface SecretLike extends KubeObject {
+  type?: string;
+  data?: Record<string, string>;
+}
+
+export interface SecretReader {
+  get(namespace: string, name: string): Promise<SecretLike | undefined>;
+}
+
+export function createSecretReader(opts: {
+  client: KubeClient;
+  cached: (namespace: string, name: string) => SecretLike | undefined;
+  clock: Clock;
+  ttlMs?: number;
+}): SecretReader {
+  const ttl = opts.ttlMs ?? 30_000;
+  const memo = new Map<string, { at: number; secret: SecretLike | undefined }>();
+  return {
+    async get(namespace, name) {
+      const hit = opts.cached(namespace, name);
+      if (hit) return hit;
+      const key = `${namespace}/${name}`;
+      const now = opts.clock.now().getTime();
+      const m = memo.get(key);
+      if (m && now - m.at < ttl) return m.secret;
+      const secret = await opts.client.get<SecretLike>(Resources.secrets, namespace, name);
+      memo.set(key, { at: now, secret });
+      return secret;
+    },
+  };
+}

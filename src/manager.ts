@@ -1,0 +1,220 @@
+// Builds the operator from a Config: one client, label-filtered informers, controllers, leader election and
+// the health server. Wiring only; every decision lives in the reconcilers and policy/.
+import type { Logger } from 'pino';
+import type { Certificate } from './api/certificate.ts';
+import type { Issuer } from './api/issuer.ts';
+import { CERTIFICATE_NAME_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './api/labels.ts';
+import type { Config } from './config/config.ts';
+import { createCertificateReconciler } from './controllers/certificates/reconciler.ts';
+import type { SecretObject } from './controllers/certificates/secret-builder.ts';
+import { createIssuerReconciler } from './controllers/issuers/reconciler.ts';
+import { objectKey } from './controllers/store.ts';
+import { createKubeClient, type KubeClient } from './kube/client.ts';
+import { createEventRecorder } from './kube/events.ts';
+import { createInformer } from './kube/informer.ts';
+import { Resources } from './kube/resources.ts';
+import { createSecretReader } from './kube/secret-reader.ts';
+import { createMetrics } from './observability/metrics.ts';
+import type { Clock } from './policy/clock.ts';
+import { createController } from './runtime/controller.ts';
+import { startHealthServer } from './runtime/health-server.ts';
+import { createLeaderElector } from './runtime/leader-election.ts';
+import { createSignerSource } from './signers/signer-source.ts';
+
+export interface Manager {
+  client: KubeClient;
+  healthPort(): number;
+  /** Resolves when the operator has stopped (signal, or leadership lost). */
+  run(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createManager(config: Config, deps: { log: Logger; clock: Clock }): Manager {
+  const { log, clock } = deps;
+  const client = createKubeClient({ kubeconfigPath: config.kubeconfig, userAgent: `certsmith/${config.identity}` });
+  const metrics = createMetrics();
+  const resyncMs = config.resyncSeconds * 1000;
+
+  // Informer callbacks only enqueue keys; they are defined below, next to the controllers they feed.
+  const certificates = createInformer<Certificate>({
+    client,
+    resource: Resources.certificates,
+    resyncMs,
+    log,
+    onAdd: (c) => enqueueCert(c),
+    onUpdate: (_old, c) => enqueueCert(c),
+    onResync: (c) => enqueueCert(c),
+    onDelete: (c) => onCertificateDeleted(c),
+  });
+  const issuers = createInformer<Issuer>({ client, resource: Resources.issuers, resyncMs, log, ...issuerHandlers('Issuer') });
+  const clusterIssuers = createInformer<Issuer>({
+    client,
+    resource: Resources.clusterIssuers,
+    resyncMs,
+    log,
+    ...issuerHandlers('ClusterIssuer'),
+  });
+  // Only Secrets the operator wrote are cached: memory stays flat however many other Secrets the cluster has.
+  const secrets = createInformer<SecretObject>({
+    client,
+    resource: Resources.secrets,
+    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+    resyncMs: 0,
+    log,
+    onAdd: (s) => onSecret(s),
+    onUpdate: (_old, s) => onSecret(s),
+    onDelete: (s) => onSecret(s),
+  });
+
+  const events = createEventRecorder({
+    client,
+    component: 'certsmith',
+    clock,
+    log,
+    namespaceForClusterObjects: config.clusterResourceNamespace,
+  });
+  const signers = createSignerSource({
+    secrets: createSecretReader({ client, cached: (ns, name) => secrets.get(ns, name), clock }),
+    clusterResourceNamespace: config.clusterResourceNamespace,
+    clock,
+  });
+
+  const certificateController = createController({
+    name: 'certificates',
+    workers: config.workers,
+    clock,
+    log,
+    metrics,
+    reconcile: createCertificateReconciler({
+      client,
+      certificates,
+      secrets,
+      issuers,
+      clusterIssuers,
+      signers,
+      events,
+      metrics,
+      clock,
+      log,
+    }),
+  });
+  const issuerController = createController({
+    name: 'issuers',
+    workers: 2,
+    clock,
+    log,
+    metrics,
+    reconcile: createIssuerReconciler({ kind: 'Issuer', client, issuers, signers, events, clock, log }),
+  });
+  const clusterIssuerController = createController({
+    name: 'clusterissuers',
+    workers: 2,
+    clock,
+    log,
+    metrics,
+    reconcile: createIssuerReconciler({ kind: 'ClusterIssuer', client, issuers: clusterIssuers, signers, events, clock, log }),
+  });
+
+  function enqueueCert(c: Certificate) {
+    certificateController.enqueue(objectKey(c.metadata.namespace, c.metadata.name));
+  }
+  function onCertificateDeleted(c: Certificate) {
+    enqueueCert(c);
+    // A Certificate waiting for this one's Secret name may go ahead now.
+    for (const other of certificates.list(c.metadata.namespace)) {
+      if (other.spec?.secretName === c.spec?.secretName) enqueueCert(other);
+    }
+  }
+  function onSecret(s: SecretObject) {
+    const owner = s.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION];
+    if (owner) certificateController.enqueue(objectKey(s.metadata.namespace, owner));
+    // Another Certificate may be waiting for this Secret name.
+    for (const c of certificates.list(s.metadata.namespace)) {
+      if (c.spec?.secretName === s.metadata.name && c.metadata.name !== owner) enqueueCert(c);
+    }
+    // Issuers signing with this Secret re-check it.
+    for (const i of issuers.list(s.metadata.namespace)) {
+      if (i.spec?.ca?.secretName === s.metadata.name) issuerController.enqueue(objectKey(i.metadata.namespace, i.metadata.name));
+    }
+    if (s.metadata.namespace === config.clusterResourceNamespace) {
+      for (const i of clusterIssuers.list()) {
+        if (i.spec?.ca?.secretName === s.metadata.name) clusterIssuerController.enqueue(i.metadata.name);
+      }
+    }
+  }
+  function issuerHandlers(kind: 'Issuer' | 'ClusterIssuer') {
+    const changed = (i: Issuer) => {
+      (kind === 'Issuer' ? issuerController : clusterIssuerController).enqueue(objectKey(i.metadata.namespace, i.metadata.name));
+      // Certificates waiting on this issuer look again.
+      for (const c of certificates.list(kind === 'Issuer' ? i.metadata.namespace : undefined)) {
+        if (c.spec?.issuerRef?.name === i.metadata.name && (c.spec.issuerRef.kind ?? 'Issuer') === kind) enqueueCert(c);
+      }
+    };
+    return {
+      onAdd: changed,
+      onUpdate: (_old: Issuer, i: Issuer) => changed(i),
+      onDelete: changed,
+      onResync: (i: Issuer) =>
+        (kind === 'Issuer' ? issuerController : clusterIssuerController).enqueue(objectKey(i.metadata.namespace, i.metadata.name)),
+    };
+  }
+
+  const controllers = [issuerController, clusterIssuerController, certificateController];
+  const informers = [certificates, issuers, clusterIssuers, secrets];
+  let synced = false;
+  let health: { port: number; close(): Promise<void> } | undefined;
+  let stopping: Promise<void> | undefined;
+  let resolveDone: () => void = () => {};
+  const done = new Promise<void>((r) => (resolveDone = r));
+
+  const elector = config.leaderElect
+    ? createLeaderElector({
+        client,
+        namespace: config.leaderElectionNamespace,
+        name: config.leaderElectionId,
+        identity: config.identity,
+        clock,
+        log,
+        onStartedLeading: () => {
+          log.info({ identity: config.identity }, 'became leader; starting controllers');
+          for (const c of controllers) c.start();
+        },
+        onStoppedLeading: () => {
+          log.error({ identity: config.identity }, 'lost leadership; stopping');
+          void stop();
+        },
+      })
+    : undefined;
+
+  async function stop(): Promise<void> {
+    stopping ??= (async () => {
+      await Promise.all(controllers.map((c) => c.stop()));
+      if (elector) await elector.stop().catch((err: Error) => log.warn({ err: err.message }, 'could not release lease'));
+      for (const i of informers) i.stop();
+      await health?.close();
+      resolveDone();
+    })();
+    return stopping;
+  }
+
+  return {
+    client,
+    healthPort: () => health?.port ?? 0,
+    async run() {
+      health = await startHealthServer({
+        host: config.healthHost,
+        port: config.healthPort,
+        registry: metrics.registry,
+        readiness: () => synced,
+      });
+      log.info({ port: health.port }, 'health server listening');
+      await Promise.all(informers.map((i) => i.start()));
+      synced = true;
+      log.info('caches synced');
+      if (elector) void elector.run();
+      else for (const c of controllers) c.start();
+      await done;
+    },
+    stop,
+  };
+}

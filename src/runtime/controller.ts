@@ -1,0 +1,82 @@
+// The reconcile loop: workers take keys off a rate-limited queue, run the reconciler, and requeue. Errors
+// back off per key; a requested requeue (e.g. at renewal time) goes to the scheduler, which handles any delay.
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Clock } from '../policy/clock.ts';
+import { createScheduler } from './scheduler.ts';
+import { createWorkQueue } from './workqueue.ts';
+
+export interface Reconciler {
+  (key: string): Promise<{ requeueAfterMs?: number } | void>;
+}
+
+export interface Controller {
+  readonly name: string;
+  enqueue(key: string): void;
+  start(): void;
+  stop(): Promise<void>;
+  depth(): number;
+}
+
+export function createController(opts: {
+  name: string;
+  reconcile: Reconciler;
+  workers: number;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+}): Controller {
+  const { name, metrics } = opts;
+  const queue = createWorkQueue<string>({
+    name,
+    clock: opts.clock,
+    onDepthChange: (depth) => metrics.workqueueDepth.set({ name }, depth),
+  });
+  const scheduler = createScheduler({ clock: opts.clock, onDue: (key) => queue.add(key) });
+  const running: Promise<void>[] = [];
+  let started = false;
+
+  async function worker() {
+    for (;;) {
+      const key = await queue.get();
+      if (key === undefined) return;
+      const t0 = performance.now();
+      try {
+        const result = await opts.reconcile(key);
+        queue.forget(key);
+        if (result?.requeueAfterMs !== undefined) {
+          scheduler.scheduleAt(key, new Date(opts.clock.now().getTime() + Math.max(result.requeueAfterMs, 0)));
+          metrics.reconcileTotal.inc({ controller: name, result: 'requeue' });
+        } else {
+          scheduler.cancel(key);
+          metrics.reconcileTotal.inc({ controller: name, result: 'success' });
+        }
+      } catch (err) {
+        metrics.reconcileTotal.inc({ controller: name, result: 'error' });
+        metrics.workqueueRetries.inc({ name });
+        opts.log.warn({ controller: name, key, err: (err as Error).message, code: (err as { code?: string }).code }, 'reconcile failed; retrying with backoff');
+        queue.addRateLimited(key);
+      } finally {
+        metrics.reconcileDuration.observe({ controller: name }, (performance.now() - t0) / 1000);
+        queue.done(key);
+      }
+    }
+  }
+
+  return {
+    name,
+    enqueue: (key) => queue.add(key),
+    start() {
+      if (started) return;
+      started = true;
+      for (let i = 0; i < opts.workers; i++) running.push(worker());
+    },
+    async stop() {
+      scheduler.stop();
+      queue.shutdown();
+      await Promise.all(running);
+    },
+    depth: () => queue.len(),
+  };
+}
