@@ -1,0 +1,28 @@
+// The test command (`npm test`): builds or reuses the control-plane binaries, checks generated files and
+// types, then runs unit and integration tests on the real control plane. Fails loudly on anything missing.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  console.error(`certsmith tests need Node 24 (this is ${process.version}): run them through npm (npm test) after npm ci, which installs it`);
+  process.exit(1);
+}
+
+function step(title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+  console.log(`\n=== ${title}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
+  if (r.status !== 0) {
+    console.error(`=== ${title}: failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+const only = process.argv.slice(2);
+step('control-plane binaries (cached after the first build)', 'bash', ['test/env/build-binaries.sh']);
+step('generated CRDs are current', process.execPath, ['scripts/generate-crds.ts', '--check']);
+step('typecheck', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
+const files = only.length > 0 ? only : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'];
+// One file at a time: integration files each run a control plane, and the machine has 2 cores.
+step('tests', process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files]);
