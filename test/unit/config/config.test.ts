@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseConfig } from '../../../src/config/config.ts';
+
+describe('parseConfig', () => {
+  it('fills defaults', () => {
+    const c = parseConfig([], {});
+    assert.equal(c.clusterResourceNamespace, 'certsmith');
+    assert.equal(c.leaderElect, true);
+    assert.equal(c.leaderElectionNamespace, 'certsmith');
+    assert.equal(c.healthPort, 9402);
+  });
+  it('reads flags in both --flag value and --flag=value forms, over the environment', () => {
+    const c = parseConfig(['--workers', '4', '--leader-elect=false'], { CERTSMITH_WORKERS: '2', CERTSMITH_LOG_LEVEL: 'debug' });
+    assert.equal(c.workers, 4);
+    assert.equal(c.leaderElect, false);
+    assert.equal(c.logLevel, 'debug');
+  });
+  const bad = [
+    { name: 'an unknown flag', argv: ['--nope', '1'], message: /unknown flag --nope/ },
+    { name: 'a flag without a value', argv: ['--workers'], message: /--workers needs a value/ },
+    { name: 'a port out of range', argv: ['--health-port', '70000'], message: /--health-port/ },
+    { name: 'a bad log level', argv: ['--log-level', 'loud'], message: /--log-level/ },
+  ];
+  for (const b of bad) {
+    it(`refuses ${b.name} with a ConfigInvalid error naming it`, () => {
+      assert.throws(() => parseConfig(b.argv, {}), (err: Error & { code?: string }) => err.code === 'ConfigInvalid' && b.message.test(err.message));
+    });
+  }
+});

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { secretOwnership, secretWriter } from '../../../src/controllers/certificates/secret-ownership.ts';
+
+const managed = (owner?: string) => ({
+  metadata: {
+    name: 's',
+    labels: { 'app.kubernetes.io/managed-by': 'certsmith' },
+    annotations: owner ? { 'certsmith.dev/certificate-name': owner } : {},
+  },
+});
+
+describe('secretOwnership', () => {
+  const live = new Set(['a', 'b']);
+  const cases = [
+    { name: 'no Secret yet is free to create', secret: undefined, want: { kind: 'free' } },
+    { name: 'a Secret without the managed-by label is foreign', secret: { metadata: { name: 's' } }, want: { kind: 'foreign' } },
+    { name: 'a managed Secret naming this Certificate is ours', secret: managed('a'), want: { kind: 'ours' } },
+    { name: 'a managed Secret naming another live Certificate is in use', secret: managed('b'), want: { kind: 'inUse', by: 'b' } },
+    { name: 'a managed Secret whose Certificate is gone may be taken over', secret: managed('gone'), want: { kind: 'ours' } },
+  ];
+  for (const c of cases) it(c.name, () => assert.deepEqual(secretOwnership('a', c.secret, live), c.want));
+});
+
+describe('secretWriter', () => {
+  it('picks the oldest Certificate naming the Secret, then by name', () => {
+    const certs = [
+      { name: 'young', secretName: 's', creationTimestamp: '2026-01-02T00:00:00Z' },
+      { name: 'old-b', secretName: 's', creationTimestamp: '2026-01-01T00:00:00Z' },
+      { name: 'old-a', secretName: 's', creationTimestamp: '2026-01-01T00:00:00Z' },
+      { name: 'other', secretName: 't', creationTimestamp: '2025-01-01T00:00:00Z' },
+    ];
+    assert.equal(secretWriter(certs, 's'), 'old-a');
+    assert.equal(secretWriter(certs, 'none'), undefined);
+  });
+});
