@@ -1,0 +1,82 @@
+// Reads what the operator needs to know from a certificate's DER.
+import { createHash, X509Certificate as NodeX509 } from 'node:crypto';
+import { isIP } from 'node:net';
+import * as x509 from './x509.ts';
+import { CertsmithError } from '../errors.ts';
+import { keySpecOf } from './keys.ts';
+import type { CertInfo, SubjectFields } from './types.ts';
+import { usageNamesFromBits, usageNamesFromOids } from './usages.ts';
+
+export function describeCertificate(der: Uint8Array): CertInfo {
+  let cert: x509.X509Certificate;
+  let node: NodeX509;
+  try {
+    cert = new x509.X509Certificate(der);
+    node = new NodeX509(der);
+  } catch (err) {
+    throw new CertsmithError('InvalidPEM', `not a valid X.509 certificate: ${(err as Error).message}`);
+  }
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  const names = san?.names.items ?? [];
+  const pick = (type: string) => names.filter((n) => n.type === type).map((n) => n.value);
+  const ku = cert.getExtension(x509.KeyUsagesExtension);
+  const eku = cert.getExtension(x509.ExtendedKeyUsageExtension);
+  const bc = cert.getExtension(x509.BasicConstraintsExtension);
+  const field = (f: string) => cert.subjectName.getField(f);
+  const subjectFields: SubjectFields = {};
+  const cn = field('CN')[0];
+  if (cn !== undefined) subjectFields.commonName = cn;
+  const setList = (key: keyof Omit<SubjectFields, 'commonName'>, f: string) => {
+    const v = field(f);
+    if (v.length > 0) subjectFields[key] = v;
+  };
+  setList('organizations', 'O');
+  setList('organizationalUnits', 'OU');
+  setList('countries', 'C');
+  setList('localities', 'L');
+  setList('provinces', 'ST');
+  const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+  const aki = cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
+  const selfSigned = cert.subject === cert.issuer && safeVerify(node, node);
+  return {
+    subject: cert.subject,
+    issuer: cert.issuer,
+    ...(cn !== undefined ? { commonName: cn } : {}),
+    subjectFields,
+    serialNumber: cert.serialNumber.toLowerCase(),
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    dnsNames: pick('dns'),
+    ipAddresses: pick('ip').map(canonicalIp),
+    uris: pick('url'),
+    emailAddresses: pick('email'),
+    isCA: bc?.ca ?? false,
+    usages: [...usageNamesFromBits(ku?.usages ?? 0), ...usageNamesFromOids((eku?.usages ?? []).map(String))].sort(),
+    publicKey: keySpecOf(node.publicKey),
+    fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+    ...(ski ? { subjectKeyId: ski.toLowerCase() } : {}),
+    ...(aki ? { authorityKeyId: aki.toLowerCase() } : {}),
+    selfSigned,
+  };
+}
+
+/** True when `issuerDer`'s key signed `childDer` and its subject is the child's issuer. */
+export async function isSignedBy(childDer: Uint8Array, issuerDer: Uint8Array): Promise<boolean> {
+  const child = new NodeX509(childDer);
+  const issuer = new NodeX509(issuerDer);
+  return child.checkIssued(issuer) && safeVerify(child, issuer);
+}
+
+function safeVerify(child: NodeX509, issuer: NodeX509): boolean {
+  try {
+    return child.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** IPv4 dotted quad, IPv6 in RFC 5952 compressed lowercase form. */
+export function canonicalIp(ip: string): string {
+  if (isIP(ip) === 6) return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  return ip;
+}
