@@ -261,8 +261,7 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
 
   function recordValidity(ns: string, name: string, desired: DesiredCertificate, notAfter: Date, renewalTime: Date) {
     const labels = { namespace: ns, name, issuer_name: desired.issuer.name, issuer_kind: desired.issuer.kind };
-    deps.metrics.certificateExpiration.set(labels, notAfter.getTime() / 1000);
-    deps.metrics.certificateRenewal.set(labels, renewalTime.getTime() / 1000);
+    deps.metrics.setCertificateValidity(labels, notAfter, renewalTime);
     deps.metrics.setCertificateReady(ns, name, 'True');
   }
 }
