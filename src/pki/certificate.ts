@@ -40,7 +40,7 @@ export function subjectName(s: SubjectFields): x509.JsonName {
 
 export async function signCertificate(req: SignRequest): Promise<Uint8Array> {
   try {
-    const subjectPublic = createPublicKey(req.publicKey);
+    const subjectPublic = req.publicKey.type === 'public' ? req.publicKey : createPublicKey(req.publicKey);
     const publicKey = toCryptoKey(subjectPublic, 'verify');
     const signingKey = toCryptoKey(req.signer.privateKey, 'sign');
     const name = subjectName(req.subject);
