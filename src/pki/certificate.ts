@@ -3,6 +3,8 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import * as x509 from './x509.ts';
 import { CertsmithError } from '../errors.ts';
 import { algorithmsFor, crypto, toCryptoKey } from './algorithms.ts';
+import { certificatePublicKey, keyMismatch } from './keys.ts';
+import { generalNames, subjectName } from './names.ts';
 import type { KeyUsageName, SubjectFields } from './types.ts';
 import { EXT_KEY_USAGE_OIDS, KEY_USAGE_BITS } from './usages.ts';
 
@@ -24,23 +26,14 @@ export interface SignRequest {
   signer: { privateKey: KeyObject; certificateDer?: Uint8Array };
 }
 
-export function subjectName(s: SubjectFields): x509.JsonName {
-  const name: x509.JsonName = [];
-  const add = (type: string, values: readonly string[] | undefined) => {
-    for (const v of values ?? []) name.push({ [type]: [v] });
-  };
-  add('C', s.countries);
-  add('ST', s.provinces);
-  add('L', s.localities);
-  add('O', s.organizations);
-  add('OU', s.organizationalUnits);
-  if (s.commonName) add('CN', [s.commonName]);
-  return name;
-}
-
+/**
+ * The certificate's DER. Throws KeyMismatch when the signer's key does not fit its certificate (or, self-signed,
+ * the subject key), SigningFailed for anything else that stops signing.
+ */
 export async function signCertificate(req: SignRequest): Promise<Uint8Array> {
   try {
     const subjectPublic = req.publicKey.type === 'public' ? req.publicKey : createPublicKey(req.publicKey);
+    checkRequest(req, subjectPublic);
     const publicKey = toCryptoKey(subjectPublic, 'verify');
     const signingKey = toCryptoKey(req.signer.privateKey, 'sign');
     const name = subjectName(req.subject);
@@ -53,23 +46,20 @@ export async function signCertificate(req: SignRequest): Promise<Uint8Array> {
     if (bits !== 0) extensions.push(new x509.KeyUsagesExtension(bits, true));
     const ekus = [...new Set(req.usages.map((u) => EXT_KEY_USAGE_OIDS[u]).filter((o): o is string => !!o))];
     if (ekus.length > 0) extensions.push(new x509.ExtendedKeyUsageExtension(ekus, false));
-    const sans: x509.JsonGeneralName[] = [
-      ...req.dnsNames.map((value) => ({ type: 'dns' as const, value })),
-      ...req.ipAddresses.map((value) => ({ type: 'ip' as const, value })),
-      ...req.uris.map((value) => ({ type: 'url' as const, value })),
-      ...req.emailAddresses.map((value) => ({ type: 'email' as const, value })),
-    ];
+    const sans = generalNames(req);
     // RFC 5280 4.2.1.6: with an empty subject, the SAN extension must be critical.
     if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans, name.length === 0));
     const ski = await x509.SubjectKeyIdentifierExtension.create(publicKey, false, crypto);
     extensions.push(ski);
-    const issuerKeyId = issuerCert?.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId ?? (issuerCert ? undefined : ski.keyId);
+    // Self-signed: the authority is the certificate itself. A CA certificate without an SKI gives no AKI.
+    const issuerKeyId = issuerCert ? issuerCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId : ski.keyId;
     if (issuerKeyId) extensions.push(new x509.AuthorityKeyIdentifierExtension(issuerKeyId, false));
 
     const cert = await x509.X509CertificateGenerator.create(
       {
-        serialNumber: req.serialNumber ?? randomSerial(),
+        serialNumber: evenHex(req.serialNumber ?? randomSerial()),
         subject: name,
+        // The issuer's Name object re-encodes its original bytes, so chain building matches byte for byte.
         issuer: issuerCert ? issuerCert.subjectName : name,
         notBefore: req.notBefore,
         notAfter: req.notAfter,
@@ -87,8 +77,49 @@ export async function signCertificate(req: SignRequest): Promise<Uint8Array> {
   }
 }
 
+// Checks that would otherwise produce a certificate nobody can use, or fail deep inside the library.
+function checkRequest(req: SignRequest, subjectPublic: KeyObject): void {
+  if (req.signer.privateKey.type !== 'private') {
+    throw new CertsmithError('SigningFailed', 'the signer needs a private key, got a public key');
+  }
+  const mismatch = req.signer.certificateDer
+    ? keyMismatch(req.signer.privateKey, certificatePublicKey(req.signer.certificateDer), {
+        privateKey: "the signer's private key",
+        publicKey: "the signer's certificate",
+      })
+    : keyMismatch(req.signer.privateKey, subjectPublic, {
+        privateKey: 'the signing key',
+        publicKey: 'the subject (a self-signed certificate must carry its own signing key)',
+      });
+  if (mismatch) throw new CertsmithError('KeyMismatch', mismatch);
+  const nameCount = req.dnsNames.length + req.ipAddresses.length + req.uris.length + req.emailAddresses.length;
+  if (subjectName(req.subject).length === 0 && nameCount === 0) {
+    throw new CertsmithError('SigningFailed', 'a certificate needs a subject (commonName or another field) or at least one subject alternative name');
+  }
+  if (!(req.notAfter.getTime() > req.notBefore.getTime())) {
+    throw new CertsmithError(
+      'SigningFailed',
+      `notAfter (${req.notAfter.toISOString()}) must be later than notBefore (${req.notBefore.toISOString()})`,
+    );
+  }
+  const serial = req.serialNumber;
+  // The library would silently replace an empty or all-zero serial with a random one.
+  if (serial !== undefined && (!/^[0-9a-fA-F]+$/.test(serial) || /^0+$/.test(serial))) {
+    throw new CertsmithError('SigningFailed', `serial number "${serial}" must be a positive hexadecimal number`);
+  }
+  if (serial !== undefined && serial.length > 40) {
+    throw new CertsmithError('SigningFailed', `serial number "${serial}" is longer than the 20 bytes RFC 5280 allows`);
+  }
+}
+
+// Hex decoding works on whole bytes.
+function evenHex(hex: string): string {
+  return hex.length % 2 === 0 ? hex : `0${hex}`;
+}
+
 function randomSerial(): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
-  bytes[0]! &= 0x7f;
+  // Top bit clear keeps it positive; the next bit set keeps it exactly 16 bytes (no leading zero byte to drop).
+  bytes[0] = (bytes[0]! & 0x7f) | 0x40;
   return Buffer.from(bytes).toString('hex');
 }

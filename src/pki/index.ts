@@ -2,15 +2,18 @@ export { parseCertificatesPem, splitPem, encodePem, type PemBlock } from './pem.
 export {
   validateKeySpec,
   normalizeKeySpec,
+  describeKeySpec,
   generatePrivateKey,
   encodePrivateKeyPem,
   encodePrivateKeyDer,
   parsePrivateKeyPem,
   keySpecOf,
   publicKeyMatches,
+  keyMismatch,
+  certificatePublicKey,
 } from './keys.ts';
 export { signCertificate, type SignRequest } from './certificate.ts';
 export { describeCertificate, isSignedBy, canonicalIp } from './inspect.ts';
-export { createCsr } from './csr.ts';
+export { createCsr, type CsrRequest } from './csr.ts';
 export { canonicalUsages } from './usages.ts';
 export type * from './types.ts';

@@ -1,12 +1,13 @@
 // Reads what the operator needs to know from a certificate's DER.
 import { createHash, X509Certificate as NodeX509 } from 'node:crypto';
-import { isIP } from 'node:net';
 import * as x509 from './x509.ts';
 import { CertsmithError } from '../errors.ts';
 import { keySpecOf } from './keys.ts';
+import { canonicalIp } from './names.ts';
 import type { CertInfo, SubjectFields } from './types.ts';
 import { usageNamesFromBits, usageNamesFromOids } from './usages.ts';
 
+/** Throws InvalidPEM when the DER is not a certificate, UnsupportedKey when its key is not RSA, ECDSA or Ed25519. */
 export function describeCertificate(der: Uint8Array): CertInfo {
   let cert: x509.X509Certificate;
   let node: NodeX509;
@@ -14,7 +15,7 @@ export function describeCertificate(der: Uint8Array): CertInfo {
     cert = new x509.X509Certificate(der);
     node = new NodeX509(der);
   } catch (err) {
-    throw new CertsmithError('InvalidPEM', `not a valid X.509 certificate: ${(err as Error).message}`);
+    throw new CertsmithError('InvalidPEM', `not a valid X.509 certificate: ${(err as Error).message}`, { cause: err });
   }
   const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
   const names = san?.names.items ?? [];
@@ -60,11 +61,23 @@ export function describeCertificate(der: Uint8Array): CertInfo {
   };
 }
 
+export { canonicalIp };
+
 /** True when `issuerDer`'s key signed `childDer` and its subject is the child's issuer. */
 export async function isSignedBy(childDer: Uint8Array, issuerDer: Uint8Array): Promise<boolean> {
-  const child = new NodeX509(childDer);
-  const issuer = new NodeX509(issuerDer);
+  const child = parseNode(childDer, 'the child certificate');
+  const issuer = parseNode(issuerDer, 'the issuer certificate');
   return child.checkIssued(issuer) && safeVerify(child, issuer);
+}
+
+// Node's parser falls back to PEM on bad input and reports "no start line": check the DER with @peculiar first.
+function parseNode(der: Uint8Array, what: string): NodeX509 {
+  try {
+    new x509.X509Certificate(der);
+    return new NodeX509(der);
+  } catch (err) {
+    throw new CertsmithError('InvalidPEM', `${what} is not a valid X.509 certificate: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function safeVerify(child: NodeX509, issuer: NodeX509): boolean {
@@ -73,10 +86,4 @@ function safeVerify(child: NodeX509, issuer: NodeX509): boolean {
   } catch {
     return false;
   }
-}
-
-/** IPv4 dotted quad, IPv6 in RFC 5952 compressed lowercase form. */
-export function canonicalIp(ip: string): string {
-  if (isIP(ip) === 6) return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
-  return ip;
 }

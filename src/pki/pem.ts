@@ -1,46 +1,62 @@
 // Strict PEM handling: blocks are parsed exactly, and only CERTIFICATE blocks pass where certificates are
 // expected, so a private key pasted into a bundle is refused instead of copied along.
 import { CertsmithError } from '../errors.ts';
+import * as x509 from './x509.ts';
 
 export interface PemBlock {
   label: string;
   der: Uint8Array;
+  /** RFC 1421 headers (legacy encrypted keys: Proc-Type, DEK-Info), present only when the block has some. */
+  headers?: Record<string, string>;
 }
 
 const BEGIN = /^-----BEGIN ([A-Z0-9 ]+)-----$/;
 const END = /^-----END ([A-Z0-9 ]+)-----$/;
-const BASE64_LINE = /^[A-Za-z0-9+/]*={0,2}$/;
+const HEADER = /^([A-Za-z0-9-]+):\s*(.*)$/;
+const BASE64_LINE = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** Splits PEM text into blocks. Text outside blocks is ignored; a malformed block throws InvalidPEM. */
 export function splitPem(text: string): PemBlock[] {
   const blocks: PemBlock[] = [];
-  let label: string | undefined;
-  let body: string[] = [];
+  let open: { label: string; line: number; body: string[]; headers: Record<string, string>; padded: boolean } | undefined;
   const lines = text.split(/\r?\n/);
-  lines.forEach((raw, i) => {
+  for (const [i, raw] of lines.entries()) {
     const line = raw.trim();
-    if (label === undefined) {
-      const m = BEGIN.exec(line);
-      if (m) {
-        label = m[1]!;
-        body = [];
-      }
-      return;
+    const where = `line ${i + 1}`;
+    if (open === undefined) {
+      const begin = BEGIN.exec(line);
+      if (begin) open = { label: begin[1]!, line: i + 1, body: [], headers: {}, padded: false };
+      continue;
     }
+    const { label } = open;
     const end = END.exec(line);
     if (end) {
-      if (end[1] !== label) throw new CertsmithError('InvalidPEM', `PEM block "${label}" ends with "END ${end[1]}" (line ${i + 1})`);
-      const b64 = body.join('');
-      if (b64.length === 0 || b64.length % 4 !== 0) throw new CertsmithError('InvalidPEM', `PEM block "${label}" has a truncated body`);
-      blocks.push({ label, der: new Uint8Array(Buffer.from(b64, 'base64')) });
-      label = undefined;
-      return;
+      if (end[1] !== label) throw new CertsmithError('InvalidPEM', `PEM block "${label}" ends with "END ${end[1]}" (${where})`);
+      const b64 = open.body.join('');
+      if (b64.length === 0) throw new CertsmithError('InvalidPEM', `PEM block "${label}" is empty (${where})`);
+      if (b64.length % 4 !== 0) throw new CertsmithError('InvalidPEM', `PEM block "${label}" has a truncated base64 body (${where})`);
+      const block: PemBlock = { label, der: new Uint8Array(Buffer.from(b64, 'base64')) };
+      if (Object.keys(open.headers).length > 0) block.headers = open.headers;
+      blocks.push(block);
+      open = undefined;
+      continue;
     }
-    if (line.includes(':')) return; // RFC 1421 headers (Proc-Type, DEK-Info) are not part of the body
-    if (!BASE64_LINE.test(line)) throw new CertsmithError('InvalidPEM', `PEM block "${label}" has a line that is not base64 (line ${i + 1})`);
-    body.push(line);
-  });
-  if (label !== undefined) throw new CertsmithError('InvalidPEM', `PEM block "${label}" is not terminated`);
+    if (BEGIN.test(line)) {
+      throw new CertsmithError('InvalidPEM', `PEM block "${label}" from line ${open.line} is not terminated before the next BEGIN (${where})`);
+    }
+    if (line === '') continue;
+    // Headers may only come before the body (RFC 1421); a colon later means the body is damaged.
+    const header = open.body.length === 0 ? HEADER.exec(line) : null;
+    if (header) {
+      open.headers[header[1]!] = header[2]!;
+      continue;
+    }
+    if (open.padded) throw new CertsmithError('InvalidPEM', `PEM block "${label}" continues after base64 padding (${where})`);
+    if (!BASE64_LINE.test(line)) throw new CertsmithError('InvalidPEM', `PEM block "${label}" has a line that is not base64 (${where})`);
+    open.padded = line.endsWith('=');
+    open.body.push(line);
+  }
+  if (open !== undefined) throw new CertsmithError('InvalidPEM', `PEM block "${open.label}" from line ${open.line} has no END line`);
   return blocks;
 }
 
@@ -50,12 +66,23 @@ export function parseCertificatesPem(text: string): Uint8Array[] {
   if (blocks.length === 0) throw new CertsmithError('InvalidPEM', 'no PEM CERTIFICATE block found');
   const other = blocks.find((b) => b.label !== 'CERTIFICATE');
   if (other) {
-    const hint = other.label.includes('PRIVATE KEY') ? ' (a private key must never be placed among certificates)' : '';
-    throw new CertsmithError('InvalidPEM', `expected only CERTIFICATE blocks, found "${other.label}"${hint}`);
+    const hint = other.label.includes('PRIVATE KEY') ? ': a private key must never be placed among certificates' : '';
+    throw new CertsmithError('InvalidPEM', `expected only CERTIFICATE blocks, found a "${other.label}" block${hint}`);
+  }
+  // Well-formed base64 can still hold anything: each block must decode as a certificate.
+  for (const [i, b] of blocks.entries()) {
+    try {
+      new x509.X509Certificate(b.der);
+    } catch (err) {
+      throw new CertsmithError('InvalidPEM', `CERTIFICATE block ${i + 1} of ${blocks.length} is not a valid X.509 certificate`, {
+        cause: err,
+      });
+    }
   }
   return blocks.map((b) => b.der);
 }
 
+/** PEM with 64-character lines and a trailing newline, as OpenSSL writes it. */
 export function encodePem(label: string, der: Uint8Array): string {
   const b64 = Buffer.from(der).toString('base64');
   const lines = b64.match(/.{1,64}/g) ?? [];
