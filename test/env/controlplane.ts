@@ -12,39 +12,59 @@ import { promisify } from 'node:util';
 import { binaryPath, ensureBinaries } from './binaries.ts';
 import { createTestCA, writeServiceAccountKeys } from './certs.ts';
 import { freePort } from './ports.ts';
-import { startProcess, waitUntil, type ManagedProcess } from './processes.ts';
+import { removeOnExit, startProcess, waitUntil, type ManagedProcess } from './processes.ts';
 
 const run = promisify(execFile);
 
 export interface ControlPlaneOptions {
+  /** Every *.yaml here is applied (server-side) and each CRD waited on until Established. */
   crdsDir?: string;
   /** Where process logs go (default: inside the temp dir, removed on stop). */
   logDir?: string;
+  /** Default true: garbage collection and namespace deletion need it; it adds ~5 s to the start. */
   withControllerManager?: boolean;
   extraApiserverArgs?: string[];
-  /** Install SIGINT/SIGTERM handlers that kill the children (default true; the sandbox handles signals itself). */
+  /** kube-apiserver --feature-gates (comma-separated Name=bool). */
+  featureGates?: string;
+  /** kube-apiserver --runtime-config (comma-separated group/version=bool). ClusterTrustBundle is GA (v1) in 1.37 and on by default. */
+  runtimeConfig?: string;
+  /**
+   * Default true: on SIGINT/SIGTERM kill the children and exit, unless another listener for the signal exists (then it
+   * is left to call stop()). Children are killed on process exit in every case.
+   */
   handleSignals?: boolean;
 }
 
 export interface ControlPlane {
   kubeconfigPath: string;
+  /** https://127.0.0.1:PORT */
   server: string;
   binDir: string;
+  /** Temp dir holding etcd's data, the certificates and the kubeconfig (and the logs without logDir). */
   dir: string;
   apiserverLog: string;
   caFile: string;
   clientCertFile: string;
   clientKeyFile: string;
+  /** Runs the pinned kubectl against this control plane; resolves to stdout, rejects with stderr in the message. */
   kubectl(...args: string[]): Promise<string>;
+  /** Stops kube-apiserver (SIGTERM) and starts it again on the same port and etcd; resolves when /readyz is ok. */
   restartApiserver(): Promise<void>;
+  /** Kills the children (SIGTERM, SIGKILL after 5 s), waits for them, removes dir. Idempotent. */
   stop(): Promise<void>;
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const started = Date.now();
+  const mark = (what: string) => {
+    if (process.env.CERTSMITH_TEST_VERBOSE) console.error(`[controlplane] ${what} at +${Date.now() - started} ms`);
+  };
   const binDir = await ensureBinaries();
   const bin = (name: string) => binaryPath(binDir, name);
+  // Fail before starting anything when a binary is missing.
+  for (const name of ['etcd', 'kube-apiserver', 'kubectl', ...(opts.withControllerManager ?? true ? ['kube-controller-manager'] : [])]) bin(name);
   const dir = await mkdtemp(join(tmpdir(), 'certsmith-cp-'));
+  const forgetDir = removeOnExit(dir);
   const logDir = opts.logDir ?? dir;
   await mkdir(logDir, { recursive: true });
   const pki = join(dir, 'pki');
@@ -56,23 +76,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     for (const p of [...procs].reverse()) await p.stop();
     procs.length = 0;
     await rm(dir, { recursive: true, force: true });
+    forgetDir();
   };
 
   try {
-    const ca = await createTestCA(pki, 'certsmith test control plane CA');
-    const serving = await ca.issue('apiserver', {
-      subject: { commonName: 'kube-apiserver' },
-      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
-      ipAddresses: ['127.0.0.1', '10.0.0.1'],
-      usages: ['digital signature', 'key encipherment', 'server auth'],
-    });
-    const admin = await ca.issue('admin', {
-      subject: { commonName: 'admin', organizations: ['system:masters'] },
-      usages: ['digital signature', 'key encipherment', 'client auth'],
-    });
-    const sa = await writeServiceAccountKeys(pki);
-
-    // etcd
+    // etcd first: it boots while the certificates are generated.
     const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     const etcd = startProcess({
@@ -93,7 +101,18 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       handleSignals,
     });
     procs.push(etcd);
+    const ca = await createTestCA(pki, 'certsmith test control plane CA');
+    const serving = await ca.issue('apiserver', {
+      commonName: 'kube-apiserver',
+      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
+      ipAddresses: ['127.0.0.1', '10.0.0.1'],
+      serverAuth: true,
+    });
+    const admin = await ca.issue('admin', { commonName: 'admin', organizations: ['system:masters'], serverAuth: false, clientAuth: true });
+    const sa = await writeServiceAccountKeys(pki);
+
     await waitUntil(etcd, 'etcd /health', () => httpOk(`${etcdUrl}/health`));
+    mark('etcd healthy');
 
     // kube-apiserver
     const apiPort = await freePort();
@@ -118,16 +137,23 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       '--allow-privileged=true',
       '--disable-admission-plugins=ServiceAccount',
       '--enable-priority-and-fairness=false',
+      // Without it a SIGTERMed apiserver waits for open watches (clients hold them for minutes) and never exits in time.
+      '--shutdown-watch-termination-grace-period=2s',
+      ...(opts.featureGates ? [`--feature-gates=${opts.featureGates}`] : []),
+      ...(opts.runtimeConfig ? [`--runtime-config=${opts.runtimeConfig}`] : []),
       ...(opts.extraApiserverArgs ?? []),
     ];
     const apiserverLog = join(logDir, 'kube-apiserver.log');
-    const startApiserver = async () => {
+    // Keeps its slot in procs (after etcd, before the controller manager) so stop() always ends clients first:
+    // a controller manager whose apiserver is already gone hangs in shutdown until SIGKILL.
+    const startApiserver = async (slot = procs.length) => {
       const p = startProcess({ name: 'kube-apiserver', command: bin('kube-apiserver'), args: apiserverArgs, logFile: apiserverLog, handleSignals });
-      procs.push(p);
+      procs.splice(slot, 0, p);
       await waitUntil(p, 'kube-apiserver /readyz', () => httpsOk(`${server}/readyz`, tls), 90_000);
       return p;
     };
     let apiserver = await startApiserver();
+    mark('kube-apiserver ready');
 
     const kubeconfigPath = join(dir, 'kubeconfig');
     await writeFile(
@@ -158,7 +184,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const kubectl = async (...args: string[]) =>
       (await run(bin('kubectl'), ['--kubeconfig', kubeconfigPath, ...args], { maxBuffer: 64 * 2 ** 20 })).stdout;
 
-    if (opts.withControllerManager ?? true) {
+    const startControllerManager = async () => {
+      if (!(opts.withControllerManager ?? true)) return;
+      const kcmPort = await freePort();
       const kcm = startProcess({
         name: 'kube-controller-manager',
         command: bin('kube-controller-manager'),
@@ -170,9 +198,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
           '--controllers=*',
           `--service-account-private-key-file=${sa.keyFile}`,
           `--root-ca-file=${ca.certFile}`,
-          '--use-service-account-credentials=false',
+          // Each controller acts as its own service account, as in a real cluster (RBAC bootstrap roles apply).
+          '--use-service-account-credentials=true',
           '--bind-address=127.0.0.1',
-          `--secure-port=${await freePort()}`,
+          `--secure-port=${kcmPort}`,
           `--cert-dir=${join(dir, 'kcm-certs')}`,
           '--cluster-name=certsmith-test',
         ],
@@ -180,18 +209,26 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         handleSignals,
       });
       procs.push(kcm);
+      // /healthz is on the always-allowed paths, so no client certificate is needed; the serving cert is self-signed.
+      await waitUntil(kcm, 'kube-controller-manager /healthz', () => httpsOk(`https://127.0.0.1:${kcmPort}/healthz`, { rejectUnauthorized: false }));
+      mark('kube-controller-manager healthy');
       // The root-CA publisher writes kube-root-ca.crt into every namespace: proof the controllers run.
       await waitUntil(kcm, 'kube-controller-manager to publish kube-root-ca.crt', async () =>
         httpsOk(`${server}/api/v1/namespaces/default/configmaps/kube-root-ca.crt`, tls),
       );
-    }
-
-    if (opts.crdsDir && (await readdir(opts.crdsDir)).some((f) => f.endsWith('.yaml'))) {
+      mark('kube-root-ca.crt published');
+    };
+    const installCrds = async () => {
+      if (!opts.crdsDir || !(await readdir(opts.crdsDir)).some((f) => f.endsWith('.yaml'))) return;
       await kubectl('apply', '--server-side', '--field-manager=certsmith-test', '-f', opts.crdsDir);
       await kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s');
-    }
+      mark('CRDs established');
+    };
+    // Independent of each other; the controller manager's start (~5 s) dominates.
+    const results = await Promise.allSettled([startControllerManager(), installCrds()]);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
 
-    if (process.env.CERTSMITH_TEST_VERBOSE) console.error(`control plane ready in ${Date.now() - started} ms at ${server}`);
+    if (process.env.CERTSMITH_TEST_VERBOSE) console.error(`control plane ready in ${Date.now() - started} ms at ${server} (logs in ${logDir})`);
     return {
       kubeconfigPath,
       server,
@@ -203,9 +240,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       clientKeyFile: admin.keyFile,
       kubectl,
       async restartApiserver() {
+        const slot = procs.indexOf(apiserver);
         await apiserver.stop();
-        procs.splice(procs.indexOf(apiserver), 1);
-        apiserver = await startApiserver();
+        procs.splice(slot, 1);
+        apiserver = await startApiserver(slot);
       },
       stop: stopAll,
     };
@@ -227,7 +265,7 @@ function httpOk(url: string): Promise<boolean> {
   });
 }
 
-function httpsOk(url: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<boolean> {
+function httpsOk(url: string, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean }): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request(url, { ...tls, timeout: 2000 }, (res) => {
       res.resume();
@@ -236,5 +274,12 @@ function httpsOk(url: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }): P
     req.on('error', () => resolve(false));
     req.on('timeout', () => req.destroy());
     req.end();
+  });
+}
+
+/** Creates a namespace; one that already exists is fine. */
+export async function createNamespace(cp: ControlPlane, name: string): Promise<void> {
+  await cp.kubectl('create', 'namespace', name).catch((err: Error) => {
+    if (!/AlreadyExists/.test(err.message)) throw err;
   });
 }

@@ -1,6 +1,6 @@
 // Child processes of the test harness: each logs to a file, and none outlives the Node process that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 export interface ManagedProcess {
@@ -13,6 +13,7 @@ export interface ManagedProcess {
 }
 
 const live = new Set<ManagedProcess>();
+const tempDirs = new Set<string>();
 let hooked = false;
 
 function killAllNow() {
@@ -23,18 +24,38 @@ function killAllNow() {
       // already gone
     }
   }
+  // SIGKILL is delivered at once; files a dying child still holds open do not stop the removal on Linux.
+  for (const dir of tempDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort while exiting
+    }
+  }
 }
 
-/** Kills every child on exit; with handleSignals, also on SIGINT/SIGTERM (then exits). */
+/** Removes `dir` when the Node process exits, unless forgotten first (stop() removes it itself). */
+export function removeOnExit(dir: string): () => void {
+  tempDirs.add(dir);
+  return () => tempDirs.delete(dir);
+}
+
+let signalsHooked = false;
+
+/** Kills every child on exit; with handleSignals, also on SIGINT/SIGTERM (then exits) unless another listener handles those. */
 function hookExit(handleSignals: boolean) {
-  if (hooked) return;
-  hooked = true;
-  process.once('exit', killAllNow);
-  if (handleSignals) {
+  if (!hooked) {
+    hooked = true;
+    process.once('exit', killAllNow);
+  }
+  if (handleSignals && !signalsHooked) {
+    signalsHooked = true;
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(sig, () => {
+      process.on(sig, () => {
+        // Another handler (e.g. the sandbox's graceful stop) owns the signal: let it stop us; 'exit' still kills.
+        if (process.listenerCount(sig) > 1) return;
         killAllNow();
-        process.exit(130);
+        process.exit(sig === 'SIGINT' ? 130 : 143);
       });
     }
   }
@@ -52,7 +73,15 @@ export function startProcess(opts: {
   const fd = openSync(opts.logFile, 'a');
   const child = spawn(opts.command, opts.args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...opts.env } });
   closeSync(fd);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let spawnError: Error | undefined;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    // Spawn failures (ENOENT, EACCES) emit 'error' and no 'exit'.
+    child.once('error', (err) => {
+      spawnError = err;
+      resolve(null);
+    });
+  });
   const p: ManagedProcess = {
     name: opts.name,
     logFile: opts.logFile,
@@ -69,7 +98,8 @@ export function startProcess(opts: {
     },
     async logTail(lines = 30) {
       const text = await readFile(opts.logFile, 'utf8').catch(() => '');
-      return text.split('\n').slice(-lines).join('\n');
+      const tail = text.split('\n').slice(-lines).join('\n');
+      return spawnError ? `could not start ${opts.command}: ${spawnError.message}\n${tail}` : tail;
     },
   };
   live.add(p);
@@ -82,11 +112,12 @@ export async function waitUntil(p: ManagedProcess, what: string, probe: () => Pr
   const deadline = Date.now() + timeoutMs;
   let lastErr = '';
   for (;;) {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) {
+    if (p.child.exitCode !== null || p.child.signalCode !== null || p.child.pid === undefined) {
       throw new Error(`${p.name} exited (${p.child.exitCode ?? p.child.signalCode}) before ${what}; last log lines:\n${await p.logTail()}`);
     }
     try {
       if (await probe()) return;
+      lastErr = 'not ready yet';
     } catch (err) {
       lastErr = (err as Error).message;
     }

@@ -1,0 +1,203 @@
+// Pebble, the ACME test CA, and pebble-challtestsrv as its DNS (every name resolves to 127.0.0.1).
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Resolver } from 'node:dns/promises';
+import { request as httpRequest } from 'node:http';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { binaryPath } from './binaries.ts';
+import { createTestCA } from './certs.ts';
+import { freePort } from './ports.ts';
+import { removeOnExit, startProcess, waitUntil } from './processes.ts';
+
+export interface ChallTestSrv {
+  /** host:port of its DNS server (UDP and TCP), for Pebble's -dnsserver. */
+  dnsAddress: string;
+  managementUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * pebble-challtestsrv as a DNS server only: A queries for any name answer 127.0.0.1, AAAA queries answer nothing
+ * (so Pebble never validates against ::1). Its HTTP-01, HTTPS-01, TLS-ALPN-01 and DoH servers are off.
+ */
+export async function startChallTestSrv(opts: { binDir: string; logDir?: string; handleSignals?: boolean }): Promise<ChallTestSrv> {
+  const command = binaryPath(opts.binDir, 'pebble-challtestsrv');
+  const dir = await mkdtemp(join(tmpdir(), 'certsmith-dns-'));
+  const forgetDir = removeOnExit(dir);
+  if (opts.logDir) await mkdir(opts.logDir, { recursive: true });
+  const dnsAddress = `127.0.0.1:${await freePort()}`;
+  const managementUrl = `http://127.0.0.1:${await freePort()}`;
+  const p = startProcess({
+    name: 'pebble-challtestsrv',
+    command,
+    args: [
+      '-dnsserver', dnsAddress,
+      '-management', managementUrl.slice('http://'.length),
+      '-defaultIPv4', '127.0.0.1',
+      '-defaultIPv6', '',
+      '-http01', '',
+      '-https01', '',
+      '-tlsalpn01', '',
+      '-doh', '',
+    ],
+    logFile: join(opts.logDir ?? dir, 'pebble-challtestsrv.log'),
+    handleSignals: opts.handleSignals ?? true,
+  });
+  const stop = async () => {
+    await p.stop();
+    await rm(dir, { recursive: true, force: true });
+    forgetDir();
+  };
+  try {
+    await waitUntil(p, 'challtestsrv management API', () => httpResponds(`${managementUrl}/`), 20_000);
+    const resolver = new Resolver({ timeout: 500, tries: 1 });
+    resolver.setServers([dnsAddress]);
+    await waitUntil(p, 'challtestsrv DNS to answer 127.0.0.1', async () => (await resolver.resolve4('ready.certsmith.test')).includes('127.0.0.1'), 20_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { dnsAddress, managementUrl, stop };
+}
+
+export interface PebbleProfile {
+  description: string;
+  /** Seconds. */
+  validityPeriod: number;
+}
+
+export interface PebbleOptions {
+  binDir: string;
+  /** Port Pebble connects to for HTTP-01 validation (default: a free port; serve the challenge there). */
+  httpPort?: number;
+  /** Port Pebble connects to for TLS-ALPN-01 validation (default: a free port). */
+  tlsPort?: number;
+  /** host:port of the DNS server Pebble resolves names with (e.g. startChallTestSrv().dnsAddress). */
+  dnsServer?: string;
+  /** Lifetime in seconds of certificates from the `default` profile (default 90 days). */
+  certificateValidityPeriod?: number;
+  /** Replaces the default profiles (`default`, and `shortlived` of 6 days). */
+  profiles?: Record<string, PebbleProfile>;
+  /** Extra environment, e.g. PEBBLE_CHAIN_LENGTH or PEBBLE_VA_ALWAYS_VALID. */
+  env?: Record<string, string>;
+  logDir?: string;
+  handleSignals?: boolean;
+}
+
+export interface Pebble {
+  directoryUrl: string;
+  managementUrl: string;
+  /** The CA that signs Pebble's own HTTPS listeners (not the CA it issues from: see rootsPem). */
+  caFile: string;
+  httpPort: number;
+  tlsPort: number;
+  /** PEM of the root Pebble issues from (generated at each start), from the management API's /roots/0. */
+  rootsPem(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
+  const command = binaryPath(opts.binDir, 'pebble');
+  const dir = await mkdtemp(join(tmpdir(), 'certsmith-pebble-'));
+  const forgetDir = removeOnExit(dir);
+  if (opts.logDir) await mkdir(opts.logDir, { recursive: true });
+  const ca = await createTestCA(dir, 'certsmith test Pebble listener CA');
+  const serving = await ca.issue('pebble', {
+    commonName: 'pebble',
+    dnsNames: ['localhost', 'pebble'],
+    ipAddresses: ['127.0.0.1'],
+  });
+  const port = await freePort();
+  const mgmtPort = await freePort();
+  const httpPort = opts.httpPort ?? (await freePort());
+  const tlsPort = opts.tlsPort ?? (await freePort());
+  const validity = opts.certificateValidityPeriod ?? 7_776_000;
+  // Pebble 2.10 takes lifetimes from profiles only (certificateValidityPeriod is deprecated and ignored).
+  const config = {
+    pebble: {
+      listenAddress: `127.0.0.1:${port}`,
+      managementListenAddress: `127.0.0.1:${mgmtPort}`,
+      certificate: serving.certFile,
+      privateKey: serving.keyFile,
+      httpPort,
+      tlsPort,
+      ocspResponderURL: '',
+      externalAccountBindingRequired: false,
+      domainBlocklist: ['blocked-domain.example'],
+      retryAfter: { authz: 3, order: 5 },
+      profiles: opts.profiles ?? {
+        default: { description: 'The default profile', validityPeriod: validity },
+        shortlived: { description: 'Short-lived certificates', validityPeriod: 518_400 },
+      },
+    },
+  };
+  const configFile = join(dir, 'pebble-config.json');
+  await writeFile(configFile, JSON.stringify(config, null, 2));
+  const p = startProcess({
+    name: 'pebble',
+    command,
+    args: ['-config', configFile, ...(opts.dnsServer ? ['-dnsserver', opts.dnsServer] : [])],
+    logFile: join(opts.logDir ?? dir, 'pebble.log'),
+    // Deterministic tests: no random sleeps before validating, no rejected nonces, no reused authorizations.
+    env: { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0', ...opts.env },
+    handleSignals: opts.handleSignals ?? true,
+  });
+  const stop = async () => {
+    await p.stop();
+    await rm(dir, { recursive: true, force: true });
+    forgetDir();
+  };
+  const caPem = readFileSync(ca.certFile);
+  const directoryUrl = `https://127.0.0.1:${port}/dir`;
+  const managementUrl = `https://127.0.0.1:${mgmtPort}`;
+  try {
+    await waitUntil(p, 'Pebble directory', () => httpsGet(directoryUrl, caPem).then((r) => r.status === 200), 20_000);
+    await waitUntil(p, 'Pebble management API', () => httpsGet(`${managementUrl}/roots/0`, caPem).then((r) => r.status === 200), 20_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    directoryUrl,
+    managementUrl,
+    caFile: ca.certFile,
+    httpPort,
+    tlsPort,
+    async rootsPem() {
+      const r = await httpsGet(`${managementUrl}/roots/0`, caPem);
+      if (r.status !== 200) throw new Error(`Pebble ${managementUrl}/roots/0 answered ${r.status}: ${r.body}`);
+      return r.body;
+    },
+    stop,
+  };
+}
+
+/** GET over HTTPS trusting only `ca` (a PEM buffer). */
+export function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    // Pebble rejects requests without a User-Agent (RFC 8555 §6.1).
+    const req = request(url, { ca, timeout: 5000, headers: { 'user-agent': 'certsmith-test-env' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.end();
+  });
+}
+
+function httpResponds(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
