@@ -119,7 +119,8 @@ export function createKubeClient(opts: KubeClientOptions = {}): KubeClient {
     return new Promise<IncomingMessage>((resolve, reject) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const headers: Record<string, string> = payload ? { 'content-type': contentType, 'content-length': String(payload.length) } : {};
-      requestOptions(method, path, headers).then((o) => {
+      // WATCH is only how requests are counted: on the wire a watch is a GET with watch=true.
+      requestOptions(method === 'WATCH' ? 'GET' : method, path, headers).then((o) => {
         const req = https.request({ ...o, signal }, resolve);
         req.on('error', (err) =>
           reject(err.name === 'AbortError' ? err : new KubeApiError('KubeUnavailable', 0, `${method} ${path}: ${err.message}`)),

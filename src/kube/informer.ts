@@ -1,8 +1,11 @@
-// List-then-watch cache of one resource, that survives everything the API server does to it: watches that end
+// List-then-watch cache of one resource that survives whatever the API server does to it: watches that end
 // (re-opened from the last resourceVersion), 410 Gone (relist, emitting deletes for what vanished meanwhile),
-// errors and restarts (backoff with jitter), and silent stalls (a watchdog aborts a watch that goes quiet).
+// errors and restarts (backoff with jitter, relist after repeated failures), and silent stalls (a watchdog
+// aborts a watch that stays quiet past its own timeout).
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.ts';
+import { systemClock, type Clock } from '../policy/clock.ts';
+import { realTimers, type Timers } from '../runtime/timers.ts';
 import type { KubeClient, WatchEvent } from './client.ts';
 import { isGone } from './errors.ts';
 import type { Resource } from './resources.ts';
@@ -13,18 +16,25 @@ export interface InformerOptions<T extends KubeObject> {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** Calls onResync for every stored object at this period; 0 or absent turns it off. */
   resyncMs?: number;
+  /** Asked of the server per watch, jittered ±20% so many informers do not re-open together (default 300). */
   watchTimeoutSeconds?: number;
   log: Logger;
   onAdd?: (obj: T) => void;
   onUpdate?: (oldObj: T, newObj: T) => void;
   onDelete?: (obj: T) => void;
   onResync?: (obj: T) => void;
-  /** Drop fields never read, to save memory. */
+  /** Drops fields never read, to save memory; applied to every object before it is stored. */
   transform?: (obj: T) => T;
+  clock?: Clock;
+  timers?: Timers;
+  /** Source of jitter in [0, 1); tests pin it. */
+  random?: () => number;
 }
 
 export interface Informer<T extends KubeObject> {
+  /** Resolves once the first full list is in the store (or at once if stop() comes first: see hasSynced()). */
   start(): Promise<void>;
   stop(): void;
   hasSynced(): boolean;
@@ -32,27 +42,81 @@ export interface Informer<T extends KubeObject> {
   list(namespace?: string): T[];
 }
 
-const key = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
+const PAGE_SIZE = 500;
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 30_000;
+/** Consecutive watch failures after which the resourceVersion is no longer trusted and the informer relists. */
+const RELIST_AFTER_FAILURES = 3;
+/** Extra silence allowed beyond a watch's own timeout before the watchdog declares the stream dead. */
+const WATCHDOG_GRACE_MS = 60_000;
+
+/** Delay before retry number `failures` (1-based): 1 s doubling, ±20% jitter, never above 30 s. */
+export function watchBackoffMs(failures: number, random: () => number = Math.random): number {
+  const base = BACKOFF_BASE_MS * 2 ** Math.min(Math.max(0, failures - 1), 10);
+  return Math.min(Math.round(base * (0.8 + 0.4 * random())), BACKOFF_CAP_MS);
+}
+
+const keyOf = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
 
 export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): Informer<T> {
+  const clock = opts.clock ?? systemClock;
+  const timers = opts.timers ?? realTimers;
+  const random = opts.random ?? Math.random;
+  const watchTimeout = opts.watchTimeoutSeconds ?? 300;
+  const log = opts.log.child({
+    informer: opts.resource.plural,
+    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+    ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+  });
   const store = new Map<string, T>();
-  const log = opts.log.child({ informer: opts.resource.plural });
-  const transform = opts.transform ?? ((o: T) => o);
   let resourceVersion = '';
   let synced = false;
   let stopped = false;
-  let abort: AbortController | undefined;
-  let resyncTimer: NodeJS.Timeout | undefined;
-  let firstSync: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  let running: Promise<void> | undefined;
+  let watchAbort: AbortController | undefined;
+  let wakeSleep: (() => void) | undefined;
+  let resyncHandle: unknown;
+  /** Consecutive list/watch failures; any event from the server proves it works again and clears it. */
+  let failures = 0;
+  let resolveStarted: () => void = () => {};
+  const started = new Promise<void>((r) => (resolveStarted = r));
 
-  const safe = (what: string, fn: () => void) => {
+  /** Runs a caller's handler; whatever it throws is logged and never reaches the loop. */
+  function emit(what: string, fn: (() => void) | undefined) {
+    if (!fn) return;
     try {
       fn();
     } catch (err) {
-      log.error({ err: (err as Error).message }, `${what} handler failed`);
+      log.error({ err: (err as Error)?.message ?? String(err) }, `${what} handler failed`);
     }
-  };
+  }
 
+  function shape(obj: T): T {
+    if (!opts.transform) return obj;
+    try {
+      return opts.transform(obj);
+    } catch (err) {
+      log.error({ err: (err as Error)?.message ?? String(err) }, 'transform failed; kept the object whole');
+      return obj;
+    }
+  }
+
+  /** A timer-backed wait that stop() cuts short. */
+  function sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const handle = timers.setTimeout(() => {
+        wakeSleep = undefined;
+        resolve();
+      }, ms);
+      wakeSleep = () => {
+        timers.clearTimeout(handle);
+        wakeSleep = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Lists every page, swaps the store in one step, then emits what changed against the previous store. */
   async function relist(): Promise<void> {
     const fresh = new Map<string, T>();
     let cont: string | undefined;
@@ -62,58 +126,75 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
         namespace: opts.namespace,
         labelSelector: opts.labelSelector,
         fieldSelector: opts.fieldSelector,
-        limit: 500,
+        limit: PAGE_SIZE,
         continue: cont,
       });
-      for (const item of page.items) fresh.set(key(item.metadata.namespace, item.metadata.name), transform(item));
+      if (stopped) return;
+      for (const item of page.items) fresh.set(keyOf(item.metadata.namespace, item.metadata.name), shape(item));
       cont = page.continue;
       rv = page.resourceVersion;
     } while (cont);
-    const old = new Map(store);
+    const previous = new Map(store);
     store.clear();
     for (const [k, obj] of fresh) store.set(k, obj);
     resourceVersion = rv;
     for (const [k, obj] of fresh) {
-      const prev = old.get(k);
-      if (!prev) safe('add', () => opts.onAdd?.(obj));
-      else if (prev.metadata.resourceVersion !== obj.metadata.resourceVersion) safe('update', () => opts.onUpdate?.(prev, obj));
+      const prev = previous.get(k);
+      if (!prev) emit('add', opts.onAdd && (() => opts.onAdd!(obj)));
+      else if (prev.metadata.resourceVersion !== obj.metadata.resourceVersion) {
+        emit('update', opts.onUpdate && (() => opts.onUpdate!(prev, obj)));
+      }
     }
-    for (const [k, obj] of old) if (!fresh.has(k)) safe('delete', () => opts.onDelete?.(obj));
+    for (const [k, obj] of previous) if (!fresh.has(k)) emit('delete', opts.onDelete && (() => opts.onDelete!(obj)));
+    log.debug({ objects: store.size, resourceVersion }, 'listed');
   }
 
-  function apply(event: WatchEvent<T>) {
+  function applyEvent(event: WatchEvent<T>) {
+    if (stopped) return;
     if (event.type === 'BOOKMARK') {
       resourceVersion = event.object.metadata.resourceVersion ?? resourceVersion;
       return;
     }
-    const obj = transform(event.object);
-    const k = key(obj.metadata.namespace, obj.metadata.name);
-    resourceVersion = obj.metadata.resourceVersion ?? resourceVersion;
+    if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED') return;
+    const obj = shape(event.object);
+    const k = keyOf(obj.metadata.namespace, obj.metadata.name);
+    resourceVersion = event.object.metadata.resourceVersion ?? resourceVersion;
     const prev = store.get(k);
     if (event.type === 'DELETED') {
+      if (!prev) return;
       store.delete(k);
-      safe('delete', () => opts.onDelete?.(obj));
-    } else {
-      store.set(k, obj);
-      if (prev) safe('update', () => opts.onUpdate?.(prev, obj));
-      else safe('add', () => opts.onAdd?.(obj));
+      emit('delete', opts.onDelete && (() => opts.onDelete!(obj)));
+      return;
     }
+    store.set(k, obj);
+    if (prev) emit('update', opts.onUpdate && (() => opts.onUpdate!(prev, obj)));
+    else emit('add', opts.onAdd && (() => opts.onAdd!(obj)));
   }
 
-  async function watchOnce(): Promise<void> {
-    const timeout = opts.watchTimeoutSeconds ?? 300;
-    const seconds = Math.round(timeout * (0.8 + Math.random() * 0.4));
-    abort = new AbortController();
-    const controller = abort;
-    // Watchdog: the server closes the watch after `seconds`; silence much longer than that means a dead stream.
-    let lastActivity = Date.now();
-    const watchdog = setInterval(() => {
-      if (Date.now() - lastActivity > (seconds + 60) * 1000) {
-        log.warn('watch went silent; restarting it');
+  /**
+   * One watch from the current resourceVersion. Returns 'ended' when the server closed it in due course, and
+   * 'stalled' when it went quiet (the watchdog cut it) or closed at once without a word (a server going down).
+   */
+  async function watchOnce(): Promise<'ended' | 'stalled'> {
+    const seconds = Math.max(1, Math.round(watchTimeout * (0.8 + 0.4 * random())));
+    const silenceLimitMs = seconds * 1000 + WATCHDOG_GRACE_MS;
+    const controller = new AbortController();
+    watchAbort = controller;
+    const openedAt = clock.now().getTime();
+    let lastActivity = openedAt;
+    let events = 0;
+    let cutByWatchdog = false;
+    let watchdog: unknown;
+    const arm = (ms: number) => {
+      watchdog = timers.setTimeout(() => {
+        const quiet = clock.now().getTime() - lastActivity;
+        if (quiet < silenceLimitMs) return arm(silenceLimitMs - quiet);
+        cutByWatchdog = true;
+        log.warn({ quietMs: quiet }, 'watch went silent; reopening it');
         controller.abort();
-      }
-    }, 10_000);
-    watchdog.unref();
+      }, ms);
+    };
+    arm(silenceLimitMs);
     try {
       await opts.client.watch<T>(
         opts.resource,
@@ -126,66 +207,89 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
           signal: controller.signal,
         },
         (e) => {
-          lastActivity = Date.now();
-          apply(e);
+          lastActivity = clock.now().getTime();
+          events++;
+          failures = 0;
+          applyEvent(e);
         },
       );
     } finally {
-      clearInterval(watchdog);
+      timers.clearTimeout(watchdog);
+      if (watchAbort === controller) watchAbort = undefined;
     }
+    if (cutByWatchdog) return 'stalled';
+    // A healthy server holds a watch open for its timeout; one closed early and empty must not be re-opened in
+    // a tight loop.
+    const lasted = clock.now().getTime() - openedAt;
+    return events === 0 && lasted < (seconds * 1000) / 2 ? 'stalled' : 'ended';
   }
 
-  async function run(): Promise<void> {
-    let failures = 0;
+  async function loop(): Promise<void> {
     let needList = true;
     while (!stopped) {
+      let failure: unknown;
       try {
         if (needList) {
           await relist();
+          if (stopped) break;
           needList = false;
           if (!synced) {
             synced = true;
-            firstSync?.resolve();
+            resolveStarted();
           }
         }
-        await watchOnce();
-        failures = 0;
+        const outcome = await watchOnce();
+        if (outcome === 'ended') failures = 0;
+        else failure = new Error('watch stalled or closed early');
       } catch (err) {
-        if (stopped) break;
-        if (isGone(err)) {
-          log.info('resourceVersion expired; relisting');
-          needList = true;
-          continue;
-        }
-        failures++;
-        // After repeated failures the resourceVersion may be stale too: start over from a list.
-        if (failures >= 3) needList = true;
-        const delay = Math.min(1000 * 2 ** (failures - 1), 30_000) * (0.5 + Math.random() * 0.5);
-        log.warn({ err: (err as Error).message, retryInMs: Math.round(delay) }, 'list/watch failed');
-        await new Promise((r) => setTimeout(r, delay));
+        failure = err;
       }
+      if (stopped) break;
+      if (failure === undefined) continue;
+      if (isGone(failure)) {
+        log.info('resourceVersion expired; relisting');
+        needList = true;
+        continue;
+      }
+      failures++;
+      // After repeated failures the resourceVersion may be what the server refuses: start over from a list.
+      if (failures >= RELIST_AFTER_FAILURES) needList = true;
+      const delay = watchBackoffMs(failures, random);
+      const err = failure as { message?: string; code?: string };
+      log.warn({ err: err?.message ?? String(failure), code: err?.code, failures, retryInMs: delay }, 'list or watch failed');
+      await sleep(delay);
     }
+  }
+
+  function scheduleResync(periodMs: number) {
+    resyncHandle = timers.setTimeout(() => {
+      if (stopped) return;
+      if (synced && opts.onResync) for (const obj of [...store.values()]) emit('resync', () => opts.onResync!(obj));
+      scheduleResync(periodMs);
+    }, periodMs);
   }
 
   return {
     start() {
-      const done = new Promise<void>((resolve, reject) => (firstSync = { resolve, reject }));
-      void run();
-      if (opts.resyncMs && opts.resyncMs > 0) {
-        resyncTimer = setInterval(() => {
-          for (const obj of store.values()) safe('resync', () => opts.onResync?.(obj));
-        }, opts.resyncMs);
-        resyncTimer.unref();
+      if (!running && !stopped) {
+        running = loop().catch((err: unknown) => {
+          // The loop catches everything it awaits; reaching here is a bug worth a loud log, not a crash.
+          log.error({ err: (err as Error)?.message ?? String(err) }, 'informer loop ended unexpectedly');
+        });
+        if (opts.resyncMs && opts.resyncMs > 0) scheduleResync(opts.resyncMs);
       }
-      return done;
+      return started;
     },
     stop() {
+      if (stopped) return;
       stopped = true;
-      abort?.abort();
-      if (resyncTimer) clearInterval(resyncTimer);
+      watchAbort?.abort();
+      wakeSleep?.();
+      if (resyncHandle !== undefined) timers.clearTimeout(resyncHandle);
+      resolveStarted();
     },
     hasSynced: () => synced,
-    get: (ns, name) => store.get(key(ns, name)),
+    get: (ns, name) => store.get(keyOf(ns, name)),
     list(ns) {
       const all = [...store.values()];
       return ns === undefined ? all : all.filter((o) => o.metadata.namespace === ns);

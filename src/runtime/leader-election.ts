@@ -1,151 +1,255 @@
-// Leader election on a coordination.k8s.io/v1 Lease, as client-go does it: take the Lease when it is free or
-// expired with a conditional write (a 409 means another replica won), renew every retry period, and give up
-// leadership when renewals keep failing for the renew deadline.
+// Leader election on a coordination.k8s.io/v1 Lease, the way client-go does it: take the Lease when it is missing,
+// released or expired with a conditional write (a 409 means another replica won), renew it every retry period, and
+// give up leadership when renewals keep failing for the renew deadline, which is shorter than the lease duration so
+// the old leader stops before anyone else may start.
 import type { Logger } from 'pino';
+import { CertsmithError } from '../errors.ts';
 import type { KubeObject } from '../api/meta.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isConflict } from '../kube/errors.ts';
 import { Resources } from '../kube/resources.ts';
 import { systemClock, type Clock } from '../policy/clock.ts';
+import { realTimers, type Timers } from './timers.ts';
 
-interface LeaseSpec {
+export interface LeaseSpec {
   holderIdentity?: string | null;
-  leaseDurationSeconds?: number;
+  leaseDurationSeconds?: number | null;
   acquireTime?: string | null;
   renewTime?: string | null;
-  leaseTransitions?: number;
+  leaseTransitions?: number | null;
 }
-type Lease = KubeObject & { spec?: LeaseSpec };
+export type Lease = KubeObject<LeaseSpec>;
 
-export interface LeaderElector {
-  run(): Promise<void>;
-  stop(): Promise<void>;
-  isLeader(): boolean;
-}
-
-export function createLeaderElector(opts: {
+export interface LeaderElectorOptions {
   client: KubeClient;
   namespace: string;
   name: string;
   identity: string;
+  /** How long others wait after the last renewal before taking over (default 15). */
   leaseDurationSeconds?: number;
+  /** How long the leader keeps trying to renew before it gives up; must be below the lease duration (default 10). */
   renewDeadlineSeconds?: number;
+  /** Pause between attempts, for the leader and for candidates (default 2). */
   retryPeriodSeconds?: number;
   clock?: Clock;
+  timers?: Timers;
+  /** Source of jitter in [0, 1); tests pin it. */
+  random?: () => number;
   log: Logger;
   onStartedLeading(): void;
+  /** Called once when leadership is lost (not on stop()); the operator should exit. */
   onStoppedLeading(): void;
-}): LeaderElector {
+}
+
+export interface LeaderElector {
+  /** Campaigns and renews until stop(), or until leadership is lost (after onStoppedLeading). */
+  run(): Promise<void>;
+  /** Ends the loop and releases the Lease if held, so a successor takes over without waiting it out. */
+  stop(): Promise<void>;
+  isLeader(): boolean;
+}
+
+/** Kubernetes MicroTime: RFC 3339 with exactly six fractional digits. */
+export function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** True when the Lease is free to take at `now`: no holder, or not renewed within its duration. */
+export function leaseExpired(spec: LeaseSpec, now: Date, defaultDurationSeconds: number): boolean {
+  if (!spec.holderIdentity) return true;
+  const renewed = spec.renewTime ? Date.parse(spec.renewTime) : NaN;
+  if (!Number.isFinite(renewed)) return true;
+  return renewed + (spec.leaseDurationSeconds ?? defaultDurationSeconds) * 1000 < now.getTime();
+}
+
+type Attempt = 'held' | 'heldByOther';
+
+export function createLeaderElector(opts: LeaderElectorOptions): LeaderElector {
   const clock = opts.clock ?? systemClock;
-  const leaseDuration = opts.leaseDurationSeconds ?? 15;
-  const renewDeadline = opts.renewDeadlineSeconds ?? 10;
-  const retryPeriod = opts.retryPeriodSeconds ?? 2;
+  const timers = opts.timers ?? realTimers;
+  const random = opts.random ?? Math.random;
+  const leaseDurationMs = (opts.leaseDurationSeconds ?? 15) * 1000;
+  const renewDeadlineMs = (opts.renewDeadlineSeconds ?? 10) * 1000;
+  const retryPeriodMs = (opts.retryPeriodSeconds ?? 2) * 1000;
+  if (renewDeadlineMs >= leaseDurationMs) {
+    throw new CertsmithError('ConfigInvalid', 'renewDeadlineSeconds must be shorter than leaseDurationSeconds');
+  }
+  if (retryPeriodMs >= renewDeadlineMs) {
+    throw new CertsmithError('ConfigInvalid', 'retryPeriodSeconds must be shorter than renewDeadlineSeconds');
+  }
   const log = opts.log.child({ lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
   let leader = false;
+  /** This replica's identity may be in the Lease: stop() must release it even if the callbacks never ran. */
+  let mayHoldLease = false;
   let stopped = false;
-  let lastRenew = 0;
-  let wake: (() => void) | undefined;
+  let lastRenewMs = 0;
+  let wakeSleep: (() => void) | undefined;
   let running: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
 
-  const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(t);
+  function sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const handle = timers.setTimeout(() => {
+        wakeSleep = undefined;
+        resolve();
+      }, ms);
+      wakeSleep = () => {
+        timers.clearTimeout(handle);
+        wakeSleep = undefined;
         resolve();
       };
     });
+  }
 
-  /** One attempt to acquire or renew; true when this replica holds the Lease afterwards. */
-  async function tryAcquireOrRenew(): Promise<boolean> {
-    const now = clock.now();
+  /** The client has no request timeout: a request hanging on a dead connection must not hold leadership. */
+  function withTimeout<R>(p: Promise<R>, ms: number): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const handle = timers.setTimeout(() => reject(new Error(`lease request took longer than ${ms} ms`)), ms);
+      p.then(
+        (v) => {
+          timers.clearTimeout(handle);
+          resolve(v);
+        },
+        (err: unknown) => {
+          timers.clearTimeout(handle);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /** One read-then-conditional-write; throws on API errors (409 included: someone else wrote first). */
+  async function tryAcquireOrRenew(now: Date): Promise<Attempt> {
     const lease = await opts.client.get<Lease>(Resources.leases, opts.namespace, opts.name);
-    const mine: LeaseSpec = {
-      holderIdentity: opts.identity,
-      leaseDurationSeconds: leaseDuration,
-      renewTime: microTime(now),
-    };
+    const stamp = microTime(now);
+    const durationSeconds = leaseDurationMs / 1000;
     if (!lease) {
+      mayHoldLease = true;
       await opts.client.create<Lease>(Resources.leases, {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
         metadata: { name: opts.name, namespace: opts.namespace },
-        spec: { ...mine, acquireTime: microTime(now), leaseTransitions: 0 },
+        spec: { holderIdentity: opts.identity, leaseDurationSeconds: durationSeconds, acquireTime: stamp, renewTime: stamp, leaseTransitions: 0 },
       });
-      return true;
+      return 'held';
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
-    const renewed = spec.renewTime ? Date.parse(spec.renewTime) : 0;
-    const expired = renewed + (spec.leaseDurationSeconds ?? leaseDuration) * 1000 < now.getTime();
-    if (holder && holder !== opts.identity && !expired) return false;
+    if (holder !== opts.identity && !leaseExpired(spec, now, durationSeconds)) return 'heldByOther';
     const takingOver = holder !== opts.identity;
+    mayHoldLease = true;
     await opts.client.replace<Lease>(Resources.leases, {
-      ...lease,
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: lease.metadata, // carries resourceVersion: the write fails with 409 if the Lease changed since the read
       spec: {
         ...spec,
-        ...mine,
-        acquireTime: takingOver ? microTime(now) : (spec.acquireTime ?? microTime(now)),
-        leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && holder ? 1 : 0),
+        holderIdentity: opts.identity,
+        leaseDurationSeconds: durationSeconds,
+        renewTime: stamp,
+        acquireTime: takingOver ? stamp : (spec.acquireTime ?? stamp),
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver ? 1 : 0),
       },
     });
-    return true;
+    return 'held';
   }
+
+  function lose(why: string, fields: Record<string, unknown>) {
+    leader = false;
+    log.warn(fields, why);
+    try {
+      opts.onStoppedLeading();
+    } catch (err) {
+      log.error({ err: (err as Error)?.message ?? String(err) }, 'onStoppedLeading handler failed');
+    }
+  }
+
+  /** Milliseconds the leader has left before it must consider itself deposed. */
+  const deadlineLeftMs = () => lastRenewMs + renewDeadlineMs - clock.now().getTime();
 
   async function loop(): Promise<void> {
     while (!stopped) {
-      let held = false;
+      if (leader && deadlineLeftMs() <= 0) {
+        lose('could not renew the lease within the renew deadline; stopped leading', { renewDeadlineMs });
+        return;
+      }
+      const attemptAt = clock.now();
+      // A leader may spend only what is left of its renew deadline on one attempt; a candidate loses nothing by
+      // waiting, but must not wait forever either.
+      const budgetMs = leader ? deadlineLeftMs() : renewDeadlineMs;
+      let outcome: Attempt | 'failed';
       try {
-        held = await tryAcquireOrRenew();
-        if (held) lastRenew = clock.now().getTime();
+        outcome = await withTimeout(tryAcquireOrRenew(attemptAt), budgetMs);
       } catch (err) {
-        if (!isConflict(err)) log.warn({ err: (err as Error).message }, 'lease update failed');
+        outcome = 'failed';
+        const e = err as { message?: string; code?: string };
+        if (isConflict(err)) log.debug('lost a race for the lease');
+        else log.warn({ err: e?.message ?? String(err), code: e?.code }, 'lease request failed');
       }
       if (stopped) break;
-      if (held && !leader) {
-        leader = true;
-        log.info('acquired lease');
-        opts.onStartedLeading();
-      } else if (leader && !held && clock.now().getTime() - lastRenew > renewDeadline * 1000) {
-        leader = false;
-        log.warn('could not renew the lease within the deadline');
-        opts.onStoppedLeading();
-        return;
-      } else if (leader && !held) {
-        // Someone else holds it now (it was taken over): stop at once.
-        const lease = await opts.client.get<Lease>(Resources.leases, opts.namespace, opts.name).catch(() => undefined);
-        const holder = lease?.spec?.holderIdentity;
-        if (holder && holder !== opts.identity) {
-          leader = false;
-          log.warn({ holder }, 'lease taken by another replica');
-          opts.onStoppedLeading();
-          return;
+      if (outcome === 'held') {
+        // The renewTime written is attemptAt, so that is what others count the lease duration from.
+        lastRenewMs = attemptAt.getTime();
+        if (!leader) {
+          leader = true;
+          log.info('acquired lease');
+          try {
+            opts.onStartedLeading();
+          } catch (err) {
+            log.error({ err: (err as Error)?.message ?? String(err) }, 'onStartedLeading handler failed');
+          }
         }
+      } else if (leader && outcome === 'heldByOther') {
+        mayHoldLease = false;
+        lose('lease taken by another holder; stopped leading', {});
+        return;
       }
-      await sleep(retryPeriod * 1000 * (leader ? 1 : 0.8 + Math.random() * 0.4));
+      if (stopped) break;
+      // Candidates jitter so they do not knock on the Lease in step; the leader keeps a steady beat, but never
+      // sleeps past its renew deadline.
+      const pause = leader
+        ? Math.max(0, Math.min(retryPeriodMs, deadlineLeftMs()))
+        : Math.round(retryPeriodMs * (0.8 + 0.4 * random()));
+      await sleep(pause);
     }
+  }
+
+  async function release(): Promise<void> {
+    const lease = await opts.client.get<Lease>(Resources.leases, opts.namespace, opts.name);
+    if (!lease || lease.spec?.holderIdentity !== opts.identity) return;
+    const now = microTime(clock.now());
+    await opts.client.replace<Lease>(Resources.leases, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: lease.metadata,
+      // An empty holder is free at once for us; a one-second duration makes it expire at once for electors that
+      // only look at time (client-go).
+      spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now },
+    });
+    log.info('released lease');
   }
 
   return {
     run() {
-      running ??= loop();
+      if (stopped) return Promise.resolve();
+      running ??= loop().finally(() => {
+        running = undefined;
+      });
       return running;
     },
-    async stop() {
-      stopped = true;
-      wake?.();
-      await running;
-      if (!leader) return;
-      leader = false;
-      // Release: an empty holder lets a successor take over without waiting out the lease.
-      const lease = await opts.client.get<Lease>(Resources.leases, opts.namespace, opts.name);
-      if (lease?.spec?.holderIdentity !== opts.identity) return;
-      await opts.client.replace<Lease>(Resources.leases, {
-        ...lease,
-        spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: microTime(clock.now()) },
-      });
-      log.info('released lease');
+    stop() {
+      stopping ??= (async () => {
+        stopped = true;
+        wakeSleep?.();
+        // Waiting for an attempt in flight keeps it from renewing the Lease after the release below.
+        await running?.catch(() => {});
+        leader = false;
+        if (!mayHoldLease) return;
+        mayHoldLease = false;
+        // Bounded, so a shutdown never hangs on an unreachable API server; the Lease then simply expires.
+        await withTimeout(release(), renewDeadlineMs);
+      })();
+      return stopping;
     },
     isLeader: () => leader,
   };
