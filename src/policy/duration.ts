@@ -1,49 +1,81 @@
-// Go duration syntax ("2160h", "1h30m", "90s", "1.5h"), as cert-manager users write durations.
+// Durations in Go syntax ("2160h", "1h30m", "1.5h"), because that is how cert-manager users already write them.
+// Parsed exactly in integer nanoseconds (BigInt) so "0.1h" or "2h45m30.5s" carry no floating-point error.
 import { CertsmithError } from '../errors.ts';
 
-const UNIT_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  μs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
+const NS_PER_UNIT: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  'µs': 1_000n, // U+00B5 micro sign
+  'μs': 1_000n, // U+03BC Greek mu: Go accepts both spellings
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
 };
-const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+const NS_PER_MS = 1_000_000n;
+// Go stores a duration in an int64 of nanoseconds (about 2562047h); anything longer is an error there too.
+const MAX_NS = 2n ** 63n - 1n;
 
-/** Milliseconds in a Go duration string; throws InvalidDuration with a message that says what is accepted. */
-export function parseDuration(text: string, field = 'duration'): number {
-  const invalid = () =>
-    new CertsmithError(
-      'InvalidDuration',
-      `${field} "${text}" is not a valid duration: use Go syntax such as "2160h" or "90m" (units h, m, s, ms; no days)`,
-    );
-  const s = text.trim();
-  if (s === '0') return 0;
-  if (s === '' || s.startsWith('-') || s.startsWith('+')) throw invalid();
-  let total = 0;
-  PART.lastIndex = 0;
-  let pos = 0;
-  while (pos < s.length) {
-    PART.lastIndex = pos;
-    const m = PART.exec(s);
-    if (!m) throw invalid();
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
-    pos = PART.lastIndex;
-  }
-  return Math.round(total);
+// One "<number><unit>" component: "1", "1.5", "1." and ".5" are numbers in Go; "." alone is not.
+const COMPONENT = /(\d+)?(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/y;
+
+function invalid(text: string, why = ''): CertsmithError {
+  return new CertsmithError(
+    'InvalidDuration',
+    `"${text}" is not a valid duration${why}: use Go syntax such as "2160h" or "90m" (units h, m, s, ms; no days)`,
+  );
 }
 
-/** Go-style formatting, e.g. 7776000000 → "2160h0m0s". */
+/**
+ * Milliseconds in a Go duration string. Units ns, us, µs, ms, s, m, h; no days, no negative values; "0" alone is
+ * allowed. Sub-millisecond remainders are dropped ("1500us" → 1). Throws InvalidDuration.
+ */
+export function parseDuration(text: string): number {
+  const rest = text.startsWith('+') ? text.slice(1) : text;
+  if (rest.startsWith('-')) throw invalid(text, ' (negative durations are not allowed)');
+  if (rest === '0') return 0;
+  if (rest === '') throw invalid(text);
+
+  let totalNs = 0n;
+  let pos = 0;
+  while (pos < rest.length) {
+    COMPONENT.lastIndex = pos;
+    const m = COMPONENT.exec(rest);
+    const whole = m?.[1];
+    const fraction = m?.[2];
+    if (!m || (whole === undefined && !fraction)) throw invalid(text);
+    const unit = NS_PER_UNIT[m[3]!]!;
+    totalNs += BigInt(whole ?? '0') * unit;
+    if (fraction) totalNs += (BigInt(fraction) * unit) / 10n ** BigInt(fraction.length); // truncates, as Go does
+    if (totalNs > MAX_NS) throw invalid(text, ' (longer than the maximum of 2562047h)');
+    pos = COMPONENT.lastIndex;
+  }
+  return Number(totalNs / NS_PER_MS);
+}
+
+/** Go's time.Duration.String() for a number of milliseconds: 7776000000 → "2160h0m0s", 1500 → "1.5s", 0 → "0s". */
 export function formatDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = (ms % 60_000) / 1000;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  if (ms < 1000) return `${ms}ms`;
-  return `${s}s`;
+  if (!Number.isFinite(ms)) throw new RangeError(`cannot format ${ms} as a duration`);
+  let ns = BigInt(Math.round(ms * 1e6));
+  const sign = ns < 0n ? '-' : '';
+  if (ns < 0n) ns = -ns;
+  if (ns === 0n) return '0s';
+  if (ns < 1_000n) return `${sign}${ns}ns`;
+  if (ns < 1_000_000n) return `${sign}${decimal(ns, 1_000n)}µs`;
+  if (ns < 1_000_000_000n) return `${sign}${decimal(ns, 1_000_000n)}ms`;
+  const h = ns / NS_PER_UNIT.h!;
+  const m = (ns % NS_PER_UNIT.h!) / NS_PER_UNIT.m!;
+  const s = decimal(ns % NS_PER_UNIT.m!, NS_PER_UNIT.s!);
+  if (h > 0n) return `${sign}${h}h${m}m${s}s`;
+  if (m > 0n) return `${sign}${m}m${s}s`;
+  return `${sign}${s}s`;
+}
+
+/** value/unit as a decimal without trailing zeros: decimal(1500n, 1000n) → "1.5". */
+function decimal(value: bigint, unit: bigint): string {
+  const whole = value / unit;
+  const fraction = value % unit;
+  if (fraction === 0n) return String(whole);
+  const digits = String(unit).length - 1;
+  return `${whole}.${String(fraction).padStart(digits, '0').replace(/0+$/, '')}`;
 }

@@ -1,9 +1,9 @@
-// Whether a Certificate must be (re)issued: an ordered chain of small pure checks; the first that fires names
-// the reason. Undefined means the Secret holds what the spec asks for and nothing is due.
-import { canonicalUsages } from '../pki/usages.ts';
+// Whether a Certificate must be (re)issued, and why: an ordered chain of small pure checks, the first that fires
+// wins. `undefined` means the Secret already holds what the spec asks for and renewal is not yet due.
 import type { CertInfo, KeySpec, KeyUsageName, SubjectFields } from '../pki/types.ts';
-import { canonicalIp } from '../pki/inspect.ts';
+import { canonicalEmailAddress, canonicalIpAddress } from './names.ts';
 import { computeRenewalTime } from './renewal.ts';
+import { canonicalUsages } from './usages.ts';
 
 export const IssuanceReason = {
   SecretMissing: 'SecretMissing',
@@ -18,34 +18,50 @@ export const IssuanceReason = {
 } as const;
 export type IssuanceReason = (typeof IssuanceReason)[keyof typeof IssuanceReason];
 
+export interface StoredSecretState {
+  /** Raw tls.crt; missing or blank counts as missing. */
+  certificatePem?: string;
+  /** Raw tls.key; missing or blank counts as missing. */
+  privateKeyPem?: string;
+  /** The parsed leaf; undefined when tls.crt is missing or unparseable. */
+  cert?: CertInfo;
+  keyMatchesCert: boolean;
+  /** Of the stored private key, when it parsed. */
+  keySpec?: KeySpec;
+  /** The issuer the Secret's annotations say signed it; undefined when not annotated. */
+  issuerAnnotation?: { name: string; kind: string };
+}
+
+export interface DesiredCertificateState {
+  commonName?: string;
+  /** Subject fields beyond the common name; undefined means none. */
+  subject?: SubjectFields;
+  dnsNames: string[];
+  ipAddresses: string[];
+  uris: string[];
+  emailAddresses: string[];
+  usages: KeyUsageName[];
+  isCA: boolean;
+  /** A size left out matches any size of that algorithm. */
+  key: KeySpec;
+  /** Not compared with the issued certificate: a CA may shorten the lifetime it is asked for. */
+  durationMs: number;
+  issuer: { name: string; kind: string };
+}
+
 export interface IssuanceInputs {
   now: Date;
   /** undefined: the Secret does not exist. */
-  secret:
-    | undefined
-    | {
-        certificatePem?: string;
-        privateKeyPem?: string;
-        cert?: CertInfo;
-        keyMatchesCert: boolean;
-        keySpec?: KeySpec;
-        issuerAnnotation?: { name: string; kind: string };
-      };
-  desired: {
-    commonName?: string;
-    subject?: SubjectFields;
-    dnsNames: string[];
-    ipAddresses: string[];
-    uris: string[];
-    emailAddresses: string[];
-    usages: KeyUsageName[];
-    isCA: boolean;
-    key: KeySpec;
-    durationMs: number;
-    issuer: { name: string; kind: string };
-  };
+  secret: undefined | StoredSecretState;
+  desired: DesiredCertificateState;
   renewBeforeMs?: number;
   renewBeforePercentage?: number;
+  /**
+   * True when the issuer, not the spec, decides the usages and the subject fields beyond the common name, as ACME
+   * CAs do (Let's Encrypt drops O/OU and picks the key usages itself). Those fields are then not compared, so the
+   * CA's choice does not trigger re-issuance after re-issuance. Default false: compare everything.
+   */
+  issuerSetsProfile?: boolean;
 }
 
 export interface IssuanceDecision {
@@ -53,88 +69,107 @@ export interface IssuanceDecision {
   message: string;
 }
 
-type Check = (i: IssuanceInputs) => IssuanceDecision | undefined;
+/** One link of the chain. Each may assume the links before it passed, and returns undefined when it cannot judge. */
+export type IssuanceCheck = (inputs: IssuanceInputs) => IssuanceDecision | undefined;
 
-const secretMissing: Check = (i) =>
-  i.secret ? undefined : { reason: IssuanceReason.SecretMissing, message: 'the Secret does not exist' };
+const decision = (reason: IssuanceReason, message: string): IssuanceDecision => ({ reason, message });
+const blank = (s: string | undefined) => s === undefined || s.trim() === '';
 
-const missingData: Check = (i) => {
-  const missing = [!i.secret?.certificatePem && 'tls.crt', !i.secret?.privateKeyPem && 'tls.key'].filter(Boolean);
-  return missing.length > 0 ? { reason: IssuanceReason.MissingData, message: `the Secret has no ${missing.join(' and no ')}` } : undefined;
-};
+export function secretMissing(i: IssuanceInputs): IssuanceDecision | undefined {
+  return i.secret ? undefined : decision(IssuanceReason.SecretMissing, 'the Secret does not exist');
+}
 
-const invalidCertificate: Check = (i) =>
-  i.secret?.cert ? undefined : { reason: IssuanceReason.InvalidCertificate, message: 'tls.crt does not hold a readable certificate' };
+export function missingData(i: IssuanceInputs): IssuanceDecision | undefined {
+  if (!i.secret) return undefined;
+  const noCert = blank(i.secret.certificatePem);
+  const noKey = blank(i.secret.privateKeyPem);
+  if (noCert && noKey) return decision(IssuanceReason.MissingData, 'the Secret has neither tls.crt nor tls.key');
+  if (noCert) return decision(IssuanceReason.MissingData, 'the Secret has no tls.crt');
+  if (noKey) return decision(IssuanceReason.MissingData, 'the Secret has no tls.key');
+  return undefined;
+}
 
-const invalidKey: Check = (i) =>
-  i.secret?.keySpec ? undefined : { reason: IssuanceReason.InvalidKey, message: 'tls.key does not hold a readable private key' };
+export function invalidCertificate(i: IssuanceInputs): IssuanceDecision | undefined {
+  if (!i.secret || i.secret.cert) return undefined;
+  return decision(IssuanceReason.InvalidCertificate, 'tls.crt does not hold a readable PEM certificate');
+}
 
-const keyMismatch: Check = (i) =>
-  i.secret?.keyMatchesCert ? undefined : { reason: IssuanceReason.KeyMismatch, message: 'tls.key does not match the certificate in tls.crt' };
+export function invalidKey(i: IssuanceInputs): IssuanceDecision | undefined {
+  if (!i.secret || i.secret.keySpec) return undefined;
+  return decision(IssuanceReason.InvalidKey, 'tls.key does not hold a readable RSA, ECDSA or Ed25519 private key');
+}
 
-const issuerChanged: Check = (i) => {
-  const a = i.secret?.issuerAnnotation;
-  const d = i.desired.issuer;
-  if (!a || (a.name === d.name && a.kind === d.kind)) return undefined;
-  return { reason: IssuanceReason.IssuerChanged, message: `issuer changed from ${a.kind} ${a.name} to ${d.kind} ${d.name}` };
-};
+export function keyMismatch(i: IssuanceInputs): IssuanceDecision | undefined {
+  if (!i.secret || i.secret.keyMatchesCert) return undefined;
+  return decision(IssuanceReason.KeyMismatch, 'the private key in tls.key does not match the certificate in tls.crt');
+}
 
-const specChanged: Check = (i) => {
-  const cert = i.secret!.cert!;
-  const d = i.desired;
+export function issuerChanged(i: IssuanceInputs): IssuanceDecision | undefined {
+  const was = i.secret?.issuerAnnotation;
+  if (!was) return undefined; // not annotated (written by hand or by an older version): nothing to compare
+  const now = i.desired.issuer;
+  if (was.name === now.name && kindOf(was.kind) === kindOf(now.kind)) return undefined;
+  return decision(
+    IssuanceReason.IssuerChanged,
+    `the certificate was issued by ${kindOf(was.kind)} "${was.name}"; the spec now names ${kindOf(now.kind)} "${now.name}"`,
+  );
+}
+
+export function specChanged(i: IssuanceInputs): IssuanceDecision | undefined {
+  const cert = i.secret?.cert;
+  if (!cert) return undefined;
+  const want = i.desired;
   const diffs: string[] = [];
-  const setDiff = (field: string, want: string[], have: string[], fold: (s: string) => string = (s) => s) => {
-    const w = new Set(want.map(fold));
-    const h = new Set(have.map(fold));
-    const added = [...w].filter((x) => !h.has(x)).sort();
-    const removed = [...h].filter((x) => !w.has(x)).sort();
-    if (added.length || removed.length) {
-      const parts = [added.length && `added ${added.join(', ')}`, removed.length && `removed ${removed.join(', ')}`].filter(Boolean);
-      diffs.push(`${field} changed: ${parts.join('; ')}`);
+  const push = (d: string | undefined) => d && diffs.push(d);
+
+  push(setDiff('dnsNames', want.dnsNames, cert.dnsNames, (n) => n.toLowerCase()));
+  push(setDiff('ipAddresses', want.ipAddresses, cert.ipAddresses, canonicalIpAddress));
+  push(setDiff('uris', want.uris, cert.uris, (u) => u));
+  push(setDiff('emailAddresses', want.emailAddresses, cert.emailAddresses, canonicalEmailAddress));
+  push(commonNameDiff(want, cert));
+  if (!i.issuerSetsProfile) {
+    for (const field of SUBJECT_LIST_FIELDS) {
+      push(setDiff(`subject.${field}`, want.subject?.[field] ?? [], cert.subjectFields[field] ?? [], (v) => v));
     }
-  };
-  setDiff('dnsNames', d.dnsNames, cert.dnsNames, (s) => s.toLowerCase());
-  setDiff('ipAddresses', d.ipAddresses.map(canonicalIp), cert.ipAddresses);
-  setDiff('uris', d.uris, cert.uris);
-  setDiff('emailAddresses', d.emailAddresses, cert.emailAddresses);
-  if ((d.commonName ?? '') !== (cert.commonName ?? '')) diffs.push(`commonName changed to "${d.commonName ?? ''}"`);
-  const subjectKeys = ['organizations', 'organizationalUnits', 'countries', 'localities', 'provinces'] as const;
-  for (const k of subjectKeys) {
-    const want = [...(d.subject?.[k] ?? [])].sort().join(',');
-    const have = [...(cert.subjectFields[k] ?? [])].sort().join(',');
-    if (want !== have) diffs.push(`subject.${k} changed`);
   }
-  if (d.isCA !== cert.isCA) diffs.push(`isCA changed to ${d.isCA}`);
-  const wantUsages = canonicalUsages([...d.usages, ...(d.isCA ? (['cert sign', 'crl sign'] as const) : [])]);
-  const haveUsages = canonicalUsages(cert.usages);
-  if (wantUsages.join(',') !== haveUsages.join(',')) diffs.push(`usages changed to ${wantUsages.join(', ')}`);
-  const k = i.secret!.keySpec!;
-  if (k.algorithm !== d.key.algorithm || (k.size ?? 0) !== (d.key.size ?? 0)) {
-    diffs.push(`private key changed from ${k.algorithm}${k.size ? ' ' + k.size : ''} to ${d.key.algorithm}${d.key.size ? ' ' + d.key.size : ''}`);
+  if (want.isCA !== cert.isCA) diffs.push(`isCA changed from ${cert.isCA} to ${want.isCA}`);
+  if (!i.issuerSetsProfile) {
+    // A CA certificate must be able to sign certificates, whether or not the spec lists "cert sign".
+    const wanted: KeyUsageName[] = want.isCA ? [...want.usages, 'cert sign'] : want.usages;
+    push(setDiff('usages', canonicalUsages(wanted), canonicalUsages(cert.usages), (u) => u));
   }
-  return diffs.length > 0 ? { reason: IssuanceReason.SpecChanged, message: diffs.join('; ') } : undefined;
-};
+  const key = i.secret?.keySpec ?? cert.publicKey;
+  const sizeDiffers = want.key.size !== undefined && key.size !== want.key.size;
+  if (key.algorithm !== want.key.algorithm || sizeDiffers) {
+    diffs.push(`privateKey changed from ${describeKey(key)} to ${describeKey(want.key)}`);
+  }
+  return diffs.length > 0 ? decision(IssuanceReason.SpecChanged, diffs.join('; ')) : undefined;
+}
 
-const expired: Check = (i) => {
-  const cert = i.secret!.cert!;
-  return i.now >= cert.notAfter
-    ? { reason: IssuanceReason.Expired, message: `the certificate expired at ${cert.notAfter.toISOString()}` }
-    : undefined;
-};
+export function expired(i: IssuanceInputs): IssuanceDecision | undefined {
+  const cert = i.secret?.cert;
+  if (!cert || i.now < cert.notAfter) return undefined;
+  return decision(IssuanceReason.Expired, `the certificate expired at ${cert.notAfter.toISOString()}`);
+}
 
-const renewing: Check = (i) => {
-  const cert = i.secret!.cert!;
-  const at = computeRenewalTime({
+export function renewing(i: IssuanceInputs): IssuanceDecision | undefined {
+  const cert = i.secret?.cert;
+  if (!cert) return undefined;
+  const due = computeRenewalTime({
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
     ...(i.renewBeforeMs !== undefined ? { renewBeforeMs: i.renewBeforeMs } : {}),
     ...(i.renewBeforePercentage !== undefined ? { renewBeforePercentage: i.renewBeforePercentage } : {}),
   });
-  return i.now >= at ? { reason: IssuanceReason.Renewing, message: `renewal was due at ${at.toISOString()}` } : undefined;
-};
+  if (i.now < due) return undefined;
+  return decision(
+    IssuanceReason.Renewing,
+    `renewal was due at ${due.toISOString()}; the certificate expires at ${cert.notAfter.toISOString()}`,
+  );
+}
 
-/** The checks, in order. Later checks may assume earlier ones passed (the Secret, certificate and key exist). */
-export const issuanceChecks: readonly Check[] = [
+/** The chain, in order: first the Secret's integrity, then whether it still fits the spec, then time. */
+export const issuanceChecks: readonly IssuanceCheck[] = [
   secretMissing,
   missingData,
   invalidCertificate,
@@ -152,4 +187,50 @@ export function decideIssuance(inputs: IssuanceInputs): IssuanceDecision | undef
     if (d) return d;
   }
   return undefined;
+}
+
+const SUBJECT_LIST_FIELDS = ['organizations', 'organizationalUnits', 'countries', 'localities', 'provinces'] as const;
+
+function kindOf(kind: string | undefined): string {
+  return kind || 'Issuer';
+}
+
+/** "<field> changed: added x, y, removed z", comparing by `key`; undefined when the sets are equal. */
+function setDiff(field: string, want: readonly string[], have: readonly string[], key: (v: string) => string) {
+  const wantKeys = new Set(want.map(key));
+  const haveKeys = new Set(have.map(key));
+  const added = [...new Set(want.filter((v) => !haveKeys.has(key(v))))].sort();
+  const removed = [...new Set(have.filter((v) => !wantKeys.has(key(v))))].sort();
+  if (added.length === 0 && removed.length === 0) return undefined;
+  const parts = [];
+  if (added.length > 0) parts.push(`added ${added.join(', ')}`);
+  if (removed.length > 0) parts.push(`removed ${removed.join(', ')}`);
+  return `${field} changed: ${parts.join(', ')}`;
+}
+
+function commonNameDiff(want: DesiredCertificateState, cert: CertInfo): string | undefined {
+  const wanted = want.commonName ?? want.subject?.commonName;
+  const has = cert.commonName ?? cert.subjectFields.commonName;
+  if (wanted !== undefined) {
+    return wanted === has ? undefined : `commonName changed from ${quoteOrNone(has)} to "${wanted}"`;
+  }
+  if (has === undefined) return undefined;
+  // With no commonName in the spec many CAs copy one of the SANs into the CN; that is not a change.
+  const sans = [
+    ...cert.dnsNames.map((n) => n.toLowerCase()),
+    ...cert.ipAddresses,
+    ...cert.uris,
+    ...cert.emailAddresses,
+  ];
+  if (sans.includes(has) || sans.includes(has.toLowerCase())) return undefined;
+  return `commonName changed from "${has}" to none`;
+}
+
+function quoteOrNone(s: string | undefined): string {
+  return s === undefined ? 'none' : `"${s}"`;
+}
+
+function describeKey(k: KeySpec): string {
+  if (k.size === undefined) return k.algorithm;
+  return k.algorithm === 'ECDSA' ? `ECDSA P-${k.size}` : `${k.algorithm} ${k.size}`;
 }

@@ -1,46 +1,89 @@
-// Syntax checks for subject alternative names. Pure.
+// Syntax of subject alternative names, and the canonical forms used to compare them. Pure (node:net's isIP and
+// the URL parser do no I/O). Each *Problem function returns the end of a sentence that starts with the value,
+// or undefined when the value is fine.
 import { isIP } from 'node:net';
 
-const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+const MAX_DNS_NAME = 253;
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 
-/** RFC 1123 host name; a wildcard only as the whole leftmost label ("*.example.com"). */
+/** An RFC 1123 host name, compared case-insensitively; a wildcard only as the whole leftmost label. */
 export function dnsNameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'is empty';
-  if (name.length > 253) return 'is longer than 253 characters';
-  const labels = name.replace(/\.$/, '').split('.');
-  const [first, ...rest] = labels;
-  if (first === '*') {
-    if (rest.length < 2) return 'is a wildcard without at least two labels after it';
-  } else if (first?.includes('*')) {
-    return 'has a wildcard that is not the whole leftmost label';
-  }
-  const checked = first === '*' ? rest : labels;
-  for (const label of checked) {
-    if (label.includes('*')) return 'has a wildcard that is not the whole leftmost label';
-    if (!LABEL.test(label)) return label === '' ? 'has an empty label' : `has an invalid label "${label}"`;
+  if (name === '') return 'is empty';
+  if (name.length > MAX_DNS_NAME) return `is ${name.length} characters long; the limit is ${MAX_DNS_NAME}`;
+  // Non-ASCII names go into certificates in their A-label form; say so rather than "invalid label".
+  if (/[^\x00-\x7f]/.test(name)) return 'has non-ASCII characters: write it in its punycode form (xn--…)';
+  if (name.endsWith('.')) return 'ends with a dot: leave the trailing dot out';
+  const labels = name.split('.');
+  const wildcard = labels[0] === '*';
+  if (wildcard && labels.length === 1) return 'is a bare wildcard: write it as *.example.com';
+  for (const [i, label] of labels.entries()) {
+    if (i === 0 && wildcard) continue;
+    if (label.includes('*')) {
+      return i === 0
+        ? 'has a wildcard that is not the whole leftmost label: only *.example.com is allowed'
+        : 'has a wildcard outside the leftmost label: only *.example.com is allowed';
+    }
+    if (label === '') return 'has an empty label (two dots in a row, or a leading dot)';
+    if (label.length > 63) return `has a label of ${label.length} characters; the limit is 63`;
+    if (!LABEL.test(label)) {
+      return `has an invalid label "${label}": use letters, digits and hyphens, not starting or ending with a hyphen`;
+    }
   }
   return undefined;
 }
 
-export function ipProblem(ip: string): string | undefined {
+export function ipAddressProblem(ip: string): string | undefined {
+  if (ip.includes('%')) return 'has a zone index, which a certificate cannot hold';
   return isIP(ip) === 0 ? 'is not an IPv4 or IPv6 address' : undefined;
 }
 
 export function uriProblem(uri: string): string | undefined {
+  // The URL parser silently drops surrounding white space and tabs; a certificate would keep them.
   if (/\s/.test(uri)) return 'contains white space';
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(uri)) return 'has no scheme: write an absolute URI such as spiffe://cluster.local/ns/app';
   try {
-    const u = new URL(uri);
-    return u.protocol ? undefined : 'has no scheme';
+    new URL(uri);
+    return undefined;
   } catch {
-    return 'is not an absolute URI with a scheme';
+    return 'is not a valid URI';
   }
 }
 
-export function emailProblem(email: string): string | undefined {
-  const at = email.lastIndexOf('@');
-  if (at <= 0 || at === email.length - 1) return 'is not of the form local@domain';
+// The dot-atom form of RFC 5322; quoted local parts are legal there but nobody puts them in certificates.
+const LOCAL_PART = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/i;
+
+export function emailAddressProblem(email: string): string | undefined {
+  const at = email.indexOf('@');
+  if (at < 0 || at !== email.lastIndexOf('@')) return 'is not of the form local@domain';
   const local = email.slice(0, at);
-  if (/[\s<>()[\]\\,;:"]/.test(local)) return 'has characters not allowed in the local part';
-  const domainProblem = dnsNameProblem(email.slice(at + 1));
-  return domainProblem ? `has a domain that ${domainProblem}` : undefined;
+  const domain = email.slice(at + 1);
+  if (local === '' || domain === '') return 'is not of the form local@domain';
+  if (local.length > 64) return `has a local part of ${local.length} characters; the limit is 64`;
+  if (!LOCAL_PART.test(local)) return `has an invalid local part "${local}"`;
+  if (domain.includes('*')) return 'has a wildcard in its domain';
+  const problem = dnsNameProblem(domain);
+  return problem ? `has a domain that ${problem}` : undefined;
+}
+
+/**
+ * One spelling per address, so the spec and a certificate compare equal: IPv6 lowercase and compressed (RFC 5952),
+ * IPv4-mapped IPv6 as plain IPv4 (Go and some encoders store those as four bytes). Unparseable input is returned
+ * lowercased, unchanged otherwise.
+ */
+export function canonicalIpAddress(ip: string): string {
+  const version = isIP(ip);
+  if (version === 4) return ip;
+  if (version !== 6 || ip.includes('%')) return ip.toLowerCase();
+  const host = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (!mapped) return host;
+  const hi = parseInt(mapped[1]!, 16);
+  const lo = parseInt(mapped[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+/** Domains are case-insensitive, local parts are not (RFC 5321): lowercase only the domain. */
+export function canonicalEmailAddress(email: string): string {
+  const at = email.lastIndexOf('@');
+  return at < 0 ? email : email.slice(0, at + 1) + email.slice(at + 1).toLowerCase();
 }
