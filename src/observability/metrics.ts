@@ -78,6 +78,7 @@ export function createMetrics() {
     reconcileDuration,
     workqueueDepth,
     workqueueRetries,
+    /** Sets expiration and renewal; use this rather than the gauges so forgetCertificate knows the issuer labels. */
     setCertificateValidity(
       labels: { namespace: string; name: string; issuer_name: string; issuer_kind: string },
       notAfter: Date,
@@ -93,9 +94,11 @@ export function createMetrics() {
       certificateExpiration.set(labels, notAfter.getTime() / 1000);
       certificateRenewal.set(labels, renewalTime.getTime() / 1000);
     },
+    /** Like cert-manager: exactly one of the three condition series is 1. */
     setCertificateReady(namespace: string, name: string, status: ReadyStatus) {
       for (const s of statuses) certificateReady.set({ namespace, name, condition: s }, s === status ? 1 : 0);
     },
+    /** Removes the certificate's series: validity as set by setCertificateValidity, and all three Ready series. */
     forgetCertificate(namespace: string, name: string) {
       const key = `${namespace}/${name}`;
       const prev = certSeries.get(key);

@@ -1,49 +1,85 @@
 // /healthz, /readyz and /metrics on one small HTTP server.
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
-export async function startHealthServer(opts: {
+export interface HealthServerOptions {
   host: string;
+  /** 0 picks a free port; the returned `port` says which. */
   port: number;
   registry: Registry;
   readiness: () => boolean | Promise<boolean>;
   liveness?: () => boolean;
-}): Promise<{ port: number; close(): Promise<void> }> {
+}
+
+export interface HealthServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+function reply(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8') {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+// A check that throws counts as failing; it must never take the server (or the process) down.
+async function check(fn: () => boolean | Promise<boolean>): Promise<{ ok: boolean; why?: string }> {
+  try {
+    return { ok: (await fn()) === true };
+  } catch (err) {
+    return { ok: false, why: reason(err) };
+  }
+}
+
+export async function startHealthServer(opts: HealthServerOptions): Promise<HealthServer> {
+  const liveness = opts.liveness ?? (() => true);
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const reply = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(status, { 'content-type': type });
-      res.end(body);
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed\n');
-    if (path === '/healthz') return (opts.liveness?.() ?? true) ? reply(200, 'ok\n') : reply(500, 'unhealthy\n');
-    if (path === '/readyz') {
-      Promise.resolve(opts.readiness()).then(
-        (ready) => (ready ? reply(200, 'ok\n') : reply(503, 'caches not synced yet\n')),
-        (err: Error) => reply(503, `not ready: ${err.message}\n`),
-      );
-      return;
+    const path = new URL(req.url ?? '/', 'http://health').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return reply(res, 405, 'method not allowed\n');
     }
-    if (path === '/metrics') {
-      opts.registry.metrics().then(
-        (text) => reply(200, text, opts.registry.contentType),
-        (err: Error) => reply(500, `metrics failed: ${err.message}\n`),
-      );
-      return;
+    switch (path) {
+      case '/healthz':
+        void check(liveness).then(({ ok, why }) =>
+          ok ? reply(res, 200, 'ok\n') : reply(res, 500, why ? `unhealthy: ${why}\n` : 'unhealthy\n'),
+        );
+        return;
+      case '/readyz':
+        void check(opts.readiness).then(({ ok, why }) =>
+          ok ? reply(res, 200, 'ok\n') : reply(res, 503, why ? `not ready: ${why}\n` : 'not ready\n'),
+        );
+        return;
+      case '/metrics':
+        opts.registry.metrics().then(
+          (text) => reply(res, 200, text, opts.registry.contentType),
+          (err: unknown) => reply(res, 500, `metrics failed: ${reason(err)}\n`),
+        );
+        return;
+      default:
+        reply(res, 404, 'not found\n');
     }
-    reply(404, 'not found\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  let closing: Promise<void> | undefined;
   return {
     port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+      });
+      return closing;
+    },
   };
 }

@@ -1,9 +1,11 @@
 // Requeues keys at a wall-clock time (renewals weeks ahead). One timer per key; delays beyond what setTimeout
-// can hold are re-armed in steps, so a renewal 60 days out does not fire at once.
+// can hold are re-armed in steps, so a renewal 60 days out does not fire at once. Each step re-reads the clock:
+// the wall clock, not the timer, decides when a renewal is due.
 import type { Clock } from '../policy/clock.ts';
 import { MAX_TIMER_MS, realTimers, type Timers } from './timers.ts';
 
 export interface Scheduler {
+  /** Calls onDue(key) at `at`, replacing whatever was scheduled for the key before. */
   scheduleAt(key: string, at: Date): void;
   cancel(key: string): void;
   nextFor(key: string): Date | undefined;
@@ -11,39 +13,47 @@ export interface Scheduler {
   stop(): void;
 }
 
+interface Entry {
+  at: number;
+  handle: unknown;
+}
+
 export function createScheduler(opts: { clock: Clock; timers?: Timers; onDue: (key: string) => void }): Scheduler {
   const timers = opts.timers ?? realTimers;
-  const entries = new Map<string, { at: number; handle: unknown }>();
+  const entries = new Map<string, Entry>();
   let stopped = false;
 
-  function arm(key: string, at: number) {
-    const wait = Math.max(0, at - opts.clock.now().getTime());
-    const handle = timers.setTimeout(() => {
-      const e = entries.get(key);
-      if (!e || e.at !== at) return;
-      if (opts.clock.now().getTime() < at) {
-        arm(key, at); // a step of a long wait
+  function arm(key: string, entry: Entry) {
+    const wait = Math.max(0, entry.at - opts.clock.now().getTime());
+    entry.handle = timers.setTimeout(() => {
+      if (entries.get(key) !== entry) return;
+      if (opts.clock.now().getTime() < entry.at) {
+        arm(key, entry); // one step of a long wait, or a timer that ran ahead of the clock
         return;
       }
       entries.delete(key);
       opts.onDue(key);
     }, Math.min(wait, MAX_TIMER_MS));
-    entries.set(key, { at, handle });
+  }
+
+  function cancel(key: string) {
+    const e = entries.get(key);
+    if (e) timers.clearTimeout(e.handle);
+    entries.delete(key);
   }
 
   return {
     scheduleAt(key, at) {
       if (stopped) return;
-      const e = entries.get(key);
-      if (e) timers.clearTimeout(e.handle);
-      arm(key, at.getTime());
+      cancel(key);
+      // An invalid date is treated as due now: reconciling again is the safe reading of a bad time.
+      const t = at.getTime();
+      const entry: Entry = { at: Number.isNaN(t) ? opts.clock.now().getTime() : t, handle: undefined };
+      entries.set(key, entry);
+      arm(key, entry);
     },
-    cancel(key) {
-      const e = entries.get(key);
-      if (e) timers.clearTimeout(e.handle);
-      entries.delete(key);
-    },
-    nextFor: (key) => {
+    cancel,
+    nextFor(key) {
       const e = entries.get(key);
       return e ? new Date(e.at) : undefined;
     },

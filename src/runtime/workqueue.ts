@@ -1,17 +1,25 @@
 // A rate-limited work queue keyed by object, with client-go's semantics: a key is queued at most once, is never
 // handed to two workers at once (a key re-added while processing is re-queued when done), failures back off per
 // key, and a global token bucket bounds the retry rate.
+import { CertsmithError } from '../errors.ts';
 import { systemClock, type Clock } from '../policy/clock.ts';
 import { MAX_TIMER_MS, realTimers, type Timers } from './timers.ts';
 
 export interface WorkQueue<K extends string> {
+  /** Queues the key now, unless it is already queued; a key being processed is re-queued when done. */
   add(key: K): void;
+  /** Queues the key after a delay; of several pending delays for a key, only the earliest is kept. */
   addAfter(key: K, delayMs: number): void;
+  /** Queues the key after the later of its exponential backoff and the global token bucket's delay. */
   addRateLimited(key: K): void;
+  /** Resets the key's failure count (call after a successful reconcile). */
   forget(key: K): void;
   failures(key: K): number;
+  /** The next key; waits while the queue is empty; undefined once shut down. */
   get(): Promise<K | undefined>;
+  /** Marks the key as no longer being processed. */
   done(key: K): void;
+  /** Keys waiting to be handed out (not those being processed or delayed). */
   len(): number;
   shutdown(): void;
 }
@@ -26,6 +34,11 @@ export interface WorkQueueOptions {
   onDepthChange?: (depth: number) => void;
 }
 
+interface Delayed {
+  at: number;
+  handle: unknown;
+}
+
 export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQueue<K> {
   const clock = opts.clock ?? systemClock;
   const timers = opts.timers ?? realTimers;
@@ -33,14 +46,17 @@ export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQ
   const maxDelay = opts.maxDelayMs ?? 5 * 60_000;
   const rate = opts.bucket?.ratePerSecond ?? 50;
   const burst = opts.bucket?.burst ?? 200;
+  if (!(rate > 0) || !(burst >= 1)) {
+    throw new CertsmithError('ConfigInvalid', `work queue ${opts.name}: bucket needs ratePerSecond > 0 and burst >= 1`);
+  }
 
   const queue: K[] = [];
   const queued = new Set<K>();
   const processing = new Set<K>();
   const dirty = new Set<K>();
   const failureCounts = new Map<K, number>();
-  const delayed = new Map<K, { at: number; handle: unknown }>();
-  const waiters: ((k: K | undefined) => void)[] = [];
+  const delayed = new Map<K, Delayed>();
+  const waiters: ((key: K | undefined) => void)[] = [];
   let tokens = burst;
   let lastRefill = clock.now().getTime();
   let closed = false;
@@ -65,28 +81,40 @@ export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQ
     depthChanged();
   }
 
+  // setTimeout cannot hold more than MAX_TIMER_MS, so a longer delay is waited out in steps.
+  function arm(key: K, entry: Delayed, remainingMs: number) {
+    const step = Math.min(remainingMs, MAX_TIMER_MS);
+    entry.handle = timers.setTimeout(() => {
+      if (delayed.get(key) !== entry) return;
+      if (remainingMs > step) {
+        arm(key, entry, remainingMs - step);
+        return;
+      }
+      delayed.delete(key);
+      add(key);
+    }, step);
+  }
+
   function addAfter(key: K, delayMs: number) {
     if (closed) return;
-    if (delayMs <= 0) {
+    if (!(delayMs > 0)) {
       add(key);
       return;
     }
     const at = clock.now().getTime() + delayMs;
     const existing = delayed.get(key);
-    if (existing && existing.at <= at) return; // keep the earliest
+    if (existing && existing.at <= at) return;
     if (existing) timers.clearTimeout(existing.handle);
-    const handle = timers.setTimeout(() => {
-      delayed.delete(key);
-      add(key);
-    }, Math.min(delayMs, MAX_TIMER_MS));
-    delayed.set(key, { at, handle });
+    const entry: Delayed = { at, handle: undefined };
+    delayed.set(key, entry);
+    arm(key, entry, delayMs);
   }
 
-  /** Seconds to wait for a token from the global bucket (reserving it). */
+  // Reserves one token and returns how long to wait for it (0 while the burst lasts), like rate.Limiter.Reserve.
   function bucketDelayMs(): number {
     const now = clock.now().getTime();
-    tokens = Math.min(burst, tokens + ((now - lastRefill) / 1000) * rate);
-    lastRefill = now;
+    tokens = Math.min(burst, tokens + (Math.max(0, now - lastRefill) / 1000) * rate);
+    lastRefill = Math.max(lastRefill, now);
     tokens -= 1;
     return tokens >= 0 ? 0 : (-tokens / rate) * 1000;
   }
@@ -95,9 +123,10 @@ export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQ
     add,
     addAfter,
     addRateLimited(key) {
+      if (closed) return;
       const n = failureCounts.get(key) ?? 0;
       failureCounts.set(key, n + 1);
-      const perKey = Math.min(baseDelay * 2 ** Math.min(n, 40), maxDelay);
+      const perKey = Math.min(baseDelay * 2 ** Math.min(n, 52), maxDelay);
       addAfter(key, Math.max(perKey, bucketDelayMs()));
     },
     forget(key) {
@@ -121,9 +150,16 @@ export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQ
     },
     len: () => queue.length,
     shutdown() {
+      if (closed) return;
       closed = true;
       for (const d of delayed.values()) timers.clearTimeout(d.handle);
       delayed.clear();
+      // Nothing queued will be handed out any more.
+      const hadKeys = queue.length > 0;
+      queue.length = 0;
+      queued.clear();
+      dirty.clear();
+      if (hadKeys) depthChanged();
       for (const w of waiters.splice(0)) w(undefined);
     },
   };
