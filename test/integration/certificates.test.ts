@@ -1,6 +1,6 @@
 // Certificates issued by SelfSigned and CA issuers on the real control plane, through the real operator.
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,7 +122,9 @@ describe('issuance', () => {
     assert.equal(decode(s, 'tls-combined.pem'), decode(s, 'tls.key') + decode(s, 'tls.crt'));
     assert.ok(decode(s, 'tls.key').startsWith('-----BEGIN PRIVATE KEY-----'));
     const der = Buffer.from(s.data!['key.der']!, 'base64');
-    assert.ok(createPublicKey({ key: der, format: 'der', type: 'pkcs8' }));
+    // key.der is the same private key as tls.key, in PKCS#8 DER.
+    const derKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    assert.deepEqual(derKey.export({ format: 'pem', type: 'pkcs8' }), createPrivateKey(decode(s, 'tls.key')).export({ format: 'pem', type: 'pkcs8' }));
     assert.equal(s.metadata.labels?.team, 'payments');
     assert.equal(s.metadata.annotations?.['example.test/owner'], 'payments');
   });

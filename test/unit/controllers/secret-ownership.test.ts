@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { ObjectMeta } from '../../../src/api/meta.ts';
 import { secretOwnership, secretWriter } from '../../../src/controllers/certificates/secret-ownership.ts';
 
-const managed = (owner?: string) => ({
+const managed = (owner?: string): { metadata: ObjectMeta } => ({
   metadata: {
     name: 's',
     labels: { 'app.kubernetes.io/managed-by': 'certsmith' },
