@@ -113,7 +113,6 @@ export const CertificateStatus = z.object({
   lastFailureTime: z.string().optional(),
   failedIssuanceAttempts: z.number().int().optional().describe('Consecutive failed issuances; reset on success.'),
   nextRetryTime: z.string().optional().describe('When the next issuance attempt after a failure is due.'),
-  issuedSpecHash: z.string().optional().describe('Hash of the spec the current certificate was issued from.'),
 });
 export type CertificateStatus = z.infer<typeof CertificateStatus>;
 

@@ -6,12 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Certificate, CertificateSpec } from '../../src/api/certificate.ts';
+import { findCondition } from '../../src/api/conditions.ts';
+import type { Issuer } from '../../src/api/issuer.ts';
 import { MANAGED_BY_LABEL } from '../../src/api/labels.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { describeCertificate, isSignedBy, keySpecOf, parseCertificatesPem, parsePrivateKeyPem, publicKeyMatches } from '../../src/pki/index.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
-import { certificate, clusterIssuer, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
+import { certificate, clusterIssuer, createNamespace, decode, issuer, waitForReady, type Secret } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -166,6 +168,51 @@ describe('lifecycle', () => {
     assert.notEqual(decode(await readSecret('rotate-always-tls'), 'tls.key'), keyAlways1, 'Always: a new key');
     assert.equal(decode(await readSecret('rotate-never-tls'), 'tls.key'), keyNever1, 'Never: the same key');
     assert.notEqual(decode(await readSecret('rotate-never-tls'), 'tls.crt'), certNever1, 'Never: still a new certificate');
+  });
+
+  it('a renewal blocked by its issuer keeps Ready=True, says why on Issuing, and completes once the issuer is back', async () => {
+    await client.create(
+      Resources.certificates,
+      certificate(NS, 'flaky-ca', { secretName: 'flaky-ca', isCA: true, commonName: 'flaky CA', issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' } }),
+    );
+    await waitForReady(client, Resources.certificates, NS, 'flaky-ca');
+    await client.create(Resources.issuers, issuer(NS, 'flaky', { ca: { secretName: 'flaky-ca' } }));
+    await waitForReady(client, Resources.issuers, NS, 'flaky');
+    // 1 minute lifetime, renewal due after 15 s.
+    await client.create(
+      Resources.certificates,
+      certificate(NS, 'blocked-renewal', {
+        secretName: 'blocked-renewal-tls',
+        issuerRef: { kind: 'Issuer', name: 'flaky' },
+        dnsNames: ['blocked.example.test'],
+        duration: '1m',
+        renewBeforePercentage: 75,
+      }),
+    );
+    await waitForReady(client, Resources.certificates, NS, 'blocked-renewal');
+    const iss = (await client.get<Issuer>(Resources.issuers, NS, 'flaky'))!;
+    await client.replace(Resources.issuers, { ...iss, spec: { ca: { secretName: 'no-such-ca' } } });
+    await waitForReady(client, Resources.issuers, NS, 'flaky', (c) => c.status === 'False' && c.reason === 'SecretNotFound');
+
+    const waiting = await waitFor(
+      'the renewal to wait on the issuer',
+      async () => {
+        const c = await client.get<Certificate>(Resources.certificates, NS, 'blocked-renewal');
+        const issuing = findCondition(c?.status?.conditions, 'Issuing');
+        return issuing?.status === 'True' ? c : undefined;
+      },
+      { timeoutMs: 40_000 },
+    );
+    const issuing = findCondition(waiting.status?.conditions, 'Issuing')!;
+    assert.equal(issuing.reason, 'Renewing');
+    assert.match(issuing.message ?? '', /waiting: Issuer flaky is not ready: CA Secret certs\/no-such-ca does not exist/);
+    assert.equal(findCondition(waiting.status?.conditions, 'Ready')?.status, 'True', 'the current certificate is still good');
+    assert.equal(waiting.status?.revision, 1);
+
+    const broken = (await client.get<Issuer>(Resources.issuers, NS, 'flaky'))!;
+    await client.replace(Resources.issuers, { ...broken, spec: { ca: { secretName: 'flaky-ca' } } });
+    const renewed = await waitForReady(client, Resources.certificates, NS, 'blocked-renewal', (c, o) => c.status === 'True' && (o.status?.revision ?? 0) >= 2);
+    assert.equal(findCondition(renewed.status?.conditions, 'Issuing'), undefined, 'Issuing is gone once the renewal is done');
   });
 
   it('an operator killed mid-flight loses nothing and issues nothing twice after restart', async () => {

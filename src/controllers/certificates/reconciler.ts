@@ -29,7 +29,7 @@ import {
 import type { CertInfo, KeySpec } from '../../pki/types.ts';
 import { nextRetryTime } from '../../policy/backoff.ts';
 import type { Clock } from '../../policy/clock.ts';
-import { decideIssuance, type IssuanceInputs } from '../../policy/issuance.ts';
+import { decideIssuance, IssuanceReason, type IssuanceInputs } from '../../policy/issuance.ts';
 import { computeRenewalTime } from '../../policy/renewal.ts';
 import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
 import { issueCertificate } from '../../signers/issue.ts';
@@ -39,7 +39,7 @@ import { parseKey, type Store } from '../store.ts';
 import { desiredCertificate, type DesiredCertificate } from './desired.ts';
 import { buildSecret, type SecretObject } from './secret-builder.ts';
 import { secretOwnership, secretWriter } from './secret-ownership.ts';
-import { failedStatus, issuedStatus, readyCondition, statusEqual, withReady } from './status.ts';
+import { failedStatus, issuedStatus, issuingCondition, readyCondition, statusEqual, withIssuing, blockedStatus } from './status.ts';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -89,9 +89,11 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
       ownCerts.remember(applied);
     };
 
+    const upToDate = () => readyCondition('True', Reason.Ready, 'Certificate is up to date and has not expired', generation);
+
     const notReady = async (reason: string, message: string, opts: { event?: string; requeueAfterMs?: number } = {}) => {
       const prev = findCondition(cert.status?.conditions, ConditionType.Ready);
-      await writeStatus(withReady(cert.status, readyCondition('False', reason, message, generation), now));
+      await writeStatus(blockedStatus(cert.status, readyCondition('False', reason, message, generation), now));
       if (!prev || prev.reason !== reason || prev.message !== message) {
         await deps.events.record(cert, 'Warning', opts.event ?? reason, message);
         log.info({ reason }, 'certificate not ready');
@@ -150,8 +152,7 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
         ...(desired.renewBeforePercentage !== undefined ? { renewBeforePercentage: desired.renewBeforePercentage } : {}),
       });
       const revision = stored!.revision ?? cert.status?.revision ?? 1;
-      const cond = readyCondition('True', Reason.Ready, 'Certificate is up to date and has not expired', generation);
-      await writeStatus(issuedStatus(cert.status, { notBefore: info.notBefore, notAfter: info.notAfter, renewalTime, revision }, cond, now));
+      await writeStatus(issuedStatus(cert.status, { notBefore: info.notBefore, notAfter: info.notAfter, renewalTime, revision }, upToDate(), now));
       recordValidity(ns, name, desired, info.notAfter, renewalTime);
       return { requeueAfterMs: Math.max(renewalTime.getTime() - now.getTime(), 0) };
     }
@@ -161,18 +162,35 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
       desired.issuer.kind === 'ClusterIssuer'
         ? deps.clusterIssuers.get(undefined, desired.issuer.name)
         : deps.issuers.get(ns, desired.issuer.name);
+    // While the current certificate is still good (only its renewal is due), Ready stays True and the
+    // Issuing condition carries the problem.
+    const renewalOnly = decision.reason === IssuanceReason.Renewing;
+    const waitToIssue = async (reason: string, message: string) => {
+      const issuing = issuingCondition('True', decision.reason, `${decision.message}; waiting: ${message}`, generation);
+      const ready = renewalOnly ? upToDate() : readyCondition('False', reason, message, generation);
+      const prevIssuing = findCondition(cert.status?.conditions, ConditionType.Issuing);
+      await writeStatus(withIssuing(cert.status, issuing, ready, now));
+      if (prevIssuing?.message !== issuing.message) {
+        await deps.events.record(cert, 'Warning', reason, message);
+        log.info({ reason }, 'issuance waiting');
+      }
+      if (!renewalOnly) deps.metrics.setCertificateReady(ns, name, 'False');
+      return {};
+    };
     if (!issuer) {
-      return notReady(Reason.IssuerNotFound, `${desired.issuer.kind} ${desired.issuer.name} does not exist`);
+      return waitToIssue(Reason.IssuerNotFound, `${desired.issuer.kind} ${desired.issuer.name} does not exist`);
     }
     const issuerReady = findCondition(issuer.status?.conditions, ConditionType.Ready);
     if (issuerReady?.status !== 'True' || issuerReady.observedGeneration !== issuer.metadata.generation) {
       const why = issuerReady?.status === 'False' ? `: ${issuerReady.message ?? issuerReady.reason}` : ': not checked yet';
-      return notReady(Reason.IssuerNotReady, `${desired.issuer.kind} ${desired.issuer.name} is not ready${why}`);
+      return waitToIssue(Reason.IssuerNotReady, `${desired.issuer.kind} ${desired.issuer.name} is not ready${why}`);
     }
     const attempts = cert.status?.failedIssuanceAttempts ?? 0;
     const retryAt = cert.status?.nextRetryTime ? new Date(cert.status.nextRetryTime) : undefined;
-    // A changed spec is retried at once; the same spec waits out its backoff.
-    if (attempts > 0 && retryAt && retryAt > now && readyNow?.observedGeneration === generation) {
+    // A changed spec is retried at once; the same spec waits out its backoff. Issuing is written on every failure,
+    // so its observedGeneration says which spec failed.
+    const issuingNow = findCondition(cert.status?.conditions, ConditionType.Issuing);
+    if (attempts > 0 && retryAt && retryAt > now && issuingNow?.observedGeneration === generation) {
       return { requeueAfterMs: retryAt.getTime() - now.getTime() };
     }
 
@@ -218,9 +236,8 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
         ...(desired.renewBeforeMs !== undefined ? { renewBeforeMs: desired.renewBeforeMs } : {}),
         ...(desired.renewBeforePercentage !== undefined ? { renewBeforePercentage: desired.renewBeforePercentage } : {}),
       });
-      const cond = readyCondition('True', Reason.Ready, 'Certificate is up to date and has not expired', generation);
       await writeStatus(
-        issuedStatus(cert.status, { notBefore: issued.notBefore, notAfter: issued.notAfter, renewalTime, revision }, cond, now),
+        issuedStatus(cert.status, { notBefore: issued.notBefore, notAfter: issued.notAfter, renewalTime, revision }, upToDate(), now),
       );
       const renewed = stored?.cert !== undefined;
       await deps.events.record(
@@ -242,10 +259,11 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
       const failures = attempts + 1;
       const retry = nextRetryTime(now, failures, deps.backoff);
       const message = `Issuance failed (attempt ${failures}, next retry at ${retry.toISOString()}): ${(err as Error).message}`;
-      const cond = readyCondition('False', Reason.Failed, message, generation);
-      await writeStatus(failedStatus(cert.status, cond, failures, retry, now));
+      const issuing = issuingCondition('False', Reason.Failed, message, generation);
+      const ready = renewalOnly ? upToDate() : readyCondition('False', Reason.Failed, message, generation);
+      await writeStatus(failedStatus(cert.status, issuing, ready, failures, retry, now));
       await deps.events.record(cert, 'Warning', 'Failed', message);
-      deps.metrics.setCertificateReady(ns, name, 'False');
+      if (!renewalOnly) deps.metrics.setCertificateReady(ns, name, 'False');
       log.warn({ code, failures }, 'issuance failed');
       return { requeueAfterMs: retry.getTime() - now.getTime() };
     }
