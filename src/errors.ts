@@ -21,7 +21,14 @@ export type ErrorCode =
   | 'KubeInvalid'
   | 'KubeError'
   | 'SigningFailed'
-  | 'ConfigInvalid';
+  | 'ConfigInvalid'
+  // DNS-01 providers (src/acme/dns01/)
+  | 'Dns01ZoneNotFound'
+  | 'Dns01UpdateRefused'
+  | 'Dns01TsigRejected'
+  | 'Dns01BadResponse'
+  | 'Dns01Unreachable'
+  | 'Dns01WebhookFailed';
 
 export class CertsmithError extends Error {
   readonly code: ErrorCode;
