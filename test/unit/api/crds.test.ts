@@ -13,6 +13,13 @@ describe('CRD generation', () => {
     }
   });
 
+  it('the rendered YAML keeps the CEL rules and list-map markers the API server enforces', () => {
+    const certificates = renderCrdFiles()['certsmith.dev_certificates.yaml']!;
+    assert.match(certificates, /x-kubernetes-validations:\n\s+- rule: has\(self\.commonName\)/);
+    assert.match(certificates, /x-kubernetes-list-type: map/);
+    assert.match(renderCrdFiles()['certsmith.dev_issuers.yaml']!, /exactly one of selfSigned or ca/);
+  });
+
   it('rendering twice gives byte-identical output', () => {
     assert.deepEqual(renderCrdFiles(), renderCrdFiles());
   });
