@@ -12,7 +12,7 @@ import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { encodePem, encodePrivateKeyPem, generatePrivateKey, signCertificate } from '../../src/pki/index.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
-import { certificate, createNamespace, decode, issuer, waitForReady, type Secret } from './helpers/objects.ts';
+import { certificate, createNamespace, decode, issuer, updateSpec, waitForReady, type Secret } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
@@ -159,8 +159,7 @@ describe('reported on the Certificate by the operator', () => {
   it('a spec changed while issuing ends with a certificate for the latest spec', async () => {
     await client.create(Resources.certificates, certificate(NS, 'moving', { secretName: 'moving-tls', issuerRef: ref, dnsNames: ['v0.example.test'] }));
     for (let v = 1; v <= 5; v++) {
-      const cur = (await client.get<Certificate>(Resources.certificates, NS, 'moving'))!;
-      await client.replace(Resources.certificates, { ...cur, spec: { ...cur.spec!, dnsNames: [`v${v}.example.test`] } });
+      await updateSpec<CertificateSpec>(client, Resources.certificates, NS, 'moving', (spec) => ({ ...spec, dnsNames: [`v${v}.example.test`] }));
     }
     await waitForReady(client, Resources.certificates, NS, 'moving');
     const s = await client.get<Secret>(Resources.secrets, NS, 'moving-tls');

@@ -7,13 +7,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Certificate, CertificateSpec } from '../../src/api/certificate.ts';
 import { findCondition } from '../../src/api/conditions.ts';
-import type { Issuer } from '../../src/api/issuer.ts';
 import { MANAGED_BY_LABEL } from '../../src/api/labels.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { describeCertificate, isSignedBy, keySpecOf, parseCertificatesPem, parsePrivateKeyPem, publicKeyMatches } from '../../src/pki/index.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
-import { certificate, clusterIssuer, createNamespace, decode, issuer, waitForReady, type Secret } from './helpers/objects.ts';
+import { certificate, clusterIssuer, createNamespace, decode, issuer, updateSpec, waitForReady, type Secret } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -135,8 +134,7 @@ describe('issuance', () => {
 describe('lifecycle', () => {
   it('a changed spec re-issues the certificate with the new names', async () => {
     const first = await issue('changing', { dnsNames: ['one.example.test'] });
-    const cur = (await client.get<Certificate>(Resources.certificates, NS, 'changing'))!;
-    await client.replace(Resources.certificates, { ...cur, spec: { ...cur.spec!, dnsNames: ['one.example.test', 'two.example.test'] } });
+    await updateSpec<CertificateSpec>(client, Resources.certificates, NS, 'changing', (spec) => ({ ...spec, dnsNames: ['one.example.test', 'two.example.test'] }));
     await waitForReady(client, Resources.certificates, NS, 'changing', (c, o) => c.status === 'True' && (o.status?.revision ?? 0) > (first.status?.revision ?? 0));
     const leaf = describeCertificate(parseCertificatesPem(decode(await readSecret('changing-tls'), 'tls.crt'))[0]!);
     assert.deepEqual(leaf.dnsNames.sort(), ['one.example.test', 'two.example.test']);
@@ -190,8 +188,7 @@ describe('lifecycle', () => {
       }),
     );
     await waitForReady(client, Resources.certificates, NS, 'blocked-renewal');
-    const iss = (await client.get<Issuer>(Resources.issuers, NS, 'flaky'))!;
-    await client.replace(Resources.issuers, { ...iss, spec: { ca: { secretName: 'no-such-ca' } } });
+    await updateSpec(client, Resources.issuers, NS, 'flaky', () => ({ ca: { secretName: 'no-such-ca' } }));
     await waitForReady(client, Resources.issuers, NS, 'flaky', (c) => c.status === 'False' && c.reason === 'SecretNotFound');
 
     const waiting = await waitFor(
@@ -209,8 +206,7 @@ describe('lifecycle', () => {
     assert.equal(findCondition(waiting.status?.conditions, 'Ready')?.status, 'True', 'the current certificate is still good');
     assert.equal(waiting.status?.revision, 1);
 
-    const broken = (await client.get<Issuer>(Resources.issuers, NS, 'flaky'))!;
-    await client.replace(Resources.issuers, { ...broken, spec: { ca: { secretName: 'flaky-ca' } } });
+    await updateSpec(client, Resources.issuers, NS, 'flaky', () => ({ ca: { secretName: 'flaky-ca' } }));
     const renewed = await waitForReady(client, Resources.certificates, NS, 'blocked-renewal', (c, o) => c.status === 'True' && (o.status?.revision ?? 0) >= 2);
     assert.equal(findCondition(renewed.status?.conditions, 'Issuing'), undefined, 'Issuing is gone once the renewal is done');
   });

@@ -4,6 +4,7 @@ import { findCondition } from '../../../src/api/conditions.ts';
 import type { Issuer, IssuerSpec } from '../../../src/api/issuer.ts';
 import { API_VERSION, type Condition, type KubeObject } from '../../../src/api/meta.ts';
 import type { KubeClient } from '../../../src/kube/client.ts';
+import { isConflict } from '../../../src/kube/errors.ts';
 import { Resources } from '../../../src/kube/resources.ts';
 import { waitFor } from './wait.ts';
 
@@ -55,4 +56,27 @@ export function decode(secret: Secret | undefined, key: string): string {
   const v = secret?.data?.[key];
   if (v === undefined) throw new Error(`Secret ${secret?.metadata.name} has no ${key}`);
   return Buffer.from(v, 'base64').toString('utf8');
+}
+
+/**
+ * Reads the object, changes its spec, and replaces it; retried when the operator wrote the object (its status)
+ * in between, as kubectl edit would be.
+ */
+export async function updateSpec<S>(
+  client: KubeClient,
+  resource: typeof Resources.certificates | typeof Resources.issuers | typeof Resources.clusterIssuers,
+  namespace: string | undefined,
+  name: string,
+  change: (spec: S) => S,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const cur = await client.get<KubeObject<S>>(resource, namespace, name);
+    if (!cur) throw new Error(`${resource.kind} ${namespace ?? ''}/${name} does not exist`);
+    try {
+      await client.replace(resource, { ...cur, spec: change(cur.spec!) });
+      return;
+    } catch (err) {
+      if (!isConflict(err) || attempt >= 10) throw err;
+    }
+  }
 }
