@@ -28,7 +28,17 @@ export type ErrorCode =
   | 'Dns01TsigRejected'
   | 'Dns01BadResponse'
   | 'Dns01Unreachable'
-  | 'Dns01WebhookFailed';
+  | 'Dns01WebhookFailed'
+  // ACME (src/acme/)
+  | 'AcmeUnreachable'
+  | 'AcmeBadResponse'
+  | 'AcmeRateLimited'
+  | 'AcmeUnavailable'
+  | 'AcmeAccountProblem'
+  | 'AcmeOrderRejected'
+  | 'AcmeValidationFailed'
+  | 'AcmeNoSolver'
+  | 'AcmeProblem';
 
 export class CertsmithError extends Error {
   readonly code: ErrorCode;

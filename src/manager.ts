@@ -20,10 +20,17 @@ import { createController } from './runtime/controller.ts';
 import { startHealthServer } from './runtime/health-server.ts';
 import { createLeaderElector } from './runtime/leader-election.ts';
 import { createSignerSource } from './signers/signer-source.ts';
+import { createAcmeAccountSource } from './signers/acme-accounts.ts';
+import { createChallengeIndex, startHttp01Server, type Http01Server } from './acme/http01-server.ts';
+import { createAcmeIssuance } from './controllers/certificates/acme-issuance.ts';
+import { createChallengeSolvers } from './controllers/certificates/acme-solvers.ts';
+import { parseDuration } from './policy/duration.ts';
 
 export interface Manager {
   client: KubeClient;
   healthPort(): number;
+  /** Port of the HTTP-01 challenge server (every replica runs one). */
+  http01Port(): number;
   /** Resolves when the operator has stopped (signal, or leadership lost). */
   run(): Promise<void>;
   stop(): Promise<void>;
@@ -41,11 +48,25 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     resource: Resources.certificates,
     resyncMs,
     log,
-    onAdd: (c) => enqueueCert(c),
-    onUpdate: (_old, c) => enqueueCert(c),
+    onAdd: (c) => {
+      indexChallenges(c);
+      enqueueCert(c);
+    },
+    onUpdate: (_old, c) => {
+      indexChallenges(c);
+      enqueueCert(c);
+    },
     onResync: (c) => enqueueCert(c),
-    onDelete: (c) => onCertificateDeleted(c),
+    onDelete: (c) => {
+      challenges.set(objectKey(c.metadata.namespace, c.metadata.name), undefined);
+      onCertificateDeleted(c);
+    },
   });
+  // HTTP-01 key authorizations of every Certificate, from the cache: each replica answers for all of them.
+  const challenges = createChallengeIndex();
+  function indexChallenges(c: Certificate) {
+    challenges.set(objectKey(c.metadata.namespace, c.metadata.name), c.status?.acmeOrder?.challenges);
+  }
   const issuers = createInformer<Issuer>({ client, resource: Resources.issuers, resyncMs, log, ...issuerHandlers('Issuer') });
   const clusterIssuers = createInformer<Issuer>({
     client,
@@ -73,10 +94,34 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     log,
     namespaceForClusterObjects: config.clusterResourceNamespace,
   });
+  const secretReader = createSecretReader({ client, cached: (ns, name) => secrets.get(ns, name), clock });
   const signers = createSignerSource({
-    secrets: createSecretReader({ client, cached: (ns, name) => secrets.get(ns, name), clock }),
+    secrets: secretReader,
     clusterResourceNamespace: config.clusterResourceNamespace,
     clock,
+  });
+  const accounts = createAcmeAccountSource({
+    secrets: secretReader,
+    clusterResourceNamespace: config.clusterResourceNamespace,
+    transport: {
+      userAgent: `certsmith/${config.identity}`,
+      now: () => clock.now(),
+      onResponse: (method, _url, status) => metrics.acmeRequests.inc({ method, status: String(status) }),
+    },
+  });
+  const acme = createAcmeIssuance({
+    kube: client,
+    accounts,
+    solvers: createChallengeSolvers({
+      secrets: secretReader,
+      clusterResourceNamespace: config.clusterResourceNamespace,
+      clock,
+      http01CheckPort: config.acmeHttp01CheckPort,
+      recursiveNameservers: config.acmeRecursiveNameservers,
+      dns01CheckNameservers: config.acmeDns01CheckNameservers,
+    }),
+    readSecret: (ns, name) => secretReader.get(ns, name),
+    onOrderCreated: (kind) => metrics.acmeOrders.inc({ issuer_kind: kind }),
   });
 
   const certificateController = createController({
@@ -92,10 +137,15 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       issuers,
       clusterIssuers,
       signers,
+      accounts,
+      acme,
       events,
       metrics,
       clock,
       log,
+      ariMaxCheckMs: parseDuration(config.acmeAriMaxCheckInterval),
+      onAcmeAccountProblem: (kind, i) =>
+        kind === 'ClusterIssuer' ? clusterIssuerController.enqueue(i.metadata.name) : issuerController.enqueue(objectKey(i.metadata.namespace, i.metadata.name)),
     }),
   });
   const issuerController = createController({
@@ -104,7 +154,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     clock,
     log,
     metrics,
-    reconcile: createIssuerReconciler({ kind: 'Issuer', client, issuers, signers, events, clock, log }),
+    reconcile: createIssuerReconciler({ kind: 'Issuer', client, issuers, signers, accounts, events, clock, log }),
   });
   const clusterIssuerController = createController({
     name: 'clusterissuers',
@@ -112,7 +162,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     clock,
     log,
     metrics,
-    reconcile: createIssuerReconciler({ kind: 'ClusterIssuer', client, issuers: clusterIssuers, signers, events, clock, log }),
+    reconcile: createIssuerReconciler({ kind: 'ClusterIssuer', client, issuers: clusterIssuers, signers, accounts, events, clock, log }),
   });
 
   function enqueueCert(c: Certificate) {
@@ -132,13 +182,14 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     for (const c of certificates.list(s.metadata.namespace)) {
       if (c.spec?.secretName === s.metadata.name && c.metadata.name !== owner) enqueueCert(c);
     }
-    // Issuers signing with this Secret re-check it.
+    // Issuers signing with this Secret (a CA key pair, an ACME account key) re-check it.
+    const usesSecret = (i: Issuer) => i.spec?.ca?.secretName === s.metadata.name || i.spec?.acme?.privateKeySecretRef.name === s.metadata.name;
     for (const i of issuers.list(s.metadata.namespace)) {
-      if (i.spec?.ca?.secretName === s.metadata.name) issuerController.enqueue(objectKey(i.metadata.namespace, i.metadata.name));
+      if (usesSecret(i)) issuerController.enqueue(objectKey(i.metadata.namespace, i.metadata.name));
     }
     if (s.metadata.namespace === config.clusterResourceNamespace) {
       for (const i of clusterIssuers.list()) {
-        if (i.spec?.ca?.secretName === s.metadata.name) clusterIssuerController.enqueue(i.metadata.name);
+        if (usesSecret(i)) clusterIssuerController.enqueue(i.metadata.name);
       }
     }
   }
@@ -163,6 +214,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
   const informers = [certificates, issuers, clusterIssuers, secrets];
   let synced = false;
   let health: { port: number; close(): Promise<void> } | undefined;
+  let http01: Http01Server | undefined;
   let stopping: Promise<void> | undefined;
   let resolveDone: () => void = () => {};
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -192,6 +244,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       if (elector) await elector.stop().catch((err: Error) => log.warn({ err: err.message }, 'could not release lease'));
       for (const i of informers) i.stop();
       await health?.close();
+      await http01?.close();
       resolveDone();
     })();
     return stopping;
@@ -200,6 +253,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
   return {
     client,
     healthPort: () => health?.port ?? 0,
+    http01Port: () => http01?.port ?? 0,
     async run() {
       health = await startHealthServer({
         host: config.healthHost,
@@ -208,6 +262,14 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
         readiness: () => synced,
       });
       log.info({ port: health.port }, 'health server listening');
+      // Every replica answers HTTP-01 challenges, leader or not: the CA's request may reach any of them.
+      http01 = await startHttp01Server({
+        host: config.acmeHttp01SolverHost,
+        port: config.acmeHttp01SolverPort,
+        lookup: (token) => challenges.lookup(token),
+        onRequest: (found) => metrics.http01Requests.inc({ result: found ? 'found' : 'not_found' }),
+      });
+      log.info({ port: http01.port }, 'HTTP-01 challenge server listening');
       await Promise.all(informers.map((i) => i.start()));
       synced = true;
       log.info('caches synced');

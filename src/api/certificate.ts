@@ -104,6 +104,52 @@ export const CertificateSpec = z
   });
 export type CertificateSpec = z.infer<typeof CertificateSpec>;
 
+export const AcmeChallengeStatus = z.object({
+  identifier: z.string().describe('The name (or IP address) being validated; *.example.com for a wildcard.'),
+  type: z.enum(['http-01', 'dns-01']),
+  url: z.string().describe('Challenge URL at the CA.'),
+  authorizationURL: z.string(),
+  token: z.string(),
+  keyAuthorization: z.string().describe('What the CA expects: the HTTP-01 response body, or the DNS-01 TXT value. Not secret.'),
+  solver: z.number().int().describe('Index of the issuer solver answering it.'),
+  fqdn: z.string().optional().describe('DNS-01: the TXT record name.'),
+  zone: z.string().optional().describe('DNS-01: the zone the record was written to.'),
+  state: z
+    .enum(['pending', 'presented', 'submitted', 'valid', 'invalid'])
+    .describe('pending: not answered yet; presented: record or response in place; submitted: the CA was asked to validate; then its verdict.'),
+  presentedAt: z.string().optional(),
+  error: z.string().optional().describe("The CA's reason when invalid."),
+});
+export type AcmeChallengeStatus = z.infer<typeof AcmeChallengeStatus>;
+
+export const AcmeOrderStatus = z
+  .object({
+    orderURL: z.string(),
+    state: z.string().describe('pending, ready, processing, valid or invalid, as last seen at the CA.'),
+    requestDigest: z.string().describe('Digest of what was ordered (issuer, identifiers, profile): a different spec needs a new order.'),
+    issuer: z.string().describe('Kind/name of the issuer the order was placed with.'),
+    finalizeURL: z.string().optional(),
+    certificateURL: z.string().optional(),
+    expires: z.string().optional(),
+    replaces: z.string().optional().describe('ARI certID of the certificate this order replaces.'),
+    keySecretName: z.string().optional().describe('Secret holding the private key the order is finalized with, until the certificate is written.'),
+    nextPollTime: z.string().optional(),
+    challenges: z.array(AcmeChallengeStatus).optional(),
+  })
+  .describe('The ACME order in progress: an operator restart resumes it instead of placing a new one.');
+export type AcmeOrderStatus = z.infer<typeof AcmeOrderStatus>;
+
+export const RenewalInfoStatus = z
+  .object({
+    certID: z.string().describe('RFC 9773 identifier of the certificate in the Secret.'),
+    suggestedWindowStart: z.string(),
+    suggestedWindowEnd: z.string(),
+    explanationURL: z.string().optional(),
+    nextCheckTime: z.string().describe('When the operator asks the CA again (its Retry-After).'),
+  })
+  .describe('ACME Renewal Information from the CA: renewal happens inside this window (never later than renewBefore asks).');
+export type RenewalInfoStatus = z.infer<typeof RenewalInfoStatus>;
+
 export const CertificateStatus = z.object({
   conditions: conditionsList,
   notBefore: z.string().optional().describe('Validity start of the certificate in the Secret.'),
@@ -113,6 +159,8 @@ export const CertificateStatus = z.object({
   lastFailureTime: z.string().optional(),
   failedIssuanceAttempts: z.number().int().optional().describe('Consecutive failed issuances; reset on success.'),
   nextRetryTime: z.string().optional().describe('When the next issuance attempt after a failure is due.'),
+  acmeOrder: AcmeOrderStatus.optional(),
+  renewalInfo: RenewalInfoStatus.optional(),
 });
 export type CertificateStatus = z.infer<typeof CertificateStatus>;
 

@@ -18,6 +18,7 @@ export const Reason = {
   SecretInUse: 'SecretInUse',
   Failed: 'Failed',
   Expired: 'Expired',
+  NoSolver: 'NoSolver',
   // Issuer Ready
   IssuerReady: 'Ready',
   SecretNotFound: 'SecretNotFound',
@@ -27,6 +28,10 @@ export const Reason = {
   KeyMismatch: 'KeyMismatch',
   CAExpired: 'CAExpired',
   InvalidIssuerSpec: 'InvalidSpec',
+  AcmeAccountRegistered: 'ACMEAccountRegistered',
+  AcmeServerUnreachable: 'ACMEServerUnreachable',
+  AcmeAccountRejected: 'ACMEAccountRejected',
+  AcmeRegistrationFailed: 'ACMERegistrationFailed',
 } as const;
 
 /**

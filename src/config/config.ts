@@ -2,9 +2,22 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CertsmithError } from '../errors.ts';
+import { parseDuration } from '../policy/duration.ts';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const int = z.coerce.number().int();
+// "a:53,b:5353" → ['a:53', 'b:5353']; empty → [].
+const hostPortList = z
+  .string()
+  .default('')
+  .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean));
+const goDuration = z.string().refine((v) => {
+  try {
+    return parseDuration(v) > 0;
+  } catch {
+    return false;
+  }
+}, 'must be a Go duration such as 30s, 10m or 24h');
 
 export const ConfigSchema = z.object({
   kubeconfig: z.string().optional(),
@@ -18,6 +31,12 @@ export const ConfigSchema = z.object({
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   workers: int.min(1).max(64).default(8),
   resyncSeconds: int.min(0).default(600),
+  acmeHttp01SolverHost: z.string().default('0.0.0.0'),
+  acmeHttp01SolverPort: int.min(0).max(65535).default(8089),
+  acmeHttp01CheckPort: int.min(1).max(65535).default(80),
+  acmeRecursiveNameservers: hostPortList,
+  acmeDns01CheckNameservers: hostPortList,
+  acmeAriMaxCheckInterval: goDuration.default('24h'),
 });
 export type Config = z.infer<typeof ConfigSchema> & { leaderElectionNamespace: string };
 
@@ -41,6 +60,36 @@ const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: stri
   '--log-level': { key: 'logLevel', env: 'CERTSMITH_LOG_LEVEL', help: 'trace|debug|info|warn|error' },
   '--workers': { key: 'workers', env: 'CERTSMITH_WORKERS', help: 'concurrent Certificate reconciles (default 8)' },
   '--resync-seconds': { key: 'resyncSeconds', env: 'CERTSMITH_RESYNC_SECONDS', help: 'full resync interval (default 600; 0 = off)' },
+  '--acme-http01-solver-host': {
+    key: 'acmeHttp01SolverHost',
+    env: 'CERTSMITH_ACME_HTTP01_SOLVER_HOST',
+    help: 'address every replica answers HTTP-01 challenges on (default 0.0.0.0)',
+  },
+  '--acme-http01-solver-port': {
+    key: 'acmeHttp01SolverPort',
+    env: 'CERTSMITH_ACME_HTTP01_SOLVER_PORT',
+    help: 'port of the HTTP-01 challenge server (default 8089; 0 = any)',
+  },
+  '--acme-http01-check-port': {
+    key: 'acmeHttp01CheckPort',
+    env: 'CERTSMITH_ACME_HTTP01_CHECK_PORT',
+    help: 'port the CA fetches HTTP-01 responses from, used by the self-check (default 80)',
+  },
+  '--acme-recursive-nameservers': {
+    key: 'acmeRecursiveNameservers',
+    env: 'CERTSMITH_ACME_RECURSIVE_NAMESERVERS',
+    help: 'host:port,... resolvers for self-checks and for finding zones (default: the system resolvers)',
+  },
+  '--acme-dns01-check-nameservers': {
+    key: 'acmeDns01CheckNameservers',
+    env: 'CERTSMITH_ACME_DNS01_CHECK_NAMESERVERS',
+    help: 'host:port,... servers asked whether a DNS-01 record is visible (default: the zone\'s authoritative servers)',
+  },
+  '--acme-ari-max-check-interval': {
+    key: 'acmeAriMaxCheckInterval',
+    env: 'CERTSMITH_ACME_ARI_MAX_CHECK_INTERVAL',
+    help: "longest wait between two looks at a certificate's ACME renewal information, whatever the CA's Retry-After (default 24h)",
+  },
 };
 
 export function usage(): string {

@@ -64,6 +64,25 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  const acmeRequests = new Counter({
+    name: 'certsmith_acme_requests_total',
+    help: 'Requests to ACME servers, by method and HTTP status.',
+    labelNames: ['method', 'status'] as const,
+    registers: [registry],
+  });
+  const acmeOrders = new Counter({
+    name: 'certsmith_acme_orders_total',
+    help: 'ACME orders placed, by issuer kind.',
+    labelNames: ['issuer_kind'] as const,
+    registers: [registry],
+  });
+  const http01Requests = new Counter({
+    name: 'certsmith_acme_http01_requests_total',
+    help: 'Requests to the HTTP-01 challenge server, by whether a challenge was found.',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+
   const statuses: ReadyStatus[] = ['True', 'False', 'Unknown'];
   // The issuer labels last used for each certificate, so its series can be removed exactly.
   const certSeries = new Map<string, Record<(typeof certLabels)[number], string>>();
@@ -78,6 +97,9 @@ export function createMetrics() {
     reconcileDuration,
     workqueueDepth,
     workqueueRetries,
+    acmeRequests,
+    acmeOrders,
+    http01Requests,
     /** Sets expiration and renewal; use this rather than the gauges so forgetCertificate knows the issuer labels. */
     setCertificateValidity(
       labels: { namespace: string; name: string; issuer_name: string; issuer_kind: string },

@@ -31,3 +31,28 @@ export function issuanceBackoffMs(failedAttempts: number, opts: BackoffOptions =
 export function nextRetryTime(lastFailureTime: Date, failedAttempts: number, opts: BackoffOptions = {}): Date {
   return new Date(lastFailureTime.getTime() + issuanceBackoffMs(failedAttempts, opts));
 }
+
+/**
+ * The schedule for a failure of this kind. ACME validation failures start at 5 minutes: failures then fall at
+ * 0, 5, 15, 35 and 75 minutes, so no name fails validation more than 4 times in an hour (Let's Encrypt allows 5
+ * per identifier per account per hour). A CA that is down or rate-limiting starts at 30 seconds, and its
+ * Retry-After, when longer, wins (see retryTimeFor). Everything else keeps the default.
+ */
+export function backoffForCode(code: string | undefined, defaults: BackoffOptions = {}): BackoffOptions {
+  if (code === 'AcmeUnreachable' || code === 'AcmeUnavailable' || code === 'AcmeRateLimited' || code?.startsWith('Dns01')) {
+    return { ...defaults, baseMs: ACME_TRANSIENT_BACKOFF_BASE_MS };
+  }
+  if (code?.startsWith('Acme')) return { ...defaults, baseMs: ACME_VALIDATION_BACKOFF_BASE_MS };
+  return defaults;
+}
+
+export const ACME_TRANSIENT_BACKOFF_BASE_MS = 30_000;
+export const ACME_VALIDATION_BACKOFF_BASE_MS = 5 * 60_000;
+
+/** The later of the backoff and what the server asked for (Retry-After). */
+export function retryTimeFor(failedAt: Date, failedAttempts: number, opts: BackoffOptions, retryAfterMs?: number): Date {
+  const backoff = nextRetryTime(failedAt, failedAttempts, opts);
+  if (retryAfterMs === undefined) return backoff;
+  const asked = new Date(failedAt.getTime() + retryAfterMs);
+  return asked > backoff ? asked : backoff;
+}

@@ -62,6 +62,8 @@ export interface IssuanceInputs {
    * CA's choice does not trigger re-issuance after re-issuance. Default false: compare everything.
    */
   issuerSetsProfile?: boolean;
+  /** The CA's suggested renewal moment (ACME ARI): renewal is due at the earlier of this and the spec's time. */
+  earliestRenewalTime?: Date;
 }
 
 export interface IssuanceDecision {
@@ -161,10 +163,12 @@ export function renewing(i: IssuanceInputs): IssuanceDecision | undefined {
     ...(i.renewBeforeMs !== undefined ? { renewBeforeMs: i.renewBeforeMs } : {}),
     ...(i.renewBeforePercentage !== undefined ? { renewBeforePercentage: i.renewBeforePercentage } : {}),
   });
-  if (i.now < due) return undefined;
+  const byCa = i.earliestRenewalTime !== undefined && i.earliestRenewalTime < due;
+  const at = byCa ? i.earliestRenewalTime! : due;
+  if (i.now < at) return undefined;
   return decision(
     IssuanceReason.Renewing,
-    `renewal was due at ${due.toISOString()}; the certificate expires at ${cert.notAfter.toISOString()}`,
+    `renewal was due at ${at.toISOString()}${byCa ? " (inside the CA's suggested renewal window)" : ''}; the certificate expires at ${cert.notAfter.toISOString()}`,
   );
 }
 

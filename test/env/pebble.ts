@@ -80,8 +80,12 @@ export interface PebbleOptions {
   certificateValidityPeriod?: number;
   /** Replaces the default profiles (`default`, and `shortlived` of 6 days). */
   profiles?: Record<string, PebbleProfile>;
-  /** Extra environment, e.g. PEBBLE_CHAIN_LENGTH or PEBBLE_VA_ALWAYS_VALID. */
+  /** Extra environment, e.g. PEBBLE_CHAIN_LENGTH, PEBBLE_ALTERNATE_ROOTS or PEBBLE_WFE_NONCEREJECT. */
   env?: Record<string, string>;
+  /** Key ID → base64url HMAC key: newAccount then requires external account binding. */
+  eabKeys?: Record<string, string>;
+  /** Retry-After seconds Pebble sends on authorization and order polls (default 3 and 5, Pebble's own). */
+  retryAfter?: { authz: number; order: number };
   logDir?: string;
   handleSignals?: boolean;
 }
@@ -93,8 +97,12 @@ export interface Pebble {
   caFile: string;
   httpPort: number;
   tlsPort: number;
-  /** PEM of the root Pebble issues from (generated at each start), from the management API's /roots/0. */
-  rootsPem(): Promise<string>;
+  /** PEM of a root Pebble issues from (generated at each start; more than one with PEBBLE_ALTERNATE_ROOTS). */
+  rootsPem(index?: number): Promise<string>;
+  /** Overrides the ARI answer for a certificate (management API /set-renewal-info/). */
+  setRenewalInfo(certificatePem: string, window: { start: Date; end: Date }): Promise<void>;
+  /** Stops Pebble and starts it again on the same ports: every account, order and root is forgotten. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -124,9 +132,10 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
       httpPort,
       tlsPort,
       ocspResponderURL: '',
-      externalAccountBindingRequired: false,
+      externalAccountBindingRequired: opts.eabKeys !== undefined,
+      ...(opts.eabKeys ? { externalAccountMACKeys: opts.eabKeys } : {}),
       domainBlocklist: ['blocked-domain.example'],
-      retryAfter: { authz: 3, order: 5 },
+      retryAfter: opts.retryAfter ?? { authz: 3, order: 5 },
       profiles: opts.profiles ?? {
         default: { description: 'The default profile', validityPeriod: validity },
         shortlived: { description: 'Short-lived certificates', validityPeriod: 518_400 },
@@ -135,15 +144,17 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
   };
   const configFile = join(dir, 'pebble-config.json');
   await writeFile(configFile, JSON.stringify(config, null, 2));
-  const p = startProcess({
-    name: 'pebble',
-    command,
-    args: ['-config', configFile, ...(opts.dnsServer ? ['-dnsserver', opts.dnsServer] : [])],
-    logFile: join(opts.logDir ?? dir, 'pebble.log'),
-    // Deterministic tests: no random sleeps before validating, no rejected nonces, no reused authorizations.
-    env: { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0', ...opts.env },
-    handleSignals: opts.handleSignals ?? true,
-  });
+  const launch = () =>
+    startProcess({
+      name: 'pebble',
+      command,
+      args: ['-config', configFile, ...(opts.dnsServer ? ['-dnsserver', opts.dnsServer] : [])],
+      logFile: join(opts.logDir ?? dir, 'pebble.log'),
+      // Deterministic tests: no random sleeps before validating, no rejected nonces, no reused authorizations.
+      env: { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0', ...opts.env },
+      handleSignals: opts.handleSignals ?? true,
+    });
+  let p = launch();
   const stop = async () => {
     await p.stop();
     await rm(dir, { recursive: true, force: true });
@@ -152,9 +163,12 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
   const caPem = readFileSync(ca.certFile);
   const directoryUrl = `https://127.0.0.1:${port}/dir`;
   const managementUrl = `https://127.0.0.1:${mgmtPort}`;
-  try {
+  const ready = async () => {
     await waitUntil(p, 'Pebble directory', () => httpsGet(directoryUrl, caPem).then((r) => r.status === 200), 20_000);
     await waitUntil(p, 'Pebble management API', () => httpsGet(`${managementUrl}/roots/0`, caPem).then((r) => r.status === 200), 20_000);
+  };
+  try {
+    await ready();
   } catch (err) {
     await stop();
     throw err;
@@ -165,10 +179,20 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
     caFile: ca.certFile,
     httpPort,
     tlsPort,
-    async rootsPem() {
-      const r = await httpsGet(`${managementUrl}/roots/0`, caPem);
-      if (r.status !== 200) throw new Error(`Pebble ${managementUrl}/roots/0 answered ${r.status}: ${r.body}`);
+    async rootsPem(index = 0) {
+      const r = await httpsGet(`${managementUrl}/roots/${index}`, caPem);
+      if (r.status !== 200) throw new Error(`Pebble ${managementUrl}/roots/${index} answered ${r.status}: ${r.body}`);
       return r.body;
+    },
+    async setRenewalInfo(certificatePem, window) {
+      const ariResponse = JSON.stringify({ suggestedWindow: { start: window.start.toISOString(), end: window.end.toISOString() } });
+      const r = await httpsPost(`${managementUrl}/set-renewal-info/`, caPem, JSON.stringify({ Certificate: certificatePem, ARIResponse: ariResponse }));
+      if (r.status !== 200) throw new Error(`Pebble set-renewal-info answered ${r.status}: ${r.body}`);
+    },
+    async restart() {
+      await p.stop();
+      p = launch();
+      await ready();
     },
     stop,
   };
@@ -187,6 +211,24 @@ export function httpsGet(url: string, ca: Buffer): Promise<{ status: number; bod
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
     req.end();
+  });
+}
+
+function httpsPost(url: string, ca: Buffer, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', ca, timeout: 5000, headers: { 'user-agent': 'certsmith-test-env', 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`POST ${url} timed out`)));
+    req.end(body);
   });
 }
 

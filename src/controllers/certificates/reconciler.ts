@@ -1,45 +1,41 @@
 // Reconciles one Certificate: read from the cache → validate → decide (pure policy) → issue → write the
 // Secret and the status once. Level-based: running it again on the same state writes nothing.
+//
+// CA and SelfSigned issuers sign within one reconcile. ACME issuance spans several: each reconcile advances the
+// order one step (acme-issuance.ts) and records it in status.acmeOrder, so a restart resumes the same order.
 import { performance } from 'node:perf_hooks';
-import type { KeyObject } from 'node:crypto';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CertificateSpec, type Certificate, type CertificateStatus } from '../../api/certificate.ts';
+import { CertificateSpec, type AcmeOrderStatus, type Certificate, type CertificateStatus, type RenewalInfoStatus } from '../../api/certificate.ts';
 import { ConditionType, Reason, findCondition } from '../../api/conditions.ts';
 import type { Issuer } from '../../api/issuer.ts';
-import { ISSUER_KIND_ANNOTATION, ISSUER_NAME_ANNOTATION, REVISION_ANNOTATION } from '../../api/labels.ts';
 import { API_VERSION } from '../../api/meta.ts';
-import { errorCode } from '../../errors.ts';
+import { certIdOf, momentInWindow, renewalTimeWithAri } from '../../acme/ari.ts';
+import { isAcmeError } from '../../acme/errors.ts';
+import { errorCode, type CertsmithError } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { isConflict } from '../../kube/errors.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { createOwnWrites } from '../../kube/own-writes.ts';
 import { Resources } from '../../kube/resources.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import {
-  describeCertificate,
-  encodePrivateKeyDer,
-  encodePrivateKeyPem,
-  generatePrivateKey,
-  keySpecOf,
-  parseCertificatesPem,
-  parsePrivateKeyPem,
-  publicKeyMatches,
-} from '../../pki/index.ts';
-import type { CertInfo, KeySpec } from '../../pki/types.ts';
-import { nextRetryTime } from '../../policy/backoff.ts';
+import { encodePrivateKeyDer, encodePrivateKeyPem, generatePrivateKey } from '../../pki/index.ts';
+import { backoffForCode, retryTimeFor, type BackoffOptions } from '../../policy/backoff.ts';
 import type { Clock } from '../../policy/clock.ts';
-import { decideIssuance, IssuanceReason, type IssuanceInputs } from '../../policy/issuance.ts';
+import { decideIssuance, IssuanceReason } from '../../policy/issuance.ts';
 import { computeRenewalTime } from '../../policy/renewal.ts';
 import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
+import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import { issueCertificate } from '../../signers/issue.ts';
-import { secretValue } from '../../signers/secret-data.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
 import { parseKey, type Store } from '../store.ts';
+import type { createAcmeIssuance } from './acme-issuance.ts';
 import { desiredCertificate, type DesiredCertificate } from './desired.ts';
+import { currentRenewalInfo } from './renewal-info.ts';
 import { buildSecret, type SecretObject } from './secret-builder.ts';
 import { secretOwnership, secretWriter } from './secret-ownership.ts';
-import { failedStatus, issuedStatus, issuingCondition, readyCondition, statusEqual, withIssuing, blockedStatus } from './status.ts';
+import { blockedStatus, failedStatus, issuedStatus, issuingCondition, readyCondition, statusEqual, withIssuing } from './status.ts';
+import { issuanceInputs, issuedBy, readStoredSecret, type StoredSecret } from './stored-secret.ts';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -52,15 +48,31 @@ export interface CertificateReconcilerDeps {
   issuers: Store<Issuer>;
   clusterIssuers: Store<Issuer>;
   signers: SignerSource;
+  accounts: AcmeAccountSource;
+  acme: ReturnType<typeof createAcmeIssuance>;
   events: EventRecorder;
   metrics: Metrics;
   clock: Clock;
   log: Logger;
-  backoff?: { baseMs?: number; capMs?: number };
+  backoff?: BackoffOptions;
+  /** Longest wait between two looks at a certificate's ACME Renewal Information. */
+  ariMaxCheckMs?: number;
+  /** The CA refused an issuer's account: have the issuer controller look at it now. */
+  onAcmeAccountProblem?: (kind: 'Issuer' | 'ClusterIssuer', issuer: Issuer) => void;
 }
 
 // Foreign Secrets are not cached (only managed ones are): look again now and then.
 const RECHECK_FOREIGN_SECRET_MS = 5 * 60_000;
+const UP_TO_DATE = 'Certificate is up to date and has not expired';
+const ACCOUNT_PROBLEM_RETRY_MS = 10_000;
+
+interface Issued {
+  certificatePem: string;
+  caPem?: string;
+  privateKey: KeyObject;
+  notBefore: Date;
+  notAfter: Date;
+}
 
 export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
   const ownCerts = createOwnWrites<Certificate>();
@@ -89,7 +101,7 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
       ownCerts.remember(applied);
     };
 
-    const upToDate = () => readyCondition('True', Reason.Ready, 'Certificate is up to date and has not expired', generation);
+    const upToDate = () => readyCondition('True', Reason.Ready, UP_TO_DATE, generation);
 
     const notReady = async (reason: string, message: string, opts: { event?: string; requeueAfterMs?: number } = {}) => {
       const prev = findCondition(cert.status?.conditions, ConditionType.Ready);
@@ -140,32 +152,29 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
     }
     if (ownership.kind === 'foreign') return secretConflict(desired.secretName);
 
-    // 3. Decide whether to issue.
-    const stored = ownership.kind === 'ours' ? readStoredSecret(secret) : undefined;
-    const decision = decideIssuance(issuanceInputs(now, stored, desired));
-    if (!decision) {
-      const info = stored!.cert!;
-      const renewalTime = computeRenewalTime({
-        notBefore: info.notBefore,
-        notAfter: info.notAfter,
-        ...(desired.renewBeforeMs !== undefined ? { renewBeforeMs: desired.renewBeforeMs } : {}),
-        ...(desired.renewBeforePercentage !== undefined ? { renewBeforePercentage: desired.renewBeforePercentage } : {}),
-      });
-      const revision = stored!.revision ?? cert.status?.revision ?? 1;
-      await writeStatus(issuedStatus(cert.status, { notBefore: info.notBefore, notAfter: info.notAfter, renewalTime, revision }, upToDate(), now));
-      recordValidity(ns, name, desired, info.notAfter, renewalTime);
-      return { requeueAfterMs: Math.max(renewalTime.getTime() - now.getTime(), 0) };
-    }
-
-    // 4. Issuance is needed: is the issuer ready, and is a failure backoff still running?
+    // 3. Decide whether to issue. For an ACME issuer the CA sets usages and subject fields itself, and may ask
+    // (ARI) for an earlier renewal.
     const issuer =
       desired.issuer.kind === 'ClusterIssuer'
         ? deps.clusterIssuers.get(undefined, desired.issuer.name)
         : deps.issuers.get(ns, desired.issuer.name);
+    const acmeIssuer = issuer?.spec?.acme ? issuer : undefined;
+    const stored = ownership.kind === 'ours' ? readStoredSecret(secret) : undefined;
+    const certID = acmeIssuer && issuedBy(stored, desired.issuer) ? ariCertId(stored) : undefined;
+    const renewalInfo = certID && cert.status?.renewalInfo?.certID === certID ? cert.status.renewalInfo : undefined;
+    const decision = decideIssuance(
+      issuanceInputs(now, stored, desired, {
+        issuerSetsProfile: !!acmeIssuer,
+        earliestRenewalTime: renewalInfo && certID ? ariMoment(renewalInfo, certID) : undefined,
+      }),
+    );
+    if (!decision) return upToDateStatus(stored!);
+
+    // 4. Issuance is needed: is the issuer ready, and is a failure backoff still running?
     // While the current certificate is still good (only its renewal is due), Ready stays True and the
     // Issuing condition carries the problem.
     const renewalOnly = decision.reason === IssuanceReason.Renewing;
-    const waitToIssue = async (reason: string, message: string) => {
+    const waitToIssue = async (reason: string, message: string, requeueAfterMs?: number): Promise<ReconcileResult> => {
       const issuing = issuingCondition('True', decision.reason, `${decision.message}; waiting: ${message}`, generation);
       const ready = renewalOnly ? upToDate() : readyCondition('False', reason, message, generation);
       const prevIssuing = findCondition(cert.status?.conditions, ConditionType.Issuing);
@@ -175,7 +184,7 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
         log.info({ reason }, 'issuance waiting');
       }
       if (!renewalOnly) deps.metrics.setCertificateReady(ns, name, 'False');
-      return {};
+      return requeueAfterMs === undefined ? {} : { requeueAfterMs };
     };
     if (!issuer) {
       return waitToIssue(Reason.IssuerNotFound, `${desired.issuer.kind} ${desired.issuer.name} does not exist`);
@@ -194,22 +203,62 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
       return { requeueAfterMs: retryAt.getTime() - now.getTime() };
     }
 
-    // 5. Issue, write the Secret, then the status.
+    // 5. Issue: sign now (CA, SelfSigned), or advance the ACME order by one step.
     const started = performance.now();
+    let order: AcmeOrderStatus | undefined;
     try {
-      const signer = await deps.signers.signerFor(issuer, desired.issuer.kind);
-      const keys = await keyFor(desired, stored);
-      const issued = await issueCertificate(signer, leafRequest(desired), keys, now);
-      const revision = Math.max(cert.status?.revision ?? 0, stored?.revision ?? 0) + 1;
+      let issued: Issued;
+      if (acmeIssuer) {
+        const step = await deps.acme.step({
+          certificate: cert,
+          desired,
+          issuer: acmeIssuer,
+          issuerKind: desired.issuer.kind,
+          storedKey: stored?.privateKey,
+          replaces: certID && renewalInfo ? certID : undefined,
+          now,
+        });
+        if (step.kind === 'blocked') return waitToIssue(step.reason === 'NoSolver' ? Reason.NoSolver : Reason.InvalidSpec, step.message);
+        if (step.kind === 'progress') return acmeProgress(step.order, step.message, step.requeueAfterMs);
+        if (step.kind === 'failed') return failed(step.error, step.order);
+        issued = step;
+        order = step.order;
+      } else {
+        const signer = await deps.signers.signerFor(issuer, desired.issuer.kind);
+        const privateKey = await keyFor(desired, stored);
+        issued = { ...(await issueCertificate(signer, leafRequest(desired), { privateKey, publicKey: createPublicKey(privateKey) }, now)), privateKey };
+      }
+      return await writeIssued(issued);
+    } catch (err) {
+      // API trouble is not an issuance failure: the work queue retries it with its own backoff.
+      const code = errorCode(err);
+      if (code === undefined || code.startsWith('Kube')) throw err;
+      // The account is the issuer's business: it re-registers, and its change brings this Certificate back.
+      if (code === 'AcmeAccountProblem' && acmeIssuer) {
+        deps.accounts.requestRecheck(acmeIssuer, desired.issuer.kind);
+        deps.onAcmeAccountProblem?.(desired.issuer.kind, acmeIssuer);
+        // Also look again by itself: a re-registration that ends with the same account URL changes no status.
+        return waitToIssue(
+          Reason.IssuerNotReady,
+          `the ACME account of ${desired.issuer.kind} ${desired.issuer.name} was refused: ${(err as Error).message}`,
+          ACCOUNT_PROBLEM_RETRY_MS,
+        );
+      }
+      // An ACME order in progress is kept: the next attempt resumes it.
+      return failed(err as CertsmithError, cert.status?.acmeOrder);
+    }
+
+    async function writeIssued(issued: Issued): Promise<ReconcileResult> {
+      const revision = Math.max(cert!.status?.revision ?? 0, stored?.revision ?? 0) + 1;
       const secretObj = buildSecret(
         ns,
         name,
         desired,
         {
           certificatePem: issued.certificatePem,
-          caPem: issued.caPem,
-          privateKeyPem: encodePrivateKeyPem(keys.privateKey, desired.keyEncoding),
-          privateKeyDer: encodePrivateKeyDer(keys.privateKey),
+          ...(issued.caPem ? { caPem: issued.caPem } : {}),
+          privateKeyPem: encodePrivateKeyPem(issued.privateKey, desired.keyEncoding),
+          privateKeyDer: encodePrivateKeyDer(issued.privateKey),
         },
         revision,
         ownership.kind === 'ours' ? secret?.metadata.resourceVersion : undefined,
@@ -230,42 +279,88 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
         }
       }
       ownSecrets.remember(written);
-      const renewalTime = computeRenewalTime({
-        notBefore: issued.notBefore,
-        notAfter: issued.notAfter,
-        ...(desired.renewBeforeMs !== undefined ? { renewBeforeMs: desired.renewBeforeMs } : {}),
-        ...(desired.renewBeforePercentage !== undefined ? { renewBeforePercentage: desired.renewBeforePercentage } : {}),
-      });
-      await writeStatus(
-        issuedStatus(cert.status, { notBefore: issued.notBefore, notAfter: issued.notAfter, renewalTime, revision }, upToDate(), now),
-      );
+      const renewalTime = localRenewalTime(issued.notBefore, issued.notAfter);
+      const { acmeOrder: _done, renewalInfo: _old, ...rest } = cert!.status ?? {};
+      await writeStatus(issuedStatus(rest, { notBefore: issued.notBefore, notAfter: issued.notAfter, renewalTime, revision }, upToDate(), now));
+      // The certificate is safe in its Secret: the order's key is no longer needed.
+      if (order) await deps.acme.deleteOrderKey(cert!, order);
       const renewed = stored?.cert !== undefined;
       await deps.events.record(
-        cert,
+        cert!,
         'Normal',
         renewed ? 'Renewed' : 'Issued',
-        `${renewed ? 'Renewed' : 'Issued'} certificate (revision ${revision}, ${decision.reason}: ${decision.message}); expires ${issued.notAfter.toISOString()}`,
+        `${renewed ? 'Renewed' : 'Issued'} certificate (revision ${revision}, ${decision!.reason}: ${decision!.message}); expires ${issued.notAfter.toISOString()}`,
       );
       deps.metrics.issuanceTotal.inc({ issuer_kind: desired.issuer.kind, result: 'success' });
       deps.metrics.issuanceDuration.observe({ issuer_kind: desired.issuer.kind }, (performance.now() - started) / 1000);
       recordValidity(ns, name, desired, issued.notAfter, renewalTime);
-      log.info({ revision, reason: decision.reason }, renewed ? 'renewed certificate' : 'issued certificate');
-      return { requeueAfterMs: Math.max(renewalTime.getTime() - now.getTime(), 0) };
-    } catch (err) {
-      // API trouble is not an issuance failure: the work queue retries it with its own backoff.
-      const code = errorCode(err);
-      if (code === undefined || code.startsWith('Kube')) throw err;
+      log.info({ revision, reason: decision!.reason }, renewed ? 'renewed certificate' : 'issued certificate');
+      // ACME: come back at once to fetch the new certificate's renewal information.
+      return { requeueAfterMs: acmeIssuer ? 0 : Math.max(renewalTime.getTime() - now.getTime(), 0) };
+    }
+
+    async function acmeProgress(next: AcmeOrderStatus, message: string, requeueAfterMs: number): Promise<ReconcileResult> {
+      const issuing = issuingCondition('True', decision!.reason, `${decision!.message}; ${message}`, generation);
+      const ready = renewalOnly ? upToDate() : readyCondition('False', Reason.Issuing, `Issuing: ${decision!.message}`, generation);
+      const placed = next.orderURL !== cert!.status?.acmeOrder?.orderURL;
+      await writeStatus({ ...withIssuing(cert!.status, issuing, ready, now), acmeOrder: next });
+      if (placed) {
+        await deps.events.record(cert!, 'Normal', 'OrderCreated', `Created ACME order ${next.orderURL} (${decision!.reason}: ${decision!.message})`);
+        log.info({ order: next.orderURL }, 'created ACME order');
+      }
+      if (!renewalOnly) deps.metrics.setCertificateReady(ns, name, 'False');
+      return { requeueAfterMs };
+    }
+
+    async function failed(err: CertsmithError, keptOrder: AcmeOrderStatus | undefined): Promise<ReconcileResult> {
       deps.metrics.issuanceTotal.inc({ issuer_kind: desired.issuer.kind, result: 'failure' });
       const failures = attempts + 1;
-      const retry = nextRetryTime(now, failures, deps.backoff);
-      const message = `Issuance failed (attempt ${failures}, next retry at ${retry.toISOString()}): ${(err as Error).message}`;
+      const retry = retryTimeFor(now, failures, backoffForCode(err.code, deps.backoff), isAcmeError(err) ? err.retryAfterMs : undefined);
+      const message = `Issuance failed (attempt ${failures}, next retry at ${retry.toISOString()}): ${err.message}`;
       const issuing = issuingCondition('False', Reason.Failed, message, generation);
       const ready = renewalOnly ? upToDate() : readyCondition('False', Reason.Failed, message, generation);
-      await writeStatus(failedStatus(cert.status, issuing, ready, failures, retry, now));
-      await deps.events.record(cert, 'Warning', 'Failed', message);
+      const { acmeOrder: _dropped, ...rest } = cert!.status ?? {};
+      await writeStatus(failedStatus(keptOrder ? { ...rest, acmeOrder: keptOrder } : rest, issuing, ready, failures, retry, now));
+      await deps.events.record(cert!, 'Warning', 'Failed', message);
       if (!renewalOnly) deps.metrics.setCertificateReady(ns, name, 'False');
-      log.warn({ code, failures }, 'issuance failed');
+      log.warn({ code: err.code, failures }, 'issuance failed');
       return { requeueAfterMs: retry.getTime() - now.getTime() };
+    }
+
+    /** Nothing to issue: status from the Secret's certificate; for ACME, the CA's renewal window too. */
+    async function upToDateStatus(current: StoredSecret): Promise<ReconcileResult> {
+      const info = current.cert!;
+      let renewalTime = localRenewalTime(info.notBefore, info.notAfter);
+      let ari: RenewalInfoStatus | undefined;
+      let nextLook = renewalTime;
+      if (acmeIssuer && certID) {
+        const client = await deps.accounts.clientFor(acmeIssuer, desired.issuer.kind, acmeIssuer.status?.acme?.uri).catch(() => undefined);
+        const result = client
+          ? await currentRenewalInfo({ client, certID, prev: cert!.status?.renewalInfo, now, maxCheckMs: deps.ariMaxCheckMs ?? 24 * 3_600_000 })
+          : { info: cert!.status?.renewalInfo?.certID === certID ? cert!.status.renewalInfo : undefined };
+        if ('error' in result && result.error) log.warn({ err: result.error }, 'could not fetch ACME renewal information');
+        ari = result.info;
+        if (ari) {
+          renewalTime = renewalTimeWithAri(renewalTime, ariWindow(ari), certID);
+          const check = new Date(ari.nextCheckTime);
+          nextLook = check < renewalTime ? check : renewalTime;
+        }
+      }
+      const revision = current.revision ?? cert!.status?.revision ?? 1;
+      const { renewalInfo: _prev, ...rest } = cert!.status ?? {};
+      const base = issuedStatus(rest, { notBefore: info.notBefore, notAfter: info.notAfter, renewalTime, revision }, upToDate(), now);
+      await writeStatus(ari ? { ...base, renewalInfo: ari } : base);
+      recordValidity(ns, name, desired, info.notAfter, renewalTime);
+      return { requeueAfterMs: Math.max(nextLook.getTime() - now.getTime(), 0) };
+    }
+
+    function localRenewalTime(notBefore: Date, notAfter: Date): Date {
+      return computeRenewalTime({
+        notBefore,
+        notAfter,
+        ...(desired.renewBeforeMs !== undefined ? { renewBeforeMs: desired.renewBeforeMs } : {}),
+        ...(desired.renewBeforePercentage !== undefined ? { renewBeforePercentage: desired.renewBeforePercentage } : {}),
+      });
     }
 
     function secretConflict(secretName: string) {
@@ -284,90 +379,27 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
   }
 }
 
-interface StoredSecret {
-  certificatePem?: string;
-  privateKeyPem?: string;
-  cert?: CertInfo;
-  privateKey?: KeyObject;
-  keySpec?: KeySpec;
-  keyMatchesCert: boolean;
-  issuer?: { name: string; kind: string };
-  revision?: number;
+function ariCertId(stored: StoredSecret | undefined): string | undefined {
+  if (!stored?.certDer || !stored.cert?.authorityKeyId) return undefined;
+  return certIdOf(stored.certDer, stored.cert.authorityKeyId);
 }
 
-/** Parses what the Secret holds; anything unreadable is left undefined for the policy to name. */
-function readStoredSecret(secret: SecretObject | undefined): StoredSecret | undefined {
-  if (!secret) return undefined;
-  const certificatePem = secretValue(secret.data, 'tls.crt');
-  const privateKeyPem = secretValue(secret.data, 'tls.key');
-  let cert: CertInfo | undefined;
-  let certDer: Uint8Array | undefined;
-  let privateKey: KeyObject | undefined;
-  try {
-    if (certificatePem) {
-      certDer = parseCertificatesPem(certificatePem)[0];
-      if (certDer) cert = describeCertificate(certDer);
-    }
-  } catch {
-    cert = undefined;
-  }
-  try {
-    if (privateKeyPem) privateKey = parsePrivateKeyPem(privateKeyPem);
-  } catch {
-    privateKey = undefined;
-  }
-  const annotations = secret.metadata.annotations ?? {};
-  const issuerName = annotations[ISSUER_NAME_ANNOTATION];
-  const rev = Number(annotations[REVISION_ANNOTATION]);
-  return {
-    ...(certificatePem ? { certificatePem } : {}),
-    ...(privateKeyPem ? { privateKeyPem } : {}),
-    ...(cert ? { cert } : {}),
-    ...(privateKey ? { privateKey, keySpec: keySpecOf(privateKey) } : {}),
-    keyMatchesCert: !!(privateKey && certDer && publicKeyMatches(privateKey, certDer)),
-    ...(issuerName ? { issuer: { name: issuerName, kind: annotations[ISSUER_KIND_ANNOTATION] ?? 'Issuer' } } : {}),
-    ...(Number.isInteger(rev) && rev > 0 ? { revision: rev } : {}),
-  };
+function ariWindow(info: RenewalInfoStatus) {
+  return { start: new Date(info.suggestedWindowStart), end: new Date(info.suggestedWindowEnd) };
 }
 
-function issuanceInputs(now: Date, stored: StoredSecret | undefined, desired: DesiredCertificate): IssuanceInputs {
-  return {
-    now,
-    secret: stored && {
-      ...(stored.certificatePem ? { certificatePem: stored.certificatePem } : {}),
-      ...(stored.privateKeyPem ? { privateKeyPem: stored.privateKeyPem } : {}),
-      ...(stored.cert ? { cert: stored.cert } : {}),
-      keyMatchesCert: stored.keyMatchesCert,
-      ...(stored.keySpec ? { keySpec: stored.keySpec } : {}),
-      ...(stored.issuer ? { issuerAnnotation: stored.issuer } : {}),
-    },
-    desired: {
-      ...(desired.commonName ? { commonName: desired.commonName } : {}),
-      subject: desired.subject,
-      dnsNames: desired.dnsNames,
-      ipAddresses: desired.ipAddresses,
-      uris: desired.uris,
-      emailAddresses: desired.emailAddresses,
-      usages: desired.usages,
-      isCA: desired.isCA,
-      key: desired.key,
-      durationMs: desired.durationMs,
-      issuer: desired.issuer,
-    },
-    ...(desired.renewBeforeMs !== undefined ? { renewBeforeMs: desired.renewBeforeMs } : {}),
-    ...(desired.renewBeforePercentage !== undefined ? { renewBeforePercentage: desired.renewBeforePercentage } : {}),
-  };
+function ariMoment(info: RenewalInfoStatus, certID: string): Date {
+  return momentInWindow(ariWindow(info), certID);
 }
 
 /** rotationPolicy Never keeps the stored key when it still fits the spec; otherwise a fresh key. */
-async function keyFor(desired: DesiredCertificate, stored: StoredSecret | undefined) {
+async function keyFor(desired: DesiredCertificate, stored: StoredSecret | undefined): Promise<KeyObject> {
   const reusable =
     !desired.rotateKey &&
     stored?.privateKey &&
     stored.keySpec?.algorithm === desired.key.algorithm &&
     stored.keySpec.size === desired.key.size;
-  const privateKey = reusable ? stored!.privateKey! : await generatePrivateKey(desired.key);
-  return { privateKey, publicKey: createPublicKey(privateKey) };
+  return reusable ? stored!.privateKey! : generatePrivateKey(desired.key);
 }
 
 function leafRequest(desired: DesiredCertificate) {

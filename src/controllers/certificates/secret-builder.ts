@@ -19,7 +19,8 @@ export interface SecretObject extends KubeObject {
 
 export interface SecretContents {
   certificatePem: string;
-  caPem: string;
+  /** The issuing CA; absent for ACME, whose CAs do not hand out their root. */
+  caPem?: string;
   privateKeyPem: string;
   privateKeyDer: Uint8Array;
 }
@@ -33,7 +34,7 @@ export function buildSecret(
   resourceVersion?: string,
 ): SecretObject {
   const data: Record<string, string> = {
-    'ca.crt': encodeSecretValue(contents.caPem),
+    ...(contents.caPem ? { 'ca.crt': encodeSecretValue(contents.caPem) } : {}),
     'tls.crt': encodeSecretValue(contents.certificatePem),
     'tls.key': encodeSecretValue(contents.privateKeyPem),
   };

@@ -9,16 +9,20 @@ import type { EventRecorder } from '../../kube/events.ts';
 import { createOwnWrites } from '../../kube/own-writes.ts';
 import { Resources } from '../../kube/resources.ts';
 import type { Clock } from '../../policy/clock.ts';
+import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
 import { isDeepStrictEqual } from 'node:util';
+import { isAcmeError } from '../../acme/errors.ts';
 import { parseKey, type Store } from '../store.ts';
 import { toRfc3339 } from '../../api/conditions.ts';
+import { ACCOUNT_RECHECK_MS, ensureAcmeAccount } from './acme-account.ts';
 
 export interface IssuerReconcilerDeps {
   kind: IssuerKind;
   client: KubeClient;
   issuers: Store<Issuer>;
   signers: SignerSource;
+  accounts: AcmeAccountSource;
   events: EventRecorder;
   clock: Clock;
   log: Logger;
@@ -35,10 +39,22 @@ const reasonForCode: Partial<Record<ErrorCode, string>> = {
   KeyMismatch: Reason.KeyMismatch,
   CAExpired: Reason.CAExpired,
   InvalidSpec: Reason.InvalidIssuerSpec,
+  UnsupportedKey: Reason.InvalidPEM,
+  AcmeUnreachable: Reason.AcmeServerUnreachable,
+  AcmeBadResponse: Reason.AcmeServerUnreachable,
+  AcmeUnavailable: Reason.AcmeServerUnreachable,
+  AcmeRateLimited: Reason.AcmeRegistrationFailed,
+  AcmeAccountProblem: Reason.AcmeAccountRejected,
+  AcmeProblem: Reason.AcmeRegistrationFailed,
+  AcmeOrderRejected: Reason.AcmeRegistrationFailed,
 };
+
+// An unreachable or failing ACME server is asked again sooner than a broken Secret is looked at.
+const ACME_RETRY_MS = 60_000;
 
 export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
   const own = createOwnWrites<Issuer>();
+  const accountCheckedAt = new Map<string, Date>();
   const resource = deps.kind === 'ClusterIssuer' ? Resources.clusterIssuers : Resources.issuers;
 
   return async function reconcileIssuer(key: string): Promise<{ requeueAfterMs?: number }> {
@@ -50,32 +66,37 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
     }
     const now = deps.clock.now();
     const log = deps.log.child({ kind: deps.kind, namespace, name });
-    let cond: Condition;
-    let extra: Pick<IssuerStatus, 'caNotAfter' | 'caFingerprint'> = {};
-    let requeueAfterMs: number | undefined;
     const parsed = IssuerSpec.safeParse(issuer.spec);
+    let check: Check;
     if (!parsed.success) {
-      cond = ready('False', Reason.InvalidIssuerSpec, `Invalid spec: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+      check = { status: 'False', reason: Reason.InvalidIssuerSpec, message: `Invalid spec: ${parsed.error.issues.map((i) => i.message).join('; ')}` };
     } else {
       try {
-        const signer = await deps.signers.signerFor(issuer, deps.kind);
-        if (signer.kind === 'ca') {
-          extra = { caNotAfter: toRfc3339(signer.caInfo.notAfter), caFingerprint: signer.caInfo.fingerprintSha256 };
-          cond = ready('True', Reason.IssuerReady, `Signing with CA ${signer.caInfo.subject}, valid until ${signer.caInfo.notAfter.toISOString()}`);
-          // Look again when the CA expires, and periodically for changes to a Secret that is not watched.
-          requeueAfterMs = Math.min(signer.caInfo.notAfter.getTime() - now.getTime() + 1000, RECHECK_MS);
-        } else {
-          cond = ready('True', Reason.IssuerReady, 'Signing each certificate with its own key');
-        }
+        check = parsed.data.acme ? await checkAcme(issuer, key, now) : await checkSigner(issuer, now);
       } catch (err) {
         const code = errorCode(err);
         if (code === undefined || code.startsWith('Kube')) throw err;
-        cond = ready('False', reasonForCode[code] ?? Reason.Failed, (err as Error).message);
-        requeueAfterMs = RECHECK_MS;
+        accountCheckedAt.delete(key);
+        check = {
+          status: 'False',
+          reason: reasonForCode[code] ?? Reason.Failed,
+          message: (err as Error).message,
+          // Keep what was registered: a passing outage must not cost the account URL.
+          extra: issuer.status?.acme ? { acme: issuer.status.acme } : {},
+          requeueAfterMs: code.startsWith('Acme') ? Math.max(isAcmeError(err) ? (err.retryAfterMs ?? 0) : 0, ACME_RETRY_MS) : RECHECK_MS,
+        };
       }
     }
+    const cond: Condition = {
+      type: ConditionType.Ready,
+      status: check.status,
+      reason: check.reason,
+      message: check.message,
+      observedGeneration: issuer.metadata.generation,
+    };
+    const requeueAfterMs = check.requeueAfterMs;
     const prev = findCondition(issuer.status?.conditions, ConditionType.Ready);
-    const status: IssuerStatus = { conditions: setCondition(issuer.status?.conditions, cond, now), ...extra };
+    const status: IssuerStatus = { conditions: setCondition(issuer.status?.conditions, cond, now), ...check.extra };
     if (!isDeepStrictEqual(normalize(issuer.status), normalize(status))) {
       const applied = await deps.client.apply<Issuer>(
         resource,
@@ -89,11 +110,39 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
       log.info({ ready: cond.status, reason: cond.reason }, 'issuer checked');
     }
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
-
-    function ready(status: 'True' | 'False', reason: string, message: string): Condition {
-      return { type: ConditionType.Ready, status, reason, message, observedGeneration: issuer!.metadata.generation };
-    }
   };
+
+  async function checkSigner(issuer: Issuer, now: Date): Promise<Check> {
+    const signer = await deps.signers.signerFor(issuer, deps.kind);
+    if (signer.kind !== 'ca') return { status: 'True', reason: Reason.IssuerReady, message: 'Signing each certificate with its own key' };
+    return {
+      status: 'True',
+      reason: Reason.IssuerReady,
+      message: `Signing with CA ${signer.caInfo.subject}, valid until ${signer.caInfo.notAfter.toISOString()}`,
+      extra: { caNotAfter: toRfc3339(signer.caInfo.notAfter), caFingerprint: signer.caInfo.fingerprintSha256 },
+      // Look again when the CA expires, and periodically for changes to a Secret that is not watched.
+      requeueAfterMs: Math.min(signer.caInfo.notAfter.getTime() - now.getTime() + 1000, RECHECK_MS),
+    };
+  }
+
+  async function checkAcme(issuer: Issuer, key: string, now: Date): Promise<Check> {
+    const outcome = await ensureAcmeAccount(issuer, deps.kind, {
+      client: deps.client,
+      accounts: deps.accounts,
+      now,
+      lastCheckedAt: accountCheckedAt.get(key),
+    });
+    if (outcome.contacted) accountCheckedAt.set(key, now);
+    return { status: 'True', reason: Reason.AcmeAccountRegistered, message: outcome.message, extra: { acme: outcome.acme }, requeueAfterMs: ACCOUNT_RECHECK_MS };
+  }
+}
+
+interface Check {
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+  extra?: Pick<IssuerStatus, 'caNotAfter' | 'caFingerprint' | 'acme'>;
+  requeueAfterMs?: number;
 }
 
 function normalize(s: IssuerStatus | undefined): unknown {

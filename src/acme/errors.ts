@@ -1,0 +1,94 @@
+// ACME failures with a stable code (for conditions and backoff) and what the CA said (RFC 8555 problem documents).
+import { CertsmithError, type ErrorCode } from '../errors.ts';
+
+const PREFIX = 'urn:ietf:params:acme:error:';
+
+export interface AcmeProblemDocument {
+  type?: string;
+  detail?: string;
+  status?: number;
+  subproblems?: { type?: string; detail?: string; identifier?: { type: string; value: string } }[];
+}
+
+export class AcmeError extends CertsmithError {
+  /** The problem type without its URN prefix (rateLimited, unauthorized, …), when the CA sent one. */
+  readonly problemType: string | undefined;
+  readonly httpStatus: number | undefined;
+  /** From Retry-After, when the CA sent one. */
+  readonly retryAfterMs: number | undefined;
+  constructor(code: ErrorCode, message: string, opts: { problemType?: string; httpStatus?: number; retryAfterMs?: number; cause?: unknown } = {}) {
+    super(code, message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AcmeError';
+    this.problemType = opts.problemType;
+    this.httpStatus = opts.httpStatus;
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+export function isAcmeError(err: unknown): err is AcmeError {
+  return err instanceof AcmeError;
+}
+
+const ACCOUNT_PROBLEMS = new Set([
+  'unauthorized',
+  'accountDoesNotExist',
+  'externalAccountRequired',
+  'userActionRequired',
+  'invalidContact',
+  'unsupportedContact',
+  'badPublicKey',
+]);
+const ORDER_PROBLEMS = new Set([
+  'rejectedIdentifier',
+  'unsupportedIdentifier',
+  'malformed',
+  'badCSR',
+  'caa',
+  'badSignatureAlgorithm',
+  'alreadyReplaced',
+  'invalidProfile',
+  'orderNotReady',
+]);
+
+/** Pure: the code for a problem type and HTTP status. */
+export function codeForProblem(problemType: string | undefined, httpStatus: number): ErrorCode {
+  if (problemType === 'rateLimited' || httpStatus === 429) return 'AcmeRateLimited';
+  if (problemType && ACCOUNT_PROBLEMS.has(problemType)) return 'AcmeAccountProblem';
+  if (problemType && ORDER_PROBLEMS.has(problemType)) return 'AcmeOrderRejected';
+  if (problemType === 'serverInternal' || httpStatus >= 500) return 'AcmeUnavailable';
+  return 'AcmeProblem';
+}
+
+/** Pure: an AcmeError from an error response of the CA. */
+export function problemError(
+  method: string,
+  url: string,
+  httpStatus: number,
+  body: unknown,
+  retryAfterMs: number | undefined,
+): AcmeError {
+  const doc = (typeof body === 'object' && body !== null ? body : {}) as AcmeProblemDocument;
+  const problemType = doc.type?.startsWith(PREFIX) ? doc.type.slice(PREFIX.length) : doc.type;
+  const sub = (doc.subproblems ?? [])
+    .map((p) => `${p.identifier ? `${p.identifier.value}: ` : ''}${p.detail ?? p.type ?? ''}`)
+    .filter(Boolean);
+  const detail = doc.detail ?? (typeof body === 'string' ? body.slice(0, 200) : `HTTP ${httpStatus}`);
+  const where = `${method.toUpperCase()} ${url}`;
+  const retry = retryAfterMs !== undefined ? `; the CA asks to retry after ${Math.ceil(retryAfterMs / 1000)} s` : '';
+  const message = `the ACME server refused ${where}: ${problemType ?? `HTTP ${httpStatus}`}: ${detail}${sub.length ? ` (${sub.join('; ')})` : ''}${retry}`;
+  return new AcmeError(codeForProblem(problemType, httpStatus), message, {
+    ...(problemType ? { problemType } : {}),
+    httpStatus,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
+}
+
+/** Pure: Retry-After (delta seconds or an HTTP date) in milliseconds from `now`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, now: Date): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(at - now.getTime(), 0);
+}

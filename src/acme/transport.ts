@@ -1,0 +1,122 @@
+// HTTP transport for one ACME server: node:https with the issuer's own CA trust and a timeout. It stands in for
+// acme-client's shared axios instance, which trusts one global CA set and sleeps through Retry-After inside the
+// call (up to an hour on a 429 — a blocked worker); here every error response becomes an AcmeError at once and
+// the caller decides when to come back.
+import http from 'node:http';
+import https from 'node:https';
+import { AcmeError, parseRetryAfter, problemError } from './errors.ts';
+
+export interface TransportResponse {
+  status: number;
+  /** Lower-case header names, as node gives them. */
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON for JSON bodies, the text otherwise. */
+  data: unknown;
+}
+
+export interface TransportOptions {
+  /** PEM CAs to trust instead of Node's public roots. */
+  caPem?: string;
+  timeoutMs?: number;
+  userAgent?: string;
+  now?: () => Date;
+  /** Called after every response (for metrics): method, URL, HTTP status. */
+  onResponse?: (method: string, url: string, status: number) => void;
+}
+
+export interface Transport {
+  request(url: string, method: string, opts?: { data?: unknown; headers?: Record<string, string> }): Promise<TransportResponse>;
+  close(): void;
+}
+
+const BAD_NONCE = 'urn:ietf:params:acme:error:badNonce';
+
+export function createTransport(opts: TransportOptions = {}): Transport {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const now = opts.now ?? (() => new Date());
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 16, ...(opts.caPem ? { ca: opts.caPem } : {}) });
+
+  function send(url: string, method: string, body: Buffer | undefined, headers: Record<string, string>): Promise<TransportResponse> {
+    return new Promise((resolve, reject) => {
+      const u = new URL(url);
+      const mod = u.protocol === 'http:' ? http : https;
+      const req = mod.request(
+        u,
+        {
+          method: method.toUpperCase(),
+          ...(u.protocol === 'https:' ? { agent } : {}),
+          timeout: timeoutMs,
+          headers: {
+            'user-agent': opts.userAgent ?? 'certsmith',
+            accept: 'application/json, application/pem-certificate-chain',
+            ...(body ? { 'content-type': 'application/jose+json', 'content-length': String(body.length) } : {}),
+            ...headers,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const type = String(res.headers['content-type'] ?? '');
+            let data: unknown = text;
+            if (/json/.test(type) && text) {
+              try {
+                data = JSON.parse(text);
+              } catch {
+                reject(new AcmeError('AcmeBadResponse', `${method.toUpperCase()} ${url} answered unreadable JSON (HTTP ${res.statusCode})`));
+                return;
+              }
+            }
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, data });
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', reject);
+      if (body) req.write(body);
+      req.end();
+    });
+  }
+
+  return {
+    async request(url, method, o = {}) {
+      const body = o.data === undefined ? undefined : Buffer.from(JSON.stringify(o.data));
+      let res: TransportResponse;
+      try {
+        res = await send(url, method, body, o.headers ?? {});
+      } catch (err) {
+        if (err instanceof AcmeError) throw err;
+        throw unreachable(url, err as NodeJS.ErrnoException);
+      }
+      opts.onResponse?.(method.toUpperCase(), url, res.status);
+      // acme-client retries badNonce itself (RFC 8555 6.5), so that one answer goes back to it untouched.
+      const problem = res.data as { type?: string } | undefined;
+      if (res.status >= 400 && !(res.status === 400 && problem?.type === BAD_NONCE)) {
+        throw problemError(method, url, res.status, res.data, parseRetryAfter(res.headers['retry-after'], now()));
+      }
+      return res;
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}
+
+function unreachable(url: string, err: NodeJS.ErrnoException): AcmeError {
+  const host = (() => {
+    try {
+      return new URL(url).host;
+    } catch {
+      return url;
+    }
+  })();
+  const tls = /certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY|DEPTH_ZERO/i.test(`${err.code ?? ''} ${err.message}`);
+  const hint = tls
+    ? ': its TLS certificate is not trusted — set caBundle to the CA that signs it'
+    : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
+      ? ': the name does not resolve'
+      : '';
+  return new AcmeError('AcmeUnreachable', `cannot reach the ACME server ${host}${hint} (${err.code ?? err.message})`, { cause: err });
+}

@@ -1,0 +1,323 @@
+// ACME issuance over HTTP-01 against a real Pebble. pebble-challtestsrv answers every name with 127.0.0.1 and
+// Pebble validates on the operator's own challenge port, so the CA's requests reach the operator's solver server
+// as they would through an ingress. Pebble rejects 5% of nonces here (its default), so badNonce retries are real.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Certificate, CertificateSpec } from '../../src/api/certificate.ts';
+import { findCondition } from '../../src/api/conditions.ts';
+import type { AcmeIssuer, Issuer } from '../../src/api/issuer.ts';
+import { certIdOf } from '../../src/acme/ari.ts';
+import { createAcmeClient } from '../../src/acme/client.ts';
+import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
+import { Resources } from '../../src/kube/resources.ts';
+import { describeCertificate, isSignedBy, parseCertificatesPem } from '../../src/pki/index.ts';
+import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
+import { startChallTestSrv, startPebble, type ChallTestSrv, type Pebble } from '../env/pebble.ts';
+import { freePort } from '../env/ports.ts';
+import { certificate, clusterIssuer, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
+import { startOperator, type OperatorProcess } from './helpers/operator.ts';
+import { waitFor } from './helpers/wait.ts';
+
+const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
+const NS = 'acme';
+let cp: ControlPlane;
+let dns: ChallTestSrv;
+let pebble: Pebble;
+let client: KubeClient;
+let operator: OperatorProcess;
+let logDir: string;
+let operatorArgs: string[];
+
+function acmeSpec(pebbleInstance: Pebble, keySecret: string, extra: Partial<AcmeIssuer> = {}): AcmeIssuer {
+  return {
+    server: pebbleInstance.directoryUrl,
+    email: 'ops@example.test',
+    caBundle: readFileSync(pebbleInstance.caFile).toString('base64'),
+    privateKeySecretRef: { name: keySecret },
+    solvers: [{ http01: {} }],
+    ...extra,
+  };
+}
+
+async function issue(name: string, spec: Partial<CertificateSpec>, issuerName = 'pebble') {
+  await client.create(
+    Resources.certificates,
+    certificate(NS, name, { secretName: `${name}-tls`, issuerRef: { kind: 'ClusterIssuer', name: issuerName }, ...spec }),
+  );
+  return (await waitForReady(client, Resources.certificates, NS, name, undefined, 90_000)) as Certificate;
+}
+
+async function chainOf(secretName: string) {
+  const s = await client.get<Secret>(Resources.secrets, NS, secretName);
+  return parseCertificatesPem(decode(s, 'tls.crt'));
+}
+
+/** The account's orders at Pebble, through the account key the operator stored; only those naming `name` if given. */
+async function orderCount(name?: string, keySecret = 'pebble-account', p = pebble): Promise<number> {
+  const s = await client.get<Secret>(Resources.secrets, 'certsmith', keySecret);
+  const acme = createAcmeClient({ directoryUrl: p.directoryUrl, accountKeyPem: decode(s, 'tls.key'), caPem: readFileSync(p.caFile, 'utf8') });
+  try {
+    await acme.registerAccount({});
+    const urls = await acme.listOrders();
+    if (!name) return urls.length;
+    const orders = await Promise.all(urls.map((u) => acme.getOrder(u)));
+    return orders.filter((o) => o.identifiers.some((i) => i.value === name)).length;
+  } finally {
+    acme.close();
+  }
+}
+
+before(async () => {
+  logDir = await mkdtemp(join(tmpdir(), 'certsmith-acme-'));
+  cp = await startControlPlane({ crdsDir });
+  dns = await startChallTestSrv({ binDir: cp.binDir, logDir });
+  const solverPort = await freePort();
+  pebble = await startPebble({
+    binDir: cp.binDir,
+    httpPort: solverPort,
+    dnsServer: dns.dnsAddress,
+    logDir,
+    env: { PEBBLE_WFE_NONCEREJECT: '5' },
+    retryAfter: { authz: 1, order: 1 },
+    profiles: {
+      default: { description: '90 days', validityPeriod: 7_776_000 },
+      shortlived: { description: '45 seconds', validityPeriod: 45 },
+    },
+  });
+  client = createKubeClient({ kubeconfigPath: cp.kubeconfigPath });
+  await createNamespace(client, 'certsmith');
+  await createNamespace(client, NS);
+  operatorArgs = [
+    '--leader-elect=false',
+    `--acme-http01-solver-port=${solverPort}`,
+    `--acme-http01-check-port=${solverPort}`,
+    `--acme-recursive-nameservers=${dns.dnsAddress}`,
+    '--acme-ari-max-check-interval=2s',
+  ];
+  operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, args: operatorArgs });
+  await client.create(Resources.clusterIssuers, clusterIssuer('pebble', { acme: acmeSpec(pebble, 'pebble-account') }));
+});
+
+after(async () => {
+  await operator?.stop();
+  await pebble?.stop();
+  await dns?.stop();
+  await cp?.stop();
+});
+
+describe('the ACME account', () => {
+  it('is registered with a key the operator generates and keeps in a Secret it manages', async () => {
+    const iss = await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble', undefined, 30_000);
+    const ready = findCondition(iss.status?.conditions, 'Ready')!;
+    assert.equal(ready.reason, 'ACMEAccountRegistered');
+    const status = (iss as Issuer).status!.acme!;
+    assert.match(status.uri ?? '', /^https:\/\/127\.0\.0\.1:\d+\//);
+    assert.equal(status.lastRegisteredEmail, 'ops@example.test');
+    const key = await client.get<Secret>(Resources.secrets, 'certsmith', 'pebble-account');
+    assert.equal(key?.metadata.labels?.['app.kubernetes.io/managed-by'], 'certsmith');
+    assert.match(decode(key, 'tls.key'), /BEGIN PRIVATE KEY/);
+  });
+});
+
+describe('HTTP-01', () => {
+  it('issues a certificate for one name, chained to the CA root, with no ca.crt', async () => {
+    await issue('one', { dnsNames: ['one.acme.test'] });
+    const chain = await chainOf('one-tls');
+    const leaf = describeCertificate(chain[0]!);
+    assert.deepEqual(leaf.dnsNames, ['one.acme.test']);
+    const root = parseCertificatesPem(await pebble.rootsPem())[0]!;
+    assert.ok(isSignedBy(chain[0]!, chain[1]!), 'the leaf is signed by the intermediate that follows it');
+    assert.ok(isSignedBy(chain[chain.length - 1]!, root), "the chain ends at Pebble's root");
+    const s = await client.get<Secret>(Resources.secrets, NS, 'one-tls');
+    assert.equal(s?.data?.['ca.crt'], undefined, 'an ACME CA hands out no root to put in ca.crt');
+    assert.equal(await orderCount('one.acme.test'), 1, 'exactly one order');
+  });
+
+  it('validates several names and an IP address in one order, one order per certificate', async () => {
+    await Promise.all([
+      issue('multi', { dnsNames: ['a.acme.test', 'b.acme.test', 'c.acme.test'], ipAddresses: ['127.0.0.1'] }),
+      issue('multi-2', { dnsNames: ['d.acme.test'] }),
+      issue('multi-3', { dnsNames: ['e.acme.test', 'f.acme.test'] }),
+    ]);
+    const leaf = describeCertificate((await chainOf('multi-tls'))[0]!);
+    assert.deepEqual(leaf.dnsNames.sort(), ['a.acme.test', 'b.acme.test', 'c.acme.test']);
+    assert.deepEqual(leaf.ipAddresses, ['127.0.0.1']);
+    for (const n of ['a.acme.test', 'd.acme.test', 'e.acme.test']) assert.equal(await orderCount(n), 1, `one order for ${n}`);
+  });
+
+  it('renews a certificate of a short-lived profile before it expires', async () => {
+    await client.create(Resources.clusterIssuers, clusterIssuer('pebble-short', { acme: acmeSpec(pebble, 'pebble-account', { profile: 'shortlived' }) }));
+    await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble-short');
+    const first = await issue('short', { dnsNames: ['short.acme.test'] }, 'pebble-short');
+    const leaf1 = describeCertificate((await chainOf('short-tls'))[0]!);
+    assert.ok(leaf1.notAfter.getTime() - leaf1.notBefore.getTime() <= 46_000, 'the profile set a 45 s lifetime');
+    const renewed = await waitForReady(client, Resources.certificates, NS, 'short', (c, o) => c.status === 'True' && (o.status?.revision ?? 0) > (first.status?.revision ?? 0), 60_000);
+    const leaf2 = describeCertificate((await chainOf('short-tls'))[0]!);
+    assert.ok(leaf2.notBefore < leaf1.notAfter, 'renewed before the first certificate expired');
+    assert.ok((renewed.status?.revision ?? 0) >= 2);
+    await client.delete(Resources.certificates, NS, 'short');
+  });
+
+  it('renews inside a renewal window the CA moved (ARI), and the renewal order names the certificate it replaces', async () => {
+    await issue('ari', { dnsNames: ['ari.acme.test'] });
+    const pem = decode(await client.get<Secret>(Resources.secrets, NS, 'ari-tls'), 'tls.crt');
+    const first = parseCertificatesPem(pem)[0]!;
+    const certID = certIdOf(first, describeCertificate(first).authorityKeyId);
+    await waitFor('the renewal information to be in status', async () => {
+      const c = await client.get<Certificate>(Resources.certificates, NS, 'ari');
+      return c?.status?.renewalInfo?.certID === certID;
+    });
+    const start = new Date(Date.now() + 3_000);
+    const end = new Date(Date.now() + 8_000);
+    await pebble.setRenewalInfo(pem, { start, end });
+    await waitForReady(client, Resources.certificates, NS, 'ari', (c, o) => c.status === 'True' && (o.status?.revision ?? 0) >= 2, 40_000);
+    const second = describeCertificate((await chainOf('ari-tls'))[0]!);
+    // Pebble sets notBefore when it issues: after the window opened, and not long after it closed.
+    assert.ok(second.notBefore.getTime() >= start.getTime() - 1_000, `renewed at ${second.notBefore.toISOString()}, window opened ${start.toISOString()}`);
+    assert.ok(second.notBefore.getTime() <= end.getTime() + 10_000, `renewed at ${second.notBefore.toISOString()}, window closed ${end.toISOString()}`);
+    // The newest order of the account is the renewal: it must name the certificate it replaces.
+    const s = await client.get<Secret>(Resources.secrets, 'certsmith', 'pebble-account');
+    const acme = createAcmeClient({ directoryUrl: pebble.directoryUrl, accountKeyPem: decode(s, 'tls.key'), caPem: readFileSync(pebble.caFile, 'utf8') });
+    try {
+      await acme.registerAccount({});
+      const orders = await Promise.all((await acme.listOrders()).map((u) => acme.getOrder(u)));
+      const replacing = orders.filter((o) => (o as { replaces?: string }).replaces === certID);
+      assert.equal(replacing.length, 1, 'one order replaces the first certificate');
+    } finally {
+      acme.close();
+    }
+  });
+});
+
+describe('restarts', () => {
+  it('an operator killed in the middle of an order resumes the same order', async () => {
+    await client.create(Resources.certificates, certificate(NS, 'resume', { secretName: 'resume-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: ['resume.acme.test'] }));
+    const orderURL = await waitFor(
+      'an order to be in progress',
+      async () => (await client.get<Certificate>(Resources.certificates, NS, 'resume'))?.status?.acmeOrder?.orderURL,
+      { intervalMs: 20 },
+    );
+    await operator.kill();
+    operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, name: 'operator-2', args: operatorArgs });
+    await waitForReady(client, Resources.certificates, NS, 'resume', undefined, 60_000);
+    assert.equal(await orderCount('resume.acme.test'), 1, `only the order placed before the kill (${orderURL})`);
+  });
+
+  it('a CA restarted mid-order (its accounts and orders forgotten) ends with a certificate from the new CA', async () => {
+    await client.create(Resources.certificates, certificate(NS, 'amnesia', { secretName: 'amnesia-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: ['amnesia.acme.test'] }));
+    await waitFor('an order to be in progress', async () => (await client.get<Certificate>(Resources.certificates, NS, 'amnesia'))?.status?.acmeOrder?.orderURL, {
+      intervalMs: 20,
+    });
+    await pebble.restart();
+    await waitForReady(client, Resources.certificates, NS, 'amnesia', undefined, 90_000);
+    const chain = await chainOf('amnesia-tls');
+    const root = parseCertificatesPem(await pebble.rootsPem())[0]!;
+    assert.ok(isSignedBy(chain[chain.length - 1]!, root), "the chain ends at the restarted CA's new root");
+  });
+});
+
+describe('bad input', () => {
+  it('a wildcard without a dns01 solver is refused before any order is placed', async () => {
+    await client.create(Resources.certificates, certificate(NS, 'wild', { secretName: 'wild-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: ['*.wild.acme.test'] }));
+    const c = await waitForReady(client, Resources.certificates, NS, 'wild', (cond) => cond.status === 'False' && cond.reason === 'NoSolver');
+    assert.match(findCondition(c.status?.conditions, 'Ready')!.message ?? '', /wildcard \*\.wild\.acme\.test can only be validated over DNS-01.*no order was placed/);
+    assert.equal((c as Certificate).status?.acmeOrder, undefined);
+    assert.equal(await orderCount('wild.acme.test'), 0);
+  });
+
+  it('a name no solver selects is refused before any order is placed', async () => {
+    await client.create(
+      Resources.clusterIssuers,
+      clusterIssuer('pebble-picky', { acme: acmeSpec(pebble, 'pebble-account', { solvers: [{ selector: { dnsNames: ['picky.acme.test'] }, http01: {} }] }) }),
+    );
+    await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble-picky');
+    await client.create(Resources.certificates, certificate(NS, 'unpicked', { secretName: 'unpicked-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble-picky' }, dnsNames: ['other.acme.test'] }));
+    const c = await waitForReady(client, Resources.certificates, NS, 'unpicked', (cond) => cond.status === 'False' && cond.reason === 'NoSolver');
+    assert.match(findCondition(c.status?.conditions, 'Ready')!.message ?? '', /no solver of the issuer selects other\.acme\.test/);
+  });
+
+  it('a commonName outside the names is refused: an ACME CA only certifies validated names', async () => {
+    await client.create(
+      Resources.certificates,
+      certificate(NS, 'cn', { secretName: 'cn-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, commonName: 'elsewhere.acme.test', dnsNames: ['cn.acme.test'] }),
+    );
+    const c = await waitForReady(client, Resources.certificates, NS, 'cn', (cond) => cond.status === 'False' && cond.reason === 'InvalidSpec');
+    assert.match(findCondition(c.status?.conditions, 'Ready')!.message ?? '', /commonName "elsewhere\.acme\.test" must also be listed in dnsNames/);
+  });
+
+  it('an unreachable directory leaves the issuer not Ready with a message naming it', async () => {
+    await client.create(Resources.clusterIssuers, clusterIssuer('nowhere', { acme: { ...acmeSpec(pebble, 'nowhere-account'), server: 'https://127.0.0.1:1/dir' } }));
+    const iss = await waitForReady(client, Resources.clusterIssuers, undefined, 'nowhere', (c) => c.status === 'False');
+    const ready = findCondition(iss.status?.conditions, 'Ready')!;
+    assert.equal(ready.reason, 'ACMEServerUnreachable');
+    assert.match(ready.message ?? '', /cannot reach the ACME server 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+  });
+
+  it('a server whose TLS certificate is not trusted says to set caBundle', async () => {
+    const { caBundle: _none, ...untrusted } = acmeSpec(pebble, 'untrusted-account');
+    await client.create(Resources.clusterIssuers, clusterIssuer('untrusted', { acme: untrusted }));
+    const iss = await waitForReady(client, Resources.clusterIssuers, undefined, 'untrusted', (c) => c.status === 'False');
+    assert.match(findCondition(iss.status?.conditions, 'Ready')!.message ?? '', /not trusted — set caBundle/);
+  });
+});
+
+describe('external account binding and chains (a second CA)', () => {
+  let special: Pebble;
+  const eabKey = Buffer.from('certsmith-test-eab-hmac-key-0123456789abcdef').toString('base64url');
+  before(async () => {
+    special = await startPebble({
+      binDir: cp.binDir,
+      httpPort: pebble.httpPort,
+      dnsServer: dns.dnsAddress,
+      logDir: join(logDir, 'special'),
+      eabKeys: { 'kid-1': eabKey },
+      env: { PEBBLE_ALTERNATE_ROOTS: '1' },
+      retryAfter: { authz: 1, order: 1 },
+    });
+    await client.create(Resources.secrets, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'eab', namespace: 'certsmith' },
+      data: { secret: Buffer.from(eabKey).toString('base64'), wrong: Buffer.from(Buffer.from('not the key').toString('base64url')).toString('base64') },
+    } as Secret);
+  });
+  after(async () => special?.stop());
+
+  it('a CA that requires EAB refuses an account without it, and the issuer says so', async () => {
+    await client.create(Resources.clusterIssuers, clusterIssuer('eab-missing', { acme: acmeSpec(special, 'eab-missing-account') }));
+    const iss = await waitForReady(client, Resources.clusterIssuers, undefined, 'eab-missing', (c) => c.status === 'False');
+    assert.equal(findCondition(iss.status?.conditions, 'Ready')!.reason, 'ACMEAccountRejected');
+    assert.match(findCondition(iss.status?.conditions, 'Ready')!.message ?? '', /externalAccountRequired/);
+  });
+
+  it('a wrong EAB key is refused, and the issuer says so', async () => {
+    await client.create(
+      Resources.clusterIssuers,
+      clusterIssuer('eab-wrong', { acme: acmeSpec(special, 'eab-wrong-account', { externalAccountBinding: { keyID: 'kid-1', keySecretRef: { name: 'eab', key: 'wrong' } } }) }),
+    );
+    const iss = await waitForReady(client, Resources.clusterIssuers, undefined, 'eab-wrong', (c) => c.status === 'False');
+    assert.match(findCondition(iss.status?.conditions, 'Ready')!.message ?? '', /the ACME server refused POST \S+: unauthorized: external account binding/);
+  });
+
+  it('with the right EAB key the account registers, and preferredChain picks the alternate root', async () => {
+    const alternateRoot = describeCertificate(parseCertificatesPem(await special.rootsPem(1))[0]!);
+    await client.create(
+      Resources.clusterIssuers,
+      clusterIssuer('eab-right', {
+        acme: acmeSpec(special, 'eab-right-account', {
+          externalAccountBinding: { keyID: 'kid-1', keySecretRef: { name: 'eab' } },
+          preferredChain: alternateRoot.commonName!,
+        }),
+      }),
+    );
+    await waitForReady(client, Resources.clusterIssuers, undefined, 'eab-right', undefined, 30_000);
+    await issue('chain', { dnsNames: ['chain.acme.test'] }, 'eab-right');
+    const chain = await chainOf('chain-tls');
+    const top = describeCertificate(chain[chain.length - 1]!);
+    assert.equal(top.issuer.includes(alternateRoot.commonName!), true, `the chain leads to ${alternateRoot.commonName}, not the default root`);
+  });
+});
