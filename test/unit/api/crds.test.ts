@@ -17,7 +17,7 @@ describe('CRD generation', () => {
     const certificates = renderCrdFiles()['certsmith.dev_certificates.yaml']!;
     assert.match(certificates, /x-kubernetes-validations:\n\s+- rule: has\(self\.commonName\)/);
     assert.match(certificates, /x-kubernetes-list-type: map/);
-    assert.match(renderCrdFiles()['certsmith.dev_issuers.yaml']!, /exactly one of selfSigned or ca/);
+    assert.match(renderCrdFiles()['certsmith.dev_issuers.yaml']!, /exactly one of selfSigned, ca or acme/);
   });
 
   it('rendering twice gives byte-identical output', () => {
