@@ -108,6 +108,8 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
       return progress(placed, describeChallenges(placed), POLL_MIN_MS);
     }
     order = { ...order, state: remote.status, ...(remote.certificate ? { certificateURL: remote.certificate } : {}) };
+    // Past pending, every authorization is valid: take the answers down even if this replica never saw them pass.
+    if (remote.status !== 'pending' && remote.status !== 'invalid') order = await settleChallenges(order, input);
     switch (remote.status) {
       case 'pending':
         return advanceChallenges(client, input, order, remote);
@@ -330,6 +332,18 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
   async function deleteOrderKey(certificate: Certificate, order: AcmeOrderStatus | undefined): Promise<void> {
     if (!order?.keySecretName) return;
     await deps.kube.delete(Resources.secrets, certificate.metadata.namespace, order.keySecretName);
+  }
+
+  /** Marks answered challenges valid and takes their responses down (the order is ready: the CA accepted them). */
+  async function settleChallenges(order: AcmeOrderStatus, input: AcmeStepInput): Promise<AcmeOrderStatus> {
+    const challenges = [...(order.challenges ?? [])];
+    for (let i = 0; i < challenges.length; i++) {
+      const ch = challenges[i]!;
+      if (ch.state !== 'presented' && ch.state !== 'submitted') continue;
+      await deps.solvers.cleanup(context(input, ch));
+      challenges[i] = { ...ch, state: 'valid' };
+    }
+    return { ...order, challenges };
   }
 
   /** Takes every presented challenge away and drops the order's key; errors are not fatal (the next attempt retries). */
