@@ -88,6 +88,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: Date)
   const v = Array.isArray(value) ? value[0] : value;
   if (!v) return undefined;
   if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  // Every HTTP-date form names its month; without this, Date.parse reads garbage such as "1.5" or "-5" as a date in 2001.
+  if (!/\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/i.test(v)) return undefined;
   const at = Date.parse(v);
   if (Number.isNaN(at)) return undefined;
   return Math.max(at - now.getTime(), 0);

@@ -1,6 +1,7 @@
 // What to order from an ACME CA for a Certificate, and whether it can be ordered at all. Pure.
 import { createHash } from 'node:crypto';
 import type { AcmeSolver } from '../api/issuer.ts';
+import { canonicalIpAddress } from '../policy/names.ts';
 import type { AcmeIdentifier } from './client.ts';
 import { chooseSolver, type ChallengeType } from './solver-selection.ts';
 
@@ -20,17 +21,20 @@ export function acmeSpecProblems(req: OrderRequest): string[] {
   if (req.uris.length > 0) problems.push('uris cannot be requested from an ACME issuer: ACME CAs validate DNS names and IP addresses only');
   if (req.emailAddresses.length > 0) problems.push('emailAddresses cannot be requested from an ACME issuer: ACME CAs validate DNS names and IP addresses only');
   if (req.dnsNames.length + req.ipAddresses.length === 0) problems.push('an ACME certificate needs at least one of dnsNames or ipAddresses');
-  const sans = new Set([...req.dnsNames.map((n) => n.toLowerCase()), ...req.ipAddresses]);
-  if (req.commonName && !sans.has(req.commonName.toLowerCase())) {
+  const sans = new Set([...req.dnsNames.map((n) => n.toLowerCase()), ...req.ipAddresses.map(canonicalIpAddress)]);
+  if (req.commonName && !sans.has(req.commonName.toLowerCase()) && !sans.has(canonicalIpAddress(req.commonName))) {
     problems.push(`commonName "${req.commonName}" must also be listed in dnsNames or ipAddresses: ACME CAs only put validated names in a certificate`);
   }
   return problems;
 }
 
-/** The identifiers of the order: DNS names lower-cased and deduplicated, then IP addresses; sorted, so deterministic. */
+/**
+ * The identifiers of the order: DNS names lower-cased and deduplicated, then IP addresses as RFC 8738 writes them
+ * (IPv6 per RFC 5952, as the CA names the authorization); sorted, so deterministic.
+ */
 export function orderIdentifiers(req: OrderRequest): AcmeIdentifier[] {
   const dns = [...new Set(req.dnsNames.map((n) => n.toLowerCase()))].sort();
-  const ips = [...new Set(req.ipAddresses)].sort();
+  const ips = [...new Set(req.ipAddresses.map(canonicalIpAddress))].sort();
   return [...dns.map((value) => ({ type: 'dns' as const, value })), ...ips.map((value) => ({ type: 'ip' as const, value }))];
 }
 

@@ -15,6 +15,8 @@ export interface ChallTestSrv {
   /** host:port of its DNS server (UDP and TCP), for Pebble's -dnsserver. */
   dnsAddress: string;
   managementUrl: string;
+  /** Answers A queries for `host` with these addresses instead of 127.0.0.1. */
+  addA(host: string, addresses: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,7 +61,11 @@ export async function startChallTestSrv(opts: { binDir: string; logDir?: string;
     await stop();
     throw err;
   }
-  return { dnsAddress, managementUrl, stop };
+  const addA = async (host: string, addresses: string[]) => {
+    const res = await fetch(`${managementUrl}/add-a`, { method: 'POST', body: JSON.stringify({ host: host.endsWith('.') ? host : `${host}.`, addresses }) });
+    if (!res.ok) throw new Error(`challtestsrv /add-a answered ${res.status}: ${await res.text()}`);
+  };
+  return { dnsAddress, managementUrl, addA, stop };
 }
 
 export interface PebbleProfile {

@@ -93,6 +93,8 @@ before(async () => {
   await createNamespace(client, NS);
   operatorArgs = [
     '--leader-elect=false',
+    // Loopback only, so a name pointed at 127.0.0.2 finds nothing listening.
+    '--acme-http01-solver-host=127.0.0.1',
     `--acme-http01-solver-port=${solverPort}`,
     `--acme-http01-check-port=${solverPort}`,
     `--acme-recursive-nameservers=${dns.dnsAddress}`,
@@ -247,6 +249,36 @@ describe('bad input', () => {
     );
     const c = await waitForReady(client, Resources.certificates, NS, 'cn', (cond) => cond.status === 'False' && cond.reason === 'InvalidSpec');
     assert.match(findCondition(c.status?.conditions, 'Ready')!.message ?? '', /commonName "elsewhere\.acme\.test" must also be listed in dnsNames/);
+  });
+
+  it('a self-check that cannot fetch the challenge holds the order back and says why, before the CA is asked', async () => {
+    await dns.addA('unreachable.acme.test', ['127.0.0.2']);
+    await client.create(Resources.certificates, certificate(NS, 'held', { secretName: 'held-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: ['unreachable.acme.test'] }));
+    const c = await waitFor('the self-check to report', async () => {
+      const cert = await client.get<Certificate>(Resources.certificates, NS, 'held');
+      const issuing = findCondition(cert?.status?.conditions, 'Issuing');
+      return issuing?.message?.includes('self-check') ? cert : undefined;
+    });
+    assert.match(findCondition(c.status?.conditions, 'Issuing')!.message ?? '', /unreachable\.acme\.test: self-check: http:\/\/unreachable\.acme\.test:\d+\/\.well-known\/acme-challenge\/\S+ could not be fetched \(ECONNREFUSED\)/);
+    assert.deepEqual(c.status?.acmeOrder?.challenges?.map((ch) => ch.state), ['presented'], 'the CA was not asked to validate');
+    assert.equal(c.status?.failedIssuanceAttempts, undefined);
+    await client.delete(Resources.certificates, NS, 'held');
+  });
+
+  it('a validation the CA fails is reported with its reason and backs off by the failed-validation schedule', async () => {
+    await dns.addA('refused.acme.test', ['127.0.0.2']);
+    await client.create(
+      Resources.clusterIssuers,
+      clusterIssuer('pebble-nocheck', { acme: acmeSpec(pebble, 'pebble-account', { solvers: [{ http01: { selfCheck: false } }] }) }),
+    );
+    await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble-nocheck');
+    await client.create(Resources.certificates, certificate(NS, 'refused', { secretName: 'refused-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble-nocheck' }, dnsNames: ['refused.acme.test'] }));
+    const c = (await waitForReady(client, Resources.certificates, NS, 'refused', (cond) => cond.status === 'False' && cond.reason === 'Failed', 60_000)) as Certificate;
+    assert.match(findCondition(c.status?.conditions, 'Ready')!.message ?? '', /the CA could not validate refused\.acme\.test \(http-01\): .*127\.0\.0\.2/);
+    assert.equal(c.status?.failedIssuanceAttempts, 1);
+    const waitMs = Date.parse(c.status!.nextRetryTime!) - Date.parse(c.status!.lastFailureTime!);
+    assert.equal(waitMs, 5 * 60_000, 'the first retry waits 5 minutes');
+    assert.equal(c.status?.acmeOrder, undefined, 'the failed order is dropped');
   });
 
   it('an unreachable directory leaves the issuer not Ready with a message naming it', async () => {

@@ -135,9 +135,10 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
         return download(client, input, order);
       case 'invalid':
       default: {
-        const why = remote.error?.detail ?? (await challengeErrors(client, order)) ?? `the order is ${remote.status}`;
+        const perName = await challengeErrors(client, order);
+        const why = perName ? `the CA could not validate ${perName}` : `the CA rejected the order: ${remote.error?.detail ?? `it is ${remote.status}`}`;
         await abandon(order, input);
-        return { kind: 'failed', order: undefined, error: new AcmeError('AcmeValidationFailed', `the CA rejected the order: ${why}`) };
+        return { kind: 'failed', order: undefined, error: new AcmeError('AcmeValidationFailed', why) };
       }
     }
   }
@@ -361,7 +362,7 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
     for (const ch of order.challenges ?? []) {
       const authz = await client.getAuthorization(ch.authorizationURL).catch(() => undefined);
       const detail = authz?.challenges.find((c) => c.url === ch.url)?.error?.detail;
-      if (detail) details.push(`${ch.identifier}: ${detail}`);
+      if (detail) details.push(`${ch.identifier} (${ch.type}): ${detail}`);
     }
     return details.length > 0 ? details.join('; ') : undefined;
   }

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AcmeError, codeForProblem, isAcmeError, parseRetryAfter, problemError } from '../../../src/acme/errors.ts';
+import { type ErrorCode, isCertsmithError } from '../../../src/errors.ts';
+
+const URN = 'urn:ietf:params:acme:error:';
+
+describe('codeForProblem', () => {
+  const cases: { name: string; type: string | undefined; status: number; code: ErrorCode }[] = [
+    { name: 'rateLimited is AcmeRateLimited', type: 'rateLimited', status: 429, code: 'AcmeRateLimited' },
+    { name: 'any 429 is AcmeRateLimited, even without a problem type', type: undefined, status: 429, code: 'AcmeRateLimited' },
+    { name: 'rateLimited is AcmeRateLimited whatever the status', type: 'rateLimited', status: 403, code: 'AcmeRateLimited' },
+    { name: 'unauthorized is an account problem', type: 'unauthorized', status: 403, code: 'AcmeAccountProblem' },
+    { name: 'accountDoesNotExist is an account problem', type: 'accountDoesNotExist', status: 400, code: 'AcmeAccountProblem' },
+    { name: 'externalAccountRequired is an account problem', type: 'externalAccountRequired', status: 400, code: 'AcmeAccountProblem' },
+    { name: 'userActionRequired is an account problem', type: 'userActionRequired', status: 403, code: 'AcmeAccountProblem' },
+    { name: 'invalidContact is an account problem', type: 'invalidContact', status: 400, code: 'AcmeAccountProblem' },
+    { name: 'unsupportedContact is an account problem', type: 'unsupportedContact', status: 400, code: 'AcmeAccountProblem' },
+    { name: 'badPublicKey is an account problem', type: 'badPublicKey', status: 400, code: 'AcmeAccountProblem' },
+    { name: 'rejectedIdentifier rejects the order', type: 'rejectedIdentifier', status: 400, code: 'AcmeOrderRejected' },
+    { name: 'unsupportedIdentifier rejects the order', type: 'unsupportedIdentifier', status: 400, code: 'AcmeOrderRejected' },
+    { name: 'malformed rejects the order', type: 'malformed', status: 400, code: 'AcmeOrderRejected' },
+    { name: 'badCSR rejects the order', type: 'badCSR', status: 400, code: 'AcmeOrderRejected' },
+    { name: 'caa rejects the order', type: 'caa', status: 403, code: 'AcmeOrderRejected' },
+    { name: 'badSignatureAlgorithm rejects the order', type: 'badSignatureAlgorithm', status: 400, code: 'AcmeOrderRejected' },
+    { name: 'alreadyReplaced rejects the order', type: 'alreadyReplaced', status: 409, code: 'AcmeOrderRejected' },
+    { name: 'invalidProfile rejects the order', type: 'invalidProfile', status: 400, code: 'AcmeOrderRejected' },
+    { name: 'orderNotReady rejects the order', type: 'orderNotReady', status: 403, code: 'AcmeOrderRejected' },
+    { name: 'serverInternal means the CA is unavailable', type: 'serverInternal', status: 500, code: 'AcmeUnavailable' },
+    { name: 'a 503 without a problem type means the CA is unavailable', type: undefined, status: 503, code: 'AcmeUnavailable' },
+    { name: 'an unknown type on a 5xx means the CA is unavailable', type: 'somethingNew', status: 502, code: 'AcmeUnavailable' },
+    { name: 'an account problem on a 5xx stays an account problem', type: 'unauthorized', status: 500, code: 'AcmeAccountProblem' },
+    { name: 'an unknown type on a 4xx is a plain AcmeProblem', type: 'somethingNew', status: 400, code: 'AcmeProblem' },
+    { name: 'badNonce is a plain AcmeProblem', type: 'badNonce', status: 400, code: 'AcmeProblem' },
+    { name: 'a 404 without a problem type is a plain AcmeProblem', type: undefined, status: 404, code: 'AcmeProblem' },
+    { name: 'a type still carrying its URN prefix is not recognised', type: `${URN}unauthorized`, status: 403, code: 'AcmeProblem' },
+  ];
+  for (const c of cases) it(c.name, () => assert.equal(codeForProblem(c.type, c.status), c.code));
+});
+
+describe('problemError', () => {
+  const url = 'https://acme.example/acme/new-order';
+
+  it('says who refused what, with the problem type and the detail', () => {
+    const err = problemError('post', url, 403, { type: `${URN}unauthorized`, detail: 'account is deactivated', status: 403 }, undefined);
+    assert.ok(isAcmeError(err) && isCertsmithError(err, 'AcmeAccountProblem'));
+    assert.equal(err.message, `the ACME server refused POST ${url}: unauthorized: account is deactivated`);
+    assert.equal(err.problemType, 'unauthorized');
+    assert.equal(err.httpStatus, 403);
+    assert.equal(err.retryAfterMs, undefined);
+  });
+
+  it('lists the subproblems with the identifier each is about', () => {
+    const err = problemError(
+      'POST',
+      url,
+      400,
+      {
+        type: `${URN}rejectedIdentifier`,
+        detail: 'Some identifiers were rejected',
+        subproblems: [
+          { type: `${URN}rejectedIdentifier`, detail: 'forbidden by policy', identifier: { type: 'dns', value: 'bad.example' } },
+          { type: `${URN}caa`, detail: 'CAA record forbids issuance', identifier: { type: 'dns', value: 'caa.example' } },
+          { type: `${URN}malformed`, detail: 'not a name' },
+          { type: `${URN}serverInternal` },
+          {},
+        ],
+      },
+      undefined,
+    );
+    assert.equal(err.code, 'AcmeOrderRejected');
+    assert.equal(
+      err.message,
+      `the ACME server refused POST ${url}: rejectedIdentifier: Some identifiers were rejected ` +
+        `(bad.example: forbidden by policy; caa.example: CAA record forbids issuance; not a name; ${URN}serverInternal)`,
+    );
+  });
+
+  it('says how long the CA asks to wait, in whole seconds rounded up', () => {
+    const err = problemError('POST', url, 429, { type: `${URN}rateLimited`, detail: 'too many certificates' }, 90_500);
+    assert.equal(err.code, 'AcmeRateLimited');
+    assert.equal(err.retryAfterMs, 90_500);
+    assert.match(err.message, /: rateLimited: too many certificates; the CA asks to retry after 91 s$/);
+  });
+
+  it('falls back to the HTTP status when the body is no problem document', () => {
+    const err = problemError('GET', url, 502, undefined, undefined);
+    assert.equal(err.code, 'AcmeUnavailable');
+    assert.equal(err.message, `the ACME server refused GET ${url}: HTTP 502: HTTP 502`);
+    assert.equal(err.problemType, undefined);
+  });
+
+  it('quotes the start of a text body, at most 200 characters', () => {
+    const err = problemError('GET', url, 503, `<html>${'x'.repeat(500)}</html>`, undefined);
+    assert.ok(err.message.endsWith(`: HTTP 503: <html>${'x'.repeat(194)}`), err.message);
+  });
+
+  it('keeps a problem type that is not an ACME URN as it came', () => {
+    const err = problemError('POST', url, 400, { type: 'about:blank', detail: 'nope' }, undefined);
+    assert.equal(err.problemType, 'about:blank');
+    assert.equal(err.code, 'AcmeProblem');
+    assert.match(err.message, /: about:blank: nope$/);
+  });
+
+  it('is an AcmeError that callers can tell apart from other errors', () => {
+    const err = problemError('POST', url, 400, {}, undefined);
+    assert.ok(err instanceof AcmeError);
+    assert.equal(err.name, 'AcmeError');
+    assert.equal(isAcmeError(new Error('x')), false);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = new Date('2026-03-01T12:00:00Z');
+  const cases: { name: string; value: string | string[] | undefined; ms: number | undefined }[] = [
+    { name: 'reads delta-seconds', value: '120', ms: 120_000 },
+    { name: 'reads zero seconds', value: '0', ms: 0 },
+    { name: 'reads delta-seconds with surrounding spaces', value: ' 30 ', ms: 30_000 },
+    { name: 'reads an HTTP-date in the future as the time until then', value: 'Sun, 01 Mar 2026 12:05:00 GMT', ms: 300_000 },
+    { name: 'reads an HTTP-date in the obsolete RFC 850 form', value: 'Sunday, 01-Mar-26 12:00:30 GMT', ms: 30_000 },
+    { name: 'reads an HTTP-date in the past as no wait', value: 'Sun, 01 Mar 2026 11:00:00 GMT', ms: 0 },
+    { name: 'takes the first of repeated headers', value: ['60', '600'], ms: 60_000 },
+    { name: 'is undefined without a header', value: undefined, ms: undefined },
+    { name: 'is undefined for an empty header', value: '', ms: undefined },
+    { name: 'is undefined for an empty list of headers', value: [], ms: undefined },
+    { name: 'is undefined for a word', value: 'soon', ms: undefined },
+    { name: 'is undefined for digits followed by text', value: '12abc', ms: undefined },
+    { name: 'is undefined for fractional seconds', value: '1.5', ms: undefined },
+    { name: 'is undefined for negative seconds', value: '-5', ms: undefined },
+  ];
+  for (const c of cases) it(c.name, () => assert.equal(parseRetryAfter(c.value, now), c.ms));
+});

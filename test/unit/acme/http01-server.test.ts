@@ -1,0 +1,174 @@
+// The HTTP-01 server runs for real on a free port and is asked over real HTTP, as the CA would.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { createChallengeIndex, type Http01Server, startHttp01Server } from '../../../src/acme/http01-server.ts';
+
+const PREFIX = '/.well-known/acme-challenge/';
+
+interface Answer {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** A raw request, so the path reaches the server exactly as written (fetch would normalise "..", "%2F" and the like). */
+function ask(port: number, path: string, method = 'GET'): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const live = (token: string, keyAuthorization: string, state = 'presented', type = 'http-01') => ({ type, token, keyAuthorization, state });
+
+describe('the HTTP-01 server', () => {
+  const token = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
+  const keyAuthorization = `${token}.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI`;
+  const index = createChallengeIndex();
+  let server: Http01Server;
+
+  before(async () => {
+    index.set('web/www', [live(token, keyAuthorization)]);
+    server = await startHttp01Server({ host: '127.0.0.1', port: 0, lookup: index.lookup });
+  });
+  after(() => server.close());
+
+  it('listens on the port the OS chose', () => assert.ok(server.port > 0));
+
+  it('answers a known token with 200 and exactly the key authorization', async () => {
+    const res = await ask(server.port, `${PREFIX}${token}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body, keyAuthorization);
+    assert.equal(res.headers['content-type'], 'text/plain');
+    assert.equal(res.headers['content-length'], String(Buffer.byteLength(keyAuthorization)));
+  });
+
+  it('ignores a query string', async () => {
+    const res = await ask(server.port, `${PREFIX}${token}?from=ca`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body, keyAuthorization);
+  });
+
+  it('answers HEAD with 200, the length and no body', async () => {
+    const res = await ask(server.port, `${PREFIX}${token}`, 'HEAD');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-length'], String(Buffer.byteLength(keyAuthorization)));
+    assert.equal(res.body, '');
+  });
+
+  const notFound: { name: string; path: string; method?: string }[] = [
+    { name: 'an unknown token', path: `${PREFIX}${'A'.repeat(43)}` },
+    { name: 'a token with a dot', path: `${PREFIX}${token}.x` },
+    { name: 'a token with an encoded slash', path: `${PREFIX}${token}%2Fx` },
+    { name: 'a path that climbs out of the challenge directory', path: `${PREFIX}../${token}` },
+    { name: 'a token with a trailing slash', path: `${PREFIX}${token}/` },
+    { name: 'a token longer than 256 characters', path: `${PREFIX}${'A'.repeat(257)}` },
+    { name: 'an empty token', path: PREFIX },
+    { name: 'a known token outside the challenge directory', path: `/${token}` },
+    { name: 'a known token under a look-alike prefix', path: `/.well-known/acme-challenges/${token}` },
+    { name: 'the root', path: '/' },
+    { name: 'a POST to a known token', path: `${PREFIX}${token}`, method: 'POST' },
+    { name: 'a PUT to a known token', path: `${PREFIX}${token}`, method: 'PUT' },
+  ];
+  for (const c of notFound) {
+    it(`answers 404 to ${c.name}`, async () => {
+      const res = await ask(server.port, c.path, c.method);
+      assert.equal(res.status, 404);
+      assert.ok(!res.body.includes(keyAuthorization), res.body);
+    });
+  }
+
+  it('serves a challenge added after it started, and stops serving it once it is gone', async () => {
+    const other = 'n3w-T0ken_added';
+    assert.equal((await ask(server.port, `${PREFIX}${other}`)).status, 404);
+    index.set('web/api', [live(other, `${other}.thumb`)]);
+    const found = await ask(server.port, `${PREFIX}${other}`);
+    assert.equal(found.status, 200);
+    assert.equal(found.body, `${other}.thumb`);
+    index.set('web/api', undefined);
+    assert.equal((await ask(server.port, `${PREFIX}${other}`)).status, 404);
+  });
+
+  it('frees its port when closed', async () => {
+    const s = await startHttp01Server({ host: '127.0.0.1', port: 0, lookup: () => 'x' });
+    await s.close();
+    await assert.rejects(ask(s.port, `${PREFIX}${token}`), { code: 'ECONNREFUSED' });
+  });
+
+  it('fails to start on a port that is taken', async () => {
+    await assert.rejects(startHttp01Server({ host: '127.0.0.1', port: server.port, lookup: () => undefined }), { code: 'EADDRINUSE' });
+  });
+});
+
+describe('createChallengeIndex', () => {
+  const cases: { name: string; challenges: ReturnType<typeof live>[]; served: Record<string, string | undefined> }[] = [
+    { name: 'serves an http-01 challenge that is presented', challenges: [live('t1', 'k1', 'presented')], served: { t1: 'k1' } },
+    { name: 'serves an http-01 challenge that is submitted', challenges: [live('t1', 'k1', 'submitted')], served: { t1: 'k1' } },
+    { name: 'does not serve one that is still pending', challenges: [live('t1', 'k1', 'pending')], served: { t1: undefined } },
+    { name: 'does not serve one that is valid', challenges: [live('t1', 'k1', 'valid')], served: { t1: undefined } },
+    { name: 'does not serve one that is invalid', challenges: [live('t1', 'k1', 'invalid')], served: { t1: undefined } },
+    { name: 'does not serve a dns-01 challenge', challenges: [live('t1', 'k1', 'presented', 'dns-01')], served: { t1: undefined } },
+    {
+      name: 'serves the live http-01 challenges among others',
+      challenges: [live('t1', 'k1'), live('t2', 'k2', 'valid'), live('t3', 'k3', 'submitted'), live('t4', 'k4', 'presented', 'dns-01')],
+      served: { t1: 'k1', t2: undefined, t3: 'k3', t4: undefined },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const index = createChallengeIndex();
+      index.set('ns/cert', c.challenges);
+      for (const [token, expected] of Object.entries(c.served)) assert.equal(index.lookup(token), expected, token);
+      assert.equal(index.size(), Object.values(c.served).filter((v) => v !== undefined).length);
+    });
+  }
+
+  it('drops the old tokens of a Certificate when its set is replaced', () => {
+    const index = createChallengeIndex();
+    index.set('ns/cert', [live('old1', 'k1'), live('old2', 'k2')]);
+    index.set('ns/cert', [live('new', 'k3')]);
+    assert.equal(index.lookup('old1'), undefined);
+    assert.equal(index.lookup('old2'), undefined);
+    assert.equal(index.lookup('new'), 'k3');
+    assert.equal(index.size(), 1);
+  });
+
+  it('drops all tokens of a Certificate when its challenges move past submitted', () => {
+    const index = createChallengeIndex();
+    index.set('ns/cert', [live('t1', 'k1')]);
+    index.set('ns/cert', [live('t1', 'k1', 'valid')]);
+    assert.equal(index.lookup('t1'), undefined);
+    assert.equal(index.size(), 0);
+  });
+
+  it('drops all tokens of a Certificate that is gone', () => {
+    const index = createChallengeIndex();
+    index.set('ns/cert', [live('t1', 'k1')]);
+    index.set('ns/cert', undefined);
+    assert.equal(index.lookup('t1'), undefined);
+    assert.equal(index.size(), 0);
+  });
+
+  it('keeps the tokens of other Certificates when one is replaced', () => {
+    const index = createChallengeIndex();
+    index.set('ns/a', [live('a1', 'ka')]);
+    index.set('other/a', [live('b1', 'kb')]);
+    index.set('ns/a', []);
+    assert.equal(index.lookup('a1'), undefined);
+    assert.equal(index.lookup('b1'), 'kb');
+    assert.equal(index.size(), 1);
+  });
+
+  it('knows nothing at the start', () => {
+    const index = createChallengeIndex();
+    assert.equal(index.lookup('t1'), undefined);
+    assert.equal(index.size(), 0);
+  });
+});

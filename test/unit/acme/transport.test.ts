@@ -1,0 +1,219 @@
+// The transport talks to a real local HTTPS server whose certificate comes from a test CA, as an issuer with a
+// caBundle would talk to a private ACME CA.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isAcmeError } from '../../../src/acme/errors.ts';
+import { createTransport, type Transport } from '../../../src/acme/transport.ts';
+import { createTestCA } from '../../env/certs.ts';
+import { freePort } from '../../env/ports.ts';
+
+const URN = 'urn:ietf:params:acme:error:';
+
+describe('the ACME transport', () => {
+  let dir: string;
+  let caPem: string;
+  let otherCaPem: string;
+  let server: https.Server;
+  let base: string;
+  const transports: Transport[] = [];
+  const transport = (opts: Parameters<typeof createTransport>[0] = {}) => {
+    const t = createTransport(opts);
+    transports.push(t);
+    return t;
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'certsmith-transport-'));
+    const ca = await createTestCA(dir, 'certsmith test ACME CA');
+    caPem = ca.certPem;
+    otherCaPem = (await createTestCA(await mkdtemp(join(dir, 'other-')), 'certsmith test other CA')).certPem;
+    const serving = await ca.issue('acme', { commonName: 'acme', ipAddresses: ['127.0.0.1'] });
+    server = https.createServer({ cert: serving.certPem, key: await readFile(serving.keyFile) }, (req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        const problem = (status: number, doc: object, headers: Record<string, string> = {}) =>
+          res.writeHead(status, { 'content-type': 'application/problem+json', ...headers }).end(JSON.stringify(doc));
+        switch (req.url) {
+          case '/directory':
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ newOrder: `${base}/new-order` }));
+            return;
+          case '/echo':
+            res
+              .writeHead(200, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ method: req.method, contentType: req.headers['content-type'] ?? null, userAgent: req.headers['user-agent'], body }));
+            return;
+          case '/cert':
+            res.writeHead(200, { 'content-type': 'application/pem-certificate-chain' }).end(caPem);
+            return;
+          case '/rate-limited':
+            problem(429, { type: `${URN}rateLimited`, detail: 'too many new orders recently', status: 429 }, { 'retry-after': '120' });
+            return;
+          case '/rate-limited-until':
+            problem(429, { type: `${URN}rateLimited`, detail: 'too many new orders recently' }, { 'retry-after': 'Sun, 01 Mar 2026 12:05:00 GMT' });
+            return;
+          case '/bad-nonce':
+            problem(400, { type: `${URN}badNonce`, detail: 'JWS has an invalid anti-replay nonce' }, { 'replay-nonce': 'fresh-nonce' });
+            return;
+          case '/malformed':
+            problem(400, { type: `${URN}malformed`, detail: 'no such thing' });
+            return;
+          case '/unavailable':
+            res.writeHead(503, { 'content-type': 'text/html' }).end('<html>down for maintenance</html>');
+            return;
+          case '/broken-json':
+            res.writeHead(200, { 'content-type': 'application/json' }).end('{"status": "valid"');
+            return;
+          case '/silent':
+            return; // never answers
+          default:
+            res.writeHead(404).end();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(async () => {
+    for (const t of transports) t.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('trust', () => {
+    it('reaches a server whose certificate the given CA signed', async () => {
+      const res = await transport({ caPem }).request(`${base}/directory`, 'get');
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.data, { newOrder: `${base}/new-order` });
+    });
+
+    const untrusted: { name: string; caPem?: () => string }[] = [
+      { name: 'refuses a server signed by a private CA when no caPem is given, pointing at caBundle' },
+      { name: 'refuses a server signed by another CA than the given one, pointing at caBundle', caPem: () => otherCaPem },
+    ];
+    for (const c of untrusted) {
+      it(c.name, async () => {
+        await assert.rejects(transport(c.caPem ? { caPem: c.caPem() } : {}).request(`${base}/directory`, 'GET'), (err) => {
+          assert.ok(isAcmeError(err), String(err));
+          assert.equal(err.code, 'AcmeUnreachable');
+          assert.match(err.message, /^cannot reach the ACME server 127\.0\.0\.1:\d+: its TLS certificate is not trusted/);
+          assert.match(err.message, /set caBundle/);
+          return true;
+        });
+      });
+    }
+  });
+
+  describe('answers', () => {
+    it('sends a body as JWS JSON and reads a JSON answer', async () => {
+      const res = await transport({ caPem, userAgent: 'certsmith-test/1' }).request(`${base}/echo`, 'post', { data: { protected: 'p', payload: '', signature: 's' } });
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.data, {
+        method: 'POST',
+        contentType: 'application/jose+json',
+        userAgent: 'certsmith-test/1',
+        body: '{"protected":"p","payload":"","signature":"s"}',
+      });
+    });
+
+    it('sends no body and no content type without data', async () => {
+      const res = await transport({ caPem }).request(`${base}/echo`, 'GET');
+      assert.deepEqual(res.data, { method: 'GET', contentType: null, userAgent: 'certsmith', body: '' });
+    });
+
+    it('gives a certificate chain back as text', async () => {
+      const res = await transport({ caPem }).request(`${base}/cert`, 'POST', { data: { payload: '' } });
+      assert.equal(res.status, 200);
+      assert.equal(res.data, caPem);
+      assert.equal(res.headers['content-type'], 'application/pem-certificate-chain');
+    });
+
+    it('returns a badNonce refusal instead of throwing, so acme-client can retry with the new nonce', async () => {
+      const res = await transport({ caPem }).request(`${base}/bad-nonce`, 'POST', { data: {} });
+      assert.equal(res.status, 400);
+      assert.equal((res.data as { type: string }).type, `${URN}badNonce`);
+      assert.equal(res.headers['replay-nonce'], 'fresh-nonce');
+    });
+
+    it('throws AcmeRateLimited with the Retry-After of a 429 problem', async () => {
+      await assert.rejects(transport({ caPem }).request(`${base}/rate-limited`, 'POST', { data: {} }), (err) => {
+        assert.ok(isAcmeError(err), String(err));
+        assert.equal(err.code, 'AcmeRateLimited');
+        assert.equal(err.retryAfterMs, 120_000);
+        assert.equal(err.httpStatus, 429);
+        assert.equal(err.problemType, 'rateLimited');
+        assert.match(err.message, /too many new orders recently; the CA asks to retry after 120 s$/);
+        return true;
+      });
+    });
+
+    it('reads a Retry-After date against its clock', async () => {
+      const now = () => new Date('2026-03-01T12:00:00Z');
+      await assert.rejects(transport({ caPem, now }).request(`${base}/rate-limited-until`, 'POST', { data: {} }), (err) => {
+        assert.ok(isAcmeError(err), String(err));
+        assert.equal(err.retryAfterMs, 300_000);
+        return true;
+      });
+    });
+
+    it('throws a 400 problem other than badNonce', async () => {
+      await assert.rejects(transport({ caPem }).request(`${base}/malformed`, 'POST', { data: {} }), (err) => {
+        assert.ok(isAcmeError(err), String(err));
+        assert.equal(err.code, 'AcmeOrderRejected');
+        assert.equal(err.retryAfterMs, undefined);
+        assert.match(err.message, /malformed: no such thing$/);
+        return true;
+      });
+    });
+
+    it('throws AcmeUnavailable for a 503 page, quoting it', async () => {
+      await assert.rejects(transport({ caPem }).request(`${base}/unavailable`, 'GET'), (err) => {
+        assert.ok(isAcmeError(err), String(err));
+        assert.equal(err.code, 'AcmeUnavailable');
+        assert.match(err.message, /HTTP 503: <html>down for maintenance<\/html>$/);
+        return true;
+      });
+    });
+
+    it('throws AcmeBadResponse for JSON it cannot read', async () => {
+      await assert.rejects(transport({ caPem }).request(`${base}/broken-json`, 'GET'), (err) => {
+        assert.ok(isAcmeError(err), String(err));
+        assert.equal(err.code, 'AcmeBadResponse');
+        assert.match(err.message, /^GET https:\/\/127\.0\.0\.1:\d+\/broken-json answered unreadable JSON \(HTTP 200\)$/);
+        return true;
+      });
+    });
+  });
+
+  describe('failures to connect', () => {
+    it('throws AcmeUnreachable when nothing listens on the port', async () => {
+      const port = await freePort();
+      await assert.rejects(transport({ caPem }).request(`https://127.0.0.1:${port}/directory`, 'GET'), (err) => {
+        assert.ok(isAcmeError(err), String(err));
+        assert.equal(err.code, 'AcmeUnreachable');
+        assert.equal(err.message, `cannot reach the ACME server 127.0.0.1:${port} (ECONNREFUSED)`);
+        return true;
+      });
+    });
+
+    it('gives up with AcmeUnreachable when the server does not answer in time', async () => {
+      const started = performance.now();
+      await assert.rejects(transport({ caPem, timeoutMs: 300 }).request(`${base}/silent`, 'GET'), (err) => {
+        assert.ok(isAcmeError(err), String(err));
+        assert.equal(err.code, 'AcmeUnreachable');
+        assert.match(err.message, /^cannot reach the ACME server 127\.0\.0\.1:\d+ \(no answer within 300 ms\)$/);
+        return true;
+      });
+      const took = performance.now() - started;
+      assert.ok(took >= 250 && took < 5_000, `gave up after ${took} ms`);
+    });
+  });
+});
