@@ -1,121 +1,127 @@
-// `npm run bench`: 1,000 ECDSA P-256 Certificates from one CA issuer, created at once on the local control plane.
+// `npm run bench [-- ca|acme ...] [--count N] [--breakdown]`: issuance benchmarks, each on a fresh local control
+// plane with its own operator, so writes and memory are per scenario.
+//   ca    1,000 ECDSA P-256 Certificates from one CA issuer, created at once.
+//   acme  500 Certificates through Pebble over HTTP-01 (PEBBLE_VA_NOSLEEP=1), created at once; target: all Ready
+//         within 60 s, exactly one order per Certificate.
 // Reports seconds until all are Ready, API writes per issuance (from the API server's own counters) and the
-// operator's peak RSS. Results are printed as a table and written to bench/results/latest.json.
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+// operator's peak RSS; ACME adds orders per Certificate counted at Pebble. Printed as JSON and a table, and written
+// to bench/results/latest.json with the machine and date. Where the time went is printed when ACME misses its
+// target, or always with --breakdown.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { Certificate } from '../src/api/certificate.ts';
-import { findCondition } from '../src/api/conditions.ts';
-import { createKubeClient } from '../src/kube/client.ts';
-import { Resources } from '../src/kube/resources.ts';
-import { startControlPlane } from '../test/env/controlplane.ts';
-import { certificate, clusterIssuer, createNamespace, waitForReady } from '../test/integration/helpers/objects.ts';
-import { startOperator } from '../test/integration/helpers/operator.ts';
+import { parseArgs } from 'node:util';
+import { OPERATOR_WORKERS, type IssuanceResult } from './issuance.ts';
+import { benchAcme, type AcmeResult } from './scenario-acme.ts';
+import { benchCa } from './scenario-ca.ts';
 
-const COUNT = Number(process.env.BENCH_COUNT ?? 1000);
-const NS = 'bench';
+const SCENARIOS = {
+  ca: { defaultCount: 1000, run: benchCa },
+  acme: { defaultCount: 500, run: benchAcme },
+} as const;
+type ScenarioName = keyof typeof SCENARIOS;
+const ACME_TARGET_SECONDS = 60;
+
 const root = join(import.meta.dirname, '..');
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { count: { type: 'string' }, breakdown: { type: 'boolean' } } });
+const unknown = positionals.filter((p) => !(p in SCENARIOS));
+if (unknown.length > 0) {
+  console.error(`unknown scenario ${unknown.join(', ')}; usage: npm run bench [-- ${Object.keys(SCENARIOS).join('|')} ...] [--count N] [--breakdown]`);
+  process.exit(2);
+}
+const countArg = values.count ?? process.env.BENCH_COUNT;
+const count = countArg === undefined ? undefined : Number(countArg);
+if (count !== undefined && !(Number.isInteger(count) && count > 0)) {
+  console.error(`--count must be a positive integer, not ${countArg}`);
+  process.exit(2);
+}
+const selected = (positionals.length > 0 ? [...new Set(positionals)] : Object.keys(SCENARIOS)) as ScenarioName[];
 
-const cp = await startControlPlane({ crdsDir: join(root, 'crds') });
-const logDir = await mkdtemp(join(tmpdir(), 'certsmith-bench-'));
-let operator: ReturnType<typeof startOperator> | undefined;
-try {
-  const client = createKubeClient({ kubeconfigPath: cp.kubeconfigPath, maxSockets: 64 });
-  await createNamespace(client, 'certsmith');
-  await createNamespace(client, NS);
-  operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, args: ['--leader-elect=false', '--log-level=warn', '--workers=16'] });
-  await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
-  await client.create(
-    Resources.certificates,
-    certificate('certsmith', 'bench-ca', {
-      secretName: 'bench-ca',
-      isCA: true,
-      commonName: 'bench CA',
-      issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' },
-    }),
-  );
-  await waitForReady(client, Resources.certificates, 'certsmith', 'bench-ca');
-  await client.create(Resources.clusterIssuers, clusterIssuer('bench-ca', { ca: { secretName: 'bench-ca' } }));
-  await waitForReady(client, Resources.clusterIssuers, undefined, 'bench-ca');
-  await new Promise((r) => setTimeout(r, 1000));
-
-  const before = await writeCounts(cp.binDir, cp.kubeconfigPath);
-  const started = performance.now();
-  const names = Array.from({ length: COUNT }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
-  await inBatches(names, 50, (n) =>
-    client.create(
-      Resources.certificates,
-      certificate(NS, n, {
-        secretName: `${n}-tls`,
-        dnsNames: [`${n}.bench.example.test`],
-        privateKey: { algorithm: 'ECDSA', size: 256 },
-        issuerRef: { kind: 'ClusterIssuer', name: 'bench-ca' },
-      }),
-    ),
-  );
-  const createdMs = performance.now() - started;
-  let ready = 0;
-  for (;;) {
-    const { items } = await client.list<Certificate>(Resources.certificates, { namespace: NS });
-    ready = items.filter((c) => findCondition(c.status?.conditions, 'Ready')?.status === 'True').length;
-    if (ready === COUNT) break;
-    if (performance.now() - started > 600_000) throw new Error(`only ${ready}/${COUNT} Ready after 10 minutes`);
-    await new Promise((r) => setTimeout(r, 200));
+const machine = {
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+  node: process.version,
+  kernel: release(),
+  // A busy machine makes every number worse: say how busy it was.
+  loadAverage1mAtStart: +loadavg()[0]!.toFixed(2),
+};
+const results: Partial<Record<ScenarioName, IssuanceResult | AcmeResult | { error: string }>> = {};
+let failed = false;
+for (const name of selected) {
+  const scenario = SCENARIOS[name];
+  console.error(`bench: ${name} with ${count ?? scenario.defaultCount} Certificates`);
+  try {
+    const result = await scenario.run({ count: count ?? scenario.defaultCount, crdsDir: join(root, 'crds') });
+    results[name] = result;
+    const { timeline: _timeline, ...shown } = result;
+    console.log(JSON.stringify({ scenario: name, ...shown }, null, 2));
+  } catch (err) {
+    failed = true;
+    results[name] = { error: (err as Error).stack ?? String(err) };
+    console.error(`bench: ${name} failed: ${(err as Error).stack ?? String(err)}`);
   }
-  const allReadyS = (performance.now() - started) / 1000;
-  // Let trailing no-op reconciles finish, so the write count includes any the design causes.
-  await new Promise((r) => setTimeout(r, 5000));
-  const after = await writeCounts(cp.binDir, cp.kubeconfigPath);
-  const status = await readFile(`/proc/${operator.pid()}/status`, 'utf8');
-  const peakRssMiB = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-  const rssMiB = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-
-  const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
-  const operatorWrites = Object.keys(after).reduce((sum, k) => sum + delta(k), 0) - COUNT; // minus the bench's own creates
-  const result = {
-    date: new Date().toISOString(),
-    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
-    certificates: COUNT,
-    secondsToCreate: +(createdMs / 1000).toFixed(2),
-    secondsUntilAllReady: +allReadyS.toFixed(2),
-    issuancesPerSecond: +(COUNT / allReadyS).toFixed(1),
-    writesPerIssuance: +(operatorWrites / COUNT).toFixed(2),
-    writesByKind: Object.fromEntries(Object.keys(after).sort().map((k) => [k, delta(k) - (k === 'POST certificates' ? COUNT : 0)])),
-    operatorPeakRssMiB: +peakRssMiB.toFixed(1),
-    operatorRssAfterMiB: +rssMiB.toFixed(1),
-  };
-  console.log(JSON.stringify(result, null, 2));
-  await mkdir(join(root, 'bench/results'), { recursive: true });
-  await writeFile(join(root, 'bench/results/latest.json'), JSON.stringify(result, null, 2) + '\n');
-} finally {
-  await operator?.stop();
-  await cp.stop();
 }
 
-async function inBatches<T>(items: T[], size: number, fn: (t: T) => Promise<unknown>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: size }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
+const report = { date: new Date().toISOString(), machine, scenarios: results };
+await mkdir(join(root, 'bench/results'), { recursive: true });
+await writeFile(join(root, 'bench/results/latest.json'), JSON.stringify(report, null, 2) + '\n');
+console.log(`\n${machine.cores} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverage1mAtStart} at start`);
+console.log(table(results));
+const acme = results.acme;
+if (acme && !('error' in acme) && 'orders' in acme) {
+  if (acme.orders.perCertificate !== 1) console.log(`\nacme: ${acme.orders.atCa} orders for ${acme.certificates} Certificates: ${JSON.stringify(acme.orders)}`);
+  if (acme.secondsUntilAllReady > ACME_TARGET_SECONDS) console.log(`\nacme missed the ${ACME_TARGET_SECONDS} s target; where the time went:\n${whereTimeWent(acme)}`);
+  else if (values.breakdown) console.log(`\nacme, where the time went:\n${whereTimeWent(acme)}`);
+}
+const ca = results.ca;
+if (values.breakdown && ca && !('error' in ca)) console.log(`\nca, where the time went:\n${whereTimeWent(ca)}`);
+console.log('written to bench/results/latest.json');
+process.exit(failed ? 1 : 0);
+
+function table(rows: typeof results): string {
+  const names = Object.keys(rows) as ScenarioName[];
+  const cell = (r: (typeof rows)[ScenarioName], f: (x: IssuanceResult & Partial<AcmeResult>) => string) =>
+    !r ? '' : 'error' in r ? 'failed' : f(r as IssuanceResult & Partial<AcmeResult>);
+  const lines: [string, (x: IssuanceResult & Partial<AcmeResult>) => string][] = [
+    ['Certificates', (x) => String(x.certificates)],
+    ['seconds until all Ready', (x) => `${x.secondsUntilAllReady}${x.orders ? (x.secondsUntilAllReady <= ACME_TARGET_SECONDS ? ' (≤ 60 ✓)' : ' (> 60 ✗)') : ''}`],
+    ['  50% / 90% Ready at (s)', (x) => `${x.readyAt.half} / ${x.readyAt.p90}`],
+    ['issuances per second', (x) => String(x.issuancesPerSecond)],
+    ['API writes per issuance', (x) => String(x.writesPerIssuance)],
+    ['orders per Certificate', (x) => (x.orders ? `${x.orders.perCertificate}${x.orders.perCertificate === 1 ? ' ✓' : ' ✗'}` : '—')],
+    ['operator peak RSS (MiB)', (x) => String(x.operatorPeakRssMiB)],
+    ['operator CPU (s)', (x) => String(x.breakdown.cpuSeconds.operator ?? '?')],
+  ];
+  const body = lines.map(([label, f]) => [label, ...names.map((n) => cell(rows[n], f))]);
+  const all = [['', ...names], ...body];
+  const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [fmt(all[0]!), widths.map((w) => '─'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
 }
 
-/** Mutating requests on the resources the operator writes, from the API server's apiserver_request_total. */
-async function writeCounts(binDir: string, kubeconfig: string): Promise<Record<string, number>> {
-  const text = execFileSync(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 2 ** 20,
-  });
-  const counts: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
-    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (!['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE'].includes(labels.verb ?? '')) continue;
-    if (!['certificates', 'secrets', 'events'].includes(labels.resource ?? '')) continue;
-    const key = `${labels.verb} ${labels.resource}${labels.subresource ? '/' + labels.subresource : ''}`;
-    counts[key] = (counts[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+/** A few lines: the phases Certificates sat in, CPU by process, reconcile time by controller, ACME requests. */
+function whereTimeWent(r: IssuanceResult): string {
+  const b = r.breakdown;
+  // Seconds each phase held at least one Certificate (summed Certificate-seconds, from the per-second timeline).
+  const phaseSeconds: Record<string, number> = {};
+  for (let i = 1; i < r.timeline.length; i++) {
+    const dt = r.timeline[i]!.t - r.timeline[i - 1]!.t;
+    for (const [p, n] of Object.entries(r.timeline[i - 1]!.phases)) if (p !== 'Ready') phaseSeconds[p] = (phaseSeconds[p] ?? 0) + n * dt;
   }
-  return counts;
+  const fmt = (o: Record<string, number>) =>
+    Object.entries(o)
+      .sort(([, a], [, b]) => b - a)
+      .map(([k, v]) => `${k} ${+v.toFixed(1)}`)
+      .join(', ');
+  return [
+    `  Certificate-seconds by phase: ${fmt(phaseSeconds)}`,
+    `  first Ready at ${r.readyAt.first} s, half at ${r.readyAt.half} s, 90% at ${r.readyAt.p90} s`,
+    `  CPU seconds by process: ${fmt(b.cpuSeconds)}`,
+    `  reconciles: ${Object.entries(b.reconciles).map(([c, v]) => `${c} ${v.count}× mean ${v.meanMs} ms (busy ${v.busySeconds} s over ${OPERATOR_WORKERS} workers)`).join('; ')}`,
+    `  reconcile results: ${fmt(b.reconcileResults)}; work-queue retries: ${fmt(b.workqueueRetries) || 'none'}`,
+    `  ACME requests per Certificate: ${fmt(b.acmeRequestsPerCertificate) || 'none'}`,
+    `  API writes per issuance by kind: ${fmt(Object.fromEntries(Object.entries(r.writesByKind).map(([k, v]) => [k, v / r.certificates])))}`,
+    `  operator warnings: ${fmt(r.operatorLog) || 'none'}`,
+  ].join('\n');
 }

@@ -1,0 +1,146 @@
+// The measured part every scenario shares: create N Certificates at once, wait until all are Ready, and read what it
+// cost — API writes, operator memory and CPU, reconcile time per controller, and what the operator logged.
+import { readFile } from 'node:fs/promises';
+import type { CertificateSpec } from '../src/api/certificate.ts';
+import type { KubeClient } from '../src/kube/client.ts';
+import { Resources } from '../src/kube/resources.ts';
+import type { ControlPlane } from '../test/env/controlplane.ts';
+import { certificate } from '../test/integration/helpers/objects.ts';
+import type { OperatorProcess } from '../test/integration/helpers/operator.ts';
+import {
+  apiWriteCounts,
+  childCpuSeconds,
+  cpuDelta,
+  inBatches,
+  memoryMiB,
+  metricDelta,
+  operatorWrites,
+  scrapeOperator,
+  waitAllReady,
+  type Progress,
+  type Sample,
+} from './measure.ts';
+
+export interface IssuanceRun {
+  cp: ControlPlane;
+  client: KubeClient;
+  operator: OperatorProcess;
+  /** Port of the operator's /metrics. */
+  metricsPort: number;
+  namespace: string;
+  count: number;
+  /** The Certificate spec for the i-th name (secretName is set here). */
+  spec(name: string): Omit<CertificateSpec, 'secretName'>;
+}
+
+export interface IssuanceResult {
+  certificates: number;
+  secondsToCreate: number;
+  secondsUntilAllReady: number;
+  issuancesPerSecond: number;
+  writesPerIssuance: number;
+  writesByKind: Record<string, number>;
+  operatorPeakRssMiB: number;
+  operatorRssAfterMiB: number;
+  readyAt: Progress['readyAt'];
+  breakdown: Breakdown;
+  /** Warnings and errors the operator logged during the run, by message. */
+  operatorLog: Record<string, number>;
+  timeline: Progress['timeline'];
+}
+
+export interface Breakdown {
+  /** CPU seconds of each process until all were Ready. */
+  cpuSeconds: Record<string, number>;
+  /** Per controller: reconciles, seconds spent in them (summed over workers), mean milliseconds. */
+  reconciles: Record<string, { count: number; busySeconds: number; meanMs: number }>;
+  reconcileResults: Record<string, number>;
+  workqueueRetries: Record<string, number>;
+  /** Requests to the ACME server by method and HTTP status, per Certificate. */
+  acmeRequestsPerCertificate: Record<string, number>;
+  issuanceMeanSeconds: Record<string, number>;
+  ordersPlacedByOperator: number;
+}
+
+export const OPERATOR_WORKERS = 16;
+
+/** The flags every scenario runs the operator with: one replica, 16 workers, quiet logs, metrics on a known port. */
+export function operatorArgs(metricsPort: number): string[] {
+  return ['--leader-elect=false', '--log-level=warn', `--workers=${OPERATOR_WORKERS}`, '--health-host=127.0.0.1', `--health-port=${metricsPort}`];
+}
+
+export async function measureIssuance(run: IssuanceRun): Promise<IssuanceResult> {
+  const { cp, client, operator, namespace, count } = run;
+  const names = Array.from({ length: count }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
+  const logOffset = (await operator.logs()).length;
+  const writesBefore = apiWriteCounts(cp.binDir, cp.kubeconfigPath);
+  const metricsBefore = await scrapeOperator(run.metricsPort);
+  const processNames = { [operator.pid()]: 'operator' };
+  const cpuBefore = childCpuSeconds(processNames);
+
+  const started = performance.now();
+  await inBatches(names, 50, (n) => client.create(Resources.certificates, certificate(namespace, n, { secretName: `${n}-tls`, ...run.spec(n) })));
+  const createdMs = performance.now() - started;
+  const progress = await waitAllReady(client, namespace, count, started);
+  const cpuAtReady = childCpuSeconds(processNames);
+  // Let trailing no-op reconciles finish, so the write count includes any the design causes.
+  await new Promise((r) => setTimeout(r, 5000));
+
+  const writesAfter = apiWriteCounts(cp.binDir, cp.kubeconfigPath);
+  const metricsAfter = await scrapeOperator(run.metricsPort);
+  const memory = memoryMiB(operator.pid());
+  return {
+    certificates: count,
+    secondsToCreate: +(createdMs / 1000).toFixed(2),
+    secondsUntilAllReady: progress.secondsUntilAllReady,
+    issuancesPerSecond: +(count / progress.secondsUntilAllReady).toFixed(1),
+    ...operatorWrites(writesBefore, writesAfter, count),
+    operatorPeakRssMiB: memory.peak,
+    operatorRssAfterMiB: memory.now,
+    readyAt: progress.readyAt,
+    breakdown: breakdown(metricsBefore, metricsAfter, cpuDelta(cpuBefore, cpuAtReady), count),
+    operatorLog: warningsByMessage((await operator.logs()).slice(logOffset)),
+    timeline: progress.timeline,
+  };
+}
+
+function breakdown(before: Sample[], after: Sample[], cpuSeconds: Record<string, number>, count: number): Breakdown {
+  const sums = metricDelta(before, after, 'certsmith_reconcile_duration_seconds_sum', ['controller']);
+  const counts = metricDelta(before, after, 'certsmith_reconcile_duration_seconds_count', ['controller']);
+  const reconciles = Object.fromEntries(
+    Object.keys(counts).map((c) => [
+      c,
+      { count: counts[c]!, busySeconds: +(sums[c] ?? 0).toFixed(1), meanMs: +(((sums[c] ?? 0) / counts[c]!) * 1000).toFixed(1) },
+    ]),
+  );
+  const issuanceSum = metricDelta(before, after, 'certsmith_issuance_duration_seconds_sum', ['issuer_kind']);
+  const issuanceCount = metricDelta(before, after, 'certsmith_issuance_duration_seconds_count', ['issuer_kind']);
+  const acme = metricDelta(before, after, 'certsmith_acme_requests_total', ['method', 'status']);
+  return {
+    cpuSeconds,
+    reconciles,
+    reconcileResults: metricDelta(before, after, 'certsmith_reconcile_total', ['controller', 'result']),
+    workqueueRetries: metricDelta(before, after, 'certsmith_workqueue_retries_total', ['name']),
+    acmeRequestsPerCertificate: Object.fromEntries(Object.entries(acme).map(([k, v]) => [k, +(v / count).toFixed(2)])),
+    issuanceMeanSeconds: Object.fromEntries(Object.keys(issuanceCount).map((k) => [k, +((issuanceSum[k] ?? 0) / issuanceCount[k]!).toFixed(2)])),
+    ordersPlacedByOperator: Object.values(metricDelta(before, after, 'certsmith_acme_orders_total', [])).reduce((a, b) => a + b, 0),
+  };
+}
+
+/** pino lines at warn (40) or above, counted by message. */
+function warningsByMessage(log: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string; code?: string; err?: { code?: string } };
+      if ((entry.level ?? 0) < 40) continue;
+      const code = entry.code ?? entry.err?.code;
+      const key = `${entry.level! >= 50 ? 'error' : 'warn'}: ${entry.msg ?? '?'}${code ? ` (${code})` : ''}`;
+      out[key] = (out[key] ?? 0) + 1;
+    } catch {
+      // not a log line (e.g. a stack trace on stderr)
+    }
+  }
+  return out;
+}
