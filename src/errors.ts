@@ -38,7 +38,9 @@ export type ErrorCode =
   | 'AcmeOrderRejected'
   | 'AcmeValidationFailed'
   | 'AcmeNoSolver'
-  | 'AcmeProblem';
+  | 'AcmeProblem'
+  | 'Http01NoEndpoints'
+  | 'ResourceConflict';
 
 export class CertsmithError extends Error {
   readonly code: ErrorCode;

@@ -46,7 +46,7 @@ export function chooseSolver(
       identifier.type === 'ip'
         ? `IP address ${identifier.value} can only be validated over HTTP-01, and no http01 solver selects it`
         : `wildcard ${identifier.value} can only be validated over DNS-01, and no dns01 solver selects it`;
-    return { ok: false, message: `${why}: add a ${identifier.type === 'ip' ? 'http01' : 'dns01'} solver (or widen a selector) on the issuer` };
+    return { ok: false, message: `${why}: add ${identifier.type === 'ip' ? 'an http01' : 'a dns01'} solver (or widen a selector) on the issuer` };
   }
   return {
     ok: false,

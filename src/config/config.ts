@@ -34,6 +34,7 @@ export const ConfigSchema = z.object({
   acmeHttp01SolverHost: z.string().default('0.0.0.0'),
   acmeHttp01SolverPort: int.min(0).max(65535).default(8089),
   acmeHttp01CheckPort: int.min(1).max(65535).default(80),
+  acmeHttp01SolverService: z.string().min(1).default('certsmith-acme-solver'),
   acmeRecursiveNameservers: hostPortList,
   acmeDns01CheckNameservers: hostPortList,
   acmeAriMaxCheckInterval: goDuration.default('24h'),
@@ -74,6 +75,11 @@ const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: stri
     key: 'acmeHttp01CheckPort',
     env: 'CERTSMITH_ACME_HTTP01_CHECK_PORT',
     help: 'port the CA fetches HTTP-01 responses from, used by the self-check (default 80)',
+  },
+  '--acme-http01-solver-service': {
+    key: 'acmeHttp01SolverService',
+    env: 'CERTSMITH_ACME_HTTP01_SOLVER_SERVICE',
+    help: 'Service in the cluster-resource namespace selecting the operator pods; its endpoints back HTTP-01 Ingress routes',
   },
   '--acme-recursive-nameservers': {
     key: 'acmeRecursiveNameservers',

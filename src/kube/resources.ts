@@ -17,6 +17,9 @@ export const Resources = {
   namespaces: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
   events: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
+  services: { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true },
+  endpointSlices: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true },
+  ingresses: { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', kind: 'Ingress', namespaced: true },
   customResourceDefinitions: {
     group: 'apiextensions.k8s.io',
     version: 'v1',

@@ -17,6 +17,8 @@ export interface ChallTestSrv {
   managementUrl: string;
   /** Answers A queries for `host` with these addresses instead of 127.0.0.1. */
   addA(host: string, addresses: string[]): Promise<void>;
+  /** Back to answering 127.0.0.1 for `host`. */
+  clearA(host: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,7 +67,11 @@ export async function startChallTestSrv(opts: { binDir: string; logDir?: string;
     const res = await fetch(`${managementUrl}/add-a`, { method: 'POST', body: JSON.stringify({ host: host.endsWith('.') ? host : `${host}.`, addresses }) });
     if (!res.ok) throw new Error(`challtestsrv /add-a answered ${res.status}: ${await res.text()}`);
   };
-  return { dnsAddress, managementUrl, addA, stop };
+  const clearA = async (host: string) => {
+    const res = await fetch(`${managementUrl}/clear-a`, { method: 'POST', body: JSON.stringify({ host: host.endsWith('.') ? host : `${host}.` }) });
+    if (!res.ok) throw new Error(`challtestsrv /clear-a answered ${res.status}: ${await res.text()}`);
+  };
+  return { dnsAddress, managementUrl, addA, clearA, stop };
 }
 
 export interface PebbleProfile {

@@ -10,6 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Certificate, CertificateSpec } from '../../src/api/certificate.ts';
 import { findCondition } from '../../src/api/conditions.ts';
 import type { AcmeIssuer, Issuer } from '../../src/api/issuer.ts';
+import type { KubeObject } from '../../src/api/meta.ts';
+import type { IngressObject } from '../../src/controllers/certificates/http01-objects.ts';
 import { certIdOf } from '../../src/acme/ari.ts';
 import { createAcmeClient } from '../../src/acme/client.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
@@ -192,6 +194,81 @@ describe('HTTP-01', () => {
     } finally {
       acme.close();
     }
+  });
+});
+
+describe('HTTP-01 routed through an Ingress', () => {
+  const path = (token: string) => `/.well-known/acme-challenge/${token}`;
+  before(async () => {
+    // What the chart's solver Service would have: the operator pods as endpoints (no pods here, so one stand-in).
+    await client.create(Resources.endpointSlices, {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'certsmith-acme-solver-pods', namespace: 'certsmith', labels: { 'kubernetes.io/service-name': 'certsmith-acme-solver' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.0.0.50'], conditions: { ready: true } }],
+      ports: [{ name: 'http', port: 8089, protocol: 'TCP' }],
+    } as KubeObject);
+  });
+
+  /** Holds the challenge (the self-check fails while the name points nowhere) until `release` is called. */
+  async function heldChallenge(certName: string, host: string, issuerName: string) {
+    await dns.addA(host, ['127.0.0.2']);
+    await client.create(Resources.certificates, certificate(NS, certName, { secretName: `${certName}-tls`, issuerRef: { kind: 'ClusterIssuer', name: issuerName }, dnsNames: [host] }));
+    const cert = await waitFor('the challenge to be presented', async () => {
+      const c = await client.get<Certificate>(Resources.certificates, NS, certName);
+      return c?.status?.acmeOrder?.challenges?.[0]?.state === 'presented' && findCondition(c.status.conditions, 'Issuing')?.message?.includes('self-check') ? c : undefined;
+    });
+    return { token: cert.status!.acmeOrder!.challenges![0]!.token, release: () => dns.clearA(host) };
+  }
+
+  it('creates the solver Service, its EndpointSlice and a temporary Ingress, and removes the Ingress when done', async () => {
+    await client.create(Resources.clusterIssuers, clusterIssuer('pebble-ingress', { acme: acmeSpec(pebble, 'pebble-account', { solvers: [{ http01: { ingress: { ingressClassName: 'nginx' } } }] }) }));
+    await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble-ingress');
+    const { token, release } = await heldChallenge('routed', 'routed.acme.test', 'pebble-ingress');
+    const ingresses = (await client.list<IngressObject>(Resources.ingresses, { namespace: NS, labelSelector: 'certsmith.dev/acme-http01-solver=true' })).items;
+    assert.equal(ingresses.length, 1);
+    const ing = ingresses[0]!;
+    assert.equal(ing.spec?.ingressClassName, 'nginx');
+    assert.deepEqual(ing.spec?.rules, [
+      { host: 'routed.acme.test', http: { paths: [{ path: path(token), pathType: 'Exact', backend: { service: { name: 'certsmith-acme-solver', port: { number: 8089 } } } }] } },
+    ]);
+    assert.equal(ing.metadata.ownerReferences?.[0]?.name, 'routed', 'owned by the Certificate, so deleting it cleans up');
+    const svc = await client.get<KubeObject & { spec?: { selector?: unknown } }>(Resources.services, NS, 'certsmith-acme-solver');
+    assert.equal(svc?.spec?.selector, undefined, 'no selector: its endpoints are the operator pods in another namespace');
+    const slice = await client.get<KubeObject & { endpoints?: { addresses: string[] }[] }>(Resources.endpointSlices, NS, 'certsmith-acme-solver');
+    assert.deepEqual(slice?.endpoints?.map((e) => e.addresses[0]), ['10.0.0.50']);
+
+    await release();
+    await waitForReady(client, Resources.certificates, NS, 'routed', undefined, 60_000);
+    await waitFor('the temporary Ingress to be gone', async () =>
+      (await client.list(Resources.ingresses, { namespace: NS, labelSelector: 'certsmith.dev/acme-http01-solver=true' })).items.length === 0,
+    );
+  });
+
+  it("edits a user's Ingress in place: adds the challenge path, then restores the Ingress as it was", async () => {
+    const original: IngressObject = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name: 'shop', namespace: NS },
+      spec: { rules: [{ host: 'shop.acme.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } }] },
+    };
+    await client.create(Resources.ingresses, original);
+    await client.create(Resources.clusterIssuers, clusterIssuer('pebble-inplace', { acme: acmeSpec(pebble, 'pebble-account', { solvers: [{ http01: { ingress: { name: 'shop' } } }] }) }));
+    await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble-inplace');
+    const { token, release } = await heldChallenge('shop', 'shop.acme.test', 'pebble-inplace');
+    const during = await client.get<IngressObject>(Resources.ingresses, NS, 'shop');
+    assert.deepEqual(
+      during?.spec?.rules?.[0]?.http?.paths.map((p) => p.path),
+      [path(token), '/'],
+      'the challenge path comes first, the user path stays',
+    );
+    await release();
+    await waitForReady(client, Resources.certificates, NS, 'shop', undefined, 60_000);
+    await waitFor('the Ingress to be as it was', async () => {
+      const after = await client.get<IngressObject>(Resources.ingresses, NS, 'shop');
+      return JSON.stringify(after?.spec?.rules) === JSON.stringify(original.spec?.rules);
+    });
   });
 });
 

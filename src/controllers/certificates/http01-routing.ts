@@ -1,0 +1,108 @@
+// Puts the HTTP-01 route through an ingress controller in place for one challenge, and takes it down after.
+// Objects the operator did not create are never changed, except the one path it adds to (and removes from) an
+// Ingress the solver names for edit-in-place.
+import type { AcmeSolver } from '../../api/issuer.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
+import type { KubeObject } from '../../api/meta.ts';
+import { CertsmithError } from '../../errors.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { Resources, type Resource } from '../../kube/resources.ts';
+import type { ChallengeContext } from './acme-issuance.ts';
+import type { Http01Routing } from './acme-solvers.ts';
+import {
+  endpointsOf,
+  solverEndpointSlice,
+  solverService,
+  temporaryIngress,
+  temporaryIngressName,
+  withChallengePath,
+  withoutChallengePath,
+  type EndpointSliceObject,
+  type IngressObject,
+} from './http01-objects.ts';
+
+export function createHttp01Routing(opts: {
+  kube: KubeClient;
+  /** Where the operator's own solver Service lives (the chart creates it, selecting the operator's pods). */
+  operatorNamespace: string;
+  solverServiceName: string;
+  /** Port of the challenge server on each operator pod. */
+  solverPort: number;
+}): Http01Routing {
+  const { kube } = opts;
+
+  async function applyOwned<T extends KubeObject>(resource: Resource, desired: T, same: (a: T, b: T) => boolean): Promise<void> {
+    const ns = desired.metadata.namespace!;
+    const current = await kube.get<T>(resource, ns, desired.metadata.name);
+    if (current && current.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
+      throw new CertsmithError(
+        'ResourceConflict',
+        `${resource.kind} ${ns}/${desired.metadata.name} exists and is not managed by certsmith; the HTTP-01 route needs that name: rename or remove it`,
+      );
+    }
+    if (current && same(current, desired)) return;
+    await kube.apply(resource, desired, { force: true });
+  }
+
+  async function operatorEndpoints() {
+    const { items } = await kube.list<EndpointSliceObject>(Resources.endpointSlices, {
+      namespace: opts.operatorNamespace,
+      labelSelector: `kubernetes.io/service-name=${opts.solverServiceName}`,
+    });
+    const endpoints = endpointsOf(items);
+    if (endpoints.length === 0) {
+      throw new CertsmithError(
+        'Http01NoEndpoints',
+        `the operator's solver Service ${opts.operatorNamespace}/${opts.solverServiceName} has no endpoints, so an ingress could not reach any replica: check that it exists and selects the operator's pods`,
+      );
+    }
+    return endpoints;
+  }
+
+  return {
+    async ensure(ctx: ChallengeContext, solver: NonNullable<AcmeSolver['http01']>) {
+      const cert = ctx.certificate;
+      const ns = cert.metadata.namespace!;
+      const endpoints = await operatorEndpoints();
+      await applyOwned(Resources.services, solverService(ns, opts.solverPort), (a, b) => JSON.stringify(a.spec?.ports) === JSON.stringify(b.spec?.ports));
+      await applyOwned(
+        Resources.endpointSlices,
+        solverEndpointSlice(ns, opts.solverPort, endpoints),
+        (a, b) => JSON.stringify([a.endpoints, a.ports]) === JSON.stringify([b.endpoints, b.ports]),
+      );
+      const ch = ctx.challenge;
+      const editName = solver.ingress?.name;
+      if (editName) {
+        const ingress = await kube.get<IngressObject>(Resources.ingresses, ns, editName);
+        if (!ingress) throw new CertsmithError('InvalidSpec', `the Ingress ${ns}/${editName} the http01 solver edits in place does not exist`);
+        const next = withChallengePath(ingress, ch.identifier, ch.token);
+        if (next !== ingress) await kube.replace(Resources.ingresses, next);
+        return;
+      }
+      const desired = temporaryIngress({
+        namespace: ns,
+        certificateName: cert.metadata.name,
+        owner: { apiVersion: cert.apiVersion, kind: 'Certificate', name: cert.metadata.name, uid: cert.metadata.uid!, blockOwnerDeletion: true },
+        identifier: ch.identifier,
+        token: ch.token,
+        ingressClassName: solver.ingress?.ingressClassName,
+      });
+      await applyOwned(Resources.ingresses, desired, (a, b) => JSON.stringify(a.spec) === JSON.stringify(b.spec));
+    },
+
+    async remove(ctx: ChallengeContext, solver: NonNullable<AcmeSolver['http01']>) {
+      const ns = ctx.certificate.metadata.namespace!;
+      const editName = solver.ingress?.name;
+      if (editName) {
+        const ingress = await kube.get<IngressObject>(Resources.ingresses, ns, editName);
+        if (!ingress) return;
+        const next = withoutChallengePath(ingress, ctx.challenge.token);
+        if (JSON.stringify(next.spec) !== JSON.stringify(ingress.spec)) await kube.replace(Resources.ingresses, next);
+        return;
+      }
+      const name = temporaryIngressName(ctx.certificate.metadata.name, ctx.challenge.token);
+      const current = await kube.get<IngressObject>(Resources.ingresses, ns, name);
+      if (current?.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) await kube.delete(Resources.ingresses, ns, name, { uid: current.metadata.uid! });
+    },
+  };
+}
