@@ -24,6 +24,7 @@ import { createAcmeAccountSource } from './signers/acme-accounts.ts';
 import { createChallengeIndex, startHttp01Server, type Http01Server } from './acme/http01-server.ts';
 import { createAcmeIssuance } from './controllers/certificates/acme-issuance.ts';
 import { createChallengeSolvers } from './controllers/certificates/acme-solvers.ts';
+import { createHttp01Routing } from './controllers/certificates/http01-routing.ts';
 import { parseDuration } from './policy/duration.ts';
 
 export interface Manager {
@@ -92,7 +93,6 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     component: 'certsmith',
     clock,
     log,
-    namespaceForClusterObjects: config.clusterResourceNamespace,
   });
   const secretReader = createSecretReader({ client, cached: (ns, name) => secrets.get(ns, name), clock });
   const signers = createSignerSource({
@@ -119,6 +119,13 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       http01CheckPort: config.acmeHttp01CheckPort,
       recursiveNameservers: config.acmeRecursiveNameservers,
       dns01CheckNameservers: config.acmeDns01CheckNameservers,
+      routing: createHttp01Routing({
+        kube: client,
+        operatorNamespace: config.clusterResourceNamespace,
+        solverServiceName: config.acmeHttp01SolverService,
+        // The port the Service targets on each pod: the configured one (0 = "any" only makes sense off-cluster).
+        solverPort: config.acmeHttp01SolverPort || 8089,
+      }),
     }),
     readSecret: (ns, name) => secretReader.get(ns, name),
     onOrderCreated: (kind) => metrics.acmeOrders.inc({ issuer_kind: kind }),
