@@ -13,12 +13,16 @@ export interface EventRecorder {
   record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void>;
 }
 
-export function createEventRecorder(opts: { client: KubeClient; component: string; clock: Clock; log: Logger; namespaceForClusterObjects: string }): EventRecorder {
+// The API server only accepts an Event on a cluster-scoped object (a ClusterIssuer) in "default", where
+// `kubectl describe` looks for it too.
+const CLUSTER_OBJECT_EVENT_NAMESPACE = 'default';
+
+export function createEventRecorder(opts: { client: KubeClient; component: string; clock: Clock; log: Logger }): EventRecorder {
   let seq = 0;
   return {
     async record(obj, type, reason, message) {
       const now = opts.clock.now();
-      const namespace = obj.metadata.namespace ?? opts.namespaceForClusterObjects;
+      const namespace = obj.metadata.namespace || CLUSTER_OBJECT_EVENT_NAMESPACE;
       seq = (seq + 1) % 0x10000;
       const name = `${obj.metadata.name}.${now.getTime().toString(16)}${seq.toString(16).padStart(4, '0')}`;
       const time = toRfc3339(now);
