@@ -22,7 +22,8 @@ export function startOperator(opts: { kubeconfigPath: string; logDir: string; na
   const out = createWriteStream(logFile, { flags: 'a' });
   const child: ChildProcess = spawn(
     process.execPath,
-    [join(root, 'src/main.ts'), '--kubeconfig', opts.kubeconfigPath, '--health-port', '0', '--identity', name, ...(opts.args ?? [])],
+    // Free ports unless a test names them (the last flag wins): replicas and other runs share this machine.
+    [join(root, 'src/main.ts'), '--kubeconfig', opts.kubeconfigPath, '--health-port', '0', '--acme-http01-solver-port', '0', '--identity', name, ...(opts.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.pipe(out, { end: false });
