@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CertificateSpec, type AcmeOrderStatus, type Certificate, type CertificateStatus, type RenewalInfoStatus } from '../../api/certificate.ts';
-import { ConditionType, Reason, findCondition } from '../../api/conditions.ts';
+import { ConditionType, Reason, findCondition, toRfc3339 } from '../../api/conditions.ts';
 import type { Issuer } from '../../api/issuer.ts';
 import { API_VERSION } from '../../api/meta.ts';
 import { certIdOf, momentInWindow, renewalTimeWithAri } from '../../acme/ari.ts';
@@ -202,6 +202,11 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
     if (attempts > 0 && retryAt && retryAt > now && issuingNow?.observedGeneration === generation) {
       return { requeueAfterMs: retryAt.getTime() - now.getTime() };
     }
+    // An ACME order is polled when the CA said (Retry-After), not when our own status write wakes the Certificate.
+    const pollAt = cert.status?.acmeOrder?.nextPollTime ? Date.parse(cert.status.acmeOrder.nextPollTime) : NaN;
+    if (acmeIssuer && pollAt > now.getTime() && issuingNow?.observedGeneration === generation) {
+      return { requeueAfterMs: pollAt - now.getTime() };
+    }
 
     // 5. Issue: sign now (CA, SelfSigned), or advance the ACME order by one step.
     const started = performance.now();
@@ -302,8 +307,12 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
     async function acmeProgress(next: AcmeOrderStatus, message: string, requeueAfterMs: number): Promise<ReconcileResult> {
       const issuing = issuingCondition('True', decision!.reason, `${decision!.message}; ${message}`, generation);
       const ready = renewalOnly ? upToDate() : readyCondition('False', Reason.Issuing, `Issuing: ${decision!.message}`, generation);
-      const placed = next.orderURL !== cert!.status?.acmeOrder?.orderURL;
-      await writeStatus({ ...withIssuing(cert!.status, issuing, ready, now), acmeOrder: next });
+      const current = cert!.status?.acmeOrder;
+      const placed = next.orderURL !== current?.orderURL;
+      // A new poll time only with news: a poll that changed nothing must stay a status no-op.
+      const news = !current || !sameOrder(next, current) || findCondition(cert!.status?.conditions, ConditionType.Issuing)?.message !== issuing.message;
+      const nextPollTime = news ? toRfc3339(new Date(now.getTime() + requeueAfterMs)) : current.nextPollTime;
+      await writeStatus({ ...withIssuing(cert!.status, issuing, ready, now), acmeOrder: { ...next, ...(nextPollTime ? { nextPollTime } : {}) } });
       if (placed) {
         await deps.events.record(cert!, 'Normal', 'OrderCreated', `Created ACME order ${next.orderURL} (${decision!.reason}: ${decision!.message})`);
         log.info({ order: next.orderURL }, 'created ACME order');
@@ -415,3 +424,9 @@ function leafRequest(desired: DesiredCertificate) {
   };
 }
 
+/** The same order in the same state, whenever it was last polled. */
+function sameOrder(a: AcmeOrderStatus, b: AcmeOrderStatus): boolean {
+  const { nextPollTime: _a, ...restA } = a;
+  const { nextPollTime: _b, ...restB } = b;
+  return JSON.stringify(restA) === JSON.stringify(restB);
+}
