@@ -2,11 +2,11 @@
 // under one field manager for every write the operator owns.
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../api/labels.ts';
 import type { KubeObject } from '../api/meta.ts';
-import { CertsmithError } from '../errors.ts';
 import { KubeApiError, codeForStatus } from './errors.ts';
+import { createTokenSource, loadKubeAccess, type KubeAccess, type KubeFallback } from './kubeconfig.ts';
 import { apiVersionOf, resourcePath, type Resource } from './resources.ts';
 
 export interface ListOptions {
@@ -66,24 +66,47 @@ export interface KubeClient {
 
 export interface KubeClientOptions {
   kubeconfigPath?: string;
+  /** kubeconfig context to use instead of current-context. */
+  context?: string;
   /** Raise for bulk work; the API server's default max-requests-inflight is 400. */
   maxSockets?: number;
   userAgent?: string;
 }
 
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-  else kc.loadFromDefault();
-  if (!kc.getCurrentCluster()) {
-    throw new CertsmithError('ConfigInvalid', 'no Kubernetes cluster configured: pass --kubeconfig or run in a cluster');
-  }
-  return kc;
+/** Fills TLS material and the Authorization header into request options. */
+type Authenticate = (o: https.RequestOptions) => Promise<void>;
+
+function directAuth(a: KubeAccess): Authenticate {
+  const token = a.token !== undefined ? () => a.token : a.tokenFile ? createTokenSource(a.tokenFile) : () => undefined;
+  return async (o) => {
+    if (a.ca) o.ca = a.ca;
+    if (a.cert) o.cert = a.cert;
+    if (a.key) o.key = a.key;
+    if (a.insecureSkipTlsVerify) o.rejectUnauthorized = false;
+    if (a.tlsServerName) o.servername = a.tlsServerName;
+    const t = token();
+    if (t) (o.headers as Record<string, string>).authorization = `Bearer ${t}`;
+  };
+}
+
+// Only credentials kubeconfig.ts does not produce load client-node (~85 MiB RSS), on the first request. It gets
+// just the context we selected, so both agree on the server; it re-runs exec plugins and refreshes tokens itself.
+function clientNodeAuth(f: KubeFallback): Authenticate {
+  let kc: Promise<KubeConfig> | undefined;
+  return async (o) => {
+    kc ??= import('@kubernetes/client-node').then(({ KubeConfig }) => {
+      const k = new KubeConfig();
+      k.loadFromString(JSON.stringify(f.document));
+      return k;
+    });
+    await (await kc).applyToHTTPSOptions(o);
+  };
 }
 
 export function createKubeClient(opts: KubeClientOptions = {}): KubeClient {
-  const kc = loadKubeConfig(opts.kubeconfigPath);
-  const server = kc.getCurrentCluster()!.server.replace(/\/$/, '');
+  const access = loadKubeAccess({ path: opts.kubeconfigPath, context: opts.context });
+  const authenticate = access.kind === 'fallback' ? clientNodeAuth(access) : directAuth(access);
+  const server = access.server.replace(/\/$/, '');
   const counts: RequestCounts = {};
   const userAgent = opts.userAgent ?? 'certsmith';
   let agent: https.Agent | undefined;
@@ -98,8 +121,8 @@ export function createKubeClient(opts: KubeClientOptions = {}): KubeClient {
       path: url.pathname + url.search,
       headers: { 'user-agent': userAgent, accept: 'application/json', ...headers },
     };
-    // Fills in client certificates and bearer tokens (re-read, so rotated service-account tokens work).
-    await kc.applyToHTTPSOptions(o);
+    // Client certificates and the bearer token (re-read, so rotated service-account tokens work).
+    await authenticate(o);
     if (!agent) {
       agent = new https.Agent({
         keepAlive: true,
