@@ -30,6 +30,11 @@ export interface Transport {
 }
 
 const BAD_NONCE = 'urn:ietf:params:acme:error:badNonce';
+// Nonces kept from responses (RFC 8555 7.2: every response carries a fresh one). acme-client asks newNonce with a
+// HEAD before each signed request; answering from here halves the round trips. A kept nonce the CA has since
+// expired costs one badNonce retry, which acme-client makes.
+const NONCE_POOL_MAX = 32;
+const NONCE_MAX_AGE_MS = 60_000;
 
 export function createTransport(opts: TransportOptions = {}): Transport {
   const timeoutMs = opts.timeoutMs ?? 30_000;
@@ -80,8 +85,26 @@ export function createTransport(opts: TransportOptions = {}): Transport {
     });
   }
 
+  const nonces: { value: string; at: number }[] = [];
+  const keepNonce = (headers: TransportResponse['headers']) => {
+    const value = headers['replay-nonce'];
+    if (typeof value !== 'string' || value === '') return;
+    nonces.push({ value, at: now().getTime() });
+    if (nonces.length > NONCE_POOL_MAX) nonces.shift();
+  };
+  const takeNonce = (): string | undefined => {
+    const fresh = now().getTime() - NONCE_MAX_AGE_MS;
+    for (let n = nonces.pop(); n; n = nonces.pop()) if (n.at >= fresh) return n.value;
+    return undefined;
+  };
+
   return {
     async request(url, method, o = {}) {
+      // acme-client's only HEAD request is newNonce.
+      if (method.toUpperCase() === 'HEAD') {
+        const kept = takeNonce();
+        if (kept) return { status: 200, headers: { 'replay-nonce': kept }, data: '' };
+      }
       const body = o.data === undefined ? undefined : Buffer.from(JSON.stringify(o.data));
       let res: TransportResponse;
       try {
@@ -91,6 +114,8 @@ export function createTransport(opts: TransportOptions = {}): Transport {
         throw unreachable(url, err as NodeJS.ErrnoException);
       }
       opts.onResponse?.(method.toUpperCase(), url, res.status);
+      // The HEAD's own nonce goes straight back to acme-client; any other is kept for the next signed request.
+      if (method.toUpperCase() !== 'HEAD') keepNonce(res.headers);
       // acme-client retries badNonce itself (RFC 8555 6.5), so that one answer goes back to it untouched.
       const problem = res.data as { type?: string } | undefined;
       if (res.status >= 400 && !(res.status === 400 && problem?.type === BAD_NONCE)) {

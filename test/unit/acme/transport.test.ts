@@ -20,6 +20,7 @@ describe('the ACME transport', () => {
   let otherCaPem: string;
   let server: https.Server;
   let base: string;
+  let newNonceHits = 0;
   const transports: Transport[] = [];
   const transport = (opts: Parameters<typeof createTransport>[0] = {}) => {
     const t = createTransport(opts);
@@ -57,6 +58,13 @@ describe('the ACME transport', () => {
             return;
           case '/rate-limited-until':
             problem(429, { type: `${URN}rateLimited`, detail: 'too many new orders recently' }, { 'retry-after': 'Sun, 01 Mar 2026 12:05:00 GMT' });
+            return;
+          case '/new-nonce':
+            newNonceHits++;
+            res.writeHead(200, { 'replay-nonce': `network-${newNonceHits}` }).end();
+            return;
+          case '/nonced':
+            res.writeHead(200, { 'content-type': 'application/json', 'replay-nonce': 'from-response' }).end('{}');
             return;
           case '/bad-nonce':
             problem(400, { type: `${URN}badNonce`, detail: 'JWS has an invalid anti-replay nonce' }, { 'replay-nonce': 'fresh-nonce' });
@@ -141,6 +149,25 @@ describe('the ACME transport', () => {
       assert.equal(res.status, 400);
       assert.equal((res.data as { type: string }).type, `${URN}badNonce`);
       assert.equal(res.headers['replay-nonce'], 'fresh-nonce');
+    });
+
+    it('answers a newNonce HEAD with the nonce of the last response, once, and asks the CA when it has none', async () => {
+      const t = transport({ caPem });
+      const before = newNonceHits;
+      assert.equal((await t.request(`${base}/new-nonce`, 'HEAD')).headers['replay-nonce'], `network-${before + 1}`);
+      await t.request(`${base}/nonced`, 'POST', { data: {} });
+      assert.equal((await t.request(`${base}/new-nonce`, 'HEAD')).headers['replay-nonce'], 'from-response');
+      assert.equal(newNonceHits, before + 1, 'the kept nonce saved a round trip');
+      assert.equal((await t.request(`${base}/new-nonce`, 'HEAD')).headers['replay-nonce'], `network-${before + 2}`, 'a nonce is used once');
+    });
+
+    it('does not hand out a kept nonce older than a minute', async () => {
+      let clock = new Date('2026-03-01T12:00:00Z');
+      const t = transport({ caPem, now: () => clock });
+      await t.request(`${base}/nonced`, 'POST', { data: {} });
+      clock = new Date(clock.getTime() + 61_000);
+      const before = newNonceHits;
+      assert.equal((await t.request(`${base}/new-nonce`, 'HEAD')).headers['replay-nonce'], `network-${before + 1}`);
     });
 
     it('throws AcmeRateLimited with the Retry-After of a 429 problem', async () => {
