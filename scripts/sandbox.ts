@@ -1,18 +1,29 @@
-// The local sandbox: real control plane + Pebble + the operator, with the examples applied.
+// The local sandbox: real control plane + Pebble + the operator, with the examples applied, and ACME examples made
+// at runtime (their directory URL, CA bundle and DNS server exist only once Pebble and BIND run).
 //   npm run sandbox              foreground; Ctrl-C stops everything
 //   npm run sandbox -- --detach  returns once every example Certificate is Ready; writes .sandbox/env
 //   npm run sandbox -- down      stops a detached sandbox
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket as DgramSocket } from 'node:dgram';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Certificate } from '../src/api/certificate.ts';
 import { findCondition } from '../src/api/conditions.ts';
+import type { AcmeSolver, Issuer } from '../src/api/issuer.ts';
+import { API_VERSION, type KubeObject } from '../src/api/meta.ts';
+import { parseServerAddress } from '../src/acme/dns01/address.ts';
+import { exchangeTcp, exchangeUdp } from '../src/acme/dns01/transport.ts';
+import { decodeMessage, isInZone } from '../src/acme/dns01/wire.ts';
 import { createKubeClient } from '../src/kube/client.ts';
 import { Resources } from '../src/kube/resources.ts';
 import { ensureBinaries } from '../test/env/binaries.ts';
+import { startBind, type Bind } from '../test/env/bind.ts';
 import { startControlPlane } from '../test/env/controlplane.ts';
 import { startChallTestSrv, startPebble } from '../test/env/pebble.ts';
+import { freePort } from '../test/env/ports.ts';
 import { startOperator } from '../test/integration/helpers/operator.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -21,6 +32,9 @@ const pidFile = join(dir, 'pid');
 const envFile = join(dir, 'env');
 const args = process.argv.slice(2);
 const say = (msg: string) => console.log(`sandbox: ${msg}`);
+/** The zone BIND serves for the DNS-01 example; every name in it answers A 127.0.0.1, as challtestsrv does. */
+const ZONE = 'sandbox.test';
+const TSIG_KEY_NAME = 'sandbox-update';
 
 if (args[0] === 'down') await down();
 else if (args.includes('--detach')) await detach();
@@ -96,13 +110,42 @@ async function runForeground(daemon: boolean): Promise<void> {
     const kubeconfig = join(dir, 'kubeconfig');
     await copyFile(cp.kubeconfigPath, kubeconfig);
     say('starting Pebble (ACME test CA) and its DNS');
-    const dns = await startChallTestSrv({ binDir });
+    const dns = await startChallTestSrv({ binDir, logDir: join(dir, 'logs') });
     cleanups.push(() => dns.stop());
-    const pebble = await startPebble({ binDir, dnsServer: dns.dnsAddress });
+    const tsigSecret = randomBytes(32).toString('base64');
+    const bind = await startBindIfPresent(tsigSecret);
+    let resolver = dns.dnsAddress;
+    if (bind) {
+      cleanups.push(() => bind.stop());
+      const split = await startSplitDns(ZONE, bind.address, dns.dnsAddress);
+      cleanups.push(() => split.stop());
+      resolver = split.address;
+    }
+    // Pebble validates HTTP-01 on the operator's solver port, as a CA would reach it through an ingress on port 80.
+    const solverPort = await freePort();
+    const pebble = await startPebble({
+      binDir,
+      httpPort: solverPort,
+      dnsServer: resolver,
+      logDir: join(dir, 'logs'),
+      retryAfter: { authz: 1, order: 1 },
+    });
     cleanups.push(() => pebble.stop());
     await copyFile(pebble.caFile, join(dir, 'pebble-ca.pem'));
     say('starting the operator (log: .sandbox/logs/operator.log)');
-    const operator = startOperator({ kubeconfigPath: kubeconfig, logDir: join(dir, 'logs'), args: ['--leader-elect=false'] });
+    const operator = startOperator({
+      kubeconfigPath: kubeconfig,
+      logDir: join(dir, 'logs'),
+      args: [
+        '--leader-elect=false',
+        '--acme-http01-solver-host=127.0.0.1',
+        `--acme-http01-solver-port=${solverPort}`,
+        `--acme-http01-check-port=${solverPort}`,
+        `--acme-recursive-nameservers=${resolver}`,
+        // The zone's NS record names 127.0.0.1:53, where nothing listens: ask BIND itself whether a TXT is visible.
+        ...(bind ? [`--acme-dns01-check-nameservers=${bind.address}`] : []),
+      ],
+    });
     cleanups.push(() => operator.stop());
     const kubectl = join(binDir, 'kubectl');
     say('applying deploy/examples');
@@ -110,9 +153,21 @@ async function runForeground(daemon: boolean): Promise<void> {
       encoding: 'utf8',
     });
     if (applied.status !== 0) throw new Error(`kubectl apply failed: ${applied.stderr}`);
+    say(`applying the ACME examples: ClusterIssuer sandbox-acme (HTTP-01), Certificate demo/acme-web${bind ? ', ClusterIssuer sandbox-acme-dns (DNS-01), Certificate demo/acme-wildcard' : ''}`);
+    const acmeObjects = acmeExamples({
+      directoryUrl: pebble.directoryUrl,
+      caPem: readFileSync(pebble.caFile, 'utf8'),
+      ...(bind ? { dns01: { nameserver: bind.address, tsigSecret } } : {}),
+    });
+    const acmeApplied = spawnSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: acmeObjects }),
+      encoding: 'utf8',
+    });
+    if (acmeApplied.status !== 0) throw new Error(`kubectl apply of the ACME examples failed: ${acmeApplied.stderr}`);
     const client = createKubeClient({ kubeconfigPath: kubeconfig });
     const certs = await waitForCertificates(client);
     printSummary(certs, kubeconfig);
+    if (!bind) say(`the DNS-01 example (ClusterIssuer sandbox-acme-dns, Certificate demo/acme-wildcard) was skipped: BIND (named) is not available`);
     await writeFile(
       envFile,
       [
@@ -133,7 +188,7 @@ async function runForeground(daemon: boolean): Promise<void> {
 }
 
 async function waitForCertificates(client: ReturnType<typeof createKubeClient>): Promise<Certificate[]> {
-  const deadline = Date.now() + 180_000;
+  const deadline = Date.now() + 300_000;
   const seen = new Set<string>();
   for (;;) {
     const { items } = await client.list<Certificate>(Resources.certificates);
@@ -151,7 +206,7 @@ async function waitForCertificates(client: ReturnType<typeof createKubeClient>):
         const r = findCondition(c.status?.conditions, 'Ready');
         if (r?.status !== 'True') say(`  not ready: ${c.metadata.namespace}/${c.metadata.name}: ${r?.reason ?? 'no status'} ${r?.message ?? ''}`);
       }
-      throw new Error('example Certificates did not all become Ready within 3 minutes; see .sandbox/logs/operator.log');
+      throw new Error('example Certificates did not all become Ready within 5 minutes; see .sandbox/logs/operator.log');
     }
     await sleep(500);
   }
@@ -164,15 +219,159 @@ function printSummary(certs: Certificate[], kubeconfig: string): void {
       findCondition(c.status?.conditions, 'Ready')?.status ?? 'Unknown',
       c.status?.notAfter ?? '-',
       c.spec?.secretName ?? '-',
+      c.spec?.issuerRef ? `${c.spec.issuerRef.kind ?? 'Issuer'}/${c.spec.issuerRef.name}` : '-',
     ])
     .sort((a, b) => a[0]!.localeCompare(b[0]!));
-  const header = ['CERTIFICATE', 'READY', 'NOT AFTER', 'SECRET'];
+  const header = ['CERTIFICATE', 'READY', 'NOT AFTER', 'SECRET', 'ISSUER'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ');
   console.log('\n' + fmt(header));
   for (const r of rows) console.log(fmt(r));
   console.log(`\nPoint kubectl at the sandbox:\n  source .sandbox/env      # KUBECONFIG, PATH with kubectl and helm, ACME_DIRECTORY_URL, ACME_CA_FILE`);
   console.log(`  kubectl get certificates -A\n  (kubeconfig: ${kubeconfig})\n`);
+}
+
+/**
+ * BIND for the DNS-01 example, installed by the project's own script when missing (it needs root and apt-get);
+ * undefined, said out loud, when named still cannot run: the sandbox then shows HTTP-01 only.
+ */
+async function startBindIfPresent(tsigSecret: string): Promise<Bind | undefined> {
+  const installed = spawnSync('bash', [join(root, 'test/env/system-packages.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (installed.status !== 0) {
+    say('BIND (named) is not installed and test/env/system-packages.sh could not install it: skipping the DNS-01 example');
+    return undefined;
+  }
+  say(`starting BIND (named), primary for ${ZONE} with TSIG key ${TSIG_KEY_NAME}`);
+  try {
+    return await startBind({
+      zones: [{ name: ZONE, records: ['* IN A 127.0.0.1'], tsigKeys: [{ name: TSIG_KEY_NAME, algorithm: 'hmac-sha256', secret: tsigSecret }] }],
+      logDir: join(dir, 'logs'),
+    });
+  } catch (err) {
+    say(`BIND (named) did not start (${(err as Error).message}): skipping the DNS-01 example`);
+    return undefined;
+  }
+}
+
+/**
+ * A DNS forwarder for Pebble and the operator: questions for `zone` go to BIND, all others to challtestsrv, so the
+ * DNS-01 zone resolves and every other name still answers 127.0.0.1. UDP and TCP on one port: Pebble asks over TCP.
+ * A question it cannot forward gets no answer (UDP) or a closed connection (TCP), as from a server that is down.
+ */
+async function startSplitDns(zone: string, zoneServer: string, otherServer: string): Promise<{ address: string; stop(): Promise<void> }> {
+  const upstreamFor = (query: Uint8Array) => {
+    const name = decodeMessage(query).questions[0]?.name;
+    return parseServerAddress(name !== undefined && isInZone(name, zone) ? zoneServer : otherServer);
+  };
+  const answerUdp = (udp: DgramSocket) =>
+    udp.on('message', (query, from) => {
+      void Promise.resolve()
+        .then(() => exchangeUdp(upstreamFor(query), query, 5_000))
+        .then((answer) => udp.send(answer, from.port, from.address))
+        .catch(() => {});
+    });
+  const connections = new Set<Socket>();
+  const tcp = createServer((conn) => {
+    connections.add(conn);
+    conn.on('close', () => connections.delete(conn));
+    conn.on('error', () => {});
+    let pending = Buffer.alloc(0);
+    conn.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+        const query = pending.subarray(2, 2 + pending.readUInt16BE(0));
+        pending = pending.subarray(2 + query.length);
+        void Promise.resolve()
+          .then(() => exchangeTcp(upstreamFor(query), query, 5_000))
+          .then((answer) => {
+            const framed = Buffer.alloc(2 + answer.length);
+            framed.writeUInt16BE(answer.length, 0);
+            framed.set(answer, 2);
+            conn.write(framed);
+          })
+          .catch(() => conn.destroy());
+      }
+    });
+  });
+  // One port for both: take a free TCP port, then the same UDP port (retried in the rare case UDP has it taken).
+  let udp: DgramSocket | undefined;
+  for (let attempt = 1; !udp; attempt++) {
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(0, '127.0.0.1', () => resolve());
+    });
+    const port = (tcp.address() as AddressInfo).port;
+    const candidate = createSocket('udp4');
+    const bound = await new Promise<boolean>((resolve) => {
+      candidate.once('error', () => resolve(false));
+      candidate.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) udp = answerUdp(candidate);
+    else {
+      candidate.close();
+      await new Promise((r) => tcp.close(r));
+      if (attempt === 5) throw new Error('could not bind a DNS forwarder to one port for both UDP and TCP');
+    }
+  }
+  const udpSocket = udp;
+  return {
+    address: `127.0.0.1:${(tcp.address() as AddressInfo).port}`,
+    async stop() {
+      for (const c of connections) c.destroy();
+      await new Promise((r) => tcp.close(r));
+      await new Promise<void>((r) => udpSocket.close(() => r()));
+    },
+  };
+}
+
+/**
+ * The ACME examples, built here because Pebble's directory URL and CA and BIND's port exist only at runtime:
+ * an HTTP-01 ClusterIssuer and a Certificate through it; with dns01, the TSIG Secret, an RFC 2136 ClusterIssuer
+ * and a wildcard Certificate with its apex. Account keys and the TSIG Secret live in the cluster-resource namespace.
+ */
+function acmeExamples(opts: { directoryUrl: string; caPem: string; dns01?: { nameserver: string; tsigSecret: string } }): KubeObject[] {
+  const acme = (name: string, solvers: AcmeSolver[]): Issuer => ({
+    apiVersion: API_VERSION,
+    kind: 'ClusterIssuer',
+    metadata: { name },
+    spec: {
+      acme: {
+        server: opts.directoryUrl,
+        caBundle: Buffer.from(opts.caPem).toString('base64'),
+        privateKeySecretRef: { name: `${name}-account` },
+        // Pebble picks a random profile for orders that name none; ask for its 90-day one so each run looks the same.
+        profile: 'default',
+        solvers,
+      },
+    },
+  });
+  const certificate = (name: string, issuer: string, dnsNames: string[]): Certificate => ({
+    apiVersion: API_VERSION,
+    kind: 'Certificate',
+    metadata: { name, namespace: 'demo' },
+    spec: { secretName: `${name}-tls`, dnsNames, issuerRef: { kind: 'ClusterIssuer', name: issuer } },
+  });
+  const objects: KubeObject[] = [acme('sandbox-acme', [{ http01: {} }]), certificate('acme-web', 'sandbox-acme', [`web.${ZONE}`])];
+  if (opts.dns01) {
+    const tsigSecret: KubeObject & { stringData: Record<string, string> } = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'sandbox-tsig', namespace: 'certsmith' },
+      stringData: { secret: opts.dns01.tsigSecret },
+    };
+    objects.push(
+      tsigSecret,
+      acme('sandbox-acme-dns', [
+        {
+          dns01: {
+            rfc2136: { nameserver: opts.dns01.nameserver, tsigKeyName: TSIG_KEY_NAME, tsigAlgorithm: 'HMACSHA256', tsigSecretSecretRef: { name: 'sandbox-tsig' } },
+          },
+        },
+      ]),
+      certificate('acme-wildcard', 'sandbox-acme-dns', [`*.${ZONE}`, ZONE]),
+    );
+  }
+  return objects;
 }
 
 async function readPid(): Promise<number | undefined> {
