@@ -147,7 +147,8 @@ export function customResourceDefinitions() {
         readyColumns[0]!,
         { name: 'Secret', type: 'string', jsonPath: '.spec.secretName' },
         { name: 'Issuer', type: 'string', jsonPath: '.spec.issuerRef.name' },
-        { name: 'Expires', type: 'date', jsonPath: '.status.notAfter' },
+        // 'date' renders as an age, which kubectl prints as <invalid> for a time in the future.
+        { name: 'Expires', type: 'string', jsonPath: '.status.notAfter' },
         ...readyColumns.slice(1),
         ageColumn,
       ],
