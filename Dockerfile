@@ -23,4 +23,6 @@ COPY crds ./crds
 USER 65532:65532
 EXPOSE 9402
 # Exec form: node is PID 1 and receives SIGTERM itself; the operator handles it and releases its Lease.
-ENTRYPOINT ["/nodejs/bin/node", "dist/main.js"]
+# A young generation of at most 3 × 8 MiB: V8's default grows it to ~100 MiB under an issuance burst
+# (docs/benchmarks.md; bench/issuance.ts runs the operator with the same flag).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "dist/main.js"]

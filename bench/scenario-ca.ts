@@ -9,7 +9,7 @@ import { startControlPlane } from '../test/env/controlplane.ts';
 import { freePort } from '../test/env/ports.ts';
 import { certificate, clusterIssuer, createNamespace, waitForReady } from '../test/integration/helpers/objects.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/helpers/operator.ts';
-import { measureIssuance, operatorArgs, type IssuanceResult } from './issuance.ts';
+import { measureIssuance, OPERATOR_ENTRY, OPERATOR_NODE_FLAGS, operatorArgs, type IssuanceResult } from './issuance.ts';
 
 const NS = 'bench';
 
@@ -22,7 +22,13 @@ export async function benchCa(opts: { count: number; crdsDir: string }): Promise
     await createNamespace(client, 'certsmith');
     await createNamespace(client, NS);
     const metricsPort = await freePort();
-    operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, args: operatorArgs(metricsPort) });
+    operator = startOperator({
+      entry: OPERATOR_ENTRY,
+      nodeFlags: OPERATOR_NODE_FLAGS,
+      kubeconfigPath: cp.kubeconfigPath,
+      logDir,
+      args: operatorArgs(metricsPort),
+    });
     await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
     await client.create(
       Resources.certificates,

@@ -16,14 +16,23 @@ export interface OperatorProcess {
   kill(): Promise<void>;
 }
 
-export function startOperator(opts: { kubeconfigPath: string; logDir: string; name?: string; args?: string[] }): OperatorProcess {
+export function startOperator(opts: {
+  kubeconfigPath: string;
+  logDir: string;
+  name?: string;
+  args?: string[];
+  /** The entry point; default the TypeScript source. The benchmark runs the compiled dist/main.js, as the image does. */
+  entry?: string;
+  /** Node flags before the entry point (the benchmark passes the image's). */
+  nodeFlags?: string[];
+}): OperatorProcess {
   const name = opts.name ?? 'operator';
   const logFile = join(opts.logDir, `${name}.log`);
   const out = createWriteStream(logFile, { flags: 'a' });
   const child: ChildProcess = spawn(
     process.execPath,
     // Free ports unless a test names them (the last flag wins): replicas and other runs share this machine.
-    [join(root, 'src/main.ts'), '--kubeconfig', opts.kubeconfigPath, '--health-port', '0', '--acme-http01-solver-port', '0', '--identity', name, ...(opts.args ?? [])],
+    [...(opts.nodeFlags ?? []), opts.entry ?? join(root, 'src/main.ts'), '--kubeconfig', opts.kubeconfigPath, '--health-port', '0', '--acme-http01-solver-port', '0', '--identity', name, ...(opts.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.pipe(out, { end: false });
