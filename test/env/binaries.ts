@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const script = join(import.meta.dirname, 'build-binaries.sh');
@@ -34,6 +34,19 @@ export function binaryPath(binDir: string, name: string): string {
     throw new Error(`required binary "${name}" is missing from ${binDir}: ${buildHint}`);
   }
   return p;
+}
+
+/**
+ * The Gateway API CRDs (standard channel) build-binaries.sh copies from the pinned sigs.k8s.io/gateway-api module into
+ * the cache, beside the bin dir. Throws, naming the fix, when they are not there: a test that asks for them must not
+ * run without them. CERTSMITH_GATEWAY_API_CRDS_DIR overrides.
+ */
+export function gatewayApiCrdsDir(binDir: string): string {
+  const dir = process.env.CERTSMITH_GATEWAY_API_CRDS_DIR ?? join(dirname(binDir), 'gateway-api-crds');
+  if (!existsSync(join(dir, '.complete'))) {
+    throw new Error(`the Gateway API CRDs are missing (no ${join(dir, '.complete')}): ${buildHint}`);
+  }
+  return dir;
 }
 
 // Mirrors the cache layout of build-binaries.sh: <cache root>/<first 12 hex of sha256(versions.env)>/bin.

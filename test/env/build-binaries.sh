@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver, kube-controller-manager, kubectl, etcd, pebble, pebble-challtestsrv and helm
-# from Go modules and caches them outside the work tree. A warm run (stamp present) exits at once.
-# Prints the bin directory on its last line of stdout.
+# from Go modules, copies the Gateway API CRDs (standard channel) out of their Go module next to them, and caches
+# all of it outside the work tree. A warm run (stamps present) exits at once.
+# Prints the bin directory on its last line of stdout; the CRDs are in ../gateway-api-crds beside it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,8 +16,11 @@ cache_root="${CERTSMITH_CACHE_DIR:-$HOME/.cache/certsmith}"
 dir="$cache_root/$set_hash"
 bin="$dir/bin"
 stamp="$dir/.complete"
+gateway_crds="$dir/gateway-api-crds"
+# A stamp of its own: caches built before the CRDs were part of the set only need them added.
+gateway_stamp="$gateway_crds/.complete"
 
-if [[ -f "$stamp" ]]; then
+if [[ -f "$stamp" && -f "$gateway_stamp" ]]; then
   echo "$bin"
   exit 0
 fi
@@ -30,7 +34,7 @@ if ! flock -n 9; then
   log "another build of this set is running; waiting for it"
   flock 9
 fi
-if [[ -f "$stamp" ]]; then
+if [[ -f "$stamp" && -f "$gateway_stamp" ]]; then
   echo "$bin"
   exit 0
 fi
@@ -104,6 +108,32 @@ go_install() { # module-path version binary-name...
   GOBIN="$bin" go install -trimpath -ldflags "-s -w" "$pkg@$version" >&2
 }
 
+# The CRD manifests ship in the module's config/crd/standard/ (next to a kustomization and a
+# ValidatingAdmissionPolicy, which are left out: tests want the CRDs only).
+fetch_gateway_api_crds() {
+  [[ -f "$gateway_stamp" ]] && return 0
+  local w="$dir/work/gateway-api"
+  mkdir -p "$w"
+  log "fetching sigs.k8s.io/gateway-api $GATEWAY_API_VERSION"
+  local mod_dir
+  mod_dir="$(cd "$w" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')"
+  local src="$mod_dir/config/crd/standard"
+  [[ -d "$src" ]] || { log "sigs.k8s.io/gateway-api $GATEWAY_API_VERSION has no config/crd/standard (looked in '$src')"; exit 1; }
+  local tmp="$gateway_crds.tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  local n=0
+  for f in "$src"/*.yaml; do
+    grep -q '^kind: CustomResourceDefinition$' "$f" || continue
+    # The module cache is read-only; the copies need not be.
+    install -m 0644 "$f" "$tmp/"
+    n=$((n + 1))
+  done
+  [[ $n -gt 0 ]] || { log "no CustomResourceDefinition in $src"; exit 1; }
+  date -u +%FT%TZ > "$tmp/.complete"
+  rm -rf "$gateway_crds" && mv "$tmp" "$gateway_crds"
+  log "$n Gateway API CRDs in $gateway_crds"
+}
+
 build_kubernetes
 build_etcd
 go_install github.com/letsencrypt/pebble/v2/cmd/... "$PEBBLE_VERSION" pebble pebble-challtestsrv
@@ -112,6 +142,7 @@ go_install helm.sh/helm/v4/cmd/helm "$HELM_VERSION" helm
 for b in kube-apiserver kube-controller-manager kubectl etcd pebble pebble-challtestsrv helm; do
   [[ -x "$bin/$b" ]] || { log "missing $b after build"; exit 1; }
 done
+fetch_gateway_api_crds
 date -u +%FT%TZ > "$stamp"
 log "all binaries ready in $bin"
 echo "$bin"

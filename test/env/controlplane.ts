@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { binaryPath, ensureBinaries } from './binaries.ts';
+import { binaryPath, ensureBinaries, gatewayApiCrdsDir } from './binaries.ts';
 import { createTestCA, writeServiceAccountKeys } from './certs.ts';
 import { freePort } from './ports.ts';
 import { removeOnExit, startProcess, waitUntil, type ManagedProcess } from './processes.ts';
@@ -19,6 +19,8 @@ const run = promisify(execFile);
 export interface ControlPlaneOptions {
   /** Every *.yaml here is applied (server-side) and each CRD waited on until Established. */
   crdsDir?: string;
+  /** Also install the Gateway API CRDs (standard channel, the pinned version) and wait until they are Established. */
+  gatewayApi?: boolean;
   /** Where process logs go (default: inside the temp dir, removed on stop). */
   logDir?: string;
   /** Default true: garbage collection and namespace deletion need it; it adds ~5 s to the start. */
@@ -63,6 +65,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const bin = (name: string) => binaryPath(binDir, name);
   // Fail before starting anything when a binary is missing.
   for (const name of ['etcd', 'kube-apiserver', 'kubectl', ...(opts.withControllerManager ?? true ? ['kube-controller-manager'] : [])]) bin(name);
+  // Likewise the Gateway API CRDs, when asked for.
+  const gatewayCrds = opts.gatewayApi ? gatewayApiCrdsDir(binDir) : undefined;
   const dir = await mkdtemp(join(tmpdir(), 'certsmith-cp-'));
   const forgetDir = removeOnExit(dir);
   const logDir = opts.logDir ?? dir;
@@ -219,8 +223,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       mark('kube-root-ca.crt published');
     };
     const installCrds = async () => {
-      if (!opts.crdsDir || !(await readdir(opts.crdsDir)).some((f) => f.endsWith('.yaml'))) return;
-      await kubectl('apply', '--server-side', '--field-manager=certsmith-test', '-f', opts.crdsDir);
+      const dirs = [];
+      if (opts.crdsDir && (await readdir(opts.crdsDir)).some((f) => f.endsWith('.yaml'))) dirs.push(opts.crdsDir);
+      if (gatewayCrds) dirs.push(gatewayCrds);
+      if (dirs.length === 0) return;
+      for (const d of dirs) await kubectl('apply', '--server-side', '--field-manager=certsmith-test', '-f', d);
       await kubectl('wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s');
       mark('CRDs established');
     };
