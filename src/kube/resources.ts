@@ -14,12 +14,17 @@ export const Resources = {
   issuers: { group: GROUP, version: VERSION, plural: 'issuers', kind: 'Issuer', namespaced: true },
   clusterIssuers: { group: GROUP, version: VERSION, plural: 'clusterissuers', kind: 'ClusterIssuer', namespaced: false },
   secrets: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+  trustBundles: { group: GROUP, version: VERSION, plural: 'trustbundles', kind: 'TrustBundle', namespaced: false },
+  configMaps: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
   namespaces: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
   events: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
   services: { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true },
   endpointSlices: { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true },
   ingresses: { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', kind: 'Ingress', namespaced: true },
+  // Gateway API: CRDs a cluster may not have (the manager checks before it watches Gateways).
+  gateways: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'gateways', kind: 'Gateway', namespaced: true },
+  httpRoutes: { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', namespaced: true },
   customResourceDefinitions: {
     group: 'apiextensions.k8s.io',
     version: 'v1',
