@@ -14,3 +14,14 @@ export const ISSUER_KIND_ANNOTATION = 'certsmith.dev/issuer-kind';
 export const REVISION_ANNOTATION = 'certsmith.dev/revision';
 
 export const FIELD_MANAGER = 'certsmith';
+
+// Certificates made from annotated Ingresses (and Gateways): who made them. The controller ownerReference is the
+// truth; these labels let a person (or a selector) find them: kubectl get certificates -l certsmith.dev/owner-name=web
+export const SHIM_OWNER_KIND_LABEL = 'certsmith.dev/owner-kind';
+export const SHIM_OWNER_NAME_LABEL = 'certsmith.dev/owner-name';
+
+// HTTP-01 routing hints a shim puts on the Certificates it makes; they override the issuer's http01.ingress.
+/** Class of the temporary solver Ingress: the class of the Ingress the Certificate was made from. */
+export const ACME_HTTP01_INGRESS_CLASS_ANNOTATION = 'certsmith.dev/acme-http01-ingress-class';
+/** Name of the Ingress (same namespace) the challenge path is added to instead of a temporary Ingress. */
+export const ACME_HTTP01_EDIT_IN_PLACE_ANNOTATION = 'certsmith.dev/acme-http01-edit-in-place';
