@@ -40,7 +40,13 @@ export type ErrorCode =
   | 'AcmeNoSolver'
   | 'AcmeProblem'
   | 'Http01NoEndpoints'
-  | 'ResourceConflict';
+  | 'ResourceConflict'
+  // TrustBundles (src/trust/, src/controllers/trust-bundles/)
+  | 'SourceNotFound'
+  | 'PrivateKeyInSource'
+  | 'BundleEmpty'
+  | 'BundleExpired'
+  | 'BundleTooLarge';
 
 export class CertsmithError extends Error {
   readonly code: ErrorCode;

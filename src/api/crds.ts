@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CertificateSpec, CertificateStatus } from './certificate.ts';
 import { IssuerSpec, IssuerStatus } from './issuer.ts';
+import { TrustBundleSpec, TrustBundleStatus } from './trust-bundle.ts';
 import { GROUP, VERSION } from './meta.ts';
 
 type JsonSchema = { [key: string]: unknown };
@@ -78,6 +79,8 @@ interface CrdInput {
   spec: z.ZodType;
   status: z.ZodType;
   columns: PrinterColumn[];
+  /** CEL rules on the whole object (e.g. on metadata.name), where a spec schema cannot reach. */
+  validations?: { rule: string; message: string }[];
 }
 
 const readyColumns: PrinterColumn[] = [
@@ -124,6 +127,7 @@ function crd(input: CrdInput) {
                 spec: jsonSchemaOf(input.spec),
                 status: jsonSchemaOf(input.status),
               },
+              ...(input.validations ? { 'x-kubernetes-validations': input.validations } : {}),
             },
           },
         },
@@ -170,6 +174,25 @@ export function customResourceDefinitions() {
       spec: IssuerSpec,
       status: IssuerStatus,
       columns: [...readyColumns, ageColumn],
+    }),
+    crd({
+      kind: 'TrustBundle',
+      plural: 'trustbundles',
+      singular: 'trustbundle',
+      scope: 'Cluster',
+      shortNames: ['tb'],
+      spec: TrustBundleSpec,
+      status: TrustBundleStatus,
+      columns: [
+        readyColumns[0]!,
+        { name: 'Synced', type: 'string', jsonPath: '.status.conditions[?(@.type=="Synced")].status' },
+        { name: 'Targets', type: 'integer', jsonPath: '.status.targetsSynced' },
+        { name: 'Earliest Expiry', type: 'string', jsonPath: '.status.earliestExpiry' },
+        ...readyColumns.slice(1),
+        ageColumn,
+      ],
+      // Targets carry the bundle's name as a label value, which is at most 63 characters.
+      validations: [{ rule: 'size(self.metadata.name) <= 63', message: 'a TrustBundle name is at most 63 characters (it labels the targets)' }],
     }),
   ];
 }
