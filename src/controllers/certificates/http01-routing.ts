@@ -1,6 +1,8 @@
-// Puts the HTTP-01 route through an ingress controller in place for one challenge, and takes it down after.
-// Objects the operator did not create are never changed, except the one path it adds to (and removes from) an
-// Ingress the solver names for edit-in-place.
+// Puts the HTTP-01 route through an ingress controller (or a Gateway) in place for one challenge, and takes it down
+// after. Objects the operator did not create are never changed, except the one path it adds to (and removes from)
+// an Ingress the solver names for edit-in-place.
+import { isDeepStrictEqual } from 'node:util';
+import { GATEWAY_HTTP01_ANNOTATION, type GatewayObject, type HttpRouteObject } from '../../api/gateway-api.ts';
 import type { AcmeSolver } from '../../api/issuer.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
 import type { KubeObject } from '../../api/meta.ts';
@@ -9,6 +11,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { Resources, type Resource } from '../../kube/resources.ts';
 import type { ChallengeContext } from './acme-issuance.ts';
 import type { Http01Routing } from './acme-solvers.ts';
+import { http01Listener, temporaryHttpRoute, temporaryHttpRouteName } from './http01-gateway-objects.ts';
 import {
   endpointsOf,
   solverEndpointSlice,
@@ -59,6 +62,39 @@ export function createHttp01Routing(opts: {
     return endpoints;
   }
 
+  /** A Certificate made for a Gateway: a temporary HTTPRoute on the Gateway's HTTP listener for the name. */
+  async function ensureGatewayRoute(ctx: ChallengeContext, gatewayName: string): Promise<void> {
+    const cert = ctx.certificate;
+    const ns = cert.metadata.namespace!;
+    const ch = ctx.challenge;
+    const gateway = await kube.get<GatewayObject>(Resources.gateways, ns, gatewayName);
+    if (!gateway) throw new CertsmithError('InvalidSpec', `the Gateway ${ns}/${gatewayName} that should carry the HTTP-01 route does not exist`);
+    const listener = http01Listener(gateway, ch.identifier);
+    if (!listener) {
+      throw new CertsmithError(
+        'InvalidSpec',
+        `the Gateway ${ns}/${gatewayName} has no HTTP listener for ${ch.identifier}, so the CA's HTTP-01 request cannot reach the operator: add a listener with protocol HTTP on port 80 for that name, or validate it over DNS-01`,
+      );
+    }
+    const desired = temporaryHttpRoute({
+      namespace: ns,
+      certificateName: cert.metadata.name,
+      owner: { apiVersion: cert.apiVersion, kind: 'Certificate', name: cert.metadata.name, uid: cert.metadata.uid!, blockOwnerDeletion: true },
+      gatewayName,
+      listenerName: listener.name,
+      identifier: ch.identifier,
+      token: ch.token,
+    });
+    await applyOwned<HttpRouteObject>(Resources.httpRoutes, desired, (a, b) => isDeepStrictEqual(a.spec, b.spec));
+  }
+
+  async function removeGatewayRoute(ctx: ChallengeContext): Promise<void> {
+    const ns = ctx.certificate.metadata.namespace!;
+    const name = temporaryHttpRouteName(ctx.certificate.metadata.name, ctx.challenge.token);
+    const current = await kube.get<HttpRouteObject>(Resources.httpRoutes, ns, name);
+    if (current?.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) await kube.delete(Resources.httpRoutes, ns, name, { uid: current.metadata.uid! });
+  }
+
   return {
     async ensure(ctx: ChallengeContext, solver: NonNullable<AcmeSolver['http01']>) {
       const cert = ctx.certificate;
@@ -70,6 +106,9 @@ export function createHttp01Routing(opts: {
         solverEndpointSlice(ns, opts.solverPort, endpoints),
         (a, b) => JSON.stringify([a.endpoints, a.ports]) === JSON.stringify([b.endpoints, b.ports]),
       );
+      // The Gateway the Certificate was made for serves its names: route through it rather than an Ingress.
+      const gatewayName = cert.metadata.annotations?.[GATEWAY_HTTP01_ANNOTATION];
+      if (gatewayName) return ensureGatewayRoute(ctx, gatewayName);
       const ch = ctx.challenge;
       const editName = solver.ingress?.name;
       if (editName) {
@@ -91,6 +130,7 @@ export function createHttp01Routing(opts: {
     },
 
     async remove(ctx: ChallengeContext, solver: NonNullable<AcmeSolver['http01']>) {
+      if (ctx.certificate.metadata.annotations?.[GATEWAY_HTTP01_ANNOTATION]) return removeGatewayRoute(ctx);
       const ns = ctx.certificate.metadata.namespace!;
       const editName = solver.ingress?.name;
       if (editName) {
