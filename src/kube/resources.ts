@@ -16,8 +16,6 @@ export const Resources = {
   secrets: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
   trustBundles: { group: GROUP, version: VERSION, plural: 'trustbundles', kind: 'TrustBundle', namespaced: false },
   configMaps: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
-  trustBundles: { group: GROUP, version: VERSION, plural: 'trustbundles', kind: 'TrustBundle', namespaced: false },
-  configMaps: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
   namespaces: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
   events: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
