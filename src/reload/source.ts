@@ -1,0 +1,91 @@
+// A Source: the last good material of one mounted directory. Each read is parsed; a good and different read becomes
+// the next generation, a bad one is reported and the previous material stays in use.
+import { readSnapshot, systemTimers, watchDirectory, type Timers } from './mounted-dir.ts';
+import type { ReloadHooks, Source, Verdict } from './types.ts';
+
+export interface WatchDirOptions {
+  /** Name in hooks and errors; the directory by default. */
+  name?: string;
+  hooks?: ReloadHooks;
+  /** Default 100 ms: the kubelet's swap is a burst of events well within that. */
+  debounceMs?: number;
+  /** Default 60 s; 0 turns it off. A safety net for lost events, not the main path. */
+  pollIntervalMs?: number;
+  timers?: Timers;
+}
+
+export interface SourceSpec<T> extends WatchDirOptions {
+  dir: string;
+  files: readonly string[];
+  parse(files: ReadonlyMap<string, Buffer>): Verdict<T & { hash: string }>;
+}
+
+export class ReloadError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'ReloadError';
+    this.code = code;
+  }
+}
+
+/** Reads the directory once (throwing a ReloadError when that read is not good), then keeps watching it. */
+export async function openSource<T extends { hash: string }>(spec: SourceSpec<T>): Promise<Source<T>> {
+  const name = spec.name ?? spec.dir;
+  const hooks = spec.hooks ?? {};
+  const first = await read(spec);
+  if (!first.ok) throw new ReloadError(first.code, `${name}: ${first.reason}`);
+
+  let value = first.value;
+  let generation = 1;
+  const listeners = new Set<(value: T, generation: number) => void>();
+  call(() => hooks.reloaded?.({ source: name, generation, hash: value.hash }));
+
+  const refresh = async (): Promise<void> => {
+    const verdict = await read(spec);
+    if (!verdict.ok) {
+      call(() => hooks.rejected?.({ source: name, code: verdict.code, reason: verdict.reason, keptGeneration: generation }));
+      return;
+    }
+    if (verdict.value.hash === value.hash) return; // a poll tick or an unrelated event
+    value = verdict.value;
+    generation += 1;
+    call(() => hooks.reloaded?.({ source: name, generation, hash: value.hash }));
+    for (const listener of listeners) call(() => listener(value, generation));
+  };
+
+  const stop = watchDirectory(spec.dir, refresh, {
+    debounceMs: spec.debounceMs ?? 100,
+    pollIntervalMs: spec.pollIntervalMs ?? 60_000,
+    timers: spec.timers ?? systemTimers,
+  });
+
+  return {
+    name,
+    current: () => value,
+    generation: () => generation,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    refresh,
+    close: stop,
+  };
+}
+
+async function read<T>(spec: SourceSpec<T>): Promise<Verdict<T & { hash: string }>> {
+  try {
+    return spec.parse(await readSnapshot(spec.dir, spec.files));
+  } catch (err) {
+    return { ok: false, code: 'Unreadable', reason: (err as NodeJS.ErrnoException).code ?? String(err) };
+  }
+}
+
+// Hooks and listeners belong to the caller; one that throws must not stop the reload or the others.
+function call(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    /* ignored on purpose */
+  }
+}
