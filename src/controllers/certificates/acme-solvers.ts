@@ -15,8 +15,12 @@ import type { SecretReader } from '../../kube/secret-reader.ts';
 import type { Clock } from '../../policy/clock.ts';
 import { secretValue } from '../../signers/secret-data.ts';
 import type { ChallengeContext, ChallengeSolvers } from './acme-issuance.ts';
+import { needsHttp01Route } from './http01-objects.ts';
 
-/** Routes the CA's HTTP-01 request through an Ingress to the operator (http01.ingress); absent: served directly. */
+/**
+ * Routes the CA's HTTP-01 request through an Ingress (or Gateway) to the operator: for http01.ingress, or for a
+ * Certificate made for an Ingress or Gateway (its hint annotations). Otherwise the operator is reached directly.
+ */
 export interface Http01Routing {
   ensure(ctx: ChallengeContext, solver: NonNullable<AcmeSolver['http01']>): Promise<void>;
   remove(ctx: ChallengeContext, solver: NonNullable<AcmeSolver['http01']>): Promise<void>;
@@ -103,7 +107,7 @@ export function createChallengeSolvers(opts: ChallengeSolverOptions): ChallengeS
     async present(ctx) {
       const solver = solverOf(ctx);
       if (ctx.challenge.type === 'http-01') {
-        if (solver.http01?.ingress && opts.routing) await opts.routing.ensure(ctx, solver.http01);
+        if (opts.routing && needsHttp01Route(ctx.certificate.metadata.annotations, solver.http01)) await opts.routing.ensure(ctx, solver.http01 ?? {});
         return {};
       }
       const provider = await providerFor(ctx, solver.dns01!);
@@ -132,7 +136,7 @@ export function createChallengeSolvers(opts: ChallengeSolverOptions): ChallengeS
     async cleanup(ctx) {
       const solver = solverOf(ctx);
       if (ctx.challenge.type === 'http-01') {
-        if (solver.http01?.ingress && opts.routing) await opts.routing.remove(ctx, solver.http01);
+        if (opts.routing && needsHttp01Route(ctx.certificate.metadata.annotations, solver.http01)) await opts.routing.remove(ctx, solver.http01 ?? {});
         return;
       }
       const provider = await providerFor(ctx, solver.dns01!);

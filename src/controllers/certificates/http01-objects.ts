@@ -4,7 +4,15 @@
 // (a Service cannot select pods in another namespace), kept for later challenges; and per challenge either a
 // temporary Ingress or one path added to an Ingress of the user's.
 import { createHash } from 'node:crypto';
-import { CERTIFICATE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
+import { GATEWAY_HTTP01_ANNOTATION } from '../../api/gateway-api.ts';
+import type { AcmeSolver } from '../../api/issuer.ts';
+import {
+  ACME_HTTP01_EDIT_IN_PLACE_ANNOTATION,
+  ACME_HTTP01_INGRESS_CLASS_ANNOTATION,
+  CERTIFICATE_NAME_LABEL,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+} from '../../api/labels.ts';
 import type { KubeObject, OwnerReference } from '../../api/meta.ts';
 
 export const SOLVER_SERVICE_NAME = 'certsmith-acme-solver';
@@ -147,4 +155,32 @@ export function withoutChallengePath(ingress: IngressObject, token: string): Ing
     .map((r) => (r.http ? { ...r, http: { paths: r.http.paths.filter((p) => p.path !== target) } } : r))
     .filter((r, i) => !(r.http && r.http.paths.length === 0 && (ingress.spec?.rules?.[i]?.http?.paths.length ?? 0) > 0));
   return { ...ingress, spec: { ...ingress.spec, rules } };
+}
+
+const ROUTING_HINTS = [ACME_HTTP01_INGRESS_CLASS_ANNOTATION, ACME_HTTP01_EDIT_IN_PLACE_ANNOTATION, GATEWAY_HTTP01_ANNOTATION];
+
+/**
+ * Whether the CA's HTTP-01 request must be routed to the operator through the cluster: the issuer asks for it
+ * (http01.ingress), or the Certificate was made for an Ingress or Gateway, which serves its names.
+ */
+export function needsHttp01Route(certificateAnnotations: Readonly<Record<string, string>> | undefined, solver: AcmeSolver['http01']): boolean {
+  return !!solver?.ingress || ROUTING_HINTS.some((k) => !!certificateAnnotations?.[k]);
+}
+
+/**
+ * Where the challenge path goes: into an existing Ingress (editInPlace), or a temporary Ingress of a class. The
+ * hints a shim put on the Certificate win over the issuer's http01.ingress: they say how the names are served.
+ */
+export function ingressRouteOf(
+  certificateAnnotations: Readonly<Record<string, string>> | undefined,
+  solver: AcmeSolver['http01'],
+): { editInPlace?: string; ingressClassName?: string } {
+  const editInPlace = certificateAnnotations?.[ACME_HTTP01_EDIT_IN_PLACE_ANNOTATION];
+  if (editInPlace) return { editInPlace };
+  const ingressClassName = certificateAnnotations?.[ACME_HTTP01_INGRESS_CLASS_ANNOTATION];
+  if (ingressClassName) return { ingressClassName };
+  return {
+    ...(solver?.ingress?.name ? { editInPlace: solver.ingress.name } : {}),
+    ...(solver?.ingress?.ingressClassName ? { ingressClassName: solver.ingress.ingressClassName } : {}),
+  };
 }

@@ -14,6 +14,7 @@ import type { Http01Routing } from './acme-solvers.ts';
 import { http01Listener, temporaryHttpRoute, temporaryHttpRouteName } from './http01-gateway-objects.ts';
 import {
   endpointsOf,
+  ingressRouteOf,
   solverEndpointSlice,
   solverService,
   temporaryIngress,
@@ -110,10 +111,11 @@ export function createHttp01Routing(opts: {
       const gatewayName = cert.metadata.annotations?.[GATEWAY_HTTP01_ANNOTATION];
       if (gatewayName) return ensureGatewayRoute(ctx, gatewayName);
       const ch = ctx.challenge;
-      const editName = solver.ingress?.name;
+      const route = ingressRouteOf(cert.metadata.annotations, solver);
+      const editName = route.editInPlace;
       if (editName) {
         const ingress = await kube.get<IngressObject>(Resources.ingresses, ns, editName);
-        if (!ingress) throw new CertsmithError('InvalidSpec', `the Ingress ${ns}/${editName} the http01 solver edits in place does not exist`);
+        if (!ingress) throw new CertsmithError('InvalidSpec', `the Ingress ${ns}/${editName} the HTTP-01 challenge path goes into (edit in place) does not exist`);
         const next = withChallengePath(ingress, ch.identifier, ch.token);
         if (next !== ingress) await kube.replace(Resources.ingresses, next);
         return;
@@ -124,7 +126,7 @@ export function createHttp01Routing(opts: {
         owner: { apiVersion: cert.apiVersion, kind: 'Certificate', name: cert.metadata.name, uid: cert.metadata.uid!, blockOwnerDeletion: true },
         identifier: ch.identifier,
         token: ch.token,
-        ingressClassName: solver.ingress?.ingressClassName,
+        ingressClassName: route.ingressClassName,
       });
       await applyOwned(Resources.ingresses, desired, (a, b) => JSON.stringify(a.spec) === JSON.stringify(b.spec));
     },
@@ -132,7 +134,7 @@ export function createHttp01Routing(opts: {
     async remove(ctx: ChallengeContext, solver: NonNullable<AcmeSolver['http01']>) {
       if (ctx.certificate.metadata.annotations?.[GATEWAY_HTTP01_ANNOTATION]) return removeGatewayRoute(ctx);
       const ns = ctx.certificate.metadata.namespace!;
-      const editName = solver.ingress?.name;
+      const editName = ingressRouteOf(ctx.certificate.metadata.annotations, solver).editInPlace;
       if (editName) {
         const ingress = await kube.get<IngressObject>(Resources.ingresses, ns, editName);
         if (!ingress) return;
