@@ -8,6 +8,7 @@ import type { Config } from './config/config.ts';
 import { createCertificateReconciler } from './controllers/certificates/reconciler.ts';
 import type { SecretObject } from './controllers/certificates/secret-builder.ts';
 import { createIssuerReconciler } from './controllers/issuers/reconciler.ts';
+import { createTrustBundleWiring } from './controllers/trust-bundles/wiring.ts';
 import { objectKey } from './controllers/store.ts';
 import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { createEventRecorder } from './kube/events.ts';
@@ -26,6 +27,10 @@ import { createAcmeIssuance } from './controllers/certificates/acme-issuance.ts'
 import { createChallengeSolvers } from './controllers/certificates/acme-solvers.ts';
 import { createHttp01Routing } from './controllers/certificates/http01-routing.ts';
 import { parseDuration } from './policy/duration.ts';
+import { isDeepStrictEqual } from 'node:util';
+import type { Ingress } from './controllers/shim/ingress.ts';
+import { createIngressReconciler } from './controllers/shim/ingress-reconciler.ts';
+import { controllerOf, createShimSync } from './controllers/shim/sync.ts';
 
 export interface Manager {
   client: KubeClient;
@@ -53,14 +58,16 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       indexChallenges(c);
       enqueueCert(c);
     },
-    onUpdate: (_old, c) => {
+    onUpdate: (old, c) => {
       indexChallenges(c);
       enqueueCert(c);
+      if (!sameShimFields(old, c)) enqueueIngressesOf(c);
     },
     onResync: (c) => enqueueCert(c),
     onDelete: (c) => {
       challenges.set(objectKey(c.metadata.namespace, c.metadata.name), undefined);
       onCertificateDeleted(c);
+      enqueueIngressesOf(c);
     },
   });
   // HTTP-01 key authorizations of every Certificate, from the cache: each replica answers for all of them.
@@ -75,6 +82,22 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     resyncMs,
     log,
     ...issuerHandlers('ClusterIssuer'),
+  });
+  // Annotated Ingresses become Certificates. Only what the shim reads is kept: rules and status can be large.
+  const ingresses = createInformer<Ingress>({
+    client,
+    resource: Resources.ingresses,
+    resyncMs,
+    log,
+    transform: (i) => {
+      const { managedFields: _drop, ...metadata } = i.metadata as Ingress['metadata'] & { managedFields?: unknown };
+      const spec = { ingressClassName: i.spec?.ingressClassName, tls: i.spec?.tls };
+      return { apiVersion: i.apiVersion, kind: i.kind, metadata, spec };
+    },
+    onAdd: (i) => enqueueIngress(i),
+    onUpdate: (_old, i) => enqueueIngress(i),
+    onResync: (i) => enqueueIngress(i),
+    onDelete: (i) => enqueueIngress(i),
   });
   // Only Secrets the operator wrote are cached: memory stays flat however many other Secrets the cluster has.
   const secrets = createInformer<SecretObject>({
@@ -171,6 +194,38 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     metrics,
     reconcile: createIssuerReconciler({ kind: 'ClusterIssuer', client, issuers: clusterIssuers, signers, accounts, events, clock, log }),
   });
+  const trustBundles = createTrustBundleWiring({
+    client,
+    certificates,
+    issuers,
+    clusterIssuers,
+    secrets: secretReader,
+    events,
+    clusterResourceNamespace: config.clusterResourceNamespace,
+    resyncMs,
+    clock,
+    log,
+    metrics,
+  });
+  const ingressController = createController({
+    name: 'ingresses',
+    workers: 2,
+    clock,
+    log,
+    metrics,
+    reconcile: createIngressReconciler({
+      ingresses,
+      issuers,
+      clusterIssuers,
+      sync: createShimSync({ client, certificates }),
+      events,
+      annotations: {
+        honourCertManager: config.honourCertManagerAnnotations,
+        defaultIssuer: config.defaultIssuerName ? { kind: config.defaultIssuerKind, name: config.defaultIssuerName } : undefined,
+      },
+      log,
+    }),
+  });
 
   function enqueueCert(c: Certificate) {
     certificateController.enqueue(objectKey(c.metadata.namespace, c.metadata.name));
@@ -181,6 +236,22 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     for (const other of certificates.list(c.metadata.namespace)) {
       if (other.spec?.secretName === c.spec?.secretName) enqueueCert(other);
     }
+  }
+  function enqueueIngress(i: Ingress) {
+    ingressController.enqueue(objectKey(i.metadata.namespace, i.metadata.name));
+  }
+  /** The Ingress that owns a Certificate puts it right; Ingresses waiting for a name a Certificate held look again. */
+  function enqueueIngressesOf(c: Certificate) {
+    const owner = controllerOf(c);
+    if (owner?.kind === 'Ingress') ingressController.enqueue(objectKey(c.metadata.namespace, owner.name));
+    for (const i of ingresses.list(c.metadata.namespace)) {
+      if (i.metadata.name !== owner?.name && i.spec?.tls?.some((t) => t.secretName === c.metadata.name)) enqueueIngress(i);
+    }
+  }
+  /** Status writes do not concern the shim; only what it sets (or a person changed) does. */
+  function sameShimFields(a: Certificate, b: Certificate) {
+    const pick = (c: Certificate) => [c.metadata.generation, c.metadata.labels, c.metadata.annotations, c.metadata.ownerReferences, c.metadata.deletionTimestamp];
+    return isDeepStrictEqual(pick(a), pick(b));
   }
   function onSecret(s: SecretObject) {
     const owner = s.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION];
@@ -194,6 +265,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     for (const i of issuers.list(s.metadata.namespace)) {
       if (usesSecret(i)) issuerController.enqueue(objectKey(i.metadata.namespace, i.metadata.name));
     }
+    trustBundles.secretChanged(s.metadata.namespace, s.metadata.name);
     if (s.metadata.namespace === config.clusterResourceNamespace) {
       for (const i of clusterIssuers.list()) {
         if (usesSecret(i)) clusterIssuerController.enqueue(i.metadata.name);
@@ -202,6 +274,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
   }
   function issuerHandlers(kind: 'Issuer' | 'ClusterIssuer') {
     const changed = (i: Issuer) => {
+      trustBundles.issuerChanged(kind, i.metadata.namespace, i.metadata.name);
       (kind === 'Issuer' ? issuerController : clusterIssuerController).enqueue(objectKey(i.metadata.namespace, i.metadata.name));
       // Certificates waiting on this issuer look again.
       for (const c of certificates.list(kind === 'Issuer' ? i.metadata.namespace : undefined)) {
@@ -217,8 +290,8 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     };
   }
 
-  const controllers = [issuerController, clusterIssuerController, certificateController];
-  const informers = [certificates, issuers, clusterIssuers, secrets];
+  const controllers = [issuerController, clusterIssuerController, certificateController, ingressController, trustBundles.controller];
+  const informers = [certificates, issuers, clusterIssuers, secrets, ingresses, ...trustBundles.informers];
   let synced = false;
   let health: { port: number; close(): Promise<void> } | undefined;
   let http01: Http01Server | undefined;

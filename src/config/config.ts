@@ -38,17 +38,20 @@ export const ConfigSchema = z.object({
   acmeRecursiveNameservers: hostPortList,
   acmeDns01CheckNameservers: hostPortList,
   acmeAriMaxCheckInterval: goDuration.default('24h'),
+  defaultIssuerKind: z.enum(['Issuer', 'ClusterIssuer']).default('ClusterIssuer'),
+  defaultIssuerName: z.string().optional(),
+  honourCertManagerAnnotations: bool.default(false),
 });
 export type Config = z.infer<typeof ConfigSchema> & { leaderElectionNamespace: string };
 
-const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: string; help: string }> = {
+const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: string; help: string; boolean?: true }> = {
   '--kubeconfig': { key: 'kubeconfig', env: 'KUBECONFIG', help: 'kubeconfig file (default: in-cluster, then ~/.kube/config)' },
   '--cluster-resource-namespace': {
     key: 'clusterResourceNamespace',
     env: 'CERTSMITH_CLUSTER_RESOURCE_NAMESPACE',
     help: 'namespace of the Secrets ClusterIssuers refer to (default certsmith)',
   },
-  '--leader-elect': { key: 'leaderElect', env: 'CERTSMITH_LEADER_ELECT', help: 'elect one active replica on a Lease (default true)' },
+  '--leader-elect': { key: 'leaderElect', env: 'CERTSMITH_LEADER_ELECT', help: 'elect one active replica on a Lease (default true)', boolean: true },
   '--leader-election-namespace': {
     key: 'leaderElectionNamespace',
     env: 'CERTSMITH_LEADER_ELECTION_NAMESPACE',
@@ -96,11 +99,27 @@ const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: stri
     env: 'CERTSMITH_ACME_ARI_MAX_CHECK_INTERVAL',
     help: "longest wait between two looks at a certificate's ACME renewal information, whatever the CA's Retry-After (default 24h)",
   },
+  '--default-issuer-kind': {
+    key: 'defaultIssuerKind',
+    env: 'CERTSMITH_DEFAULT_ISSUER_KIND',
+    help: 'Issuer|ClusterIssuer of the default issuer (default ClusterIssuer; an Issuer is looked up in the Ingress\'s namespace)',
+  },
+  '--default-issuer-name': {
+    key: 'defaultIssuerName',
+    env: 'CERTSMITH_DEFAULT_ISSUER_NAME',
+    help: 'issuer for Ingresses annotated kubernetes.io/tls-acme: "true" (default: none; that annotation is then ignored)',
+  },
+  '--honour-cert-manager-annotations': {
+    key: 'honourCertManagerAnnotations',
+    env: 'CERTSMITH_HONOUR_CERT_MANAGER_ANNOTATIONS',
+    boolean: true,
+    help: "act on cert-manager.io/issuer, cert-manager.io/cluster-issuer and cert-manager's field annotations on Ingresses, to switch without editing them (default false)",
+  },
 };
 
 export function usage(): string {
-  const lines = Object.entries(FLAGS).map(([flag, f]) => `  ${flag.padEnd(30)} ${f.help} [$${f.env}]`);
-  return ['Usage: certsmith-operator [flags]', '', 'Flags:', ...lines, '  --help                         this text'].join('\n');
+  const lines = Object.entries(FLAGS).map(([flag, f]) => `  ${flag.padEnd(34)} ${f.help} [$${f.env}]`);
+  return ['Usage: certsmith-operator [flags]', '', 'Flags:', ...lines, '  --help                             this text'].join('\n');
 }
 
 /** Pure: argv and env in, Config out, or a ConfigInvalid error naming the bad flag. */
@@ -115,7 +134,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const f = FLAGS[flag];
     if (!f) throw new CertsmithError('ConfigInvalid', `unknown flag ${flag}\n\n${usage()}`);
-    const value = inline ?? argv[++i];
+    // A boolean flag alone means true (--honour-cert-manager-annotations); "--flag false" still reads as before.
+    const value = inline ?? (f.boolean && argv[i + 1] !== 'true' && argv[i + 1] !== 'false' ? 'true' : argv[++i]);
     if (value === undefined) throw new CertsmithError('ConfigInvalid', `flag ${flag} needs a value`);
     raw[f.key] = value;
   }

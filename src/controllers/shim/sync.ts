@@ -129,8 +129,11 @@ export function createShimSync(deps: { client: KubeClient; certificates: Store<C
         // Being deleted (foreground, or by a person): its deletion re-queues the owner, which then recreates it.
         if (existing?.metadata.deletionTimestamp) continue;
         if (existing && isUpToDate(existing, wanted)) continue;
-        own.remember(await client.apply(Resources.certificates, wanted, { force: true }));
-        (existing ? out.updated : out.created).push(d.name);
+        const applied = await client.apply(Resources.certificates, wanted, { force: true });
+        own.remember(applied);
+        // An apply that changed nothing (a field another manager holds) keeps the resourceVersion: not an update.
+        if (!existing) out.created.push(d.name);
+        else if (applied.metadata.resourceVersion !== existing.metadata.resourceVersion) out.updated.push(d.name);
       }
 
       const owned = deps.certificates.list(ns).filter((c) => isOwnedBy(c, owner) && !c.metadata.deletionTimestamp);

@@ -16,11 +16,29 @@ describe('parseConfig', () => {
     assert.equal(c.leaderElect, false);
     assert.equal(c.logLevel, 'debug');
   });
+  it('leaves the ingress shim to certsmith.dev annotations by default: no default issuer, cert-manager annotations ignored', () => {
+    const c = parseConfig([], {});
+    assert.equal(c.defaultIssuerKind, 'ClusterIssuer');
+    assert.equal(c.defaultIssuerName, undefined);
+    assert.equal(c.honourCertManagerAnnotations, false);
+  });
+  it('reads the default issuer and the cert-manager migration switch from flags and the environment', () => {
+    const c = parseConfig(['--default-issuer-kind', 'Issuer', '--default-issuer-name=letsencrypt', '--honour-cert-manager-annotations'], {});
+    assert.equal(c.defaultIssuerKind, 'Issuer');
+    assert.equal(c.defaultIssuerName, 'letsencrypt');
+    assert.equal(c.honourCertManagerAnnotations, true, 'a bare boolean flag means true');
+    const e = parseConfig([], { CERTSMITH_DEFAULT_ISSUER_NAME: 'le', CERTSMITH_HONOUR_CERT_MANAGER_ANNOTATIONS: 'true' });
+    assert.equal(e.defaultIssuerName, 'le');
+    assert.equal(e.honourCertManagerAnnotations, true);
+    assert.equal(parseConfig(['--honour-cert-manager-annotations=false'], {}).honourCertManagerAnnotations, false);
+  });
   const bad = [
     { name: 'an unknown flag', argv: ['--nope', '1'], message: /unknown flag --nope/ },
     { name: 'a flag without a value', argv: ['--workers'], message: /--workers needs a value/ },
     { name: 'a port out of range', argv: ['--health-port', '70000'], message: /--health-port/ },
     { name: 'a bad log level', argv: ['--log-level', 'loud'], message: /--log-level/ },
+    { name: 'an unknown default issuer kind', argv: ['--default-issuer-kind', 'Vault'], message: /--default-issuer-kind/ },
+    { name: 'a migration switch that is not a boolean', argv: ['--honour-cert-manager-annotations=yes'], message: /--honour-cert-manager-annotations/ },
   ];
   for (const b of bad) {
     it(`refuses ${b.name} with a ConfigInvalid error naming it`, () => {
