@@ -31,6 +31,9 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Ingress } from './controllers/shim/ingress.ts';
 import { createIngressReconciler } from './controllers/shim/ingress-reconciler.ts';
 import { controllerOf, createShimSync } from './controllers/shim/sync.ts';
+import type { GatewayObject } from './api/gateway-api.ts';
+import { createGatewayReconciler } from './controllers/shim/gateway-reconciler.ts';
+import { probeResource } from './kube/discovery.ts';
 
 export interface Manager {
   client: KubeClient;
@@ -61,13 +64,17 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     onUpdate: (old, c) => {
       indexChallenges(c);
       enqueueCert(c);
-      if (!sameShimFields(old, c)) enqueueIngressesOf(c);
+      if (!sameShimFields(old, c)) {
+        enqueueIngressesOf(c);
+        enqueueGatewaysOf(c);
+      }
     },
     onResync: (c) => enqueueCert(c),
     onDelete: (c) => {
       challenges.set(objectKey(c.metadata.namespace, c.metadata.name), undefined);
       onCertificateDeleted(c);
       enqueueIngressesOf(c);
+      enqueueGatewaysOf(c);
     },
   });
   // HTTP-01 key authorizations of every Certificate, from the cache: each replica answers for all of them.
@@ -99,6 +106,23 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     onResync: (i) => enqueueIngress(i),
     onDelete: (i) => enqueueIngress(i),
   });
+  // Annotated Gateways become Certificates, if the cluster has Gateway API: run() asks once, and only then is this
+  // informer started. Only metadata and listeners are kept.
+  const gateways = createInformer<GatewayObject>({
+    client,
+    resource: Resources.gateways,
+    resyncMs,
+    log,
+    transform: (g) => {
+      const { managedFields: _drop, ...metadata } = g.metadata as GatewayObject['metadata'] & { managedFields?: unknown };
+      return { apiVersion: g.apiVersion, kind: g.kind, metadata, spec: { gatewayClassName: g.spec?.gatewayClassName ?? '', listeners: g.spec?.listeners ?? [] } };
+    },
+    onAdd: (g) => enqueueGateway(g),
+    onUpdate: (_old, g) => enqueueGateway(g),
+    onResync: (g) => enqueueGateway(g),
+    onDelete: (g) => enqueueGateway(g),
+  });
+  let gatewaysWatched = false;
   // Only Secrets the operator wrote are cached: memory stays flat however many other Secrets the cluster has.
   const secrets = createInformer<SecretObject>({
     client,
@@ -227,6 +251,26 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     }),
   });
 
+  const gatewayController = createController({
+    name: 'gateways',
+    workers: 2,
+    clock,
+    log,
+    metrics,
+    reconcile: createGatewayReconciler({
+      gateways,
+      issuers,
+      clusterIssuers,
+      sync: createShimSync({ client, certificates }),
+      events,
+      annotations: {
+        honourCertManager: config.honourCertManagerAnnotations,
+        defaultIssuer: config.defaultIssuerName ? { kind: config.defaultIssuerKind, name: config.defaultIssuerName } : undefined,
+      },
+      log,
+    }),
+  });
+
   function enqueueCert(c: Certificate) {
     certificateController.enqueue(objectKey(c.metadata.namespace, c.metadata.name));
   }
@@ -246,6 +290,19 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     if (owner?.kind === 'Ingress') ingressController.enqueue(objectKey(c.metadata.namespace, owner.name));
     for (const i of ingresses.list(c.metadata.namespace)) {
       if (i.metadata.name !== owner?.name && i.spec?.tls?.some((t) => t.secretName === c.metadata.name)) enqueueIngress(i);
+    }
+  }
+  function enqueueGateway(g: GatewayObject) {
+    gatewayController.enqueue(objectKey(g.metadata.namespace, g.metadata.name));
+  }
+  /** The Gateway that owns a Certificate puts it right; Gateways waiting for a Secret name a Certificate held look again. */
+  function enqueueGatewaysOf(c: Certificate) {
+    if (!gatewaysWatched) return;
+    const owner = controllerOf(c);
+    if (owner?.kind === 'Gateway') gatewayController.enqueue(objectKey(c.metadata.namespace, owner.name));
+    for (const g of gateways.list(c.metadata.namespace)) {
+      const names = (g.spec?.listeners ?? []).map((l) => l.tls?.certificateRefs?.[0]?.name);
+      if (g.metadata.name !== owner?.name && names.includes(c.metadata.name)) enqueueGateway(g);
     }
   }
   /** Status writes do not concern the shim; only what it sets (or a person changed) does. */
@@ -350,6 +407,17 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
         onRequest: (found) => metrics.http01Requests.inc({ result: found ? 'found' : 'not_found' }),
       });
       log.info({ port: http01.port }, 'HTTP-01 challenge server listening');
+      // Gateway API is optional: a watch on Gateways the API server does not serve would fail forever. Asked once;
+      // CRDs installed later take effect at the next restart.
+      const gatewayApi = await probeResource(client, Resources.gateways);
+      if (gatewayApi.served) {
+        informers.push(gateways);
+        controllers.push(gatewayController);
+        gatewaysWatched = true;
+        log.info('Gateway API found: annotated Gateways become Certificates');
+      } else {
+        log.info({ why: gatewayApi.why }, 'Gateway support is off: gateways.gateway.networking.k8s.io is not available; restart the operator after installing the Gateway API CRDs');
+      }
       await Promise.all(informers.map((i) => i.start()));
       synced = true;
       log.info('caches synced');

@@ -1,11 +1,18 @@
-// Which certificates a Gateway's listeners need. Pure.
+// Which Certificates an annotated Gateway asks for. Pure.
 //
 // A listener needs one when the Gateway terminates TLS on it (protocol HTTPS or TLS, tls.mode Terminate, the
 // default) for a hostname, into the core Secret its first certificateRef names in the Gateway's namespace.
 // Listeners naming the same Secret share one Certificate holding all their hostnames (as cert-manager does): one
 // Secret can only hold one certificate. A listener that asks for TLS termination but cannot get a certificate is
 // a problem to report; one that does not terminate TLS (HTTP, Passthrough, TCP, ...) is simply not ours.
-import type { GatewayListener, GatewayObject } from '../../api/gateway-api.ts';
+//
+// Each Certificate carries the Gateway's name as its HTTP-01 routing hint: the CA's request for its names comes
+// through that Gateway, so the challenge route goes there too (a temporary HTTPRoute on its HTTP listener).
+import type { CertificateSpec } from '../../api/certificate.ts';
+import { GATEWAY_HTTP01_ANNOTATION, type GatewayListener, type GatewayObject } from '../../api/gateway-api.ts';
+import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
+import { certificateSpecFromAnnotations, FIELD_ANNOTATIONS, type AnnotationOptions } from './annotations.ts';
+import type { DesiredShimCertificate } from './sync.ts';
 
 export interface GatewayTlsTarget {
   secretName: string;
@@ -72,4 +79,32 @@ export function gatewayTlsPlan(gateway: GatewayObject): GatewayTlsPlan {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([secretName, e]) => ({ secretName, dnsNames: [...e.hosts].sort(), listeners: e.listeners }));
   return { targets, problems };
+}
+
+export type GatewayPlan =
+  | { kind: 'notAnnotated' }
+  /** The annotations are wrong: nothing is created, changed or deleted until they are fixed. */
+  | { kind: 'invalid'; problems: string[] }
+  | { kind: 'planned'; certificates: DesiredShimCertificate[]; problems: string[] };
+
+export function planGateway(gateway: GatewayObject, opts: AnnotationOptions): GatewayPlan {
+  const asked = certificateSpecFromAnnotations(gateway.metadata.annotations, opts);
+  if (asked.kind !== 'annotated') return asked;
+  const { targets, problems: listenerProblems } = gatewayTlsPlan(gateway);
+  const problems = listenerProblems.map((p) => `${p.message}; no Certificate was made for it`);
+  if (asked.http01EditInPlace) {
+    problems.push(`${FIELD_ANNOTATIONS.http01EditInPlace} has no meaning on a Gateway (HTTP-01 goes through a temporary HTTPRoute on its HTTP listener): ignored`);
+  }
+  const certificates: DesiredShimCertificate[] = [];
+  for (const t of targets) {
+    const spec: CertificateSpec = { secretName: t.secretName, issuerRef: { ...asked.issuerRef }, dnsNames: t.dnsNames, ...asked.fields };
+    // The Certificate is named after the Secret, so a name the API server would refuse is told here.
+    const nameProblem = validateCertificateSpec(spec).find((p) => p.startsWith('secretName'));
+    if (nameProblem) {
+      problems.push(`listener ${t.listeners.join(', ')}: ${nameProblem}; no Certificate was made for it`);
+      continue;
+    }
+    certificates.push({ name: t.secretName, spec, annotations: { [GATEWAY_HTTP01_ANNOTATION]: gateway.metadata.name } });
+  }
+  return { kind: 'planned', certificates, problems };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GatewayListener, GatewayObject } from '../../../src/api/gateway-api.ts';
-import { gatewayTlsPlan } from '../../../src/controllers/shim/gateway.ts';
+import { gatewayTlsPlan, planGateway } from '../../../src/controllers/shim/gateway.ts';
 
 function gateway(listeners: GatewayListener[]): GatewayObject {
   return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'edge', namespace: 'web' }, spec: { gatewayClassName: 'any', listeners } };
@@ -98,5 +98,70 @@ describe('Gateway listeners → certificates', () => {
 
   it('a Gateway without listeners needs nothing', () => {
     assert.deepEqual(gatewayTlsPlan({ ...gateway([]), spec: { gatewayClassName: 'x' } }), { targets: [], problems: [] });
+  });
+});
+
+describe('an annotated Gateway → Certificates', () => {
+  const opts = { honourCertManager: false };
+  const annotated = (annotations: Record<string, string>, listeners: GatewayListener[]): GatewayObject => ({ ...gateway(listeners), metadata: { name: 'edge', namespace: 'web', annotations } });
+
+  it('a Gateway without an issuer annotation is not ours', () => {
+    assert.deepEqual(planGateway(gateway([https('a', 'a.example.com', 'a-tls')]), opts), { kind: 'notAnnotated' });
+  });
+
+  it('each Secret becomes a Certificate named after it, with the issuer, the field annotations and the Gateway as HTTP-01 hint', () => {
+    const plan = planGateway(
+      annotated({ 'certsmith.dev/cluster-issuer': 'le', 'certsmith.dev/duration': '720h', 'certsmith.dev/private-key-algorithm': 'RSA' }, [
+        https('a', 'a.example.com', 'shared'),
+        https('b', 'b.example.com', 'shared'),
+        https('c', 'c.example.com', 'c-tls'),
+      ]),
+      opts,
+    );
+    assert.equal(plan.kind, 'planned');
+    if (plan.kind !== 'planned') return;
+    assert.deepEqual(plan.problems, []);
+    assert.deepEqual(plan.certificates, [
+      {
+        name: 'c-tls',
+        spec: { secretName: 'c-tls', issuerRef: { name: 'le', kind: 'ClusterIssuer' }, dnsNames: ['c.example.com'], duration: '720h', privateKey: { algorithm: 'RSA' } },
+        annotations: { 'certsmith.dev/acme-http01-gateway': 'edge' },
+      },
+      {
+        name: 'shared',
+        spec: { secretName: 'shared', issuerRef: { name: 'le', kind: 'ClusterIssuer' }, dnsNames: ['a.example.com', 'b.example.com'], duration: '720h', privateKey: { algorithm: 'RSA' } },
+        annotations: { 'certsmith.dev/acme-http01-gateway': 'edge' },
+      },
+    ]);
+  });
+
+  it('malformed annotation values make the whole Gateway invalid, naming each annotation and value', () => {
+    const plan = planGateway(annotated({ 'certsmith.dev/issuer': 'ca', 'certsmith.dev/duration': 'soon', 'certsmith.dev/private-key-size': 'big' }, [https('a', 'a.example.com', 'a-tls')]), opts);
+    assert.equal(plan.kind, 'invalid');
+    if (plan.kind !== 'invalid') return;
+    assert.equal(plan.problems.length, 2);
+    assert.match(plan.problems.join('\n'), /certsmith\.dev\/duration: .*soon/);
+    assert.match(plan.problems.join('\n'), /certsmith\.dev\/private-key-size: "big"/);
+  });
+
+  it('listener problems and a Secret name a Certificate cannot have are told, the other listeners still get theirs', () => {
+    const plan = planGateway(
+      annotated({ 'certsmith.dev/issuer': 'ca' }, [https('nohost', undefined, 'n-tls'), https('bad', 'bad.example.com', 'Not_A_Name'), https('a', 'a.example.com', 'a-tls')]),
+      opts,
+    );
+    assert.equal(plan.kind, 'planned');
+    if (plan.kind !== 'planned') return;
+    assert.deepEqual(plan.certificates.map((c) => c.name), ['a-tls']);
+    assert.equal(plan.problems.length, 2);
+    assert.match(plan.problems[0]!, /^listener nohost has no hostname.*; no Certificate was made for it$/);
+    assert.match(plan.problems[1]!, /^listener bad: secretName "Not_A_Name" is not a valid Secret name/);
+  });
+
+  it('edit-in-place has no meaning on a Gateway and says so', () => {
+    const plan = planGateway(annotated({ 'certsmith.dev/issuer': 'ca', 'certsmith.dev/acme-http01-edit-in-place': 'true' }, [https('a', 'a.example.com', 'a-tls')]), opts);
+    assert.equal(plan.kind, 'planned');
+    if (plan.kind !== 'planned') return;
+    assert.equal(plan.certificates.length, 1);
+    assert.match(plan.problems[0]!, /acme-http01-edit-in-place has no meaning on a Gateway/);
   });
 });
