@@ -1,0 +1,300 @@
+// TrustBundles on the real control plane, through the real operator: sources from a CA issuer, inline PEM and a
+// ConfigMap; targets following namespace labels; no-op resyncs; removal; and each kind of bad input.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { findCondition } from '../../src/api/conditions.ts';
+import { API_VERSION, type Condition, type KubeObject } from '../../src/api/meta.ts';
+import { TRUST_BUNDLE_LABEL, type TrustBundle, type TrustBundleSpec } from '../../src/api/trust-bundle.ts';
+import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
+import { isConflict } from '../../src/kube/errors.ts';
+import { Resources } from '../../src/kube/resources.ts';
+import { encodePem, encodePrivateKeyPem, generatePrivateKey, parseCertificatesPem, signCertificate } from '../../src/pki/index.ts';
+import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
+import { certificate, clusterIssuer, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
+import { startOperator, type OperatorProcess } from './helpers/operator.ts';
+import { waitFor } from './helpers/wait.ts';
+
+const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
+const SRC = 'trust-src';
+let cp: ControlPlane;
+let client: KubeClient;
+let operator: OperatorProcess;
+
+interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+async function caPem(commonName: string, o: { expired?: boolean; withKey?: boolean } = {}): Promise<string> {
+  const privateKey = await generatePrivateKey({ algorithm: 'ECDSA', size: 256 });
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  const notAfter = new Date(o.expired ? now - 3_600_000 : now + 30 * 86_400_000);
+  const der = await signCertificate({
+    publicKey: privateKey,
+    subject: { commonName },
+    dnsNames: [],
+    ipAddresses: [],
+    uris: [],
+    emailAddresses: [],
+    usages: ['cert sign'],
+    isCA: true,
+    notBefore: new Date(notAfter.getTime() - 60 * 86_400_000),
+    notAfter,
+    signer: { privateKey },
+  });
+  return encodePem('CERTIFICATE', der) + (o.withKey ? encodePrivateKeyPem(privateKey, 'PKCS8') : '');
+}
+
+const fingerprints = (pem: string) => parseCertificatesPem(pem).map((d) => createHash('sha256').update(d).digest('hex'));
+
+function trustBundle(name: string, spec: TrustBundleSpec): TrustBundle {
+  return { apiVersion: API_VERSION, kind: 'TrustBundle', metadata: { name }, spec };
+}
+
+async function setNamespaceLabels(name: string, labels: Record<string, string>) {
+  for (let attempt = 1; ; attempt++) {
+    const ns = await client.get<KubeObject>(Resources.namespaces, undefined, name);
+    try {
+      await client.replace(Resources.namespaces, { ...ns!, metadata: { ...ns!.metadata, labels } });
+      return;
+    } catch (err) {
+      if (!isConflict(err) || attempt >= 10) throw err;
+    }
+  }
+}
+
+async function waitForCondition(name: string, type: string, test: (c: Condition) => boolean, what: string): Promise<TrustBundle> {
+  return waitFor(`TrustBundle ${name}: ${what}`, async () => {
+    const b = await client.get<TrustBundle>(Resources.trustBundles, undefined, name);
+    const c = findCondition(b?.status?.conditions, type);
+    if (!b || !c) return undefined;
+    if (c.observedGeneration !== b.metadata.generation) throw new Error(`condition for an older generation: ${JSON.stringify(c)}`);
+    if (!test(c)) throw new Error(`${type} is ${JSON.stringify(c)}`);
+    return b;
+  });
+}
+
+/** Reconciles the trustbundles controller has finished, from the operator's /metrics. */
+async function trustBundleReconciles(): Promise<number> {
+  const port = /"port":(\d+),"msg":"health server listening"/.exec(await operator.logs())?.[1];
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return [...text.matchAll(/^certsmith_reconcile_total\{[^}]*controller="trustbundles"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+const getConfigMap = (ns: string, name: string) => client.get<ConfigMap>(Resources.configMaps, ns, name);
+const getSecret = (ns: string, name: string) => client.get<Secret>(Resources.secrets, ns, name);
+
+let inlineCa: string;
+let configMapCa: string;
+let rootCaPem: string;
+
+before(async () => {
+  const logDir = await mkdtemp(join(tmpdir(), 'certsmith-trust-'));
+  cp = await startControlPlane({ crdsDir });
+  client = createKubeClient({ kubeconfigPath: cp.kubeconfigPath });
+  for (const ns of ['certsmith', SRC, 'team-a', 'team-b', 'team-c']) await createNamespace(client, ns);
+  await setNamespaceLabels('team-a', { trust: 'yes' });
+  await setNamespaceLabels('team-b', { trust: 'yes' });
+  // A short resync: every bundle is reconciled again every few seconds, which must cost no writes.
+  operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, args: ['--leader-elect=false', '--resync-seconds', '2'] });
+  await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
+  await client.create(
+    Resources.certificates,
+    certificate('certsmith', 'root-ca', {
+      secretName: 'root-ca',
+      isCA: true,
+      commonName: 'certsmith trust test root',
+      issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' },
+    }),
+  );
+  await waitForReady(client, Resources.certificates, 'certsmith', 'root-ca');
+  await client.create(Resources.clusterIssuers, clusterIssuer('test-ca', { ca: { secretName: 'root-ca' } }));
+  await waitForReady(client, Resources.clusterIssuers, undefined, 'test-ca');
+  rootCaPem = decode(await getSecret('certsmith', 'root-ca'), 'tls.crt');
+  [inlineCa, configMapCa] = await Promise.all([caPem('inline CA'), caPem('configmap CA')]);
+  await client.create(Resources.configMaps, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'extra-ca', namespace: SRC },
+    // The inline CA again: the bundle holds it once.
+    data: { 'ca.crt': configMapCa + inlineCa },
+  } as ConfigMap);
+});
+
+after(async () => {
+  await operator?.stop();
+  await cp?.stop();
+});
+
+describe('TrustBundle', () => {
+  // A function: the PEM is made in before().
+  const spec = (): TrustBundleSpec => ({
+    sources: [
+      { issuer: { kind: 'ClusterIssuer', name: 'test-ca' } },
+      { inline: inlineCa },
+      { configMap: { namespace: SRC, name: 'extra-ca', key: 'ca.crt' } },
+      { issuer: { kind: 'ClusterIssuer', name: 'selfsigned' } },
+    ],
+    target: { configMap: { key: 'ca-bundle.crt' }, secret: { key: 'ca.crt' }, namespaceSelector: { matchLabels: { trust: 'yes' } } },
+  });
+  let expected: string[];
+  let firstPem: string;
+
+  it('writes the deduplicated, sorted bundle to a ConfigMap and a Secret in every matching namespace', async () => {
+    await client.create(Resources.trustBundles, trustBundle('org-roots', spec()));
+    const b = await waitForCondition('org-roots', 'Synced', (c) => c.status === 'True', 'Synced');
+    assert.equal(findCondition(b.status?.conditions, 'Ready')?.reason, 'Built');
+    expected = [...fingerprints(rootCaPem).slice(0, 1), ...fingerprints(inlineCa), ...fingerprints(configMapCa)].sort();
+    assert.deepEqual(b.status?.certificates?.map((c) => c.fingerprint), expected);
+    assert.equal(b.status?.targetsSynced, 4);
+    assert.equal(b.status?.targetsTotal, 4);
+    assert.ok(b.status?.earliestExpiry);
+    assert.equal(b.status?.earliestExpiry, [...b.status!.certificates!.map((c) => c.notAfter)].sort()[0]);
+    for (const ns of ['team-a', 'team-b']) {
+      const cm = await getConfigMap(ns, 'org-roots');
+      const secret = await getSecret(ns, 'org-roots');
+      assert.deepEqual(Object.keys(cm?.data ?? {}), ['ca-bundle.crt']);
+      assert.deepEqual(fingerprints(cm!.data!['ca-bundle.crt']!), expected, 'sorted by fingerprint, one copy each');
+      assert.equal(decode(secret, 'ca.crt'), cm!.data!['ca-bundle.crt'], 'ConfigMap and Secret hold the same bytes');
+      assert.equal(secret?.type, 'Opaque');
+      assert.equal(cm?.metadata.labels?.[TRUST_BUNDLE_LABEL], 'org-roots');
+      assert.equal(cm?.metadata.annotations?.['certsmith.dev/bundle-hash'], b.status?.bundleHash);
+    }
+    assert.equal(await getConfigMap('team-c', 'org-roots'), undefined, 'a namespace the selector does not match gets nothing');
+    firstPem = (await getConfigMap('team-a', 'org-roots'))!.data!['ca-bundle.crt']!;
+    assert.equal((await getConfigMap('team-b', 'org-roots'))!.data!['ca-bundle.crt'], firstPem);
+  });
+
+  it('a resync of an unchanged bundle makes no write', async () => {
+    const versions = async () =>
+      Promise.all([
+        client.get(Resources.trustBundles, undefined, 'org-roots'),
+        ...['team-a', 'team-b'].flatMap((ns) => [getConfigMap(ns, 'org-roots'), getSecret(ns, 'org-roots')]),
+      ]).then((objs) => objs.map((o) => o?.metadata.resourceVersion));
+    const before = await versions();
+    const reconciles = await trustBundleReconciles();
+    // Resyncs every 2 s, plus a namespace event that enqueues every bundle.
+    await createNamespace(client, 'unrelated');
+    await new Promise((r) => setTimeout(r, 7000));
+    assert.ok((await trustBundleReconciles()) >= reconciles + 3, 'the bundle was reconciled meanwhile');
+    assert.deepEqual(await versions(), before);
+  });
+
+  it('a deleted target comes back byte-identical', async () => {
+    await client.delete(Resources.configMaps, 'team-a', 'org-roots');
+    const cm = await waitFor('the target ConfigMap to come back', () => getConfigMap('team-a', 'org-roots'));
+    assert.equal(cm.data?.['ca-bundle.crt'], firstPem);
+  });
+
+  it('targets follow namespace labels: added where the label appears, removed where it goes', async () => {
+    await setNamespaceLabels('team-c', { trust: 'yes' });
+    await setNamespaceLabels('team-b', {});
+    await waitFor('team-c to get the targets', async () => (await getConfigMap('team-c', 'org-roots')) && (await getSecret('team-c', 'org-roots')));
+    await waitFor('team-b to lose the targets', async () => !(await getConfigMap('team-b', 'org-roots')) && !(await getSecret('team-b', 'org-roots')));
+    assert.equal((await getConfigMap('team-c', 'org-roots'))!.data!['ca-bundle.crt'], firstPem);
+    await waitFor('status to count 4 targets in team-a and team-c', async () => {
+      const b = await client.get<TrustBundle>(Resources.trustBundles, undefined, 'org-roots');
+      return b?.status?.targetsSynced === 4 && b.status.targetsTotal === 4;
+    });
+  });
+
+  it('a ConfigMap the bundle does not manage is left alone, with a condition', async () => {
+    await client.create(Resources.configMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'mine', namespace: 'team-a' },
+      data: { note: 'user data' },
+    } as ConfigMap);
+    await client.create(Resources.trustBundles, trustBundle('mine', { ...spec(), target: { configMap: { key: 'ca.crt' }, namespaceSelector: { matchLabels: { trust: 'yes' } } } }));
+    const b = await waitForCondition('mine', 'Synced', (c) => c.reason === 'TargetConflict', 'TargetConflict');
+    assert.match(findCondition(b.status?.conditions, 'Synced')!.message!, /ConfigMap team-a\/mine/);
+    assert.deepEqual((await getConfigMap('team-a', 'mine'))?.data, { note: 'user data' });
+    assert.ok(await getConfigMap('team-c', 'mine'), 'other namespaces still get theirs');
+    await client.delete(Resources.trustBundles, undefined, 'mine');
+    await waitFor('the managed target to go', async () => !(await getConfigMap('team-c', 'mine')));
+    assert.deepEqual((await getConfigMap('team-a', 'mine'))?.data, { note: 'user data' }, 'deleting the bundle keeps what it does not manage');
+  });
+
+  it('deleting the bundle removes its targets', async () => {
+    await client.delete(Resources.trustBundles, undefined, 'org-roots');
+    await waitFor('every target to go', async () => {
+      for (const ns of ['team-a', 'team-b', 'team-c']) {
+        if ((await getConfigMap(ns, 'org-roots')) || (await getSecret(ns, 'org-roots'))) return false;
+      }
+      return true;
+    });
+  });
+});
+
+describe('TrustBundle bad input', () => {
+  const target = { configMap: { key: 'ca.crt' } } as const;
+
+  it('a source holding a private key is refused and the key reaches no target', async () => {
+    await client.create(Resources.configMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'ca-and-key', namespace: SRC },
+      data: { 'ca.crt': await caPem('leaky', { withKey: true }) },
+    } as ConfigMap);
+    await client.create(
+      Resources.trustBundles,
+      trustBundle('leaky', { sources: [{ inline: inlineCa }, { configMap: { namespace: SRC, name: 'ca-and-key', key: 'ca.crt' } }], target }),
+    );
+    const b = await waitForCondition('leaky', 'Ready', (c) => c.reason === 'PrivateKeyInSource', 'PrivateKeyInSource');
+    assert.match(findCondition(b.status?.conditions, 'Ready')!.message!, /ConfigMap trust-src\/ca-and-key key ca\.crt\) holds a private key/);
+    assert.equal(findCondition(b.status?.conditions, 'Synced')?.reason, 'BundleNotReady');
+    for (const ns of ['team-a', 'team-b', 'team-c']) assert.equal(await getConfigMap(ns, 'leaky'), undefined);
+  });
+
+  const cases: { name: string; spec: () => Promise<TrustBundleSpec>; type: string; reason: string; message: RegExp }[] = [
+    {
+      name: 'garbage PEM',
+      spec: async () => ({ sources: [{ inline: 'this is not a certificate' }], target }),
+      type: 'Ready',
+      reason: 'InvalidPEM',
+      message: /sources\[0\] \(inline\): no PEM CERTIFICATE block/,
+    },
+    {
+      name: 'a bundle of expired certificates only',
+      spec: async () => ({ sources: [{ inline: await caPem('old', { expired: true }) }], target }),
+      type: 'Ready',
+      reason: 'AllExpired',
+      message: /all 1 certificate\(s\) from the sources have expired/,
+    },
+    {
+      name: 'a missing source ConfigMap',
+      spec: async () => ({ sources: [{ configMap: { namespace: SRC, name: 'nope', key: 'ca.crt' } }], target }),
+      type: 'Ready',
+      reason: 'SourceNotFound',
+      message: /ConfigMap trust-src\/nope\) does not exist/,
+    },
+    {
+      name: 'a namespace selector that matches nothing',
+      spec: async () => ({ sources: [{ inline: inlineCa }], target: { ...target, namespaceSelector: { matchLabels: { nobody: 'here' } } } }),
+      type: 'Synced',
+      reason: 'NoMatchingNamespaces',
+      message: /No namespace matches/,
+    },
+  ];
+  for (const [i, c] of cases.entries()) {
+    it(`${c.name} gives ${c.type}=False ${c.reason}`, async () => {
+      const name = `bad-${i}`;
+      await client.create(Resources.trustBundles, trustBundle(name, await c.spec()));
+      const b = await waitForCondition(name, c.type, (x) => x.reason === c.reason, c.reason);
+      const cond = findCondition(b.status?.conditions, c.type)!;
+      assert.equal(cond.status, 'False');
+      assert.match(cond.message!, c.message);
+      assert.equal(await getConfigMap('team-a', name), undefined);
+    });
+  }
+
+  it('the API server refuses a source that sets two kinds at once', async () => {
+    await assert.rejects(
+      client.create(Resources.trustBundles, trustBundle('two-kinds', { sources: [{ inline: inlineCa, systemRoots: true }], target })),
+      /exactly one of issuer, certificate, configMap, secret, inline or systemRoots/,
+    );
+  });
+});
