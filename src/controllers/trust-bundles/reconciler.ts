@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { findCondition, setCondition } from '../../api/conditions.ts';
 import { API_VERSION, type Condition } from '../../api/meta.ts';
 import {
+  TRUST_BUNDLE_HASH_ANNOTATION,
   TrustBundleCondition,
   TrustBundleReason,
   TrustBundleSpec,
@@ -33,7 +34,6 @@ import {
   type TargetKind,
   type TargetObject,
 } from './targets.ts';
-import { TRUST_BUNDLE_HASH_ANNOTATION } from '../../api/trust-bundle.ts';
 
 export interface TrustBundleReconcilerDeps {
   client: KubeClient;
