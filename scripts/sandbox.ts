@@ -35,6 +35,8 @@ const say = (msg: string) => console.log(`sandbox: ${msg}`);
 /** The zone BIND serves for the DNS-01 example; every name in it answers A 127.0.0.1, as challtestsrv does. */
 const ZONE = 'sandbox.test';
 const TSIG_KEY_NAME = 'sandbox-update';
+/** The Secret (and Certificate) of the annotated Ingress example demo/shop. */
+const SHOP_SECRET = 'shop-tls';
 
 if (args[0] === 'down') await down();
 else if (args.includes('--detach')) await detach();
@@ -153,7 +155,7 @@ async function runForeground(daemon: boolean): Promise<void> {
       encoding: 'utf8',
     });
     if (applied.status !== 0) throw new Error(`kubectl apply failed: ${applied.stderr}`);
-    say(`applying the ACME examples: ClusterIssuer sandbox-acme (HTTP-01), Certificate demo/acme-web${bind ? ', ClusterIssuer sandbox-acme-dns (DNS-01), Certificate demo/acme-wildcard' : ''}`);
+    say(`applying the ACME examples: ClusterIssuer sandbox-acme (HTTP-01), Certificate demo/acme-web, annotated Ingress demo/shop${bind ? ', ClusterIssuer sandbox-acme-dns (DNS-01), Certificate demo/acme-wildcard' : ''}`);
     const acmeObjects = acmeExamples({
       directoryUrl: pebble.directoryUrl,
       caPem: readFileSync(pebble.caFile, 'utf8'),
@@ -165,7 +167,8 @@ async function runForeground(daemon: boolean): Promise<void> {
     });
     if (acmeApplied.status !== 0) throw new Error(`kubectl apply of the ACME examples failed: ${acmeApplied.stderr}`);
     const client = createKubeClient({ kubeconfigPath: kubeconfig });
-    const certs = await waitForCertificates(client);
+    // The Ingress's Certificate is made by the operator, so it is waited for by name.
+    const certs = await waitForCertificates(client, [`demo/${SHOP_SECRET}`]);
     printSummary(certs, kubeconfig);
     if (!bind) say(`the DNS-01 example (ClusterIssuer sandbox-acme-dns, Certificate demo/acme-wildcard) was skipped: BIND (named) is not available`);
     await writeFile(
@@ -187,7 +190,7 @@ async function runForeground(daemon: boolean): Promise<void> {
   }
 }
 
-async function waitForCertificates(client: ReturnType<typeof createKubeClient>): Promise<Certificate[]> {
+async function waitForCertificates(client: ReturnType<typeof createKubeClient>, expected: string[]): Promise<Certificate[]> {
   const deadline = Date.now() + 300_000;
   const seen = new Set<string>();
   for (;;) {
@@ -200,7 +203,8 @@ async function waitForCertificates(client: ReturnType<typeof createKubeClient>):
         say(`  ready: Certificate ${key} → Secret ${c.spec?.secretName}`);
       }
     }
-    if (items.length > 0 && items.every((c) => findCondition(c.status?.conditions, 'Ready')?.status === 'True')) return items;
+    const present = expected.every((key) => items.some((c) => `${c.metadata.namespace}/${c.metadata.name}` === key));
+    if (present && items.length > 0 && items.every((c) => findCondition(c.status?.conditions, 'Ready')?.status === 'True')) return items;
     if (Date.now() > deadline) {
       for (const c of items) {
         const r = findCondition(c.status?.conditions, 'Ready');
@@ -212,6 +216,12 @@ async function waitForCertificates(client: ReturnType<typeof createKubeClient>):
   }
 }
 
+/** The Ingress (or other object) a Certificate was made for, from its controller reference. */
+function madeFor(c: Certificate): string {
+  const owner = c.metadata.ownerReferences?.find((o) => o.controller);
+  return owner ? `${owner.kind}/${owner.name}` : '-';
+}
+
 function printSummary(certs: Certificate[], kubeconfig: string): void {
   const rows = certs
     .map((c) => [
@@ -220,11 +230,12 @@ function printSummary(certs: Certificate[], kubeconfig: string): void {
       c.status?.notAfter ?? '-',
       c.spec?.secretName ?? '-',
       c.spec?.issuerRef ? `${c.spec.issuerRef.kind ?? 'Issuer'}/${c.spec.issuerRef.name}` : '-',
+      madeFor(c),
     ])
     .sort((a, b) => a[0]!.localeCompare(b[0]!));
-  const header = ['CERTIFICATE', 'READY', 'NOT AFTER', 'SECRET', 'ISSUER'];
+  const header = ['CERTIFICATE', 'READY', 'NOT AFTER', 'SECRET', 'ISSUER', 'MADE FOR'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ');
+  const fmt = (r: string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   console.log('\n' + fmt(header));
   for (const r of rows) console.log(fmt(r));
   console.log(`\nPoint kubectl at the sandbox:\n  source .sandbox/env      # KUBECONFIG, PATH with kubectl and helm, ACME_DIRECTORY_URL, ACME_CA_FILE`);
@@ -326,8 +337,9 @@ async function startSplitDns(zone: string, zoneServer: string, otherServer: stri
 
 /**
  * The ACME examples, built here because Pebble's directory URL and CA and BIND's port exist only at runtime:
- * an HTTP-01 ClusterIssuer and a Certificate through it; with dns01, the TSIG Secret, an RFC 2136 ClusterIssuer
- * and a wildcard Certificate with its apex. Account keys and the TSIG Secret live in the cluster-resource namespace.
+ * an HTTP-01 ClusterIssuer, a Certificate and an annotated Ingress through it; with dns01, the TSIG Secret, an
+ * RFC 2136 ClusterIssuer and a wildcard Certificate with its apex. Account keys and the TSIG Secret live in the
+ * cluster-resource namespace.
  */
 function acmeExamples(opts: { directoryUrl: string; caPem: string; dns01?: { nameserver: string; tsigSecret: string } }): KubeObject[] {
   const acme = (name: string, solvers: AcmeSolver[]): Issuer => ({
@@ -351,7 +363,18 @@ function acmeExamples(opts: { directoryUrl: string; caPem: string; dns01?: { nam
     metadata: { name, namespace: 'demo' },
     spec: { secretName: `${name}-tls`, dnsNames, issuerRef: { kind: 'ClusterIssuer', name: issuer } },
   });
-  const objects: KubeObject[] = [acme('sandbox-acme', [{ http01: {} }]), certificate('acme-web', 'sandbox-acme', [`web.${ZONE}`])];
+  // An annotated Ingress: the operator makes its Certificate (demo/shop-tls). No ingress class, since the sandbox
+  // runs no ingress controller: Pebble reaches the operator's solver port directly, as for acme-web.
+  const shop = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'shop', namespace: 'demo', annotations: { 'certsmith.dev/cluster-issuer': 'sandbox-acme' } },
+    spec: {
+      rules: [{ host: `shop.${ZONE}`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } }],
+      tls: [{ hosts: [`shop.${ZONE}`], secretName: SHOP_SECRET }],
+    },
+  };
+  const objects: KubeObject[] = [acme('sandbox-acme', [{ http01: {} }]), certificate('acme-web', 'sandbox-acme', [`web.${ZONE}`]), shop];
   if (opts.dns01) {
     const tsigSecret: KubeObject & { stringData: Record<string, string> } = {
       apiVersion: 'v1',
