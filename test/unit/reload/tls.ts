@@ -38,13 +38,12 @@ export interface Response {
 export function get(port: number, agent: Agent, servername: string): Promise<Response> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, servername, agent, path: '/' }, (res) => {
+      // Read now: the socket goes back to the agent (and res.socket to null) when the response ends.
+      const fingerprint = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => {
-        const socket = res.socket as TLSSocket;
-        resolve({ status: res.statusCode ?? 0, body, fingerprint: socket.getPeerCertificate?.()?.fingerprint256 ?? '', reusedSocket: req.reusedSocket });
-      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, fingerprint, reusedSocket: req.reusedSocket }));
       res.on('error', reject);
     });
     req.on('error', reject);
