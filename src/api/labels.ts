@@ -12,6 +12,11 @@ export const ISSUER_NAME_ANNOTATION = 'certsmith.dev/issuer-name';
 export const ISSUER_KIND_ANNOTATION = 'certsmith.dev/issuer-kind';
 /** The Certificate revision that wrote the Secret's current contents. */
 export const REVISION_ANNOTATION = 'certsmith.dev/revision';
+/**
+ * On a Certificate: re-issue now, replacing this revision (`certsmith renew` sets it). Done once the Secret holds
+ * another revision; a revision the Secret does not hold is ignored.
+ */
+export const RENEW_REVISION_ANNOTATION = 'certsmith.dev/renew-revision';
 
 export const FIELD_MANAGER = 'certsmith';
 

@@ -14,6 +14,7 @@ export const IssuanceReason = {
   IssuerChanged: 'IssuerChanged',
   SpecChanged: 'SpecChanged',
   Expired: 'Expired',
+  RenewalRequested: 'RenewalRequested',
   Renewing: 'Renewing',
 } as const;
 export type IssuanceReason = (typeof IssuanceReason)[keyof typeof IssuanceReason];
@@ -64,6 +65,12 @@ export interface IssuanceInputs {
   issuerSetsProfile?: boolean;
   /** The CA's suggested renewal moment (ACME ARI): renewal is due at the earlier of this and the spec's time. */
   earliestRenewalTime?: Date;
+  /**
+   * A person asked for re-issuance now (`certsmith renew`), naming the revision to replace; `currentRevision` is
+   * the revision the Secret holds. Naming a revision, not a time, makes the request done once that revision is
+   * replaced: a time compared with notBefore would fire forever for CAs that backdate notBefore (Let's Encrypt).
+   */
+  renewalRequest?: { revision: number; currentRevision: number };
 }
 
 export interface IssuanceDecision {
@@ -154,6 +161,12 @@ export function expired(i: IssuanceInputs): IssuanceDecision | undefined {
   return decision(IssuanceReason.Expired, `the certificate expired at ${cert.notAfter.toISOString()}`);
 }
 
+export function renewalRequested(i: IssuanceInputs): IssuanceDecision | undefined {
+  const r = i.renewalRequest;
+  if (!i.secret?.cert || !r || r.revision !== r.currentRevision) return undefined;
+  return decision(IssuanceReason.RenewalRequested, `a renewal of revision ${r.revision} was requested`);
+}
+
 export function renewing(i: IssuanceInputs): IssuanceDecision | undefined {
   const cert = i.secret?.cert;
   if (!cert) return undefined;
@@ -182,6 +195,7 @@ export const issuanceChecks: readonly IssuanceCheck[] = [
   issuerChanged,
   specChanged,
   expired,
+  renewalRequested,
   renewing,
 ];
 

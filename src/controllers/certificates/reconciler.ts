@@ -8,6 +8,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CertificateSpec, type AcmeOrderStatus, type Certificate, type CertificateStatus, type RenewalInfoStatus } from '../../api/certificate.ts';
 import { ConditionType, Reason, findCondition, toRfc3339 } from '../../api/conditions.ts';
+import { RENEW_REVISION_ANNOTATION } from '../../api/labels.ts';
 import type { Issuer } from '../../api/issuer.ts';
 import { API_VERSION } from '../../api/meta.ts';
 import { certIdOf, momentInWindow, renewalTimeWithAri } from '../../acme/ari.ts';
@@ -162,18 +163,23 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
     const stored = ownership.kind === 'ours' ? readStoredSecret(secret) : undefined;
     const certID = acmeIssuer && issuedBy(stored, desired.issuer) ? ariCertId(stored) : undefined;
     const renewalInfo = certID && cert.status?.renewalInfo?.certID === certID ? cert.status.renewalInfo : undefined;
-    const decision = decideIssuance(
-      issuanceInputs(now, stored, desired, {
+    const renewRevision = Number(cert.metadata.annotations?.[RENEW_REVISION_ANNOTATION]);
+    const decision = decideIssuance({
+      ...issuanceInputs(now, stored, desired, {
         issuerSetsProfile: !!acmeIssuer,
         earliestRenewalTime: renewalInfo && certID ? ariMoment(renewalInfo, certID) : undefined,
       }),
-    );
+      // The revision writeIssued counts on from: a request is done once that revision is replaced.
+      ...(Number.isInteger(renewRevision)
+        ? { renewalRequest: { revision: renewRevision, currentRevision: Math.max(cert.status?.revision ?? 0, stored?.revision ?? 0) } }
+        : {}),
+    });
     if (!decision) return upToDateStatus(stored!);
 
     // 4. Issuance is needed: is the issuer ready, and is a failure backoff still running?
     // While the current certificate is still good (only its renewal is due), Ready stays True and the
     // Issuing condition carries the problem.
-    const renewalOnly = decision.reason === IssuanceReason.Renewing;
+    const renewalOnly = decision.reason === IssuanceReason.Renewing || decision.reason === IssuanceReason.RenewalRequested;
     const waitToIssue = async (reason: string, message: string, requeueAfterMs?: number): Promise<ReconcileResult> => {
       const issuing = issuingCondition('True', decision.reason, `${decision.message}; waiting: ${message}`, generation);
       const ready = renewalOnly ? upToDate() : readyCondition('False', reason, message, generation);

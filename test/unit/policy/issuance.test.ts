@@ -64,7 +64,7 @@ type Patch = {
   secret?: Partial<StoredSecretState> | 'missing';
   cert?: Partial<CertInfo>;
   desired?: Partial<DesiredCertificateState>;
-  extra?: Partial<Pick<IssuanceInputs, 'renewBeforeMs' | 'renewBeforePercentage' | 'issuerSetsProfile'>>;
+  extra?: Partial<Pick<IssuanceInputs, 'renewBeforeMs' | 'renewBeforePercentage' | 'issuerSetsProfile' | 'renewalRequest'>>;
 };
 function inputs(p: Patch): IssuanceInputs {
   const s: StoredSecretState | undefined =
@@ -305,6 +305,38 @@ describe('decideIssuance', () => {
       reason: IssuanceReason.KeyMismatch,
       message: 'the private key in tls.key does not match the certificate in tls.crt',
     },
+    {
+      name: 'renews at once when a renewal of the revision the Secret holds was requested',
+      patch: { extra: { renewalRequest: { revision: 3, currentRevision: 3 } } },
+      reason: IssuanceReason.RenewalRequested,
+      message: 'a renewal of revision 3 was requested',
+    },
+    {
+      name: 'does nothing once the requested revision has been replaced',
+      patch: { extra: { renewalRequest: { revision: 3, currentRevision: 4 } } },
+    },
+    {
+      name: 'ignores a request naming a revision the Secret never held, so a typo cannot re-issue forever',
+      patch: { extra: { renewalRequest: { revision: 99, currentRevision: 4 } } },
+    },
+    {
+      name: 'reports a changed spec before a requested renewal',
+      patch: { desired: { dnsNames: ['www.example.com'] }, extra: { renewalRequest: { revision: 3, currentRevision: 3 } } },
+      reason: IssuanceReason.SpecChanged,
+      message: 'dnsNames changed: removed example.com',
+    },
+    {
+      name: 'reports expiry before a requested renewal',
+      patch: { now: hoursIn(9999), extra: { renewalRequest: { revision: 3, currentRevision: 3 } } },
+      reason: IssuanceReason.Expired,
+      message: 'the certificate expired at 2026-04-01T00:00:00.000Z',
+    },
+    {
+      name: 'reports a requested renewal before a due renewal',
+      patch: { now: hoursIn(1500), extra: { renewalRequest: { revision: 3, currentRevision: 3 } } },
+      reason: IssuanceReason.RenewalRequested,
+      message: 'a renewal of revision 3 was requested',
+    },
   ];
 
   for (const c of cases) {
@@ -320,7 +352,7 @@ describe('issuanceChecks', () => {
   it('run in the documented order', () => {
     assert.deepEqual(
       issuanceChecks.map((c) => c.name),
-      ['secretMissing', 'missingData', 'invalidCertificate', 'invalidKey', 'keyMismatch', 'issuerChanged', 'specChanged', 'expired', 'renewing'],
+      ['secretMissing', 'missingData', 'invalidCertificate', 'invalidKey', 'keyMismatch', 'issuerChanged', 'specChanged', 'expired', 'renewalRequested', 'renewing'],
     );
   });
 
@@ -344,6 +376,7 @@ describe('issuanceChecks', () => {
       'IssuerChanged',
       'SpecChanged',
       'Expired',
+      'RenewalRequested',
       'Renewing',
     ]);
   });
