@@ -60,6 +60,8 @@ export interface KubeClient {
   /** Server-side apply of `obj` (a partial object holding only the fields the operator owns). */
   apply<T extends KubeObject>(r: Resource, obj: T, opts?: ApplyOptions): Promise<T>;
   delete(r: Resource, namespace: string | undefined, name: string, opts?: { uid?: string }): Promise<void>;
+  /** GET of a path outside the resource URLs (/version, /readyz): the CLI's `check`. */
+  getPath<T>(path: string): Promise<T>;
   /** Requests sent, by verb: lets benchmarks and tests count writes. */
   requestCounts(): RequestCounts;
 }
@@ -265,6 +267,9 @@ export function createKubeClient(opts: KubeClientOptions = {}): KubeClient {
         if (err instanceof KubeApiError && err.code === 'KubeNotFound') return;
         throw err;
       }
+    },
+    getPath<T>(path: string) {
+      return call<T>('GET', path);
     },
     requestCounts: () => ({ ...counts }),
   };

@@ -96,6 +96,7 @@ function scriptedApi() {
     replace: notUsed,
     apply: notUsed,
     delete: notUsed,
+    getPath: notUsed,
     requestCounts: () => ({}),
     async list<T extends KubeObject>(_r: Resource, o: ListOptions = {}) {
       lists.push(o);
