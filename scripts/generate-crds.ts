@@ -1,28 +1,33 @@
-// Writes crds/*.yaml from the zod schemas in src/api. `--check` fails when crds/ is stale instead of writing.
-import { readFile, writeFile, readdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+// Writes crds/*.yaml from the zod schemas in src/api, and the same bytes into the Helm chart (charts/certsmith/
+// files/crds/, which its templates install). `--check` fails when either is stale instead of writing.
+import { mkdir, readFile, writeFile, readdir, unlink } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { renderCrdFiles } from './render-crds.ts';
 
-const dir = join(import.meta.dirname, '..', 'crds');
+const root = join(import.meta.dirname, '..');
+const dirs = [join(root, 'crds'), join(root, 'charts', 'certsmith', 'files', 'crds')];
 const check = process.argv.includes('--check');
 const files = renderCrdFiles();
 const stale: string[] = [];
 
-for (const [name, content] of Object.entries(files)) {
-  const path = join(dir, name);
-  const current = await readFile(path, 'utf8').catch(() => undefined);
-  if (current === content) continue;
-  stale.push(name);
-  if (!check) await writeFile(path, content);
-}
-for (const name of await readdir(dir)) {
-  if (name.endsWith('.yaml') && !(name in files)) {
-    stale.push(name);
-    if (!check) await unlink(join(dir, name));
+for (const dir of dirs) {
+  await mkdir(dir, { recursive: true });
+  for (const [name, content] of Object.entries(files)) {
+    const path = join(dir, name);
+    const current = await readFile(path, 'utf8').catch(() => undefined);
+    if (current === content) continue;
+    stale.push(relative(root, path));
+    if (!check) await writeFile(path, content);
+  }
+  for (const name of await readdir(dir)) {
+    if (name.endsWith('.yaml') && !(name in files)) {
+      stale.push(relative(root, join(dir, name)));
+      if (!check) await unlink(join(dir, name));
+    }
   }
 }
 if (check && stale.length > 0) {
-  console.error(`crds/ is stale (${stale.join(', ')}): run 'npm run generate' and commit the result`);
+  console.error(`generated CRDs are stale (${stale.join(', ')}): run 'npm run generate' and commit the result`);
   process.exit(1);
 }
-console.log(check ? 'crds/ is up to date' : `wrote ${Object.keys(files).length} CRDs to crds/`);
+console.log(check ? 'crds/ and the chart\'s CRDs are up to date' : `wrote ${Object.keys(files).length} CRDs to crds/ and charts/certsmith/files/crds/`);

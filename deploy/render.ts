@@ -1,0 +1,39 @@
+// Renders deploy/base/certsmith.yaml from the Helm chart with `helm template` and the chart's defaults, so plain
+// manifests (kubectl apply -k deploy/base) and the chart never drift: test/integration/install.test.ts renders
+// again and compares. Run `node deploy/render.ts` after changing the chart.
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { binaryPath, ensureBinaries } from '../test/env/binaries.ts';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..');
+export const chartDir = join(root, 'charts', 'certsmith');
+export const renderedPath = join(root, 'deploy', 'base', 'certsmith.yaml');
+
+const header = [
+  '# Rendered from charts/certsmith by `node deploy/render.ts` (helm template certsmith charts/certsmith',
+  '# --namespace certsmith). Do not edit: change the chart and render again.',
+  '',
+].join('\n');
+
+/** The manifests deploy/base/certsmith.yaml should hold, rendered with the given helm binary. */
+export async function renderDeployBase(helm: string): Promise<string> {
+  const { stdout } = await run(helm, ['template', 'certsmith', chartDir, '--namespace', 'certsmith'], { maxBuffer: 64 * 2 ** 20 });
+  // Trailing spaces and runs of blank lines are template whitespace, not content.
+  const body = stdout
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+  return `${header}${body}\n`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const helm = binaryPath(await ensureBinaries({ build: false }), 'helm');
+  await writeFile(renderedPath, await renderDeployBase(helm));
+  console.log(`wrote ${renderedPath}`);
+}
