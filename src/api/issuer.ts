@@ -102,17 +102,63 @@ export const AcmeIssuer = z
   .describe('Obtain certificates from an RFC 8555 CA (Let’s Encrypt, or any ACME server).');
 export type AcmeIssuer = z.infer<typeof AcmeIssuer>;
 
+export const ManagedCa = z
+  .object({
+    commonName: z.string().min(1).max(64).describe('Common name of each CA generation.'),
+    secretName: LocalObjectName.optional().describe(
+      'Secret the operator keeps the CA generations in (default <issuer>-ca; cluster-resource namespace for a ClusterIssuer). A Secret it did not create is never overwritten.',
+    ),
+    duration: z.string().optional().describe('Lifetime of each CA generation, Go duration syntax (default 8760h = 1 year).'),
+    rotateBefore: z.string().optional().describe('Start a rotation this long before the signing CA expires (Go duration). Default: when 1/3 of its lifetime remains.'),
+    rotateBeforePercentage: z
+      .number()
+      .int()
+      .min(1)
+      .max(99)
+      .optional()
+      .describe('Start a rotation when this percentage of the lifetime remains. Exclusive with rotateBefore.'),
+    propagationDelay: z
+      .string()
+      .optional()
+      .describe("After every TrustBundle holds the new CA in all its targets, wait this long before signing with it (default 2m, the kubelet's sync period for mounted volumes)."),
+    retireGracePeriod: z
+      .string()
+      .optional()
+      .describe('After no unexpired certificate signed by the old CA is left, wait this long before removing it from the bundles (default 5m).'),
+    reissueWindow: z
+      .string()
+      .optional()
+      .describe("Certificates are re-issued by the new CA at a steady offset within this window after the switch, not all at once (default 10m)."),
+    privateKey: z
+      .object({
+        algorithm: z.enum(['RSA', 'ECDSA', 'Ed25519']).optional().describe('Key algorithm (default ECDSA).'),
+        size: z.number().int().optional().describe('RSA 2048/3072/4096/8192 (default 2048); ECDSA 256/384/521 (default 256).'),
+      })
+      .optional(),
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: '!(has(self.rotateBefore) && has(self.rotateBeforePercentage))', message: 'set rotateBefore or rotateBeforePercentage, not both' },
+    ],
+  })
+  .describe('A CA the operator creates and rotates: new generations are trusted (published to TrustBundles) before they sign, and old ones leave the bundles only when nothing they signed is in use.');
+export type ManagedCa = z.infer<typeof ManagedCa>;
+
 export const IssuerSpec = z
   .object({
     selfSigned: z.object({}).optional().describe('Sign each certificate with its own key.'),
     ca: z
       .object({
-        secretName: LocalObjectName.describe(
-          'Secret with tls.crt and tls.key of a CA. For a ClusterIssuer it lives in the cluster-resource namespace.',
+        secretName: LocalObjectName.optional().describe(
+          'Secret with tls.crt and tls.key of a CA you manage. For a ClusterIssuer it lives in the cluster-resource namespace.',
         ),
+        managed: ManagedCa.optional(),
+      })
+      .meta({
+        'x-kubernetes-validations': [{ rule: 'has(self.secretName) != has(self.managed)', message: 'set exactly one of secretName or managed' }],
       })
       .optional()
-      .describe('Sign with a CA key pair kept in a Secret.'),
+      .describe('Sign with a CA key pair kept in a Secret: one you manage (secretName), or one the operator creates and rotates (managed).'),
     acme: AcmeIssuer.optional(),
   })
   .meta({
@@ -130,6 +176,28 @@ export const IssuerStatus = z.object({
   conditions: conditionsList,
   caNotAfter: z.string().optional().describe('Expiry of the signing CA certificate.'),
   caFingerprint: z.string().optional().describe('SHA-256 fingerprint of the signing CA certificate.'),
+  ca: z
+    .object({
+      phase: z
+        .enum(['Stable', 'Publishing', 'Reissuing'])
+        .optional()
+        .describe('Stable: one CA signs. Publishing: a new CA is in the bundles, the old one still signs. Reissuing: the new CA signs; the old one stays in the bundles until nothing it signed is in use.'),
+      signingSince: z.string().optional().describe('When the signing CA started signing; Certificates spread their re-issuance from here.'),
+      gateOpenSince: z.string().optional().describe("When the current phase's condition to move on was first met (its delay counts from here)."),
+      generations: z
+        .array(
+          z.object({
+            fingerprint: z.string().describe('SHA-256 of the DER, lowercase hex.'),
+            notBefore: z.string(),
+            notAfter: z.string(),
+            role: z.enum(['signing', 'published', 'retiring']).describe('signing: signs now; published: trusted, signs next; retiring: trusted until nothing it signed is in use.'),
+          }),
+        )
+        .optional()
+        .describe('Every CA generation in the bundles, oldest first.'),
+    })
+    .optional()
+    .describe('CA generations and rotation progress.'),
   acme: z
     .object({
       uri: z.string().optional().describe('The registered ACME account.'),
@@ -143,3 +211,11 @@ export type IssuerStatus = z.infer<typeof IssuerStatus>;
 
 export type Issuer = KubeObject<IssuerSpec, IssuerStatus>;
 export type IssuerKind = 'Issuer' | 'ClusterIssuer';
+
+/** The Secret holding an issuer's CA: the user's (secretName) or the operator's (managed); undefined for other types. */
+export function caSecretNameOf(issuer: { metadata: { name: string }; spec?: IssuerSpec }): string | undefined {
+  const ca = issuer.spec?.ca;
+  if (!ca) return undefined;
+  if (ca.secretName) return ca.secretName;
+  return ca.managed ? (ca.managed.secretName ?? `${issuer.metadata.name}-ca`) : undefined;
+}

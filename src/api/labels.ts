@@ -30,3 +30,8 @@ export const SHIM_OWNER_NAME_LABEL = 'certsmith.dev/owner-name';
 export const ACME_HTTP01_INGRESS_CLASS_ANNOTATION = 'certsmith.dev/acme-http01-ingress-class';
 /** Name of the Ingress (same namespace) the challenge path is added to instead of a temporary Ingress. */
 export const ACME_HTTP01_EDIT_IN_PLACE_ANNOTATION = 'certsmith.dev/acme-http01-edit-in-place';
+
+// A managed CA's Secret (ca.managed): which issuer it belongs to ("<kind>/<namespace>/<name>"), so a Secret of the
+// same name made by someone else is never overwritten, and since when its signing CA signs.
+export const CA_ISSUER_ANNOTATION = 'certsmith.dev/ca-issuer';
+export const CA_SIGNING_SINCE_ANNOTATION = 'certsmith.dev/ca-signing-since';

@@ -16,6 +16,7 @@ export const IssuanceReason = {
   Expired: 'Expired',
   RenewalRequested: 'RenewalRequested',
   Renewing: 'Renewing',
+  CAChanged: 'CAChanged',
 } as const;
 export type IssuanceReason = (typeof IssuanceReason)[keyof typeof IssuanceReason];
 
@@ -31,6 +32,8 @@ export interface StoredSecretState {
   keySpec?: KeySpec;
   /** The issuer the Secret's annotations say signed it; undefined when not annotated. */
   issuerAnnotation?: { name: string; kind: string };
+  /** SHA-256 of the first certificate in ca.crt: the CA that signed the leaf. */
+  caFingerprint?: string;
 }
 
 export interface DesiredCertificateState {
@@ -65,6 +68,8 @@ export interface IssuanceInputs {
   issuerSetsProfile?: boolean;
   /** The CA's suggested renewal moment (ACME ARI): renewal is due at the earlier of this and the spec's time. */
   earliestRenewalTime?: Date;
+  /** SHA-256 of the CA the issuer signs with now (its status), for CA issuers. */
+  issuerCaFingerprint?: string;
   /**
    * A person asked for re-issuance now (`certsmith renew`), naming the revision to replace; `currentRevision` is
    * the revision the Secret holds. Naming a revision, not a time, makes the request done once that revision is
@@ -122,6 +127,14 @@ export function issuerChanged(i: IssuanceInputs): IssuanceDecision | undefined {
     IssuanceReason.IssuerChanged,
     `the certificate was issued by ${kindOf(was.kind)} "${was.name}"; the spec now names ${kindOf(now.kind)} "${now.name}"`,
   );
+}
+
+/** The issuer now signs with another CA (a rotation, or a replaced CA Secret): the leaf must follow it. */
+export function caChanged(i: IssuanceInputs): IssuanceDecision | undefined {
+  const was = i.secret?.caFingerprint;
+  const now = i.issuerCaFingerprint;
+  if (!was || !now || was === now) return undefined;
+  return decision(IssuanceReason.CAChanged, `the certificate was signed by CA ${was.slice(0, 16)}; the issuer now signs with CA ${now.slice(0, 16)}`);
 }
 
 export function specChanged(i: IssuanceInputs): IssuanceDecision | undefined {
@@ -197,6 +210,8 @@ export const issuanceChecks: readonly IssuanceCheck[] = [
   expired,
   renewalRequested,
   renewing,
+  // Last: the other reasons issue at once, while this one is spread over a window (policy/ca-rotation.ts).
+  caChanged,
 ];
 
 export function decideIssuance(inputs: IssuanceInputs): IssuanceDecision | undefined {

@@ -1,6 +1,6 @@
 // Finds the Signer behind an Issuer or ClusterIssuer. Parsed CA key pairs are kept per Secret resourceVersion,
 // so a thousand issuances from one CA parse its key once.
-import type { Issuer, IssuerKind } from '../api/issuer.ts';
+import { caSecretNameOf, type Issuer, type IssuerKind } from '../api/issuer.ts';
 import { CertsmithError } from '../errors.ts';
 import type { SecretReader } from '../kube/secret-reader.ts';
 import type { Clock } from '../policy/clock.ts';
@@ -22,10 +22,12 @@ export function createSignerSource(opts: { secrets: SecretReader; clusterResourc
     async signerFor(issuer, kind) {
       const spec = issuer.spec;
       if (spec?.selfSigned) return { kind: 'selfSigned' };
-      if (spec?.ca) {
+      const secretName = caSecretNameOf(issuer);
+      if (secretName) {
+        // A managed CA keeps its signing generation in tls.crt/tls.key too (signers/managed-ca.ts).
         const ns = secretNamespace(issuer, kind);
-        const where = `${ns}/${spec.ca.secretName}`;
-        const secret = await opts.secrets.get(ns, spec.ca.secretName);
+        const where = `${ns}/${secretName}`;
+        const secret = await opts.secrets.get(ns, secretName);
         const rv = secret?.metadata.resourceVersion ?? '';
         const hit = parsed.get(where);
         const now = opts.clock.now();

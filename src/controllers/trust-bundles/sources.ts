@@ -1,7 +1,7 @@
 // Reads what each TrustBundle source points at and returns its PEM text, described for messages. Only reads:
 // every check on the PEM itself is the pure builder's (src/trust/bundle.ts).
 import type { Certificate } from '../../api/certificate.ts';
-import type { Issuer } from '../../api/issuer.ts';
+import { caSecretNameOf, type Issuer } from '../../api/issuer.ts';
 import type { TrustBundleSource, TrustBundleSpec } from '../../api/trust-bundle.ts';
 import { CertsmithError } from '../../errors.ts';
 import type { DataObject, ObjectReader } from '../../kube/object-reader.ts';
@@ -43,9 +43,15 @@ async function readSource(s: TrustBundleSource, at: string, deps: SourceDeps): P
     const issuer = kind === 'ClusterIssuer' ? deps.clusterIssuers.get(undefined, name) : deps.issuers.get(s.issuer.namespace, name);
     if (!issuer) throw notFound(`${what}: the issuer does not exist`);
     // Only a ca issuer has a CA certificate to trust; selfSigned certificates are their own roots, acme CAs public.
-    const secretName = issuer.spec?.ca?.secretName;
+    const secretName = caSecretNameOf(issuer);
     if (!secretName) return [];
     const ns = kind === 'ClusterIssuer' ? deps.clusterResourceNamespace : (issuer.metadata.namespace ?? '');
+    if (issuer.spec?.ca?.managed) {
+      // Every live generation of a managed CA (signers/managed-ca.ts): the next one before it signs, the old one
+      // until nothing it signed is in use.
+      const where = `${what}: Secret ${ns}/${secretName}`;
+      return [{ source: `${where} ca.crt`, pem: secretValue(await deps.secrets.get(ns, secretName), 'ca.crt', where) }];
+    }
     const pem = secretValue(await deps.secrets.get(ns, secretName), 'tls.crt', `${what}: Secret ${ns}/${secretName}`);
     // The CA that signs is the first certificate of tls.crt; what follows is its own chain.
     return [{ source: `${what}: Secret ${ns}/${secretName} tls.crt`, pem: firstBlock(pem) }];

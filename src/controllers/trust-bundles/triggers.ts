@@ -1,6 +1,6 @@
 // Which TrustBundles read a given object, so the manager enqueues only those when it changes.
 import type { Certificate } from '../../api/certificate.ts';
-import type { Issuer, IssuerKind } from '../../api/issuer.ts';
+import { caSecretNameOf, type Issuer, type IssuerKind } from '../../api/issuer.ts';
 import type { TrustBundle, TrustBundleSource } from '../../api/trust-bundle.ts';
 import type { Store } from '../store.ts';
 
@@ -34,7 +34,7 @@ export function bundlesReadingSecret(l: TriggerLookups, namespace: string | unde
       const clusterScoped = s.issuer.kind === 'ClusterIssuer';
       const issuer = clusterScoped ? l.clusterIssuers.get(undefined, s.issuer.name) : l.issuers.get(s.issuer.namespace, s.issuer.name);
       const ns = clusterScoped ? l.clusterResourceNamespace : s.issuer.namespace;
-      return ns === namespace && issuer?.spec?.ca?.secretName === name;
+      return ns === namespace && !!issuer && caSecretNameOf(issuer) === name;
     }
     return false;
   });

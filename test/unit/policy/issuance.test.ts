@@ -348,11 +348,32 @@ describe('decideIssuance', () => {
   }
 });
 
+describe('caChanged', () => {
+  const signedBy = (fp: string | undefined): IssuanceInputs => ({ ...upToDate, secret: { ...secret, ...(fp ? { caFingerprint: fp } : {}) } });
+  const cases: { name: string; inputs: IssuanceInputs; want?: IssuanceReason }[] = [
+    { name: 'the issuer signs with the CA that signed the leaf', inputs: { ...signedBy('aa'), issuerCaFingerprint: 'aa' } },
+    { name: 'the issuer switched to another CA', inputs: { ...signedBy('aa'), issuerCaFingerprint: 'bb' }, want: IssuanceReason.CAChanged },
+    { name: 'no ca.crt in the Secret: nothing to compare', inputs: { ...signedBy(undefined), issuerCaFingerprint: 'bb' } },
+    { name: 'the issuer names no CA (not Ready, selfSigned, ACME)', inputs: signedBy('aa') },
+    {
+      name: 'a renewal that is due wins: it issues at once, with the new CA anyway',
+      inputs: { ...signedBy('aa'), issuerCaFingerprint: 'bb', now: hoursIn(1500) },
+      want: IssuanceReason.Renewing,
+    },
+    {
+      name: 'a spec change wins: it is not spread over the rotation window',
+      inputs: { ...signedBy('aa'), issuerCaFingerprint: 'bb', desired: { ...desired, dnsNames: ['other.example.com'] } },
+      want: IssuanceReason.SpecChanged,
+    },
+  ];
+  for (const c of cases) it(c.name, () => assert.equal(decideIssuance(c.inputs)?.reason, c.want));
+});
+
 describe('issuanceChecks', () => {
   it('run in the documented order', () => {
     assert.deepEqual(
       issuanceChecks.map((c) => c.name),
-      ['secretMissing', 'missingData', 'invalidCertificate', 'invalidKey', 'keyMismatch', 'issuerChanged', 'specChanged', 'expired', 'renewalRequested', 'renewing'],
+      ['secretMissing', 'missingData', 'invalidCertificate', 'invalidKey', 'keyMismatch', 'issuerChanged', 'specChanged', 'expired', 'renewalRequested', 'renewing', 'caChanged'],
     );
   });
 
@@ -378,6 +399,7 @@ describe('issuanceChecks', () => {
       'Expired',
       'RenewalRequested',
       'Renewing',
+      'CAChanged',
     ]);
   });
 });
