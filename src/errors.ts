@@ -46,7 +46,10 @@ export type ErrorCode =
   | 'PrivateKeyInSource'
   | 'BundleEmpty'
   | 'BundleExpired'
-  | 'BundleTooLarge';
+  | 'BundleTooLarge'
+  // CLI (src/cli/)
+  | 'CliNotIssued'
+  | 'CliTimeout';
 
 export class CertsmithError extends Error {
   readonly code: ErrorCode;
