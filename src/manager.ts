@@ -2,8 +2,10 @@
 // the health server. Wiring only; every decision lives in the reconcilers and policy/.
 import type { Logger } from 'pino';
 import type { Certificate } from './api/certificate.ts';
-import type { Issuer } from './api/issuer.ts';
-import { CERTIFICATE_NAME_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './api/labels.ts';
+import { caSecretNameOf, type Issuer } from './api/issuer.ts';
+import { CERTIFICATE_NAME_ANNOTATION, ISSUER_KIND_ANNOTATION, ISSUER_NAME_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './api/labels.ts';
+import { createManagedCa } from './controllers/issuers/managed-ca.ts';
+import type { TrustBundle } from './api/trust-bundle.ts';
 import type { Config } from './config/config.ts';
 import { createCertificateReconciler } from './controllers/certificates/reconciler.ts';
 import type { SecretObject } from './controllers/certificates/secret-builder.ts';
@@ -202,13 +204,20 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
         kind === 'ClusterIssuer' ? clusterIssuerController.enqueue(i.metadata.name) : issuerController.enqueue(objectKey(i.metadata.namespace, i.metadata.name)),
     }),
   });
+  // Managed CAs read the TrustBundles' sync state; the bundle cache is built with the TrustBundle wiring below.
+  const managedCa = createManagedCa({
+    client,
+    secrets,
+    bundles: { get: (ns, name) => trustBundles.bundles.get(ns, name), list: (ns) => trustBundles.bundles.list(ns) },
+    clusterResourceNamespace: config.clusterResourceNamespace,
+  });
   const issuerController = createController({
     name: 'issuers',
     workers: 2,
     clock,
     log,
     metrics,
-    reconcile: createIssuerReconciler({ kind: 'Issuer', client, issuers, signers, accounts, events, clock, log }),
+    reconcile: createIssuerReconciler({ kind: 'Issuer', client, issuers, signers, accounts, managedCa, events, clock, log }),
   });
   const clusterIssuerController = createController({
     name: 'clusterissuers',
@@ -216,7 +225,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     clock,
     log,
     metrics,
-    reconcile: createIssuerReconciler({ kind: 'ClusterIssuer', client, issuers: clusterIssuers, signers, accounts, events, clock, log }),
+    reconcile: createIssuerReconciler({ kind: 'ClusterIssuer', client, issuers: clusterIssuers, signers, accounts, managedCa, events, clock, log }),
   });
   const trustBundles = createTrustBundleWiring({
     client,
@@ -230,6 +239,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     clock,
     log,
     metrics,
+    onBundleChanged: enqueueManagedCaIssuersOf,
   });
   const ingressController = createController({
     name: 'ingresses',
@@ -318,15 +328,37 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       if (c.spec?.secretName === s.metadata.name && c.metadata.name !== owner) enqueueCert(c);
     }
     // Issuers signing with this Secret (a CA key pair, an ACME account key) re-check it.
-    const usesSecret = (i: Issuer) => i.spec?.ca?.secretName === s.metadata.name || i.spec?.acme?.privateKeySecretRef.name === s.metadata.name;
+    const usesSecret = (i: Issuer) => caSecretNameOf(i) === s.metadata.name || i.spec?.acme?.privateKeySecretRef.name === s.metadata.name;
     for (const i of issuers.list(s.metadata.namespace)) {
       if (usesSecret(i)) issuerController.enqueue(objectKey(i.metadata.namespace, i.metadata.name));
     }
     trustBundles.secretChanged(s.metadata.namespace, s.metadata.name);
+    enqueueRetiringIssuerOf(s);
     if (s.metadata.namespace === config.clusterResourceNamespace) {
       for (const i of clusterIssuers.list()) {
         if (usesSecret(i)) clusterIssuerController.enqueue(i.metadata.name);
       }
+    }
+  }
+  /** A leaf Secret changed: the managed CA that signed it counts its old CA's leaves, but only while one retires. */
+  function enqueueRetiringIssuerOf(s: SecretObject) {
+    const name = s.metadata.annotations?.[ISSUER_NAME_ANNOTATION];
+    if (!name) return;
+    const cluster = s.metadata.annotations?.[ISSUER_KIND_ANNOTATION] === 'ClusterIssuer';
+    const i = cluster ? clusterIssuers.get(undefined, name) : issuers.get(s.metadata.namespace, name);
+    if (i?.status?.ca?.phase !== 'Reissuing') return;
+    if (cluster) clusterIssuerController.enqueue(name);
+    else issuerController.enqueue(objectKey(i.metadata.namespace, name));
+  }
+  /** A managed CA publishing a new generation waits for the bundles that source it to sync. */
+  function enqueueManagedCaIssuersOf(b: TrustBundle) {
+    for (const src of b.spec?.sources ?? []) {
+      if (!src.issuer) continue;
+      const cluster = src.issuer.kind === 'ClusterIssuer';
+      const i = cluster ? clusterIssuers.get(undefined, src.issuer.name) : issuers.get(src.issuer.namespace, src.issuer.name);
+      if (!i?.spec?.ca?.managed) continue;
+      if (cluster) clusterIssuerController.enqueue(i.metadata.name);
+      else issuerController.enqueue(objectKey(i.metadata.namespace, i.metadata.name));
     }
   }
   function issuerHandlers(kind: 'Issuer' | 'ClusterIssuer') {

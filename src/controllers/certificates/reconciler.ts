@@ -24,6 +24,8 @@ import { encodePrivateKeyDer, encodePrivateKeyPem, generatePrivateKey } from '..
 import { backoffForCode, retryTimeFor, type BackoffOptions } from '../../policy/backoff.ts';
 import type { Clock } from '../../policy/clock.ts';
 import { decideIssuance, IssuanceReason } from '../../policy/issuance.ts';
+import { DEFAULT_REISSUE_WINDOW_MS, reissueTime } from '../../policy/ca-rotation.ts';
+import { parseDuration } from '../../policy/duration.ts';
 import { computeRenewalTime } from '../../policy/renewal.ts';
 import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
 import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
@@ -168,6 +170,8 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
       ...issuanceInputs(now, stored, desired, {
         issuerSetsProfile: !!acmeIssuer,
         earliestRenewalTime: renewalInfo && certID ? ariMoment(renewalInfo, certID) : undefined,
+        // Only a CA issuer's status names its signing CA; a not-Ready issuer names none.
+        issuerCaFingerprint: issuer?.spec?.ca ? issuer.status?.caFingerprint : undefined,
       }),
       // The revision writeIssued counts on from: a request is done once that revision is replaced.
       ...(Number.isInteger(renewRevision)
@@ -175,11 +179,17 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
         : {}),
     });
     if (!decision) return upToDateStatus(stored!);
+    // The issuer switched CAs: every Certificate follows, each at its own offset in the window after the switch.
+    if (decision.reason === IssuanceReason.CAChanged && issuer?.status?.ca?.signingSince) {
+      const at = reissueTime(key, new Date(issuer.status.ca.signingSince), reissueWindowMs(issuer));
+      if (at > now) return { requeueAfterMs: at.getTime() - now.getTime() };
+    }
 
     // 4. Issuance is needed: is the issuer ready, and is a failure backoff still running?
     // While the current certificate is still good (only its renewal is due), Ready stays True and the
     // Issuing condition carries the problem.
-    const renewalOnly = decision.reason === IssuanceReason.Renewing || decision.reason === IssuanceReason.RenewalRequested;
+    const renewalOnly =
+      decision.reason === IssuanceReason.Renewing || decision.reason === IssuanceReason.RenewalRequested || decision.reason === IssuanceReason.CAChanged;
     const waitToIssue = async (reason: string, message: string, requeueAfterMs?: number): Promise<ReconcileResult> => {
       const issuing = issuingCondition('True', decision.reason, `${decision.message}; waiting: ${message}`, generation);
       const ready = renewalOnly ? upToDate() : readyCondition('False', reason, message, generation);
@@ -236,6 +246,10 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
         order = step.order;
       } else {
         const signer = await deps.signers.signerFor(issuer, desired.issuer.kind);
+        // A managed CA's Secret is read from the cache, which may lag the issuer's status by a moment: signing with
+        // the CA it just replaced would cost a second re-issuance.
+        const wanted = issuer.spec?.ca?.managed ? issuer.status?.caFingerprint : undefined;
+        if (signer.kind === 'ca' && wanted && signer.caInfo.fingerprintSha256 !== wanted) return { requeueAfterMs: 500 };
         const privateKey = await keyFor(desired, stored);
         issued = { ...(await issueCertificate(signer, leafRequest(desired), { privateKey, publicKey: createPublicKey(privateKey) }, now)), privateKey };
       }
@@ -391,6 +405,15 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
     const labels = { namespace: ns, name, issuer_name: desired.issuer.name, issuer_kind: desired.issuer.kind };
     deps.metrics.setCertificateValidity(labels, notAfter, renewalTime);
     deps.metrics.setCertificateReady(ns, name, 'True');
+  }
+}
+
+function reissueWindowMs(issuer: Issuer): number {
+  const text = issuer.spec?.ca?.managed?.reissueWindow;
+  try {
+    return text ? parseDuration(text) : DEFAULT_REISSUE_WINDOW_MS;
+  } catch {
+    return DEFAULT_REISSUE_WINDOW_MS; // the issuer reports the bad value in its own status
   }
 }
 

@@ -1,6 +1,6 @@
 // What the Certificate's Secret holds now, parsed once per reconcile, and the inputs the issuance policy decides
 // on. Pure: anything unreadable is left undefined for the policy to name.
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { ISSUER_KIND_ANNOTATION, ISSUER_NAME_ANNOTATION, REVISION_ANNOTATION } from '../../api/labels.ts';
 import { describeCertificate, keySpecOf, parseCertificatesPem, parsePrivateKeyPem, publicKeyMatches } from '../../pki/index.ts';
 import type { CertInfo, KeySpec } from '../../pki/types.ts';
@@ -20,6 +20,8 @@ export interface StoredSecret {
   keyMatchesCert: boolean;
   issuer?: { name: string; kind: string };
   revision?: number;
+  /** SHA-256 of the first certificate in ca.crt (the signing CA). */
+  caFingerprint?: string;
 }
 
 export function readStoredSecret(secret: SecretObject | undefined): StoredSecret | undefined {
@@ -45,6 +47,13 @@ export function readStoredSecret(secret: SecretObject | undefined): StoredSecret
   const annotations = secret.metadata.annotations ?? {};
   const issuerName = annotations[ISSUER_NAME_ANNOTATION];
   const rev = Number(annotations[REVISION_ANNOTATION]);
+  let caFingerprint: string | undefined;
+  try {
+    const caDer = parseCertificatesPem(secretValue(secret.data, 'ca.crt') ?? '')[0];
+    if (caDer) caFingerprint = createHash('sha256').update(caDer).digest('hex');
+  } catch {
+    caFingerprint = undefined;
+  }
   return {
     ...(certificatePem ? { certificatePem } : {}),
     ...(privateKeyPem ? { privateKeyPem } : {}),
@@ -53,6 +62,7 @@ export function readStoredSecret(secret: SecretObject | undefined): StoredSecret
     keyMatchesCert: !!(privateKey && certDer && publicKeyMatches(privateKey, certDer)),
     ...(issuerName ? { issuer: { name: issuerName, kind: annotations[ISSUER_KIND_ANNOTATION] ?? 'Issuer' } } : {}),
     ...(Number.isInteger(rev) && rev > 0 ? { revision: rev } : {}),
+    ...(caFingerprint ? { caFingerprint } : {}),
   };
 }
 
@@ -60,7 +70,7 @@ export function issuanceInputs(
   now: Date,
   stored: StoredSecret | undefined,
   desired: DesiredCertificate,
-  opts: { issuerSetsProfile?: boolean; earliestRenewalTime?: Date | undefined } = {},
+  opts: { issuerSetsProfile?: boolean; earliestRenewalTime?: Date | undefined; issuerCaFingerprint?: string | undefined } = {},
 ): IssuanceInputs {
   return {
     now,
@@ -71,6 +81,7 @@ export function issuanceInputs(
       keyMatchesCert: stored.keyMatchesCert,
       ...(stored.keySpec ? { keySpec: stored.keySpec } : {}),
       ...(stored.issuer ? { issuerAnnotation: stored.issuer } : {}),
+      ...(stored.caFingerprint ? { caFingerprint: stored.caFingerprint } : {}),
     },
     desired: {
       ...(desired.commonName ? { commonName: desired.commonName } : {}),
@@ -89,6 +100,7 @@ export function issuanceInputs(
     ...(desired.renewBeforePercentage !== undefined ? { renewBeforePercentage: desired.renewBeforePercentage } : {}),
     ...(opts.issuerSetsProfile ? { issuerSetsProfile: true } : {}),
     ...(opts.earliestRenewalTime ? { earliestRenewalTime: opts.earliestRenewalTime } : {}),
+    ...(opts.issuerCaFingerprint ? { issuerCaFingerprint: opts.issuerCaFingerprint } : {}),
   };
 }
 

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { ConditionType, Reason, findCondition, setCondition } from '../../api/conditions.ts';
 import { IssuerSpec, type Issuer, type IssuerKind, type IssuerStatus } from '../../api/issuer.ts';
 import { API_VERSION, type Condition } from '../../api/meta.ts';
-import { errorCode, type ErrorCode } from '../../errors.ts';
+import { CertsmithError, errorCode, type ErrorCode } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { createOwnWrites } from '../../kube/own-writes.ts';
@@ -16,6 +16,7 @@ import { isAcmeError } from '../../acme/errors.ts';
 import { parseKey, type Store } from '../store.ts';
 import { toRfc3339 } from '../../api/conditions.ts';
 import { ACCOUNT_RECHECK_MS, ensureAcmeAccount } from './acme-account.ts';
+import type { createManagedCa } from './managed-ca.ts';
 
 export interface IssuerReconcilerDeps {
   kind: IssuerKind;
@@ -23,6 +24,8 @@ export interface IssuerReconcilerDeps {
   issuers: Store<Issuer>;
   signers: SignerSource;
   accounts: AcmeAccountSource;
+  /** Steps a managed CA (ca.managed) through its rotation. */
+  managedCa?: ReturnType<typeof createManagedCa>;
   events: EventRecorder;
   clock: Clock;
   log: Logger;
@@ -39,6 +42,8 @@ const reasonForCode: Partial<Record<ErrorCode, string>> = {
   KeyMismatch: Reason.KeyMismatch,
   CAExpired: Reason.CAExpired,
   InvalidSpec: Reason.InvalidIssuerSpec,
+  InvalidDuration: Reason.InvalidIssuerSpec,
+  SecretConflict: Reason.SecretConflict,
   UnsupportedKey: Reason.InvalidPEM,
   AcmeUnreachable: Reason.AcmeServerUnreachable,
   AcmeBadResponse: Reason.AcmeServerUnreachable,
@@ -72,7 +77,11 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
       check = { status: 'False', reason: Reason.InvalidIssuerSpec, message: `Invalid spec: ${parsed.error.issues.map((i) => i.message).join('; ')}` };
     } else {
       try {
-        check = parsed.data.acme ? await checkAcme(issuer, key, now) : await checkSigner(issuer, now);
+        check = parsed.data.acme
+          ? await checkAcme(issuer, key, now)
+          : parsed.data.ca?.managed
+            ? await checkManagedCa(issuer, now, log)
+            : await checkSigner(issuer, now);
       } catch (err) {
         const code = errorCode(err);
         if (code === undefined || code.startsWith('Kube')) throw err;
@@ -125,6 +134,12 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
     };
   }
 
+  async function checkManagedCa(issuer: Issuer, now: Date, log: Logger): Promise<Check> {
+    if (!deps.managedCa) throw new CertsmithError('InvalidSpec', 'this operator build does not manage CAs');
+    const outcome = await deps.managedCa(issuer, deps.kind, now, log);
+    return { status: 'True', reason: Reason.IssuerReady, message: outcome.message, extra: outcome.status, requeueAfterMs: outcome.requeueAfterMs };
+  }
+
   async function checkAcme(issuer: Issuer, key: string, now: Date): Promise<Check> {
     const outcome = await ensureAcmeAccount(issuer, deps.kind, {
       client: deps.client,
@@ -141,7 +156,7 @@ interface Check {
   status: 'True' | 'False';
   reason: string;
   message: string;
-  extra?: Pick<IssuerStatus, 'caNotAfter' | 'caFingerprint' | 'acme'>;
+  extra?: Pick<IssuerStatus, 'caNotAfter' | 'caFingerprint' | 'acme' | 'ca'>;
   requeueAfterMs?: number;
 }
 

@@ -26,6 +26,8 @@ export interface TrustBundleWiring {
   /** A managed Secret changed: bundles reading it (a Certificate's ca.crt, a CA issuer's Secret) look again. */
   secretChanged(namespace: string | undefined, name: string): void;
   issuerChanged(kind: IssuerKind, namespace: string | undefined, name: string): void;
+  /** The TrustBundle cache: a managed CA's rotation reads the bundles' sync state. */
+  bundles: Store<TrustBundle>;
 }
 
 export function createTrustBundleWiring(deps: {
@@ -40,6 +42,8 @@ export function createTrustBundleWiring(deps: {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
+  /** A bundle or its status changed (a managed CA waiting for it to sync looks again). */
+  onBundleChanged?: (b: TrustBundle) => void;
 }): TrustBundleWiring {
   const { client, log, resyncMs } = deps;
   const enqueue = (name: string | undefined) => name && controller.enqueue(name);
@@ -49,10 +53,19 @@ export function createTrustBundleWiring(deps: {
     resource: Resources.trustBundles,
     resyncMs,
     log,
-    onAdd: (b) => enqueue(b.metadata.name),
-    onUpdate: (_o, b) => enqueue(b.metadata.name),
+    onAdd: (b) => {
+      enqueue(b.metadata.name);
+      deps.onBundleChanged?.(b);
+    },
+    onUpdate: (_o, b) => {
+      enqueue(b.metadata.name);
+      deps.onBundleChanged?.(b);
+    },
     onResync: (b) => enqueue(b.metadata.name),
-    onDelete: (b) => enqueue(b.metadata.name),
+    onDelete: (b) => {
+      enqueue(b.metadata.name);
+      deps.onBundleChanged?.(b);
+    },
   });
   // Namespaces are few and small; any change of their labels may move a bundle's targets.
   const namespaces = createInformer<NamespaceObject>({
@@ -112,6 +125,7 @@ export function createTrustBundleWiring(deps: {
     informers: [bundles, namespaces, configMaps, targetSecrets],
     secretChanged: (ns, name) => bundlesReadingSecret(lookups, ns, name).forEach(enqueue),
     issuerChanged: (kind, ns, name) => bundlesReadingIssuer(lookups, kind, ns, name).forEach(enqueue),
+    bundles,
   };
 }
 
