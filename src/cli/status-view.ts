@@ -283,34 +283,23 @@ export function formatStatus(v: StatusView, now: Date): string {
 
 export function formatSecretSummary(s: SecretSummary, now: Date, indent: string): string[] {
   if (!s.exists) return [`${indent}does not exist`];
-  const out = formatFields(
+  const c = s.certificate;
+  return formatFields(
     [
       ['Type', s.type],
       ['Revision', s.revision?.toString()],
       ['Signed for', s.issuer ? `${s.issuer.kind}/${s.issuer.name}` : undefined],
       ['Data', s.keys && s.keys.length > 0 ? s.keys.map((k) => `${k.name} (${bytes(k.bytes)})`).join(', ') : 'none'],
+      ['Subject', c ? c.subject || '(empty)' : undefined],
+      ['Issued by', c?.issuer],
+      ['Names', c ? list([...c.dnsNames, ...c.ipAddresses, ...c.uris, ...c.emailAddresses]) : undefined],
+      ['Key', c?.publicKey],
+      ['Expires', c ? timeWithRelative(c.notAfter, now) : undefined],
+      ['Serial', c?.serialNumber],
+      ['Certificate', !c && s.certificateError ? `unreadable: ${s.certificateError}` : undefined],
     ],
     indent,
   );
-  if (s.certificate) {
-    const c = s.certificate;
-    out.push(
-      ...formatFields(
-        [
-          ['Subject', c.subject || '(empty)'],
-          ['Issued by', c.issuer],
-          ['Names', list([...c.dnsNames, ...c.ipAddresses, ...c.uris, ...c.emailAddresses])],
-          ['Key', c.publicKey],
-          ['Expires', timeWithRelative(c.notAfter, now)],
-          ['Serial', c.serialNumber],
-        ],
-        indent,
-      ),
-    );
-  } else if (s.certificateError) {
-    out.push(`${indent}Certificate: unreadable: ${s.certificateError}`);
-  }
-  return out;
 }
 
 function conditionView(c: { type: string; status: string; reason?: string | undefined; message?: string | undefined; lastTransitionTime?: string | undefined }): ConditionView {
