@@ -41,7 +41,9 @@ export function toStructuralSchema(schema: JsonSchema): JsonSchema {
       const props = value as Record<string, JsonSchema>;
       const converted: Record<string, JsonSchema> = {};
       for (const name of Object.keys(props).sort()) converted[name] = toStructuralSchema(props[name]!);
-      out.properties = converted;
+      // The API server drops an empty map: kept, the stored CRD would differ from the applied one, and every other
+      // field manager's server-side apply of the same file (helm after kubectl) would conflict on .spec.versions.
+      if (Object.keys(converted).length > 0) out.properties = converted;
     } else if (key === 'items') {
       out.items = toStructuralSchema(value as JsonSchema);
     } else if (key === 'additionalProperties') {
