@@ -178,6 +178,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     }),
     readSecret: (ns, name) => secretReader.get(ns, name),
     onOrderCreated: (kind) => metrics.acmeOrders.inc({ issuer_kind: kind }),
+    onReplacesRefused: (detail) => log.warn({ detail }, 'the ACME CA refused the renewal order naming the certificate it replaces (RFC 9773); placed it without'),
   });
 
   const certificateController = createController({

@@ -50,6 +50,18 @@ const ORDER_PROBLEMS = new Set([
   'orderNotReady',
 ]);
 
+/**
+ * Whether a refused new-order that named a certificate it `replaces` (RFC 9773) may be placed again without it.
+ * `replaces` is a hint for the CA's rate limits; a CA that cannot match it (alreadyReplaced, a certID it does not
+ * find — Pebble answers serverInternal when the serial's DER has a leading zero) must not block the renewal. Rate
+ * limits, an unavailable CA and account problems are not about `replaces`: those stand.
+ */
+export function isReplacesRefusal(err: unknown): boolean {
+  if (!(err instanceof AcmeError) || err.httpStatus === undefined) return false;
+  if (err.code === 'AcmeRateLimited' || err.code === 'AcmeAccountProblem' || err.httpStatus === 503) return false;
+  return err.problemType === 'alreadyReplaced' || err.httpStatus === 400 || err.httpStatus === 409 || err.httpStatus === 500;
+}
+
 /** Pure: the code for a problem type and HTTP status. */
 export function codeForProblem(problemType: string | undefined, httpStatus: number): ErrorCode {
   if (problemType === 'rateLimited' || httpStatus === 429) return 'AcmeRateLimited';

@@ -190,7 +190,16 @@ describe('HTTP-01', () => {
       await acme.registerAccount({});
       const orders = await Promise.all((await acme.listOrders()).map((u) => acme.getOrder(u)));
       const replacing = orders.filter((o) => (o as { replaces?: string }).replaces === certID);
-      assert.equal(replacing.length, 1, 'one order replaces the first certificate');
+      // Pebble looks the certID up by the serial's hex without the DER's leading zero byte, so it cannot match the
+      // (RFC-correct) certID of a serial whose first byte is 0x80 or more and refuses the order; the operator then
+      // places it without `replaces` rather than not renewing.
+      const pebbleCanMatch = Number.parseInt(describeCertificate(first).serialNumber.slice(0, 2), 16) < 0x80;
+      if (pebbleCanMatch) {
+        assert.equal(replacing.length, 1, 'one order replaces the first certificate');
+      } else {
+        assert.equal(replacing.length, 0);
+        assert.match(await operator.logs(), /refused the renewal order naming the certificate it replaces/);
+      }
     } finally {
       acme.close();
     }

@@ -8,7 +8,7 @@ import { toRfc3339 } from '../../api/conditions.ts';
 import type { Issuer, IssuerKind } from '../../api/issuer.ts';
 import { CERTIFICATE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
 import type { AcmeClient, AcmeIdentifier, AcmeOrder } from '../../acme/client.ts';
-import { AcmeError } from '../../acme/errors.ts';
+import { AcmeError, isReplacesRefusal } from '../../acme/errors.ts';
 import { acmeSpecProblems, authorizationName, dns01RecordName, orderIdentifiers, planSolvers, requestDigest } from '../../acme/order-plan.ts';
 import { CertsmithError } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -41,6 +41,8 @@ export interface AcmeIssuanceDeps {
   /** Reads a Secret the operator manages (cache first). */
   readSecret(namespace: string, name: string): Promise<SecretObject | undefined>;
   onOrderCreated?: (issuerKind: IssuerKind) => void;
+  /** The CA refused the renewal order's `replaces`; it was placed again without it. */
+  onReplacesRefused?: (detail: string) => void;
 }
 
 export interface AcmeStepInput {
@@ -152,11 +154,17 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
     solvers: Map<string, { index: number; type: 'http-01' | 'dns-01' }>,
   ): Promise<AcmeOrderStatus> {
     const spec = input.issuer.spec!.acme!;
-    const placed = await client.newOrder({
-      identifiers,
-      ...(spec.profile ? { profile: spec.profile } : {}),
-      ...(input.replaces ? { replaces: input.replaces } : {}),
-    });
+    const request = { identifiers, ...(spec.profile ? { profile: spec.profile } : {}) };
+    let replaces = input.replaces;
+    let placed: AcmeOrder;
+    try {
+      placed = await client.newOrder({ ...request, ...(replaces ? { replaces } : {}) });
+    } catch (err) {
+      if (!replaces || !isReplacesRefusal(err)) throw err;
+      deps.onReplacesRefused?.((err as Error).message);
+      replaces = undefined;
+      placed = await client.newOrder(request);
+    }
     deps.onOrderCreated?.(input.issuerKind);
     const challenges: AcmeChallengeStatus[] = [];
     for (const url of placed.authorizations) {
@@ -191,7 +199,7 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
       issuer: issuerId,
       finalizeURL: placed.finalize,
       ...(placed.expires ? { expires: placed.expires } : {}),
-      ...(input.replaces ? { replaces: input.replaces } : {}),
+      ...(replaces ? { replaces } : {}),
       challenges,
     };
     return presentPending(order, input);

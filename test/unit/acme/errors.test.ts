@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AcmeError, codeForProblem, isAcmeError, parseRetryAfter, problemError } from '../../../src/acme/errors.ts';
+import { AcmeError, codeForProblem, isAcmeError, isReplacesRefusal, parseRetryAfter, problemError } from '../../../src/acme/errors.ts';
 import { type ErrorCode, isCertsmithError } from '../../../src/errors.ts';
 
 const URN = 'urn:ietf:params:acme:error:';
@@ -129,4 +129,20 @@ describe('parseRetryAfter', () => {
     { name: 'is undefined for negative seconds', value: '-5', ms: undefined },
   ];
   for (const c of cases) it(c.name, () => assert.equal(parseRetryAfter(c.value, now), c.ms));
+});
+
+describe('isReplacesRefusal', () => {
+  const problem = (type: string | undefined, status: number) =>
+    new AcmeError(codeForProblem(type, status), 'refused', { ...(type ? { problemType: type } : {}), httpStatus: status });
+  const cases = [
+    { name: 'alreadyReplaced (409) is about replaces', err: problem('alreadyReplaced', 409), want: true },
+    { name: "a certID the CA cannot find (Pebble's serverInternal 500)", err: problem('serverInternal', 500), want: true },
+    { name: 'a malformed certID (400)', err: problem('malformed', 400), want: true },
+    { name: 'a rate limit stands', err: problem('rateLimited', 429), want: false },
+    { name: 'an unavailable CA stands', err: problem(undefined, 503), want: false },
+    { name: 'an account problem stands', err: problem('unauthorized', 403), want: false },
+    { name: 'an unreachable CA (no HTTP status) stands', err: new AcmeError('AcmeUnreachable', 'down'), want: false },
+    { name: 'not an ACME error', err: new Error('x'), want: false },
+  ];
+  for (const c of cases) it(c.name, () => assert.equal(isReplacesRefusal(c.err), c.want));
 });
