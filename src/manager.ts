@@ -170,7 +170,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       dns01CheckNameservers: config.acmeDns01CheckNameservers,
       routing: createHttp01Routing({
         kube: client,
-        operatorNamespace: config.clusterResourceNamespace,
+        operatorNamespace: config.operatorNamespace,
         solverServiceName: config.acmeHttp01SolverService,
         // The port the Service targets on each pod: the configured one (0 = "any" only makes sense off-cluster).
         solverPort: config.acmeHttp01SolverPort || 8089,

@@ -22,6 +22,7 @@ const goDuration = z.string().refine((v) => {
 export const ConfigSchema = z.object({
   kubeconfig: z.string().optional(),
   clusterResourceNamespace: z.string().min(1).default('certsmith'),
+  operatorNamespace: z.string().min(1).optional(),
   leaderElect: bool.default(true),
   leaderElectionNamespace: z.string().optional(),
   leaderElectionId: z.string().default('certsmith-operator'),
@@ -42,7 +43,7 @@ export const ConfigSchema = z.object({
   defaultIssuerName: z.string().optional(),
   honourCertManagerAnnotations: bool.default(false),
 });
-export type Config = z.infer<typeof ConfigSchema> & { leaderElectionNamespace: string };
+export type Config = z.infer<typeof ConfigSchema> & { leaderElectionNamespace: string; operatorNamespace: string };
 
 const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: string; help: string; boolean?: true }> = {
   '--kubeconfig': { key: 'kubeconfig', env: 'KUBECONFIG', help: 'kubeconfig file (default: in-cluster, then ~/.kube/config)' },
@@ -50,6 +51,12 @@ const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: stri
     key: 'clusterResourceNamespace',
     env: 'CERTSMITH_CLUSTER_RESOURCE_NAMESPACE',
     help: 'namespace of the Secrets ClusterIssuers refer to (default certsmith)',
+  },
+  '--operator-namespace': {
+    key: 'operatorNamespace',
+    // As the downward API sets it (fieldRef metadata.namespace).
+    env: 'POD_NAMESPACE',
+    help: "namespace the operator's pods and its HTTP-01 solver Service run in (default: the cluster-resource namespace)",
   },
   '--leader-elect': { key: 'leaderElect', env: 'CERTSMITH_LEADER_ELECT', help: 'elect one active replica on a Lease (default true)', boolean: true },
   '--leader-election-namespace': {
@@ -82,7 +89,7 @@ const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: stri
   '--acme-http01-solver-service': {
     key: 'acmeHttp01SolverService',
     env: 'CERTSMITH_ACME_HTTP01_SOLVER_SERVICE',
-    help: 'Service in the cluster-resource namespace selecting the operator pods; its endpoints back HTTP-01 Ingress routes',
+    help: "Service in the operator's namespace selecting the operator pods; its endpoints back HTTP-01 Ingress routes",
   },
   '--acme-recursive-nameservers': {
     key: 'acmeRecursiveNameservers',
@@ -144,7 +151,11 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     const msg = parsed.error.issues.map((i) => `${flagFor(String(i.path[0]))}: ${i.message}`).join('; ');
     throw new CertsmithError('ConfigInvalid', `invalid configuration: ${msg}`);
   }
-  return { ...parsed.data, leaderElectionNamespace: parsed.data.leaderElectionNamespace ?? parsed.data.clusterResourceNamespace };
+  return {
+    ...parsed.data,
+    leaderElectionNamespace: parsed.data.leaderElectionNamespace ?? parsed.data.clusterResourceNamespace,
+    operatorNamespace: parsed.data.operatorNamespace ?? parsed.data.clusterResourceNamespace,
+  };
 }
 
 function flagFor(key: string): string {

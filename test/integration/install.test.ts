@@ -133,10 +133,13 @@ describe('chart', () => {
       'healthPort=9500',
     );
     const args: string[] = find(docs, 'Deployment').spec.template.spec.containers[0].args;
-    const config = parseConfig(args, { POD_NAME: 'certsmith-abc' });
+    const env = find(docs, 'Deployment').spec.template.spec.containers[0].env as { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+    assert.deepEqual(env.find((e) => e.name === 'POD_NAMESPACE')?.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } });
+    const config = parseConfig(args, { POD_NAME: 'certsmith-abc', POD_NAMESPACE: NS });
     assert.deepEqual(
       {
         clusterResourceNamespace: config.clusterResourceNamespace,
+        operatorNamespace: config.operatorNamespace,
         leaderElect: config.leaderElect,
         leaderElectionNamespace: config.leaderElectionNamespace,
         leaderElectionId: config.leaderElectionId,
@@ -157,6 +160,7 @@ describe('chart', () => {
       },
       {
         clusterResourceNamespace: 'issuers',
+        operatorNamespace: NS,
         leaderElect: true,
         leaderElectionNamespace: NS,
         leaderElectionId: 'my-lease',
@@ -177,7 +181,7 @@ describe('chart', () => {
       },
     );
     // Every flag of `--help` is either set by the chart or deliberately left to the operator's default.
-    const notSet = new Set(['--kubeconfig', '--identity', '--health-host', '--acme-http01-solver-host', '--help']);
+    const notSet = new Set(['--kubeconfig', '--identity', '--operator-namespace', '--health-host', '--acme-http01-solver-host', '--help']);
     const flags = [...usage().matchAll(/^ {2}(--[a-z0-9-]+)/gm)].map((m) => m[1]!);
     const set = new Set(args.map((a) => a.split('=')[0]));
     assert.deepEqual(flags.filter((f) => !notSet.has(f) && !set.has(f)), [], 'flags the chart cannot set');
@@ -185,8 +189,9 @@ describe('chart', () => {
     const solver = find(docs, 'Service', 'my-solver');
     assert.deepEqual(solver.spec.ports, [{ name: 'http', port: 8089, targetPort: 'acme-http01', protocol: 'TCP' }]);
     assert.deepEqual(solver.spec.selector, find(docs, 'Deployment').spec.selector.matchLabels);
-    // The Role for the solver's EndpointSlices follows the cluster-resource namespace, where the operator looks.
-    assert.equal(find(docs, 'Role', 'certsmith:solver-endpoints').metadata.namespace, 'issuers');
+    // The Role for the solver's EndpointSlices is where the operator looks: its own namespace, next to the Service.
+    assert.equal(find(docs, 'Role', 'certsmith:solver-endpoints').metadata.namespace, NS);
+    assert.equal(solver.metadata.namespace, NS);
   });
 
   it('renders a ServiceMonitor and a PrometheusRule on the operator\'s metric names', async () => {

@@ -32,10 +32,28 @@ describe('parseConfig', () => {
     assert.equal(e.honourCertManagerAnnotations, true);
     assert.equal(parseConfig(['--honour-cert-manager-annotations=false'], {}).honourCertManagerAnnotations, false);
   });
+  const operatorNamespaces: { name: string; argv: string[]; env: Record<string, string>; expected: string }[] = [
+    { name: 'defaults to the cluster-resource namespace', argv: ['--cluster-resource-namespace=infra'], env: {}, expected: 'infra' },
+    { name: 'reads POD_NAMESPACE as the downward API sets it', argv: ['--cluster-resource-namespace=infra'], env: { POD_NAMESPACE: 'certsmith-system' }, expected: 'certsmith-system' },
+    { name: 'takes --operator-namespace over POD_NAMESPACE', argv: ['--operator-namespace', 'ops'], env: { POD_NAMESPACE: 'certsmith-system' }, expected: 'ops' },
+    { name: 'ignores an empty POD_NAMESPACE', argv: [], env: { POD_NAMESPACE: '' }, expected: 'certsmith' },
+  ];
+  for (const o of operatorNamespaces) {
+    it(`operator namespace (where the HTTP-01 solver Service lives) ${o.name}`, () => {
+      const c = parseConfig(o.argv, o.env);
+      assert.equal(c.operatorNamespace, o.expected);
+    });
+  }
+  it('keeps the cluster-resource namespace apart from the operator namespace', () => {
+    const c = parseConfig(['--cluster-resource-namespace=infra'], { POD_NAMESPACE: 'certsmith-system' });
+    assert.equal(c.clusterResourceNamespace, 'infra');
+    assert.equal(c.leaderElectionNamespace, 'infra');
+  });
   const bad = [
     { name: 'an unknown flag', argv: ['--nope', '1'], message: /unknown flag --nope/ },
     { name: 'a flag without a value', argv: ['--workers'], message: /--workers needs a value/ },
     { name: 'a port out of range', argv: ['--health-port', '70000'], message: /--health-port/ },
+    { name: 'an empty operator namespace', argv: ['--operator-namespace='], message: /--operator-namespace/ },
     { name: 'a bad log level', argv: ['--log-level', 'loud'], message: /--log-level/ },
     { name: 'an unknown default issuer kind', argv: ['--default-issuer-kind', 'Vault'], message: /--default-issuer-kind/ },
     { name: 'a migration switch that is not a boolean', argv: ['--honour-cert-manager-annotations=yes'], message: /--honour-cert-manager-annotations/ },
