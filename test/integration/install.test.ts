@@ -79,7 +79,7 @@ describe('chart', () => {
       '--strict',
       chartDir,
       '--set',
-      'metrics.serviceMonitor.enabled=true,prometheusRule.enabled=true,ingressShim.defaultIssuerName=le,acme.recursiveNameservers={1.1.1.1:53}',
+      'metrics.serviceMonitor.enabled=true,prometheusRule.enabled=true,grafana.dashboard.enabled=true,ingressShim.defaultIssuerName=le,acme.recursiveNameservers={1.1.1.1:53}',
     );
   });
 
@@ -192,6 +192,13 @@ describe('chart', () => {
     // The Role for the solver's EndpointSlices is where the operator looks: its own namespace, next to the Service.
     assert.equal(find(docs, 'Role', 'certsmith:solver-endpoints').metadata.namespace, NS);
     assert.equal(solver.metadata.namespace, NS);
+  });
+
+  it('renders the Grafana dashboard ConfigMap only when asked, with the dashboard file as it is', async () => {
+    assert.equal((await template()).filter((d) => d.kind === 'ConfigMap').length, 0);
+    const cm = find(await template('grafana.dashboard.enabled=true'), 'ConfigMap', 'certsmith-dashboard');
+    assert.equal(cm.metadata.labels?.grafana_dashboard, '1');
+    assert.equal(cm.data['certsmith.json'] + '\n', await readFile(join(chartDir, 'dashboards', 'certsmith.json'), 'utf8'));
   });
 
   it('renders a ServiceMonitor and a PrometheusRule on the operator\'s metric names', async () => {
