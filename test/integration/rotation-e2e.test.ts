@@ -4,7 +4,7 @@
 // and ConfigMaps into directories with the kubelet's `..data` swaps; the workloads read only those directories.
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
 import { request, createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,6 +185,36 @@ function startLoad(port: number, httpClient: ReloadingClient<import('node:https'
   };
 }
 
+const certificatesOf = (pem: Buffer | undefined) => parseCertificatesPem(pem?.toString() ?? '').map((der) => new X509Certificate(der));
+const issues = (ca: X509Certificate, leaf: X509Certificate) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey);
+
+/**
+ * Replays two mounts in the order of their `..data` swaps and checks, after every swap, that the leaf one side
+ * holds chains to a CA the other side's pool holds: trust before use, and no CA dropped while still in use.
+ */
+function assertAlwaysTrusted(leafMount: Projector, trustMount: Projector, trustKey: string) {
+  const swaps: { at: number; leaf?: X509Certificate | undefined; pool?: X509Certificate[] }[] = [
+    ...leafMount.projections.map((p) => ({ at: p.swappedAt, leaf: certificatesOf(p.payload.get('tls.crt'))[0] })),
+    ...trustMount.projections.map((p) => ({ at: p.swappedAt, pool: certificatesOf(p.payload.get(trustKey)) })),
+  ].sort((a, b) => a.at - b.at);
+  let leaf: X509Certificate | undefined;
+  let pool: X509Certificate[] | undefined;
+  for (const swap of swaps) {
+    leaf = swap.leaf ?? leaf;
+    pool = swap.pool ?? pool;
+    if (leaf && pool) assert.ok(pool.some((ca) => issues(ca, leaf!)), `${leafMount.dir} held a leaf ${trustMount.dir} did not trust (serial ${leaf.serialNumber})`);
+  }
+}
+
+/** The kubelet's layout: `..data` → the one timestamped directory left, visible files → `..data/<key>`. */
+async function assertKubeletLayout(m: Projector, keys: string[]) {
+  const target = await readlink(join(m.dir, '..data'));
+  assert.match(target, /^\.\.\d{4}_\d\d_\d\d_\d\d_\d\d_\d\d\.\d{9}$/);
+  assert.deepEqual((await readdir(m.dir)).sort(), ['..data', target, ...keys].sort(), `${m.dir}: the old directories were removed`);
+  for (const key of keys) assert.equal(await readlink(join(m.dir, key)), join('..data', key));
+  assert.equal(target, m.projections.at(-1)!.dir);
+}
+
 /** A fresh full handshake with exactly the given trust; resolves to the server's leaf, or rejects. */
 function handshake(port: number, ca: string[], identity: KeyPair): Promise<X509Certificate> {
   return new Promise((resolve, reject) => {
@@ -237,6 +267,7 @@ describe('CA rotation end to end', () => {
     );
     const ready = (await waitForReady(client, Resources.clusterIssuers, undefined, ISSUER)) as Issuer;
     const ca1 = ready.status!.caFingerprint!;
+    const ca1Pem = decode(await client.get<Secret>(Resources.secrets, 'certsmith', `${ISSUER}-ca`), 'tls.crt');
     await client.create(Resources.trustBundles, trustBundle('e2e-roots', 'client'));
     await client.create(Resources.trustBundles, trustBundle('e2e-client-cas', 'server'));
     const issuerRef = { kind: 'ClusterIssuer' as const, name: ISSUER };
@@ -355,6 +386,7 @@ describe('CA rotation end to end', () => {
     assert.ok(presented.checkIssued(newestCa) && presented.verify(newestCa.publicKey), 'the server presents a certificate of the newest CA');
     assert.ok(identity.current().leaf.verify(newestCa.publicKey), 'the client presents a certificate of the newest CA');
     assert.notEqual(newest, ca1);
+    await assert.rejects(handshake(port, [ca1Pem], identity.current()), 'a client trusting only the first CA no longer gets in');
 
     // The old CAs are gone from every bundle: the CA Secret, both TrustBundles, their ConfigMaps, the mounts.
     assert.deepEqual(fingerprintsOf(decode(caSecret, 'ca.crt')), [newest]);
@@ -378,6 +410,11 @@ describe('CA rotation end to end', () => {
       const leaves = new Set(m.projections.map((p) => p.payload.get('tls.crt')!.toString()));
       assert.equal(leaves.size, 3, `${m.dir}: the first leaf and one per rotation`);
     }
+    // At no moment did a mount hold a leaf its peer's mount did not trust.
+    assertAlwaysTrusted(mounts.serverTls, mounts.clientTrust, 'ca.crt');
+    assertAlwaysTrusted(mounts.clientTls, mounts.serverTrust, 'ca.crt');
+    await assertKubeletLayout(mounts.serverTls, ['ca.crt', 'tls.crt', 'tls.key']);
+    await assertKubeletLayout(mounts.clientTrust, ['ca.crt']);
     assert.equal(serverCert.generation(), 3);
     assert.equal(identity.generation(), 3);
     // Bundles: CA1 → CA1+CA2 → CA2 → CA2+CA3 → CA3.
