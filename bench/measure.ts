@@ -12,7 +12,7 @@ import { Resources } from '../src/kube/resources.ts';
 const WRITTEN_RESOURCES = ['certificates', 'secrets', 'events', 'ingresses', 'services', 'endpointslices', 'configmaps'];
 
 /** Mutating requests on the resources the operator writes, from the API server's apiserver_request_total. */
-export function apiWriteCounts(binDir: string, kubeconfig: string): Record<string, number> {
+export function apiWriteCounts(binDir: string, kubeconfig: string, resources: readonly string[] = WRITTEN_RESOURCES): Record<string, number> {
   const text = execFileSync(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, 'get', '--raw', '/metrics'], {
     encoding: 'utf8',
     maxBuffer: 256 * 2 ** 20,
@@ -21,7 +21,7 @@ export function apiWriteCounts(binDir: string, kubeconfig: string): Record<strin
   for (const s of parsePrometheus(text)) {
     if (s.name !== 'apiserver_request_total') continue;
     if (!['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE'].includes(s.labels.verb ?? '')) continue;
-    if (!WRITTEN_RESOURCES.includes(s.labels.resource ?? '')) continue;
+    if (!resources.includes(s.labels.resource ?? '')) continue;
     const key = `${s.labels.verb} ${s.labels.resource}${s.labels.subresource ? '/' + s.labels.subresource : ''}`;
     counts[key] = (counts[key] ?? 0) + s.value;
   }

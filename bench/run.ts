@@ -1,8 +1,14 @@
-// `npm run bench [-- ca|acme ...] [--count N] [--breakdown]`: issuance benchmarks, each on a fresh local control
-// plane with its own operator, so writes and memory are per scenario.
-//   ca    1,000 ECDSA P-256 Certificates from one CA issuer, created at once.
-//   acme  500 Certificates through Pebble over HTTP-01 (PEBBLE_VA_NOSLEEP=1), created at once; target: all Ready
-//         within 60 s, exactly one order per Certificate.
+// `npm run bench [-- ca|acme|bundle|reload|handshakes ...] [--count N] [--breakdown]`: issuance and trust benchmarks,
+// the cluster ones each on a fresh local control plane with its own operator, so writes and memory are per scenario.
+//   ca          1,000 ECDSA P-256 Certificates from one CA issuer, created at once.
+//   acme        500 Certificates through Pebble over HTTP-01 (PEBBLE_VA_NOSLEEP=1), created at once; target: all Ready
+//               within 60 s, exactly one order per Certificate.
+//   bundle      a TrustBundle with a ConfigMap target in 1,000 namespaces: seconds from a source change until all
+//               targets hold it (target ≤ 10 s), and writes of a no-op resync (target 0). --count: namespaces.
+//   reload      certsmith/reload: 200 kubelet-style certificate swaps, `..data` rename → first handshake presenting
+//               the new certificate (target p99 ≤ 100 ms). --count: swaps.
+//   handshakes  handshakes per second of the reload server helper against a static tls.createServer (target
+//               ≥ 95 %), 10 s each in alternating rounds. --count: seconds each.
 // Reports seconds until all are Ready, API writes per issuance (from the API server's own counters) and the
 // operator's peak RSS; ACME adds orders per Certificate counted at Pebble. Printed as JSON and a table, and written
 // to bench/results/latest.json with the machine and date. Where the time went is printed when ACME misses its
@@ -14,13 +20,21 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OPERATOR_WORKERS, type IssuanceResult } from './issuance.ts';
 import { benchAcme, type AcmeResult } from './scenario-acme.ts';
+import { BUNDLE_TARGET_SECONDS, benchBundle, type BundleResult } from './scenario-bundle.ts';
 import { benchCa } from './scenario-ca.ts';
+import { benchHandshakes, HANDSHAKE_TARGET_RATIO, type HandshakeResult } from './scenario-handshakes.ts';
+import { benchReload, RELOAD_TARGET_P99_MS, type ReloadResult } from './scenario-reload.ts';
 
-const SCENARIOS = {
-  ca: { defaultCount: 1000, run: benchCa },
-  acme: { defaultCount: 500, run: benchAcme },
-} as const;
+type Run = (o: { count: number; crdsDir: string }) => Promise<IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult>;
+const SCENARIOS: Record<'ca' | 'acme' | 'bundle' | 'reload' | 'handshakes', { defaultCount: number; unit: string; run: Run }> = {
+  ca: { defaultCount: 1000, unit: 'Certificates', run: benchCa },
+  acme: { defaultCount: 500, unit: 'Certificates', run: benchAcme },
+  bundle: { defaultCount: 1000, unit: 'namespaces', run: benchBundle },
+  reload: { defaultCount: 200, unit: 'swaps', run: benchReload },
+  handshakes: { defaultCount: 10, unit: 'seconds each', run: (o) => benchHandshakes({ secondsEach: o.count }) },
+};
 type ScenarioName = keyof typeof SCENARIOS;
+const ISSUANCE: ScenarioName[] = ['ca', 'acme'];
 const ACME_TARGET_SECONDS = 60;
 
 const root = join(import.meta.dirname, '..');
@@ -54,15 +68,16 @@ if (built.status !== 0) {
   console.error('bench: compiling the operator failed');
   process.exit(1);
 }
-const results: Partial<Record<ScenarioName, IssuanceResult | AcmeResult | { error: string }>> = {};
+type Result = IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult;
+const results: Partial<Record<ScenarioName, Result | { error: string }>> = {};
 let failed = false;
 for (const name of selected) {
   const scenario = SCENARIOS[name];
-  console.error(`bench: ${name} with ${count ?? scenario.defaultCount} Certificates`);
+  console.error(`bench: ${name} with ${count ?? scenario.defaultCount} ${scenario.unit}`);
   try {
     const result = await scenario.run({ count: count ?? scenario.defaultCount, crdsDir: join(root, 'crds') });
     results[name] = result;
-    const { timeline: _timeline, ...shown } = result;
+    const { timeline: _timeline, ...shown } = result as Partial<IssuanceResult>;
     console.log(JSON.stringify({ scenario: name, ...shown }, null, 2));
   } catch (err) {
     failed = true;
@@ -75,7 +90,10 @@ const report = { date: new Date().toISOString(), machine, scenarios: results };
 await mkdir(join(root, 'bench/results'), { recursive: true });
 await writeFile(join(root, 'bench/results/latest.json'), JSON.stringify(report, null, 2) + '\n');
 console.log(`\n${machine.cores} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverage1mAtStart} at start`);
-console.log(table(results));
+const issuance = Object.fromEntries(ISSUANCE.filter((n) => results[n]).map((n) => [n, results[n]])) as Partial<Record<ScenarioName, IssuanceResult | AcmeResult | { error: string }>>;
+if (Object.keys(issuance).length > 0) console.log(table(issuance));
+const trust = trustTable(results);
+if (trust) console.log(`\n${trust}`);
 const acme = results.acme;
 if (acme && !('error' in acme) && 'orders' in acme) {
   if (acme.orders.perCertificate !== 1) console.log(`\nacme: ${acme.orders.atCa} orders for ${acme.certificates} Certificates: ${JSON.stringify(acme.orders)}`);
@@ -83,11 +101,11 @@ if (acme && !('error' in acme) && 'orders' in acme) {
   else if (values.breakdown) console.log(`\nacme, where the time went:\n${whereTimeWent(acme)}`);
 }
 const ca = results.ca;
-if (values.breakdown && ca && !('error' in ca)) console.log(`\nca, where the time went:\n${whereTimeWent(ca)}`);
+if (values.breakdown && ca && !('error' in ca)) console.log(`\nca, where the time went:\n${whereTimeWent(ca as IssuanceResult)}`);
 console.log('written to bench/results/latest.json');
 process.exit(failed ? 1 : 0);
 
-function table(rows: typeof results): string {
+function table(rows: Partial<Record<ScenarioName, IssuanceResult | AcmeResult | { error: string }>>): string {
   const names = Object.keys(rows) as ScenarioName[];
   const cell = (r: (typeof rows)[ScenarioName], f: (x: IssuanceResult & Partial<AcmeResult>) => string) =>
     !r ? '' : 'error' in r ? 'failed' : f(r as IssuanceResult & Partial<AcmeResult>);
@@ -106,6 +124,53 @@ function table(rows: typeof results): string {
   const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [fmt(all[0]!), widths.map((w) => '─'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
+}
+
+/** The trust and reload scenarios, one line per number, each with its target. */
+function trustTable(rows: typeof results): string | undefined {
+  const lines: [string, string, string][] = [];
+  const ok = (pass: boolean) => (pass ? ' ✓' : ' ✗');
+  const failed = (name: ScenarioName) => {
+    const r = rows[name];
+    if (r && 'error' in r) lines.push([name, 'failed', '']);
+    return !r || 'error' in r;
+  };
+  if (!failed('bundle')) {
+    const b = rows.bundle as BundleResult;
+    lines.push(
+      ['bundle: namespaces (ConfigMap targets)', String(b.namespaces), ''],
+      ['  first sync (s)', String(b.secondsInitialSync), ''],
+      ['  source change → all targets updated (s)', `${b.secondsUntilAllUpdated}${ok(b.secondsUntilAllUpdated <= BUNDLE_TARGET_SECONDS)}`, `≤ ${BUNDLE_TARGET_SECONDS}`],
+      ['    first / 50% / 90% updated at (s)', `${b.updatedAt.first} / ${b.updatedAt.half} / ${b.updatedAt.p90}`, ''],
+      ['  writes for the change', String(Object.values(b.writesForChange).reduce((a, x) => a + x, 0)), ''],
+      [`  writes on no-op resync (${b.noOpResync.idleSeconds} s idle + restart)`, `${b.noOpResync.total}${ok(b.noOpResync.total === 0)}`, '0'],
+      ['  operator peak RSS (MiB)', String(b.operatorPeakRssMiB), ''],
+    );
+  }
+  if (!failed('reload')) {
+    const r = rows.reload as ReloadResult;
+    lines.push(
+      [`reload: swaps (debounce ${r.debounceMs} ms)`, String(r.swaps), ''],
+      ['  swap → new certificate, median (ms)', String(r.latencyMs.median), ''],
+      ['  swap → new certificate, p99 (ms)', `${r.latencyMs.p99}${ok(r.latencyMs.p99 <= RELOAD_TARGET_P99_MS)}`, `≤ ${RELOAD_TARGET_P99_MS}`],
+      ['  swap → material reloaded, median / p99 (ms)', `${r.reloadedAfterMs.median} / ${r.reloadedAfterMs.p99}`, ''],
+    );
+  }
+  if (!failed('handshakes')) {
+    const h = rows.handshakes as HandshakeResult;
+    lines.push(
+      [`handshakes/s, ${h.concurrency} in flight, ${h.secondsEach} s each`, '', ''],
+      ['  static tls.createServer', String(h.static.perSecond), ''],
+      ['  reload serverTLS', String(h.reload.perSecond), ''],
+      ['  reload / static', `${(h.ratio * 100).toFixed(1)} %${ok(h.ratio >= HANDSHAKE_TARGET_RATIO)}`, `≥ ${HANDSHAKE_TARGET_RATIO * 100} %`],
+      ['  server CPU per handshake, static / reload (µs)', `${h.static.serverCpuMicrosPerHandshake} / ${h.reload.serverCpuMicrosPerHandshake}`, ''],
+    );
+  }
+  if (lines.length === 0) return undefined;
+  const all: [string, string, string][] = [['', 'result', 'target'], ...lines];
+  const w = [0, 1, 2].map((i) => Math.max(...all.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [fmt(all[0]!), w.map((x) => '─'.repeat(x)).join('  '), ...lines.map(fmt)].join('\n');
 }
 
 /** A few lines: the phases Certificates sat in, CPU by process, reconcile time by controller, ACME requests. */

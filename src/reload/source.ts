@@ -7,12 +7,15 @@ export interface WatchDirOptions {
   /** Name in hooks and errors; the directory by default. */
   name?: string;
   hooks?: ReloadHooks;
-  /** Default 100 ms: the kubelet's swap is a burst of events well within that. */
+  /** Default DEFAULT_DEBOUNCE_MS. */
   debounceMs?: number;
   /** Default 60 s; 0 turns it off. A safety net for lost events, not the main path. */
   pollIntervalMs?: number;
   timers?: Timers;
 }
+
+/** Quiet time after the last directory event before reading: the kubelet's swap is a burst of events well within it. */
+export const DEFAULT_DEBOUNCE_MS = 100;
 
 export interface SourceSpec<T> extends WatchDirOptions {
   dir: string;
@@ -55,7 +58,7 @@ export async function openSource<T extends { hash: string }>(spec: SourceSpec<T>
   };
 
   const stop = watchDirectory(spec.dir, refresh, {
-    debounceMs: spec.debounceMs ?? 100,
+    debounceMs: spec.debounceMs ?? DEFAULT_DEBOUNCE_MS,
     pollIntervalMs: spec.pollIntervalMs ?? 60_000,
     timers: spec.timers ?? systemTimers,
   });
