@@ -166,6 +166,12 @@ const PAGES: { file: string; kinds: string[]; intro: string }[] = [
     kinds: ['TrustBundle'],
     intro: 'A TrustBundle gathers CA certificates from its sources into one deduplicated, sorted PEM bundle and writes it into ConfigMaps and/or Secrets in the namespaces it selects.',
   },
+  {
+    file: 'sessionticketkeys.md',
+    kinds: ['SessionTicketKeys'],
+    intro:
+      'A SessionTicketKeys keeps 48-byte TLS session-ticket keys in one Secret of its namespace and rotates them on an interval, so the replicas of a service that mount it resume each other\'s sessions (read with `watchTicketKeys` of certsmith/reload; see docs/reload.md).',
+  },
 ];
 
 function renderPage(page: Page): string {

@@ -11,6 +11,7 @@ import { createCertificateReconciler } from './controllers/certificates/reconcil
 import type { SecretObject } from './controllers/certificates/secret-builder.ts';
 import { createIssuerReconciler } from './controllers/issuers/reconciler.ts';
 import { createTrustBundleWiring } from './controllers/trust-bundles/wiring.ts';
+import { createSessionTicketKeysWiring } from './controllers/session-ticket-keys/wiring.ts';
 import { objectKey } from './controllers/store.ts';
 import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { createEventRecorder } from './kube/events.ts';
@@ -242,6 +243,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     metrics,
     onBundleChanged: enqueueManagedCaIssuersOf,
   });
+  const sessionTicketKeys = createSessionTicketKeysWiring({ client, secrets, events, resyncMs, clock, log, metrics });
   const ingressController = createController({
     name: 'ingresses',
     workers: 2,
@@ -334,6 +336,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       if (usesSecret(i)) issuerController.enqueue(objectKey(i.metadata.namespace, i.metadata.name));
     }
     trustBundles.secretChanged(s.metadata.namespace, s.metadata.name);
+    sessionTicketKeys.secretChanged(s);
     enqueueRetiringIssuerOf(s);
     if (s.metadata.namespace === config.clusterResourceNamespace) {
       for (const i of clusterIssuers.list()) {
@@ -380,8 +383,8 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     };
   }
 
-  const controllers = [issuerController, clusterIssuerController, certificateController, ingressController, trustBundles.controller];
-  const informers = [certificates, issuers, clusterIssuers, secrets, ingresses, ...trustBundles.informers];
+  const controllers = [issuerController, clusterIssuerController, certificateController, ingressController, trustBundles.controller, sessionTicketKeys.controller];
+  const informers = [certificates, issuers, clusterIssuers, secrets, ingresses, ...trustBundles.informers, ...sessionTicketKeys.informers];
   let synced = false;
   let health: { port: number; close(): Promise<void> } | undefined;
   let http01: Http01Server | undefined;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CertificateSpec, CertificateStatus } from './certificate.ts';
 import { IssuerSpec, IssuerStatus } from './issuer.ts';
 import { TrustBundleSpec, TrustBundleStatus } from './trust-bundle.ts';
+import { SessionTicketKeysSpec, SessionTicketKeysStatus } from './session-ticket-keys.ts';
 import { GROUP, VERSION } from './meta.ts';
 
 type JsonSchema = { [key: string]: unknown };
@@ -195,6 +196,25 @@ export function customResourceDefinitions() {
       ],
       // Targets carry the bundle's name as a label value, which is at most 63 characters.
       validations: [{ rule: 'size(self.metadata.name) <= 63', message: 'a TrustBundle name is at most 63 characters (it labels the targets)' }],
+    }),
+    crd({
+      kind: 'SessionTicketKeys',
+      plural: 'sessionticketkeys',
+      singular: 'sessionticketkeys',
+      scope: 'Namespaced',
+      shortNames: ['stek'],
+      spec: SessionTicketKeysSpec,
+      status: SessionTicketKeysStatus,
+      columns: [
+        readyColumns[0]!,
+        { name: 'Secret', type: 'string', jsonPath: '.spec.secretName' },
+        { name: 'Keys', type: 'integer', jsonPath: '.status.keys' },
+        { name: 'Next Rotation', type: 'string', jsonPath: '.status.nextRotationTime' },
+        ...readyColumns.slice(1),
+        ageColumn,
+      ],
+      // The Secret carries the name as a label value, which is at most 63 characters.
+      validations: [{ rule: 'size(self.metadata.name) <= 63', message: 'a SessionTicketKeys name is at most 63 characters (it labels its Secret)' }],
     }),
   ];
 }

@@ -30,7 +30,7 @@ const chartCrdsDir = join(chartDir, 'files', 'crds');
 const deployCrdsDir = join(root, 'deploy', 'base', 'crds');
 const NS = 'certsmith';
 const SA = `system:serviceaccount:${NS}:certsmith`;
-const CRD_NAMES = ['certificates.certsmith.dev', 'clusterissuers.certsmith.dev', 'issuers.certsmith.dev', 'trustbundles.certsmith.dev'];
+const CRD_NAMES = ['certificates.certsmith.dev', 'clusterissuers.certsmith.dev', 'issuers.certsmith.dev', 'sessionticketkeys.certsmith.dev', 'trustbundles.certsmith.dev'];
 
 type Manifest = KubeObject<any> & Record<string, any>;
 
@@ -324,6 +324,9 @@ describe('on a cluster', () => {
     ['patch', 'issuers.certsmith.dev', '--subresource=status', '-n', 'team'],
     ['patch', 'trustbundles.certsmith.dev', '--subresource=status'],
     ['watch', 'trustbundles.certsmith.dev'],
+    ['watch', 'sessionticketkeys.certsmith.dev', '--all-namespaces'],
+    ['get', 'sessionticketkeys.certsmith.dev', '-n', 'team'],
+    ['patch', 'sessionticketkeys.certsmith.dev', '--subresource=status', '-n', 'team'],
     ['get', 'secrets', '-n', 'team'],
     ['create', 'secrets', '-n', 'team'],
     ['patch', 'secrets', '-n', 'team'],
@@ -356,6 +359,8 @@ describe('on a cluster', () => {
     ['create', 'issuers.certsmith.dev', '-n', 'team'],
     ['create', 'clusterissuers.certsmith.dev'],
     ['create', 'trustbundles.certsmith.dev'],
+    ['create', 'sessionticketkeys.certsmith.dev', '-n', 'team'],
+    ['patch', 'sessionticketkeys.certsmith.dev', '-n', 'team'],
     ['patch', 'issuers.certsmith.dev', '-n', 'team'],
     ['delete', 'issuers.certsmith.dev', '-n', 'team'],
     ['patch', 'clusterissuers.certsmith.dev'],
