@@ -5,6 +5,8 @@ import type { Certificate } from './api/certificate.ts';
 import { caSecretNameOf, type Issuer } from './api/issuer.ts';
 import { CERTIFICATE_NAME_ANNOTATION, ISSUER_KIND_ANNOTATION, ISSUER_NAME_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './api/labels.ts';
 import { createManagedCa } from './controllers/issuers/managed-ca.ts';
+import { createUserCa } from './controllers/issuers/user-ca.ts';
+import { createUserCaSecretWatch } from './controllers/issuers/user-ca-secrets.ts';
 import type { TrustBundle } from './api/trust-bundle.ts';
 import type { Config } from './config/config.ts';
 import { createCertificateReconciler } from './controllers/certificates/reconciler.ts';
@@ -144,7 +146,9 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     clock,
     log,
   });
-  const secretReader = createSecretReader({ client, cached: (ns, name) => secrets.get(ns, name), clock });
+  // The CA Secrets a user manages (ca.secretName) are watched one by one: a replaced CA is noticed at once.
+  const userCaSecrets = createUserCaSecretWatch({ client, log, onChange: (ns, name) => onUserCaSecret(ns, name) });
+  const secretReader = createSecretReader({ client, cached: (ns, name) => secrets.get(ns, name) ?? userCaSecrets.get(ns, name), clock });
   const signers = createSignerSource({
     secrets: secretReader,
     clusterResourceNamespace: config.clusterResourceNamespace,
@@ -213,13 +217,14 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     bundles: { get: (ns, name) => trustBundles.bundles.get(ns, name), list: (ns) => trustBundles.bundles.list(ns) },
     clusterResourceNamespace: config.clusterResourceNamespace,
   });
+  const userCa = createUserCa({ secrets });
   const issuerController = createController({
     name: 'issuers',
     workers: 2,
     clock,
     log,
     metrics,
-    reconcile: createIssuerReconciler({ kind: 'Issuer', client, issuers, signers, accounts, managedCa, events, clock, log }),
+    reconcile: createIssuerReconciler({ kind: 'Issuer', client, issuers, signers, accounts, managedCa, userCa, events, clock, log }),
   });
   const clusterIssuerController = createController({
     name: 'clusterissuers',
@@ -227,7 +232,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     clock,
     log,
     metrics,
-    reconcile: createIssuerReconciler({ kind: 'ClusterIssuer', client, issuers: clusterIssuers, signers, accounts, managedCa, events, clock, log }),
+    reconcile: createIssuerReconciler({ kind: 'ClusterIssuer', client, issuers: clusterIssuers, signers, accounts, managedCa, userCa, events, clock, log }),
   });
   const trustBundles = createTrustBundleWiring({
     client,
@@ -344,6 +349,21 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       }
     }
   }
+  /** A watched user CA Secret changed: forget its remembered GET; its issuers and the bundles reading it look again. */
+  function onUserCaSecret(ns: string, name: string) {
+    secretReader.forget?.(ns, name);
+    const named = (i: Issuer) => !i.spec?.ca?.managed && caSecretNameOf(i) === name;
+    for (const i of issuers.list(ns)) if (named(i)) issuerController.enqueue(objectKey(i.metadata.namespace, i.metadata.name));
+    if (ns === config.clusterResourceNamespace) for (const i of clusterIssuers.list()) if (named(i)) clusterIssuerController.enqueue(i.metadata.name);
+    trustBundles.secretChanged(ns, name);
+  }
+  /** The set of user CA Secrets to watch follows the issuers naming one. */
+  function syncUserCaSecrets() {
+    const wanted: [string, string][] = [];
+    for (const i of issuers.list()) if (i.spec?.ca?.secretName && !i.metadata.deletionTimestamp) wanted.push([i.metadata.namespace ?? '', i.spec.ca.secretName]);
+    for (const i of clusterIssuers.list()) if (i.spec?.ca?.secretName && !i.metadata.deletionTimestamp) wanted.push([config.clusterResourceNamespace, i.spec.ca.secretName]);
+    userCaSecrets.sync(wanted);
+  }
   /** A leaf Secret changed: the managed CA that signed it counts its old CA's leaves, but only while one retires. */
   function enqueueRetiringIssuerOf(s: SecretObject) {
     const name = s.metadata.annotations?.[ISSUER_NAME_ANNOTATION];
@@ -367,6 +387,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
   }
   function issuerHandlers(kind: 'Issuer' | 'ClusterIssuer') {
     const changed = (i: Issuer) => {
+      syncUserCaSecrets();
       trustBundles.issuerChanged(kind, i.metadata.namespace, i.metadata.name);
       (kind === 'Issuer' ? issuerController : clusterIssuerController).enqueue(objectKey(i.metadata.namespace, i.metadata.name));
       // Certificates waiting on this issuer look again.
@@ -416,6 +437,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       await Promise.all(controllers.map((c) => c.stop()));
       if (elector) await elector.stop().catch((err: Error) => log.warn({ err: err.message }, 'could not release lease'));
       for (const i of informers) i.stop();
+      userCaSecrets.stop();
       await health?.close();
       await http01?.close();
       resolveDone();

@@ -150,8 +150,16 @@ export const IssuerSpec = z
     ca: z
       .object({
         secretName: LocalObjectName.optional().describe(
-          'Secret with tls.crt and tls.key of a CA you manage. For a ClusterIssuer it lives in the cluster-resource namespace.',
+          'Secret with tls.crt and tls.key of a CA you manage. For a ClusterIssuer it lives in the cluster-resource namespace. When you replace its CA, the old CA stays in the bundles until every certificate it signed has been re-issued by the new one.',
         ),
+        reissueWindow: z
+          .string()
+          .optional()
+          .describe('With secretName: after the CA in the Secret is replaced, Certificates are re-issued at a steady offset within this window (Go duration, default 10m). A managed CA sets its own.'),
+        retireGracePeriod: z
+          .string()
+          .optional()
+          .describe('With secretName: after no unexpired certificate signed by the replaced CA is left, wait this long before removing it from the bundles (default 5m).'),
         managed: ManagedCa.optional(),
       })
       .meta({
@@ -191,6 +199,10 @@ export const IssuerStatus = z.object({
             notBefore: z.string(),
             notAfter: z.string(),
             role: z.enum(['signing', 'published', 'retiring']).describe('signing: signs now; published: trusted, signs next; retiring: trusted until nothing it signed is in use.'),
+            certificate: z
+              .string()
+              .optional()
+              .describe('PEM of the CA certificate (never its key), for a CA you manage (ca.secretName): the bundles keep publishing it while it retires.'),
           }),
         )
         .optional()

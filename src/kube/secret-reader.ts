@@ -12,6 +12,8 @@ export interface SecretLike extends KubeObject {
 
 export interface SecretReader {
   get(namespace: string, name: string): Promise<SecretLike | undefined>;
+  /** Drop a remembered GET: the Secret is known to have changed (a watched CA Secret). */
+  forget?(namespace: string, name: string): void;
 }
 
 export function createSecretReader(opts: {
@@ -33,6 +35,9 @@ export function createSecretReader(opts: {
       const secret = await opts.client.get<SecretLike>(Resources.secrets, namespace, name);
       memo.set(key, { at: now, secret });
       return secret;
+    },
+    forget(namespace, name) {
+      memo.delete(`${namespace}/${name}`);
     },
   };
 }

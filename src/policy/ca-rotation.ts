@@ -182,3 +182,88 @@ export function reissueTime(certKey: string, signingSince: Date, windowMs: numbe
 function list(xs: readonly string[]): string {
   return xs.slice(0, 5).join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
 }
+
+export interface UserCaGeneration extends CaGeneration {
+  /** PEM of the certificate (never a key): what the bundles keep publishing while it retires. */
+  pem?: string;
+}
+
+export interface UserCaInputs {
+  now: Date;
+  /** The CA the user's Secret holds now (it signs: the user switched already). */
+  current: UserCaGeneration;
+  /** From status: the generation recorded as signing, and the ones retiring. */
+  recordedSigning?: UserCaGeneration;
+  recordedRetiring: readonly UserCaGeneration[];
+  recordedSigningSince?: Date;
+  retireGraceMs: number;
+  /** Unexpired leaves, in Secrets the operator manages, signed by a generation in `retiring` (after the switch). */
+  countLeaves: (fingerprints: ReadonlySet<string>) => number;
+  gateOpenSince?: Date;
+  /** Phase recorded in status: a gate recorded in another phase does not count. */
+  recordedPhase?: RotationPhase;
+}
+
+export interface UserCaDecision {
+  /** Generations still in the bundles besides the current one, oldest first. */
+  retiring: UserCaGeneration[];
+  phase: RotationPhase;
+  signingSince?: Date;
+  gateOpenSince?: Date;
+  nextCheck?: Date;
+  /** The user replaced the CA since the last look. */
+  switched: boolean;
+  message: string;
+}
+
+/**
+ * A CA the user manages (ca.secretName) was replaced or not: the user switched signing already, so there is no
+ * publishing phase. The generation recorded as signing becomes retiring — it stays in the bundles until no leaf it
+ * signed is left, plus the grace period — and the switch time starts the Certificates' spread. The retiring part is
+ * the managed CA's own decision (decideRotation without a pending generation, never rotating by itself).
+ */
+export function decideUserCa(i: UserCaInputs): UserCaDecision {
+  const { now, current } = i;
+  const prev = i.recordedSigning;
+  const switched = !!prev && prev.fingerprint !== current.fingerprint;
+  let retiring = [...i.recordedRetiring];
+  // Only a generation whose certificate was recorded can still be published; a rolled-back one signs again.
+  if (switched && prev.pem && !retiring.some((g) => g.fingerprint === prev.fingerprint)) retiring.push(prev);
+  retiring = retiring.filter((g) => g.fingerprint !== current.fingerprint);
+  const signingSince = switched ? now : i.recordedSigningSince;
+  const fps = new Set(retiring.map((g) => g.fingerprint));
+  const d = decideRotation({
+    now,
+    signing: current,
+    retiring,
+    rotateBeforeMs: 0, // a user's CA is never rotated here: the "next rotation" is its expiry
+    propagationDelayMs: 0,
+    retireGraceMs: i.retireGraceMs,
+    bundlesNotSynced: [],
+    retiringLeaves: fps.size > 0 ? i.countLeaves(fps) : 0,
+    ...(!switched && i.gateOpenSince && i.recordedPhase === 'Reissuing' ? { gateOpenSince: i.gateOpenSince } : {}),
+  });
+  if (d.action.kind === 'retire') {
+    const drop = new Set(d.action.fingerprints);
+    retiring = retiring.filter((g) => !drop.has(g.fingerprint));
+  }
+  retiring.sort((a, b) => a.notBefore.getTime() - b.notBefore.getTime() || a.fingerprint.localeCompare(b.fingerprint));
+  const phase: RotationPhase = retiring.length > 0 ? 'Reissuing' : 'Stable';
+  const message =
+    d.action.kind === 'retire'
+      ? d.message
+      : phase === 'Stable'
+        ? 'Signing with the CA in the Secret'
+        : switched
+          ? `The CA in the Secret was replaced: certificates are re-issued by the new CA; the old one stays in the bundles until none it signed is left`
+          : d.message;
+  return {
+    retiring,
+    phase,
+    ...(signingSince ? { signingSince } : {}),
+    ...(d.action.kind === 'wait' && d.gateOpenSince ? { gateOpenSince: d.gateOpenSince } : {}),
+    ...(d.action.kind === 'retire' ? { nextCheck: now } : d.nextCheck ? { nextCheck: d.nextCheck } : {}),
+    switched,
+    message,
+  };
+}

@@ -246,9 +246,9 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
         order = step.order;
       } else {
         const signer = await deps.signers.signerFor(issuer, desired.issuer.kind);
-        // A managed CA's Secret is read from the cache, which may lag the issuer's status by a moment: signing with
-        // the CA it just replaced would cost a second re-issuance.
-        const wanted = issuer.spec?.ca?.managed ? issuer.status?.caFingerprint : undefined;
+        // A CA Secret is read from a cache, which may lag the issuer's status by a moment (or lead it, for a user's
+        // replaced CA): signing with a CA other than the one the status names would cost a second re-issuance.
+        const wanted = issuer.spec?.ca ? issuer.status?.caFingerprint : undefined;
         if (signer.kind === 'ca' && wanted && signer.caInfo.fingerprintSha256 !== wanted) return { requeueAfterMs: 500 };
         const privateKey = await keyFor(desired, stored);
         issued = { ...(await issueCertificate(signer, leafRequest(desired), { privateKey, publicKey: createPublicKey(privateKey) }, now)), privateKey };
@@ -409,7 +409,7 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
 }
 
 function reissueWindowMs(issuer: Issuer): number {
-  const text = issuer.spec?.ca?.managed?.reissueWindow;
+  const text = issuer.spec?.ca?.managed ? issuer.spec.ca.managed.reissueWindow : issuer.spec?.ca?.reissueWindow;
   try {
     return text ? parseDuration(text) : DEFAULT_REISSUE_WINDOW_MS;
   } catch {

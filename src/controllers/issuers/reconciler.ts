@@ -17,6 +17,7 @@ import { parseKey, type Store } from '../store.ts';
 import { toRfc3339 } from '../../api/conditions.ts';
 import { ACCOUNT_RECHECK_MS, ensureAcmeAccount } from './acme-account.ts';
 import type { createManagedCa } from './managed-ca.ts';
+import type { createUserCa } from './user-ca.ts';
 
 export interface IssuerReconcilerDeps {
   kind: IssuerKind;
@@ -26,12 +27,14 @@ export interface IssuerReconcilerDeps {
   accounts: AcmeAccountSource;
   /** Steps a managed CA (ca.managed) through its rotation. */
   managedCa?: ReturnType<typeof createManagedCa>;
+  /** Remembers a replaced user CA (ca.secretName) until nothing it signed is left. */
+  userCa?: ReturnType<typeof createUserCa>;
   events: EventRecorder;
   clock: Clock;
   log: Logger;
 }
 
-// CA Secrets a user manages are not watched (only managed Secrets are cached): look at them again now and then.
+// CA Secrets a user manages are watched one by one (manager.ts); this is the safety net.
 const RECHECK_MS = 5 * 60_000;
 
 const reasonForCode: Partial<Record<ErrorCode, string>> = {
@@ -90,8 +93,9 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
           status: 'False',
           reason: reasonForCode[code] ?? Reason.Failed,
           message: (err as Error).message,
-          // Keep what was registered: a passing outage must not cost the account URL.
-          extra: issuer.status?.acme ? { acme: issuer.status.acme } : {},
+          // Keep what was registered: a passing outage must not cost the account URL. Keep the CA generations: a
+          // replaced CA Secret that is broken must not drop the old CA from the bundles while its leaves are in use.
+          extra: { ...(issuer.status?.acme ? { acme: issuer.status.acme } : {}), ...(issuer.status?.ca ? { ca: issuer.status.ca } : {}) },
           requeueAfterMs: code.startsWith('Acme') ? Math.max(isAcmeError(err) ? (err.retryAfterMs ?? 0) : 0, ACME_RETRY_MS) : RECHECK_MS,
         };
       }
@@ -124,6 +128,14 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
   async function checkSigner(issuer: Issuer, now: Date): Promise<Check> {
     const signer = await deps.signers.signerFor(issuer, deps.kind);
     if (signer.kind !== 'ca') return { status: 'True', reason: Reason.IssuerReady, message: 'Signing each certificate with its own key' };
+    if (deps.userCa) {
+      const outcome = deps.userCa(issuer, signer, now);
+      if (outcome.switched) {
+        await deps.events.record(issuer, 'Normal', 'CAReplaced', outcome.message);
+        deps.log.child({ kind: deps.kind, namespace: issuer.metadata.namespace, name: issuer.metadata.name }).info({ ca: outcome.status.caFingerprint }, 'CA Secret replaced');
+      }
+      return { status: 'True', reason: Reason.IssuerReady, message: outcome.message, extra: outcome.status, requeueAfterMs: outcome.requeueAfterMs };
+    }
     return {
       status: 'True',
       reason: Reason.IssuerReady,

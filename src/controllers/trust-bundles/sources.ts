@@ -53,8 +53,14 @@ async function readSource(s: TrustBundleSource, at: string, deps: SourceDeps): P
       return [{ source: `${where} ca.crt`, pem: secretValue(await deps.secrets.get(ns, secretName), 'ca.crt', where) }];
     }
     const pem = secretValue(await deps.secrets.get(ns, secretName), 'tls.crt', `${what}: Secret ${ns}/${secretName}`);
-    // The CA that signs is the first certificate of tls.crt; what follows is its own chain.
-    return [{ source: `${what}: Secret ${ns}/${secretName} tls.crt`, pem: firstBlock(pem) }];
+    // The CA that signs is the first certificate of tls.crt; what follows is its own chain. A CA the user replaced
+    // stays trusted until nothing it signed is in use: the issuer keeps its certificate in status (the one it last
+    // saw signing too, so a replacement not yet noticed by the issuer never drops the old CA for a moment).
+    const remembered = (issuer.status?.ca?.generations ?? []).filter((g) => g.certificate);
+    return [
+      { source: `${what}: Secret ${ns}/${secretName} tls.crt`, pem: firstBlock(pem) },
+      ...remembered.map((g) => ({ source: `${what}: status.ca.generations ${g.role} ${g.fingerprint.slice(0, 16)}`, pem: g.certificate! })),
+    ];
   }
   if (s.certificate) {
     const { namespace, name } = s.certificate;
