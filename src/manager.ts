@@ -476,6 +476,11 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       } else {
         log.info({ why: gatewayApi.why }, 'Gateway support is off: gateways.gateway.networking.k8s.io is not available; restart the operator after installing the Gateway API CRDs');
       }
+      // ClusterTrustBundles (certificates.k8s.io/v1): watched only where the API server serves them; a TrustBundle
+      // asking for one elsewhere reports the failed write.
+      const ctbApi = await probeResource(client, Resources.clusterTrustBundles);
+      if (ctbApi.served) informers.push(trustBundles.clusterTrustBundles);
+      else log.info({ why: ctbApi.why }, 'ClusterTrustBundle targets are off: clustertrustbundles.certificates.k8s.io is not available');
       await Promise.all(informers.map((i) => i.start()));
       synced = true;
       log.info('caches synced');

@@ -39,6 +39,18 @@ const ObjectSource = (what: string) =>
       ],
     });
 
+const TruststoreFormat = (what: string) =>
+  z
+    .object({
+      key: DataKey.describe(`The key holding the ${what}.`),
+      passwordSecretRef: z
+        .object({ namespace: LocalObjectName, name: LocalObjectName, key: DataKey })
+        .optional()
+        .describe('A Secret key holding the store password; without it the password is empty.'),
+    })
+    .describe(`A ${what}; deterministic, so an unchanged bundle writes the same bytes.`);
+export type TruststoreFormat = z.infer<ReturnType<typeof TruststoreFormat>>;
+
 export const TrustBundleSource = z
   .object({
     issuer: z
@@ -80,10 +92,44 @@ export const TrustBundleSpec = z.object({
     .object({
       configMap: z.object({ key: DataKey }).optional().describe('Write a ConfigMap named like the bundle, holding the PEM under key.'),
       secret: z.object({ key: DataKey }).optional().describe('Write an Opaque Secret named like the bundle, holding the PEM under key.'),
+      additionalFormats: z
+        .object({
+          pkcs12: TruststoreFormat('PKCS#12 truststore (trusted certificate bags, HMAC-SHA-256 MAC)').optional(),
+          jks: TruststoreFormat('JKS truststore (trusted certificate entries)').optional(),
+        })
+        .optional()
+        .describe('Truststores for clients that do not read PEM (Java), written next to the PEM in the ConfigMap (binaryData) and Secret targets.'),
+      clusterTrustBundle: z
+        .object({
+          signerName: z
+            .string()
+            .max(200)
+            .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[-a-zA-Z0-9._]+$/, 'must be <domain>/<path>')
+            .optional()
+            .describe('Link the ClusterTrustBundle to this signer; the operator then needs the attest verb on it.'),
+        })
+        .optional()
+        .describe(
+          'Write one ClusterTrustBundle (certificates.k8s.io/v1) holding the PEM, named like the bundle, or <signerName with / as :>:<bundle> with a signer.',
+        ),
       namespaceSelector: LabelSelector.optional().describe('Namespaces that get the targets (default: all).'),
     })
     .meta({
-      'x-kubernetes-validations': [{ rule: 'has(self.configMap) || has(self.secret)', message: 'set configMap, secret or both' }],
+      'x-kubernetes-validations': [
+        { rule: 'has(self.configMap) || has(self.secret) || has(self.clusterTrustBundle)', message: 'set configMap, secret, clusterTrustBundle or several' },
+        {
+          rule: '!has(self.additionalFormats) || has(self.configMap) || has(self.secret)',
+          message: 'additionalFormats need a configMap or secret target',
+        },
+        {
+          rule: "!has(self.additionalFormats) || [has(self.configMap) ? self.configMap.key : '', has(self.secret) ? self.secret.key : ''].all(k, k == '' || ((!has(self.additionalFormats.pkcs12) || self.additionalFormats.pkcs12.key != k) && (!has(self.additionalFormats.jks) || self.additionalFormats.jks.key != k)))",
+          message: 'additionalFormats keys must differ from the PEM keys',
+        },
+        {
+          rule: '!has(self.additionalFormats) || !has(self.additionalFormats.pkcs12) || !has(self.additionalFormats.jks) || self.additionalFormats.pkcs12.key != self.additionalFormats.jks.key',
+          message: 'pkcs12 and jks need different keys',
+        },
+      ],
     }),
   filters: z
     .object({

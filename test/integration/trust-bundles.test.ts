@@ -1,8 +1,10 @@
 // TrustBundles on the real control plane, through the real operator: sources from a CA issuer, inline PEM and a
-// ConfigMap; targets following namespace labels; no-op resyncs; removal; and each kind of bad input.
+// ConfigMap; targets following namespace labels; no-op resyncs; removal; PKCS#12 and JKS truststores and
+// ClusterTrustBundles; and each kind of bad input.
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -26,6 +28,10 @@ let operator: OperatorProcess;
 
 interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
+}
+
+interface ClusterTrustBundle extends KubeObject {
+  spec?: { signerName?: string; trustBundle?: string };
 }
 
 async function caPem(commonName: string, o: { expired?: boolean; withKey?: boolean } = {}): Promise<string> {
@@ -225,6 +231,115 @@ describe('TrustBundle', () => {
         if ((await getConfigMap(ns, 'org-roots')) || (await getSecret(ns, 'org-roots'))) return false;
       }
       return true;
+    });
+  });
+});
+
+describe('TrustBundle truststores and ClusterTrustBundle', () => {
+  const NS = 'java';
+  const spec = (): TrustBundleSpec => ({
+    sources: [{ inline: inlineCa }, { configMap: { namespace: SRC, name: 'extra-ca', key: 'ca.crt' } }],
+    target: {
+      configMap: { key: 'ca.crt' },
+      secret: { key: 'ca.crt' },
+      additionalFormats: {
+        pkcs12: { key: 'truststore.p12' },
+        jks: { key: 'truststore.jks', passwordSecretRef: { namespace: SRC, name: 'jks-password', key: 'password' } },
+      },
+      clusterTrustBundle: {},
+      namespaceSelector: { matchLabels: { java: 'yes' } },
+    },
+  });
+  const getCtb = (name: string) => client.get<ClusterTrustBundle>(Resources.clusterTrustBundles, undefined, name);
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'certsmith-truststores-'));
+    await createNamespace(client, NS);
+    await setNamespaceLabels(NS, { java: 'yes' });
+    await client.create(Resources.secrets, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'jks-password', namespace: SRC },
+      data: { password: Buffer.from('changeit').toString('base64') },
+    } as Secret);
+  });
+
+  it('PKCS#12 and JKS next to the PEM hold the same certificates; the ClusterTrustBundle holds the PEM', async () => {
+    await client.create(Resources.trustBundles, trustBundle('java-roots', spec()));
+    const b = await waitForCondition('java-roots', 'Synced', (c) => c.status === 'True', 'Synced');
+    assert.equal(b.status?.targetsTotal, 3, 'ConfigMap, Secret and ClusterTrustBundle');
+    assert.equal(b.status?.targetsSynced, 3);
+    const cm = (await getConfigMap(NS, 'java-roots'))! as ConfigMap & { binaryData?: Record<string, string> };
+    const pem = cm.data!['ca.crt']!;
+    assert.deepEqual(fingerprints(pem), [...fingerprints(inlineCa), ...fingerprints(configMapCa)].sort());
+    assert.deepEqual(Object.keys(cm.binaryData ?? {}).sort(), ['truststore.jks', 'truststore.p12']);
+
+    const p12 = join(dir, 'truststore.p12');
+    await writeFile(p12, Buffer.from(cm.binaryData!['truststore.p12']!, 'base64'));
+    const listed = execFileSync('openssl', ['pkcs12', '-in', p12, '-nokeys', '-passin', 'pass:'], { encoding: 'utf8' });
+    assert.deepEqual(fingerprints(listed), fingerprints(pem), 'openssl reads the PKCS#12 back (empty password)');
+
+    const jks = Buffer.from(cm.binaryData!['truststore.jks']!, 'base64');
+    assert.equal(jks.readUInt32BE(0), 0xfeedfeed);
+    const digest = createHash('sha1').update(Buffer.from('changeit', 'utf16le').swap16()).update('Mighty Aphrodite').update(jks.subarray(0, -20)).digest();
+    assert.deepEqual(jks.subarray(-20), digest, 'JKS digest keyed by the password from the Secret');
+    if (spawnSync('keytool', ['-help'], { stdio: 'ignore' }).error === undefined) {
+      const jksFile = join(dir, 'truststore.jks');
+      await writeFile(jksFile, jks);
+      const out = execFileSync('keytool', ['-list', '-rfc', '-keystore', jksFile, '-storetype', 'JKS', '-storepass', 'changeit'], { encoding: 'utf8' });
+      assert.deepEqual(fingerprints(out.replaceAll('\r', '')).sort(), fingerprints(pem));
+    }
+
+    const secret = (await getSecret(NS, 'java-roots'))!;
+    assert.deepEqual(Object.keys(secret.data ?? {}).sort(), ['ca.crt', 'truststore.jks', 'truststore.p12']);
+    assert.equal(secret.data!['truststore.p12'], cm.binaryData!['truststore.p12'], 'Secret and ConfigMap hold the same bytes');
+    assert.equal(decode(secret, 'ca.crt'), pem);
+
+    const ctb = await getCtb('java-roots');
+    assert.equal(ctb?.spec?.trustBundle, pem);
+    assert.equal(ctb?.metadata.labels?.[TRUST_BUNDLE_LABEL], 'java-roots');
+  });
+
+  it('a resync with formats and a ClusterTrustBundle on makes no write', async () => {
+    const versions = async () =>
+      Promise.all([
+        client.get(Resources.trustBundles, undefined, 'java-roots'),
+        getConfigMap(NS, 'java-roots'),
+        getSecret(NS, 'java-roots'),
+        getCtb('java-roots'),
+      ]).then((objs) => objs.map((o) => o?.metadata.resourceVersion));
+    const before = await versions();
+    assert.ok(before.every(Boolean));
+    const reconciles = await trustBundleReconciles();
+    await createNamespace(client, 'unrelated-2');
+    await new Promise((r) => setTimeout(r, 7000));
+    assert.ok((await trustBundleReconciles()) >= reconciles + 3, 'the bundle was reconciled meanwhile');
+    assert.deepEqual(await versions(), before);
+  });
+
+  it('a ClusterTrustBundle with a signer is named after it', async () => {
+    await client.create(
+      Resources.trustBundles,
+      trustBundle('signed-roots', { sources: [{ inline: inlineCa }], target: { clusterTrustBundle: { signerName: 'certsmith.dev/test-signer' } } }),
+    );
+    await waitForCondition('signed-roots', 'Synced', (c) => c.status === 'True', 'Synced');
+    const ctb = await getCtb('certsmith.dev:test-signer:signed-roots');
+    assert.equal(ctb?.spec?.signerName, 'certsmith.dev/test-signer');
+    assert.deepEqual(fingerprints(ctb!.spec!.trustBundle!), fingerprints(inlineCa));
+  });
+
+  it('deleting the bundles removes their ClusterTrustBundles and targets', async () => {
+    await client.delete(Resources.trustBundles, undefined, 'java-roots');
+    await client.delete(Resources.trustBundles, undefined, 'signed-roots');
+    await waitFor('the ClusterTrustBundles and targets to go', async () => {
+      const left = await Promise.all([
+        getCtb('java-roots'),
+        getCtb('certsmith.dev:test-signer:signed-roots'),
+        getConfigMap(NS, 'java-roots'),
+        getSecret(NS, 'java-roots'),
+      ]);
+      return left.every((o) => o === undefined);
     });
   });
 });

@@ -1,5 +1,6 @@
-// Reconciles a TrustBundle: read its sources, build the bundle (pure), write it to a ConfigMap and/or Secret in
-// every matching namespace where it differs, remove the targets no longer wanted, and write status once.
+// Reconciles a TrustBundle: read its sources, build the bundle (pure), write it (with its truststores) to a
+// ConfigMap and/or Secret in every matching namespace and to a ClusterTrustBundle where it differs, remove the
+// targets no longer wanted, and write status once.
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { findCondition, setCondition } from '../../api/conditions.ts';
@@ -20,6 +21,7 @@ import { Resources } from '../../kube/resources.ts';
 import type { Clock } from '../../policy/clock.ts';
 import { buildBundle, type Bundle } from '../../trust/bundle.ts';
 import { parseKey, type Store } from '../store.ts';
+import { truststores } from './formats.ts';
 import { readSources, type SourceDeps } from './sources.ts';
 import { buildFailedReason, bundleFields, normalizeStatus, readyCondition, syncedCondition } from './status.ts';
 import {
@@ -29,6 +31,7 @@ import {
   targetNamespaces,
   targetObject,
   unwantedTargets,
+  type BinaryFormats,
   type DesiredTarget,
   type NamespaceObject,
   type TargetKind,
@@ -42,6 +45,8 @@ export interface TrustBundleReconcilerDeps {
   /** ConfigMaps and Secrets carrying the trust-bundle label (the informers select on it). */
   configMaps: Store<TargetObject>;
   secrets: Store<TargetObject>;
+  /** Labelled ClusterTrustBundles; absent when the API server does not serve them. */
+  clusterTrustBundles?: Store<TargetObject>;
   sources: SourceDeps;
   events: EventRecorder;
   clock: Clock;
@@ -54,13 +59,23 @@ export interface TrustBundleReconcilerDeps {
 const RECHECK_MS = 5 * 60_000;
 // A missing source is often one about to be created: look again sooner.
 const SOURCE_MISSING_RETRY_MS = 30_000;
-const KINDS: TargetKind[] = ['ConfigMap', 'Secret'];
+const KINDS: TargetKind[] = ['ConfigMap', 'Secret', 'ClusterTrustBundle'];
+const NO_OBJECTS: Store<TargetObject> = { get: () => undefined, list: () => [] };
 
 export function createTrustBundleReconciler(deps: TrustBundleReconcilerDeps) {
   const own = createOwnWrites<TrustBundle>();
-  const ownTargets: Record<TargetKind, OwnWrites<TargetObject>> = { ConfigMap: createOwnWrites(), Secret: createOwnWrites() };
-  const stores: Record<TargetKind, Store<TargetObject>> = { ConfigMap: deps.configMaps, Secret: deps.secrets };
-  const resourceOf = (k: TargetKind) => (k === 'ConfigMap' ? Resources.configMaps : Resources.secrets);
+  const ownTargets: Record<TargetKind, OwnWrites<TargetObject>> = {
+    ConfigMap: createOwnWrites(),
+    Secret: createOwnWrites(),
+    ClusterTrustBundle: createOwnWrites(),
+  };
+  const stores: Record<TargetKind, Store<TargetObject>> = {
+    ConfigMap: deps.configMaps,
+    Secret: deps.secrets,
+    ClusterTrustBundle: deps.clusterTrustBundles ?? NO_OBJECTS,
+  };
+  const resources = { ConfigMap: Resources.configMaps, Secret: Resources.secrets, ClusterTrustBundle: Resources.clusterTrustBundles };
+  const resourceOf = (k: TargetKind) => resources[k];
   const recheckMs = deps.recheckMs ?? RECHECK_MS;
   const managedTargets = (kind: TargetKind, name: string) => stores[kind].list().filter((o) => isManagedBy(o, name));
 
@@ -102,15 +117,18 @@ export function createTrustBundleReconciler(deps: TrustBundleReconcilerDeps) {
     const spec = parsed.data;
 
     let built: Bundle | undefined;
+    let formats: BinaryFormats = {};
     let failure: { code: string; reason: string; message: string } | undefined;
     try {
       const materials = await readSources(spec, deps.sources);
-      built = buildBundle(materials, {
+      const b = buildBundle(materials, {
         now,
         excludeExpired: spec.filters?.excludeExpired,
         excludeNonCA: spec.filters?.excludeNonCA,
         maxBytes: deps.maxBytes,
       });
+      formats = await truststores(spec, b.pem, deps.sources.objects);
+      built = b;
     } catch (err) {
       const code = errorCode(err);
       if (code === undefined || code.startsWith('Kube')) throw err;
@@ -128,7 +146,7 @@ export function createTrustBundleReconciler(deps: TrustBundleReconcilerDeps) {
       for (const t of desired) {
         const what = `${t.kind} ${t.namespace}/${t.name}`;
         try {
-          const result = await writeTarget(t, existing(t), built);
+          const result = await writeTarget(t, existing(t), built, t.kind === 'ClusterTrustBundle' ? {} : formats);
           if (result === 'conflict') conflicts.push(what);
           else synced++;
           if (result === 'written') {
@@ -144,7 +162,7 @@ export function createTrustBundleReconciler(deps: TrustBundleReconcilerDeps) {
       // Targets keep the last bundle; count those that still hold it.
       synced = desired.filter((t) => {
         const o = existing(t);
-        return o && isManagedBy(o, name) && o.metadata.annotations?.[TRUST_BUNDLE_HASH_ANNOTATION] === prev?.bundleHash;
+        return o && isManagedBy(o, t.bundle ?? t.name) && o.metadata.annotations?.[TRUST_BUNDLE_HASH_ANNOTATION] === prev?.bundleHash;
       }).length;
     }
     // Namespaces that stopped matching, and a target kind dropped from the spec, lose their targets.
@@ -177,14 +195,19 @@ export function createTrustBundleReconciler(deps: TrustBundleReconcilerDeps) {
   };
 
   /** 'conflict' leaves an object the bundle does not manage alone; 'written' when the API was asked to change it. */
-  async function writeTarget(t: DesiredTarget, cached: TargetObject | undefined, built: Bundle): Promise<'inSync' | 'written' | 'conflict'> {
+  async function writeTarget(
+    t: DesiredTarget,
+    cached: TargetObject | undefined,
+    built: Bundle,
+    formats: BinaryFormats,
+  ): Promise<'inSync' | 'written' | 'conflict'> {
     let current = cached;
     // The informer only sees labelled objects: an unlabelled one of the same name is looked up before writing,
     // because server-side apply would take it over.
     current ??= await deps.client.get<TargetObject>(resourceOf(t.kind), t.namespace, t.name);
-    if (current && !isManagedBy(current, t.name)) return 'conflict';
-    if (current && holdsBundle(current, t, built.pem, built.hash)) return 'inSync';
-    const body = targetObject(t, built.pem, built.hash);
+    if (current && !isManagedBy(current, t.bundle ?? t.name)) return 'conflict';
+    if (current && holdsBundle(current, t, built.pem, built.hash, formats)) return 'inSync';
+    const body = targetObject(t, built.pem, built.hash, formats);
     // Guards against writing over a change the cache has not seen yet.
     if (current?.metadata.resourceVersion) body.metadata.resourceVersion = current.metadata.resourceVersion;
     const applied = await deps.client.apply(resourceOf(t.kind), body, { force: true });

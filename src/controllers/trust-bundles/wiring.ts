@@ -23,6 +23,8 @@ import { bundlesReadingIssuer, bundlesReadingSecret } from './triggers.ts';
 export interface TrustBundleWiring {
   controller: Controller;
   informers: Informer<any>[];
+  /** Labelled ClusterTrustBundles: started by the manager only when the API server serves them. */
+  clusterTrustBundles: Informer<TargetObject>;
   /** A managed Secret changed: bundles reading it (a Certificate's ca.crt, a CA issuer's Secret) look again. */
   secretChanged(namespace: string | undefined, name: string): void;
   issuerChanged(kind: IssuerKind, namespace: string | undefined, name: string): void;
@@ -80,7 +82,7 @@ export function createTrustBundleWiring(deps: {
     onDelete: enqueueAll,
   });
   // Only the targets (labelled): a changed or deleted target is put back by its bundle.
-  const targetInformer = (resource: typeof Resources.configMaps | typeof Resources.secrets) =>
+  const targetInformer = (resource: typeof Resources.configMaps | typeof Resources.secrets | typeof Resources.clusterTrustBundles) =>
     createInformer<TargetObject>({
       client,
       resource,
@@ -92,6 +94,7 @@ export function createTrustBundleWiring(deps: {
     });
   const configMaps = targetInformer(Resources.configMaps);
   const targetSecrets = targetInformer(Resources.secrets);
+  const clusterTrustBundles = targetInformer(Resources.clusterTrustBundles);
 
   const controller = createController({
     name: 'trustbundles',
@@ -105,6 +108,7 @@ export function createTrustBundleWiring(deps: {
       namespaces,
       configMaps,
       secrets: targetSecrets,
+      clusterTrustBundles,
       sources: {
         issuers: deps.issuers,
         clusterIssuers: deps.clusterIssuers,
@@ -123,6 +127,7 @@ export function createTrustBundleWiring(deps: {
   return {
     controller,
     informers: [bundles, namespaces, configMaps, targetSecrets],
+    clusterTrustBundles,
     secretChanged: (ns, name) => bundlesReadingSecret(lookups, ns, name).forEach(enqueue),
     issuerChanged: (kind, ns, name) => bundlesReadingIssuer(lookups, kind, ns, name).forEach(enqueue),
     bundles,

@@ -59,6 +59,45 @@ describe('targets', () => {
     });
   }
 
+  describe('truststores next to the PEM', () => {
+    const formats = { 'truststore.p12': Buffer.from([1, 2, 3]), 'truststore.jks': Buffer.from([4, 5]) };
+    const cmT: DesiredTarget = { kind: 'ConfigMap', namespace: 'a', name: 'roots', key: 'ca.crt' };
+    it('a ConfigMap carries them in binaryData, a Secret in data, keys sorted', () => {
+      const cm = targetObject(cmT, pem, 'h1', formats);
+      assert.deepEqual(cm.data, { 'ca.crt': pem });
+      assert.deepEqual(Object.keys(cm.binaryData!), ['truststore.jks', 'truststore.p12']);
+      assert.equal(cm.binaryData!['truststore.p12'], 'AQID');
+      assert.deepEqual(Object.keys(targetObject(t, pem, 'h1', formats).data!), ['ca.crt', 'truststore.jks', 'truststore.p12']);
+    });
+    it('holds the bundle only with the same truststore bytes', () => {
+      const cm = targetObject(cmT, pem, 'h1', formats);
+      assert.equal(holdsBundle(cm, cmT, pem, 'h1', formats), true);
+      assert.equal(holdsBundle(cm, cmT, pem, 'h1', { ...formats, 'truststore.jks': Buffer.from([4, 6]) }), false, 'a new password changes the bytes');
+      assert.equal(holdsBundle(cm, cmT, pem, 'h1', {}), false, 'a dropped format is written away');
+      assert.equal(holdsBundle(targetObject(cmT, pem, 'h1'), cmT, pem, 'h1', formats), false, 'an added format is written');
+    });
+  });
+
+  describe('ClusterTrustBundle', () => {
+    const cases: { signerName?: string; name: string }[] = [
+      { name: 'roots' },
+      { signerName: 'example.com/my-signer', name: 'example.com:my-signer:roots' },
+    ];
+    for (const c of cases) {
+      it(`is named ${c.name}${c.signerName ? ` for signer ${c.signerName}` : ' without a signer'}, labelled with the bundle`, () => {
+        const [d] = desiredTargets('roots', spec({ clusterTrustBundle: c.signerName ? { signerName: c.signerName } : {} }), ['a', 'b']);
+        assert.equal(d!.name, c.name);
+        const obj = targetObject(d!, pem, 'h1');
+        assert.equal(obj.metadata.namespace, undefined);
+        assert.deepEqual(obj.spec, { ...(c.signerName ? { signerName: c.signerName } : {}), trustBundle: pem });
+        assert.ok(isManagedBy(obj, 'roots'));
+        assert.equal(holdsBundle(obj, d!, pem, 'h1'), true);
+        assert.equal(holdsBundle({ ...obj, spec: { ...obj.spec, trustBundle: 'x' } }, d!, pem, 'h1'), false);
+        assert.deepEqual(unwantedTargets('ClusterTrustBundle', [obj], [d!]), []);
+      });
+    }
+  });
+
   it('targets in namespaces no longer desired, or of a dropped kind, are unwanted', () => {
     const cm = (n: string): TargetObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'roots', namespace: n } });
     const desired = desiredTargets('roots', spec({ configMap: { key: 'k' } }), ['a']);
