@@ -52,6 +52,8 @@ export interface ControlPlane {
   kubectl(...args: string[]): Promise<string>;
   /** Stops kube-apiserver (SIGTERM) and starts it again on the same port and etcd; resolves when /readyz is ok. */
   restartApiserver(): Promise<void>;
+  /** Stops etcd (SIGTERM) and starts it again on the same ports and data; resolves when its /health is ok. */
+  restartEtcd(): Promise<void>;
   /** Kills the children (SIGTERM, SIGKILL after 5 s), waits for them, removes dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -87,24 +89,28 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     // etcd first: it boots while the certificates are generated.
     const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
-    const etcd = startProcess({
-      name: 'etcd',
-      command: bin('etcd'),
-      args: [
-        '--name=default',
-        `--data-dir=${join(dir, 'etcd')}`,
-        `--listen-client-urls=${etcdUrl}`,
-        `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-        `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
-        '--unsafe-no-fsync',
-        '--log-level=warn',
-      ],
-      logFile: join(logDir, 'etcd.log'),
-      handleSignals,
-    });
-    procs.push(etcd);
+    const startEtcd = (slot = procs.length) => {
+      const p = startProcess({
+        name: 'etcd',
+        command: bin('etcd'),
+        args: [
+          '--name=default',
+          `--data-dir=${join(dir, 'etcd')}`,
+          `--listen-client-urls=${etcdUrl}`,
+          `--advertise-client-urls=${etcdUrl}`,
+          `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+          `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+          `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
+          '--unsafe-no-fsync',
+          '--log-level=warn',
+        ],
+        logFile: join(logDir, 'etcd.log'),
+        handleSignals,
+      });
+      procs.splice(slot, 0, p);
+      return p;
+    };
+    let etcd = startEtcd();
     const ca = await createTestCA(pki, 'certsmith test control plane CA');
     const serving = await ca.issue('apiserver', {
       commonName: 'kube-apiserver',
@@ -251,6 +257,13 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         await apiserver.stop();
         procs.splice(slot, 1);
         apiserver = await startApiserver(slot);
+      },
+      async restartEtcd() {
+        const slot = procs.indexOf(etcd);
+        await etcd.stop();
+        procs.splice(slot, 1);
+        etcd = startEtcd(slot);
+        await waitUntil(etcd, 'etcd /health', () => httpOk(`${etcdUrl}/health`));
       },
       stop: stopAll,
     };
