@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { findCondition, setCondition, toRfc3339 } from '../../api/conditions.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
-import { API_VERSION, type Condition } from '../../api/meta.ts';
+import { API_VERSION, type Condition, type KubeObject } from '../../api/meta.ts';
 import {
   DEFAULT_KEEP,
   DEFAULT_ROTATION_INTERVAL,
@@ -30,8 +30,13 @@ import { Resources } from '../../kube/resources.ts';
 import type { Clock } from '../../policy/clock.ts';
 import { parseDuration } from '../../policy/duration.ts';
 import { planTicketKeys, type TicketKeysPlan } from '../../policy/ticket-keys.ts';
-import type { SecretObject } from '../certificates/secret-builder.ts';
 import { parseKey, type Store } from '../store.ts';
+
+/** The parts of a Secret this controller reads and writes (controllers share no code, so it is its own type). */
+export interface SecretObject extends KubeObject {
+  type?: string;
+  data?: Record<string, string>;
+}
 
 export interface SessionTicketKeysReconcilerDeps {
   client: KubeClient;
