@@ -190,6 +190,7 @@ describe('certsmith CLI', () => {
       'crd/issuers.certsmith.dev',
       'crd/clusterissuers.certsmith.dev',
       'crd/trustbundles.certsmith.dev',
+      'crd/sessionticketkeys.certsmith.dev',
       'operator/lease',
     ]);
     const text = await cli('check');
@@ -208,6 +209,6 @@ describe('certsmith CLI', () => {
     assert.ok(json.checks.filter((c) => c.name !== 'operator/lease').every((c) => c.ok), 'only the Lease fails');
     const text = await cli('check');
     assert.match(text.stdout, /operator\/lease\s+FAIL\s+Lease certsmith\/certsmith-operator is not held/);
-    assert.match(text.stdout, /1 of 6 checks failed\./);
+    assert.match(text.stdout, /1 of 7 checks failed\./);
   });
 });
