@@ -7,7 +7,7 @@ export interface WatchDirOptions {
   /** Name in hooks and errors; the directory by default. */
   name?: string;
   hooks?: ReloadHooks;
-  /** Default DEFAULT_DEBOUNCE_MS. */
+  /** Default 10 ms (DEFAULT_DEBOUNCE_MS). */
   debounceMs?: number;
   /** Default 60 s; 0 turns it off. A safety net for lost events, not the main path. */
   pollIntervalMs?: number;
