@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'KubeError'
   | 'SigningFailed'
   | 'ConfigInvalid'
+  | 'CrdsMissing'
   // DNS-01 providers (src/acme/dns01/)
   | 'Dns01ZoneNotFound'
   | 'Dns01UpdateRefused'

@@ -39,6 +39,7 @@ import { controllerOf, createShimSync } from './controllers/shim/sync.ts';
 import type { GatewayObject } from './api/gateway-api.ts';
 import { createGatewayReconciler } from './controllers/shim/gateway-reconciler.ts';
 import { probeResource } from './kube/discovery.ts';
+import { CertsmithError } from './errors.ts';
 
 export interface Manager {
   client: KubeClient;
@@ -465,6 +466,20 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
         onRequest: (found) => metrics.http01Requests.inc({ result: found ? 'found' : 'not_found' }),
       });
       log.info({ port: http01.port }, 'HTTP-01 challenge server listening');
+      // The operator's own CRDs are not optional: an informer on one the API server does not serve never syncs, and
+      // the replica would wait for it without a word (an operator upgraded before its CRDs). Say so and exit.
+      const own = [Resources.certificates, Resources.issuers, Resources.clusterIssuers, Resources.trustBundles, Resources.sessionTicketKeys];
+      const missing: string[] = [];
+      for (const r of own) {
+        const s = await probeResource(client, r);
+        if (!s.served && s.reason === 'NotServed') missing.push(`${r.plural}.${r.group}`);
+      }
+      if (missing.length > 0) {
+        throw new CertsmithError(
+          'CrdsMissing',
+          `the API server does not serve ${missing.join(', ')}: install this version's CRDs (kubectl apply --server-side -f crds/, or the chart), then restart the operator`,
+        );
+      }
       // Gateway API is optional: a watch on Gateways the API server does not serve would fail forever. Asked once;
       // CRDs installed later take effect at the next restart.
       const gatewayApi = await probeResource(client, Resources.gateways);

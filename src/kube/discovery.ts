@@ -4,7 +4,7 @@ import type { KubeClient } from './client.ts';
 import { errorCode } from '../errors.ts';
 import type { Resource } from './resources.ts';
 
-export type Served = { served: true } | { served: false; why: string };
+export type Served = { served: true } | { served: false; reason: 'NotServed' | 'Forbidden' | 'Unreachable'; why: string };
 
 /**
  * Lists one object cluster-wide: 404 means the resource is not served (its CRD is not installed), 403 that the
@@ -19,9 +19,9 @@ export async function probeResource(client: KubeClient, r: Resource, opts: { att
       return { served: true };
     } catch (err) {
       const code = errorCode(err);
-      if (code === 'KubeNotFound') return { served: false, why: 'not served by the API server (its CRD is not installed)' };
-      if (code === 'KubeForbidden') return { served: false, why: `not readable by the operator: ${(err as Error).message}` };
-      if (i >= attempts) return { served: false, why: `could not be asked about: ${(err as Error).message}` };
+      if (code === 'KubeNotFound') return { served: false, reason: 'NotServed', why: 'not served by the API server (its CRD is not installed)' };
+      if (code === 'KubeForbidden') return { served: false, reason: 'Forbidden', why: `not readable by the operator: ${(err as Error).message}` };
+      if (i >= attempts) return { served: false, reason: 'Unreachable', why: `could not be asked about: ${(err as Error).message}` };
       await new Promise((resolve) => setTimeout(resolve, (opts.delayMs ?? 1000) * i));
     }
   }

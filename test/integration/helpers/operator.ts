@@ -9,6 +9,8 @@ const root = join(import.meta.dirname, '..', '..', '..');
 export interface OperatorProcess {
   logFile: string;
   pid(): number;
+  /** The exit code once the process has exited by itself; null while it runs (or when a signal ended it). */
+  exitCode(): number | null;
   logs(): Promise<string>;
   /** SIGTERM and wait for a clean exit. */
   stop(): Promise<number | null>;
@@ -45,6 +47,7 @@ export function startOperator(opts: {
   return {
     logFile,
     pid: () => child.pid ?? -1,
+    exitCode: () => child.exitCode,
     logs: () => readFile(logFile, 'utf8'),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
