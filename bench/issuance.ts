@@ -155,7 +155,7 @@ function warningsByMessage(log: string): Record<string, number> {
   return out;
 }
 
-function memoryFromMetrics(samples: Sample[]): Record<string, number> {
+export function memoryFromMetrics(samples: Sample[]): Record<string, number> {
   const mib = (name: string) => +((samples.filter((x) => x.name === name).reduce((a, x) => a + x.value, 0)) / 2 ** 20).toFixed(1);
   return {
     rss: mib('certsmith_process_resident_memory_bytes'),

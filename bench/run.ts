@@ -9,6 +9,9 @@
 //               the new certificate (target p99 ≤ 100 ms). --count: swaps.
 //   handshakes  handshakes per second of the reload server helper against a static tls.createServer (target
 //               ≥ 95 %), 10 s each in alternating rounds. --count: seconds each.
+//   scale       memory at scale, not run by default (~15 min; `npm run bench -- scale`): 10,000 CA Certificates plus
+//               50,000 unrelated 100 KiB Secrets; operator RSS after sync (target ≤ 150 MiB), then a restart: seconds
+//               until /readyz and until a new Certificate is Ready. --count: Certificates (unrelated Secrets: 5 ×).
 // Reports seconds until all are Ready, API writes per issuance (from the API server's own counters) and the
 // operator's peak RSS; ACME adds orders per Certificate counted at Pebble. Printed as JSON and a table, and written
 // to bench/results/latest.json with the machine and date. Where the time went is printed when ACME misses its
@@ -24,15 +27,19 @@ import { BUNDLE_TARGET_SECONDS, benchBundle, type BundleResult } from './scenari
 import { benchCa } from './scenario-ca.ts';
 import { benchHandshakes, HANDSHAKE_TARGET_RATIO, type HandshakeResult } from './scenario-handshakes.ts';
 import { benchReload, RELOAD_TARGET_P99_MS, type ReloadResult } from './scenario-reload.ts';
+import { benchScale, SCALE_TARGET_RSS_MIB, type ScaleResult } from './scenario-scale.ts';
 
-type Run = (o: { count: number; crdsDir: string }) => Promise<IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult>;
-const SCENARIOS: Record<'ca' | 'acme' | 'bundle' | 'reload' | 'handshakes', { defaultCount: number; unit: string; run: Run }> = {
+type Run = (o: { count: number; crdsDir: string }) => Promise<IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult>;
+const SCENARIOS: Record<'ca' | 'acme' | 'bundle' | 'reload' | 'handshakes' | 'scale', { defaultCount: number; unit: string; run: Run }> = {
   ca: { defaultCount: 1000, unit: 'Certificates', run: benchCa },
   acme: { defaultCount: 500, unit: 'Certificates', run: benchAcme },
   bundle: { defaultCount: 1000, unit: 'namespaces', run: benchBundle },
   reload: { defaultCount: 200, unit: 'swaps', run: benchReload },
   handshakes: { defaultCount: 10, unit: 'seconds each', run: (o) => benchHandshakes({ secondsEach: o.count }) },
+  scale: { defaultCount: 10_000, unit: 'Certificates', run: benchScale },
 };
+/** Only when named: the scale scenario takes ~15 minutes and ~5 GB of etcd. */
+const NOT_BY_DEFAULT: ScenarioName[] = ['scale'];
 type ScenarioName = keyof typeof SCENARIOS;
 const ISSUANCE: ScenarioName[] = ['ca', 'acme'];
 const ACME_TARGET_SECONDS = 60;
@@ -50,7 +57,7 @@ if (count !== undefined && !(Number.isInteger(count) && count > 0)) {
   console.error(`--count must be a positive integer, not ${countArg}`);
   process.exit(2);
 }
-const selected = (positionals.length > 0 ? [...new Set(positionals)] : Object.keys(SCENARIOS)) as ScenarioName[];
+const selected = (positionals.length > 0 ? [...new Set(positionals)] : Object.keys(SCENARIOS).filter((n) => !NOT_BY_DEFAULT.includes(n as ScenarioName))) as ScenarioName[];
 
 const machine = {
   cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -68,7 +75,7 @@ if (built.status !== 0) {
   console.error('bench: compiling the operator failed');
   process.exit(1);
 }
-type Result = IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult;
+type Result = IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult;
 const results: Partial<Record<ScenarioName, Result | { error: string }>> = {};
 let failed = false;
 for (const name of selected) {
@@ -154,6 +161,21 @@ function trustTable(rows: typeof results): string | undefined {
       ['  swap → new certificate, median (ms)', String(r.latencyMs.median), ''],
       ['  swap → new certificate, p99 (ms)', `${r.latencyMs.p99}${ok(r.latencyMs.p99 <= RELOAD_TARGET_P99_MS)}`, `≤ ${RELOAD_TARGET_P99_MS}`],
       ['  swap → material reloaded, median / p99 (ms)', `${r.reloadedAfterMs.median} / ${r.reloadedAfterMs.p99}`, ''],
+    );
+  }
+  if (!failed('scale')) {
+    const s = rows.scale as ScaleResult;
+    const m = s.afterSync.metricsMiB;
+    lines.push(
+      [`scale: Certificates + unrelated Secrets (${s.unrelatedSecrets.kibEach} KiB)`, `${s.certificates} + ${s.unrelatedSecrets.count}`, ''],
+      ['  unrelated Secrets created in (s)', `${s.unrelatedSecrets.secondsToCreate} (${s.unrelatedSecrets.perSecond}/s)`, ''],
+      ['  seconds until all Ready', String(s.secondsUntilAllReady), ''],
+      ['  operator RSS after sync (MiB)', `${s.afterSync.rssMiB}${ok(s.afterSync.rssMiB <= SCALE_TARGET_RSS_MIB)}`, `≤ ${SCALE_TARGET_RSS_MIB}`],
+      ['  operator peak RSS (MiB)', String(s.afterSync.peakRssMiB), ''],
+      ['  heap used / total, external (MiB)', `${m.heapUsed} / ${m.heapTotal}, ${m.external}`, ''],
+      ['  restart → /readyz (s)', String(s.restart.secondsUntilReady), ''],
+      ['  new Certificate after restart → Ready (s)', String(s.restart.secondsNewCertificateReady), ''],
+      ['  RSS at /readyz / 30 s later / peak (MiB)', `${s.restart.rssAtReadyMiB} / ${s.restart.rssAfterSettleMiB} / ${s.restart.peakRssMiB}`, ''],
     );
   }
   if (!failed('handshakes')) {

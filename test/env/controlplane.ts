@@ -26,6 +26,8 @@ export interface ControlPlaneOptions {
   /** Default true: garbage collection and namespace deletion need it; it adds ~5 s to the start. */
   withControllerManager?: boolean;
   extraApiserverArgs?: string[];
+  /** etcd --quota-backend-bytes (etcd's default is 2 GiB; the scale benchmark stores ~5 GB of Secrets). */
+  etcdQuotaBackendBytes?: number;
   /** kube-apiserver --feature-gates (comma-separated Name=bool). */
   featureGates?: string;
   /** kube-apiserver --runtime-config (comma-separated group/version=bool). ClusterTrustBundle is GA (v1) in 1.37 and on by default. */
@@ -103,6 +105,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
           `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
           '--unsafe-no-fsync',
           '--log-level=warn',
+          ...(opts.etcdQuotaBackendBytes ? [`--quota-backend-bytes=${opts.etcdQuotaBackendBytes}`] : []),
         ],
         logFile: join(logDir, 'etcd.log'),
         handleSignals,

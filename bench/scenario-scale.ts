@@ -1,0 +1,152 @@
+// Scale scenario (memory at scale): N CA-issued ECDSA P-256 Certificates with their N Secrets, plus 5 × N unrelated,
+// unlabelled Secrets of 100 KiB of random data each spread over 50 namespaces. Reports the operator's RSS after the
+// sync (target ≤ 150 MiB) and its peak, where the memory sits (its own Node metrics), and after a restart: seconds
+// until /readyz (caches synced), seconds until a Certificate created after the restart is Ready, and RSS again.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createKubeClient } from '../src/kube/client.ts';
+import { Resources } from '../src/kube/resources.ts';
+import { startControlPlane } from '../test/env/controlplane.ts';
+import { freePort } from '../test/env/ports.ts';
+import { certificate, clusterIssuer, createNamespace, waitForReady } from '../test/integration/helpers/objects.ts';
+import { startOperator, type OperatorProcess } from '../test/integration/helpers/operator.ts';
+import { measureIssuance, memoryFromMetrics, OPERATOR_ENTRY, OPERATOR_NODE_FLAGS, operatorArgs, type IssuanceResult } from './issuance.ts';
+import { inBatches, memoryMiB, scrapeOperator } from './measure.ts';
+
+export const SCALE_TARGET_RSS_MIB = 150;
+const NS = 'bench';
+const UNRELATED_NAMESPACES = 50;
+const UNRELATED_PER_CERTIFICATE = 5;
+const UNRELATED_BYTES = 100 * 1024;
+const CREATE_CONCURRENCY = 32;
+// ~5 GB of Secrets: etcd's default 2 GiB quota would raise NOSPACE.
+const ETCD_QUOTA_BYTES = 8 * 2 ** 30;
+
+export interface ScaleResult extends IssuanceResult {
+  unrelatedSecrets: { count: number; kibEach: number; namespaces: number; concurrency: number; secondsToCreate: number; perSecond: number };
+  /** Operator memory once all Certificates were Ready and 5 s idle: VmRSS, VmHWM, and its Node metrics. */
+  afterSync: { rssMiB: number; peakRssMiB: number; metricsMiB: Record<string, number> };
+  restart: {
+    /** SIGTERM until the old process exited. */
+    secondsToStop: number;
+    /** Start of the new process until /readyz answers 200 (every informer listed and synced). */
+    secondsUntilReady: number;
+    rssAtReadyMiB: number;
+    /** A Certificate created right after /readyz: seconds until it is Ready. */
+    secondsNewCertificateReady: number;
+    /** After the restart's resync of every Certificate settled (30 s after /readyz). */
+    rssAfterSettleMiB: number;
+    peakRssMiB: number;
+    metricsMiB: Record<string, number>;
+  };
+}
+
+export async function benchScale(opts: { count: number; crdsDir: string }): Promise<ScaleResult> {
+  const cp = await startControlPlane({ crdsDir: opts.crdsDir, etcdQuotaBackendBytes: ETCD_QUOTA_BYTES });
+  const logDir = await mkdtemp(join(tmpdir(), 'certsmith-bench-scale-'));
+  const operators: OperatorProcess[] = [];
+  try {
+    const client = createKubeClient({ kubeconfigPath: cp.kubeconfigPath, maxSockets: 64 });
+    await createNamespace(client, 'certsmith');
+    await createNamespace(client, NS);
+    const unrelatedNamespaces = Array.from({ length: UNRELATED_NAMESPACES }, (_, i) => `unrelated-${String(i).padStart(2, '0')}`);
+    for (const ns of unrelatedNamespaces) await createNamespace(client, ns);
+
+    // The unrelated Secrets, before the operator starts: its first list sees the whole cluster.
+    const unrelated = opts.count * UNRELATED_PER_CERTIFICATE;
+    const indexes = Array.from({ length: unrelated }, (_, i) => i);
+    const createStarted = performance.now();
+    let created = 0;
+    await inBatches(indexes, CREATE_CONCURRENCY, async (i) => {
+      await client.create(Resources.secrets, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { namespace: unrelatedNamespaces[i % UNRELATED_NAMESPACES]!, name: `unrelated-${String(i).padStart(5, '0')}` },
+        type: 'Opaque',
+        data: { blob: randomBytes(UNRELATED_BYTES).toString('base64') },
+      });
+      if (++created % 5000 === 0) console.error(`bench: scale: ${created}/${unrelated} unrelated Secrets after ${((performance.now() - createStarted) / 1000).toFixed(0)} s`);
+    });
+    const createSeconds = (performance.now() - createStarted) / 1000;
+    console.error(`bench: scale: ${unrelated} unrelated Secrets of ${UNRELATED_BYTES / 1024} KiB in ${createSeconds.toFixed(1)} s`);
+
+    const metricsPort = await freePort();
+    const start = (name: string) => {
+      const op = startOperator({ entry: OPERATOR_ENTRY, nodeFlags: OPERATOR_NODE_FLAGS, kubeconfigPath: cp.kubeconfigPath, logDir, name, args: operatorArgs(metricsPort) });
+      operators.push(op);
+      return op;
+    };
+    const operator = start('operator');
+    await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
+    await client.create(
+      Resources.certificates,
+      certificate('certsmith', 'bench-ca', { secretName: 'bench-ca', isCA: true, commonName: 'bench CA', issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' } }),
+    );
+    await waitForReady(client, Resources.certificates, 'certsmith', 'bench-ca', undefined, 180_000);
+    await client.create(Resources.clusterIssuers, clusterIssuer('bench-ca', { ca: { secretName: 'bench-ca' } }));
+    await waitForReady(client, Resources.clusterIssuers, undefined, 'bench-ca', undefined, 180_000);
+    await new Promise((r) => setTimeout(r, 1000));
+
+    const spec = (n: string) => ({
+      dnsNames: [`${n}.bench.example.test`],
+      privateKey: { algorithm: 'ECDSA' as const, size: 256 },
+      issuerRef: { kind: 'ClusterIssuer' as const, name: 'bench-ca' },
+    });
+    const issuance = await measureIssuance({ cp, client, operator, metricsPort, namespace: NS, count: opts.count, spec });
+    const synced = memoryMiB(operator.pid());
+    const syncedMetrics = memoryFromMetrics(await scrapeOperator(metricsPort));
+    console.error(`bench: scale: all ${opts.count} Ready in ${issuance.secondsUntilAllReady} s; operator RSS ${synced.now} MiB, peak ${synced.peak} MiB`);
+
+    // Restart: SIGTERM, then a new process on the same metrics port.
+    const stopStarted = performance.now();
+    await operator.stop();
+    const secondsToStop = (performance.now() - stopStarted) / 1000;
+    const restarted = performance.now();
+    const again = start('operator-restarted');
+    for (;;) {
+      if (again.exitCode() !== null) throw new Error(`the restarted operator exited with ${again.exitCode()}: ${(await again.logs()).slice(-2000)}`);
+      const ok = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (performance.now() - restarted > 300_000) throw new Error('the restarted operator was not ready after 300 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const secondsUntilReady = (performance.now() - restarted) / 1000;
+    const rssAtReady = memoryMiB(again.pid()).now;
+    const newStarted = performance.now();
+    const name = 'after-restart';
+    await client.create(Resources.certificates, certificate(NS, name, { secretName: `${name}-tls`, ...spec(name) }));
+    await waitForReady(client, Resources.certificates, NS, name, undefined, 300_000);
+    const secondsNewCertificateReady = (performance.now() - newStarted) / 1000;
+    const settleUntil = restarted + secondsUntilReady * 1000 + 30_000;
+    await new Promise((r) => setTimeout(r, Math.max(0, settleUntil - performance.now())));
+    const settled = memoryMiB(again.pid());
+    const restartMetrics = memoryFromMetrics(await scrapeOperator(metricsPort));
+
+    return {
+      ...issuance,
+      unrelatedSecrets: {
+        count: unrelated,
+        kibEach: UNRELATED_BYTES / 1024,
+        namespaces: UNRELATED_NAMESPACES,
+        concurrency: CREATE_CONCURRENCY,
+        secondsToCreate: +createSeconds.toFixed(1),
+        perSecond: +(unrelated / createSeconds).toFixed(1),
+      },
+      afterSync: { rssMiB: synced.now, peakRssMiB: synced.peak, metricsMiB: syncedMetrics },
+      restart: {
+        secondsToStop: +secondsToStop.toFixed(2),
+        secondsUntilReady: +secondsUntilReady.toFixed(2),
+        rssAtReadyMiB: rssAtReady,
+        secondsNewCertificateReady: +secondsNewCertificateReady.toFixed(2),
+        rssAfterSettleMiB: settled.now,
+        peakRssMiB: settled.peak,
+        metricsMiB: restartMetrics,
+      },
+    };
+  } finally {
+    for (const op of operators) await op.stop();
+    await cp.stop();
+  }
+}
