@@ -1,36 +1,56 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the integration tests run for real: BIND9 (named) and its tools (dig, nsupdate).
-# Idempotent: when named is already installed it exits at once, without touching apt.
+# Installs the Debian packages the tests run for real: BIND9 (named) and its tools (dig, nsupdate) for DNS-01,
+# openssl for certificate cross-checks, and a headless JRE for keytool (JKS and PKCS#12 truststores).
+# Idempotent: when every command is already there it exits at once, without touching apt.
 set -euo pipefail
 
 log() { echo "system-packages: $*" >&2; }
 
 # Debian puts named in /usr/sbin, which is not on every user's PATH.
-if command -v named >/dev/null 2>&1 || [[ -x /usr/sbin/named ]]; then
-  exit 0
-fi
+have() { command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" ]]; }
+
+# command → package that provides it
+declare -A PACKAGE_OF=(
+  [named]="bind9 bind9-dnsutils"
+  [openssl]="openssl"
+  [keytool]="openjdk-17-jre-headless"
+)
+
+missing=()
+for cmd in named openssl keytool; do
+  have "$cmd" || missing+=("$cmd")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+packages=()
+for cmd in "${missing[@]}"; do
+  # shellcheck disable=SC2206 # one entry may name two packages
+  packages+=(${PACKAGE_OF[$cmd]})
+done
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  log "named (BIND9) is missing and apt-get is not available; install BIND9 (Debian: bind9 bind9-dnsutils) by hand"
+  log "missing ${missing[*]} and apt-get is not available; install ${packages[*]} (Debian names) by hand"
   exit 1
 fi
 if [[ "$(id -u)" -ne 0 ]]; then
-  log "named (BIND9) is missing; installing it needs root: run 'sudo bash $0' or 'apt-get install bind9 bind9-dnsutils'"
+  log "missing ${missing[*]}; installing ${packages[*]} needs root: run 'sudo bash $0'"
   exit 1
 fi
 
-log "installing bind9 and bind9-dnsutils"
+log "installing ${packages[*]}"
 export DEBIAN_FRONTEND=noninteractive
 if ! apt-get update -q >&2; then
   log "apt-get update failed; check network access to the Debian mirrors"
   exit 1
 fi
-if ! apt-get install -y -q --no-install-recommends bind9 bind9-dnsutils >&2; then
-  log "apt-get install bind9 bind9-dnsutils failed (see above)"
+if ! apt-get install -y -q --no-install-recommends "${packages[@]}" >&2; then
+  log "apt-get install ${packages[*]} failed (see above)"
   exit 1
 fi
-if ! command -v named >/dev/null 2>&1 && [[ ! -x /usr/sbin/named ]]; then
-  log "bind9 installed but named is still not found in PATH or /usr/sbin"
-  exit 1
-fi
-log "installed $(/usr/sbin/named -v 2>/dev/null || named -v)"
+for cmd in "${missing[@]}"; do
+  if ! have "$cmd"; then
+    log "installed ${packages[*]} but $cmd is still not found in PATH or /usr/sbin"
+    exit 1
+  fi
+done
+log "installed ${packages[*]}"

@@ -1,5 +1,5 @@
-// JKS and PKCS#12 truststores: byte-identical on every run, and read back by real tools (openssl, keytool when a
-// JDK is installed) and by a small JKS parser that also checks the integrity digest. openssl accepting the MAC is
+// JKS and PKCS#12 truststores: byte-identical on every run, and read back by real tools (openssl, and keytool —
+// test/env/system-packages.sh installs a headless JRE for it) and by a small JKS parser that also checks the integrity digest. openssl accepting the MAC is
 // what checks the PKCS#12 KDF.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -12,7 +12,11 @@ import { encodePem, generatePrivateKey, signCertificate } from '../../../src/pki
 import { encodeJks, encodePkcs12 } from '../../../src/trust/formats.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const hasTool = (cmd: string) => spawnSync(cmd, ['-help'], { stdio: 'ignore' }).error === undefined;
+/** A missing tool fails the run with a message saying how to get it; it is never a skip. */
+function requireTool(cmd: string): void {
+  const r = spawnSync(cmd, ['-help'], { stdio: 'ignore' });
+  assert.equal(r.error, undefined, `${cmd} is not on PATH: run test/env/system-packages.sh (npm test does) to install it`);
+}
 
 async function caDer(commonName: string, notBefore: Date): Promise<Uint8Array> {
   const privateKey = await generatePrivateKey({ algorithm: 'ECDSA', size: 256 });
@@ -80,7 +84,8 @@ describe('truststore formats', () => {
       assert.throws(() => parseJks(a, password + 'wrong'), /digest/);
     });
 
-    it(`PKCS#12 with ${label}: same bytes every run; openssl verifies the MAC and lists the certificates`, { skip: !hasTool('openssl') }, () => {
+    it(`PKCS#12 with ${label}: same bytes every run; openssl verifies the MAC and lists the certificates`, () => {
+      requireTool('openssl');
       const p12 = encodePkcs12({ ders, password });
       assert.deepEqual(encodePkcs12({ ders, password }), p12);
       const file = join(dir, `t${password.length}.p12`);
@@ -95,7 +100,8 @@ describe('truststore formats', () => {
     });
 
     for (const [type, encode] of [['JKS', encodeJks], ['PKCS12', encodePkcs12]] as const) {
-      it(`keytool lists the ${type} store (${label}) as trusted certificate entries`, { skip: !hasTool('keytool') }, () => {
+      it(`keytool lists the ${type} store (${label}) as trusted certificate entries`, () => {
+        requireTool('keytool');
         const file = join(dir, `k${password.length}.${type}`);
         writeFileSync(file, encode({ ders, password }));
         // keytool breaks base64 lines with CRLF.
