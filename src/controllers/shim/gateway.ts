@@ -12,7 +12,7 @@ import type { CertificateSpec } from '../../api/certificate.ts';
 import { GATEWAY_HTTP01_ANNOTATION, type GatewayListener, type GatewayObject } from '../../api/gateway-api.ts';
 import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
 import { certificateSpecFromAnnotations, FIELD_ANNOTATIONS, type AnnotationOptions } from './annotations.ts';
-import type { DesiredShimCertificate } from './sync.ts';
+import type { DesiredShimCertificate, ShimPlan } from './sync.ts';
 
 export interface GatewayTlsTarget {
   secretName: string;
@@ -81,11 +81,7 @@ export function gatewayTlsPlan(gateway: GatewayObject): GatewayTlsPlan {
   return { targets, problems };
 }
 
-export type GatewayPlan =
-  | { kind: 'notAnnotated' }
-  /** The annotations are wrong: nothing is created, changed or deleted until they are fixed. */
-  | { kind: 'invalid'; problems: string[] }
-  | { kind: 'planned'; certificates: DesiredShimCertificate[]; problems: string[] };
+export type GatewayPlan = ShimPlan;
 
 export function planGateway(gateway: GatewayObject, opts: AnnotationOptions): GatewayPlan {
   const asked = certificateSpecFromAnnotations(gateway.metadata.annotations, opts);

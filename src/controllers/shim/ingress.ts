@@ -8,7 +8,7 @@ import type { KubeObject } from '../../api/meta.ts';
 import { chooseSolver } from '../../acme/solver-selection.ts';
 import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
 import { certificateSpecFromAnnotations, type AnnotationOptions } from './annotations.ts';
-import { shimCertificate, type DesiredShimCertificate, type ShimOwner } from './sync.ts';
+import { shimCertificate, type DesiredShimCertificate, type ShimOwner, type ShimPlan } from './sync.ts';
 
 export interface IngressTls {
   hosts?: string[];
@@ -22,11 +22,7 @@ export interface Ingress extends KubeObject {
 /** The legacy class annotation, still what many ingress controllers and charts set. */
 export const INGRESS_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 
-export type IngressPlan =
-  | { kind: 'notAnnotated' }
-  /** The annotations are wrong: nothing is created, changed or deleted until they are fixed. */
-  | { kind: 'invalid'; problems: string[] }
-  | { kind: 'planned'; certificates: DesiredShimCertificate[]; problems: string[] };
+export type IngressPlan = ShimPlan;
 
 export function planIngress(ingress: Ingress, opts: AnnotationOptions): IngressPlan {
   const annotations = ingress.metadata.annotations ?? {};

@@ -23,6 +23,13 @@ export interface ShimOwner {
   uid: string;
 }
 
+/** What an owner's annotations ask for (planIngress, planGateway). */
+export type ShimPlan =
+  | { kind: 'notAnnotated' }
+  /** The annotations are wrong: nothing is created, changed or deleted until they are fixed. */
+  | { kind: 'invalid'; problems: string[] }
+  | { kind: 'planned'; certificates: DesiredShimCertificate[]; problems: string[] };
+
 export interface DesiredShimCertificate {
   /** The Certificate's name: the TLS entry's secretName, as cert-manager names it. */
   name: string;
