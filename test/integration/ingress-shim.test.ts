@@ -21,6 +21,7 @@ import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { startChallTestSrv, startPebble, type ChallTestSrv, type Pebble } from '../env/pebble.ts';
 import { freePort } from '../env/ports.ts';
 import { certificate, clusterIssuer, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
+import { createTestIssuers } from './helpers/issuers.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -112,26 +113,7 @@ before(async () => {
     '--default-issuer-name=test-ca',
   ];
   operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, args: operatorArgs });
-  await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
-  await client.create(
-    Resources.certificates,
-    certificate('certsmith', 'root-ca', { secretName: 'root-ca', isCA: true, commonName: 'shim test root', issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' } }),
-  );
-  await waitForReady(client, Resources.certificates, 'certsmith', 'root-ca');
-  await client.create(Resources.clusterIssuers, clusterIssuer('test-ca', { ca: { secretName: 'root-ca' } }));
-  await client.create(
-    Resources.clusterIssuers,
-    clusterIssuer('pebble', {
-      acme: {
-        server: pebble.directoryUrl,
-        caBundle: readFileSync(pebble.caFile).toString('base64'),
-        privateKeySecretRef: { name: 'pebble-account' },
-        solvers: [{ http01: {} }],
-      },
-    }),
-  );
-  await waitForReady(client, Resources.clusterIssuers, undefined, 'test-ca');
-  await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble', undefined, 30_000);
+  await createTestIssuers(client, pebble, 'shim test root');
 });
 
 after(async () => {

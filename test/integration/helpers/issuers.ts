@@ -1,0 +1,30 @@
+// The issuers the shim tests share: a self-signed root bootstrapping a CA ClusterIssuer `test-ca`, and an ACME
+// ClusterIssuer `pebble` (HTTP-01 answered by the operator itself) — both Ready when this returns.
+import { readFileSync } from 'node:fs';
+import type { KubeClient } from '../../../src/kube/client.ts';
+import { Resources } from '../../../src/kube/resources.ts';
+import type { Pebble } from '../../env/pebble.ts';
+import { certificate, clusterIssuer, waitForReady } from './objects.ts';
+
+export async function createTestIssuers(client: KubeClient, pebble: Pebble, rootCommonName: string): Promise<void> {
+  await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
+  await client.create(
+    Resources.certificates,
+    certificate('certsmith', 'root-ca', { secretName: 'root-ca', isCA: true, commonName: rootCommonName, issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' } }),
+  );
+  await waitForReady(client, Resources.certificates, 'certsmith', 'root-ca');
+  await client.create(Resources.clusterIssuers, clusterIssuer('test-ca', { ca: { secretName: 'root-ca' } }));
+  await client.create(
+    Resources.clusterIssuers,
+    clusterIssuer('pebble', {
+      acme: {
+        server: pebble.directoryUrl,
+        caBundle: readFileSync(pebble.caFile).toString('base64'),
+        privateKeySecretRef: { name: 'pebble-account' },
+        solvers: [{ http01: {} }],
+      },
+    }),
+  );
+  await waitForReady(client, Resources.clusterIssuers, undefined, 'test-ca');
+  await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble', undefined, 30_000);
+}
