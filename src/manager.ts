@@ -250,6 +250,16 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     onBundleChanged: enqueueManagedCaIssuersOf,
   });
   const sessionTicketKeys = createSessionTicketKeysWiring({ client, secrets, events, resyncMs, clock, log, metrics });
+  // What the Ingress and Gateway reconcilers share: one sync of owned Certificates, one reading of annotations.
+  const shimDeps = {
+    sync: createShimSync({ client, certificates }),
+    events,
+    annotations: {
+      honourCertManager: config.honourCertManagerAnnotations,
+      defaultIssuer: config.defaultIssuerName ? { kind: config.defaultIssuerKind, name: config.defaultIssuerName } : undefined,
+    },
+    log,
+  };
   const ingressController = createController({
     name: 'ingresses',
     workers: 2,
@@ -260,13 +270,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       ingresses,
       issuers,
       clusterIssuers,
-      sync: createShimSync({ client, certificates }),
-      events,
-      annotations: {
-        honourCertManager: config.honourCertManagerAnnotations,
-        defaultIssuer: config.defaultIssuerName ? { kind: config.defaultIssuerKind, name: config.defaultIssuerName } : undefined,
-      },
-      log,
+      ...shimDeps,
     }),
   });
 
@@ -280,13 +284,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       gateways,
       issuers,
       clusterIssuers,
-      sync: createShimSync({ client, certificates }),
-      events,
-      annotations: {
-        honourCertManager: config.honourCertManagerAnnotations,
-        defaultIssuer: config.defaultIssuerName ? { kind: config.defaultIssuerKind, name: config.defaultIssuerName } : undefined,
-      },
-      log,
+      ...shimDeps,
     }),
   });
 
