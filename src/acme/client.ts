@@ -25,6 +25,10 @@ export interface AcmeOrder {
   finalize: string;
   expires?: string;
   certificate?: string;
+  /** The profile the CA issues under, when it states one. */
+  profile?: string;
+  /** ARI certID of the certificate the order replaces, when it states one. */
+  replaces?: string;
   error?: { type?: string; detail?: string };
   /** From Retry-After: when to look at the order again. */
   retryAfterMs?: number;
