@@ -18,6 +18,7 @@ import { objectKey } from './controllers/store.ts';
 import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { createEventRecorder } from './kube/events.ts';
 import { createInformer } from './kube/informer.ts';
+import { createInterner, internStrings, trimForCache, withoutManagedFields } from './kube/trim.ts';
 import { Resources } from './kube/resources.ts';
 import { createSecretReader } from './kube/secret-reader.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -57,12 +58,16 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
   const metrics = createMetrics();
   const resyncMs = config.resyncSeconds * 1000;
 
+  // Cached Certificates and Secrets share their equal strings (kinds, issuer names, condition messages, the CA's
+  // certificate): with thousands of them, the copies JSON.parse makes are a large part of the cache.
+  const intern = createInterner();
   // Informer callbacks only enqueue keys; they are defined below, next to the controllers they feed.
   const certificates = createInformer<Certificate>({
     client,
     resource: Resources.certificates,
     resyncMs,
     log,
+    transform: (c) => internStrings(trimForCache(c), intern),
     onAdd: (c) => {
       indexChallenges(c);
       enqueueCert(c);
@@ -88,12 +93,13 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
   function indexChallenges(c: Certificate) {
     challenges.set(objectKey(c.metadata.namespace, c.metadata.name), c.status?.acmeOrder?.challenges);
   }
-  const issuers = createInformer<Issuer>({ client, resource: Resources.issuers, resyncMs, log, ...issuerHandlers('Issuer') });
+  const issuers = createInformer<Issuer>({ client, resource: Resources.issuers, resyncMs, log, transform: trimForCache, ...issuerHandlers('Issuer') });
   const clusterIssuers = createInformer<Issuer>({
     client,
     resource: Resources.clusterIssuers,
     resyncMs,
     log,
+    transform: trimForCache,
     ...issuerHandlers('ClusterIssuer'),
   });
   // Annotated Ingresses become Certificates. Only what the shim reads is kept: rules and status can be large.
@@ -103,9 +109,8 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     resyncMs,
     log,
     transform: (i) => {
-      const { managedFields: _drop, ...metadata } = i.metadata as Ingress['metadata'] & { managedFields?: unknown };
-      const spec = { ingressClassName: i.spec?.ingressClassName, tls: i.spec?.tls };
-      return { apiVersion: i.apiVersion, kind: i.kind, metadata, spec };
+      const { apiVersion, kind, metadata } = trimForCache(i);
+      return { apiVersion, kind, metadata, spec: { ingressClassName: i.spec?.ingressClassName, tls: i.spec?.tls } };
     },
     onAdd: (i) => enqueueIngress(i),
     onUpdate: (_old, i) => enqueueIngress(i),
@@ -120,8 +125,8 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     resyncMs,
     log,
     transform: (g) => {
-      const { managedFields: _drop, ...metadata } = g.metadata as GatewayObject['metadata'] & { managedFields?: unknown };
-      return { apiVersion: g.apiVersion, kind: g.kind, metadata, spec: { gatewayClassName: g.spec?.gatewayClassName ?? '', listeners: g.spec?.listeners ?? [] } };
+      const { apiVersion, kind, metadata } = trimForCache(g);
+      return { apiVersion, kind, metadata, spec: { gatewayClassName: g.spec?.gatewayClassName ?? '', listeners: g.spec?.listeners ?? [] } };
     },
     onAdd: (g) => enqueueGateway(g),
     onUpdate: (_old, g) => enqueueGateway(g),
@@ -129,13 +134,19 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     onDelete: (g) => enqueueGateway(g),
   });
   let gatewaysWatched = false;
-  // Only Secrets the operator wrote are cached: memory stays flat however many other Secrets the cluster has.
+  // Only Secrets the operator wrote are cached: memory stays flat however many other Secrets the cluster has. Some
+  // are PUT from the cache (managed CAs), so only managedFields is dropped.
   const secrets = createInformer<SecretObject>({
     client,
     resource: Resources.secrets,
     labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
     resyncMs: 0,
     log,
+    transform: (s) => {
+      const trimmed = internStrings(withoutManagedFields(s), intern);
+      const ca = trimmed.data?.['ca.crt'];
+      return ca === undefined ? trimmed : { ...trimmed, data: { ...trimmed.data, 'ca.crt': intern(ca) } };
+    },
     onAdd: (s) => onSecret(s),
     onUpdate: (_old, s) => onSecret(s),
     onDelete: (s) => onSecret(s),

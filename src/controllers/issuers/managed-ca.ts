@@ -17,6 +17,7 @@ import { loadCaSigner } from '../../signers/ca-signer.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { createOwnWrites } from '../../kube/own-writes.ts';
 import { Resources } from '../../kube/resources.ts';
+import { withoutManagedFields } from '../../kube/trim.ts';
 import type { SecretLike } from '../../kube/secret-reader.ts';
 import { describeCertificate, normalizeKeySpec, parseCertificatesPem } from '../../pki/index.ts';
 import { bundleHoldsCa, decideRotation, type RotationDecision } from '../../policy/ca-rotation.ts';
@@ -120,7 +121,7 @@ export function createManagedCa(deps: ManagedCaDeps) {
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: {
-          ...withoutManagedFields(secret?.metadata),
+          ...(secret ? withoutManagedFields(secret).metadata : {}),
           name,
           namespace: ns,
           labels: { ...secret?.metadata.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
@@ -155,12 +156,6 @@ export function createManagedCa(deps: ManagedCaDeps) {
       requeueAfterMs: changed ? 1000 : Math.max(0, Math.min(until, SAFETY_RECHECK_MS)),
     };
   };
-}
-
-function withoutManagedFields(m: SecretLike['metadata'] | undefined) {
-  if (!m) return {};
-  const { managedFields: _drop, ...rest } = m as SecretLike['metadata'] & { managedFields?: unknown };
-  return rest;
 }
 
 function stripKey(g: CaGenerations['retiring'][number]) {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { KubeClient } from '../../kube/client.ts';
 import { createInformer, type Informer } from '../../kube/informer.ts';
 import { Resources } from '../../kube/resources.ts';
+import { withoutManagedFields } from '../../kube/trim.ts';
 import type { SecretLike } from '../../kube/secret-reader.ts';
 
 export interface UserCaSecretWatch {
@@ -43,10 +44,7 @@ export function createUserCaSecretWatch(deps: {
           namespace: ns,
           fieldSelector: `metadata.name=${name}`,
           log: deps.log,
-          transform: (s) => {
-            const { managedFields: _drop, ...metadata } = s.metadata as SecretLike['metadata'] & { managedFields?: unknown };
-            return { apiVersion: s.apiVersion, kind: s.kind, metadata, ...(s.type ? { type: s.type } : {}), ...(s.data ? { data: s.data } : {}) };
-          },
+          transform: withoutManagedFields,
           onAdd: changed,
           onUpdate: changed,
           onDelete: changed,
