@@ -1,30 +1,13 @@
 // Every metric the operator exports, on a registry of its own (no global state).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createCertificateMetrics } from './certificate-metrics.ts';
 
-export type ReadyStatus = 'True' | 'False' | 'Unknown';
+export type { ReadyStatus } from './certificate-metrics.ts';
 
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'certsmith_' });
-  const certLabels = ['namespace', 'name', 'issuer_name', 'issuer_kind'] as const;
-  const certificateExpiration = new Gauge({
-    name: 'certsmith_certificate_expiration_timestamp_seconds',
-    help: 'When the certificate in the Secret expires (Unix seconds).',
-    labelNames: certLabels,
-    registers: [registry],
-  });
-  const certificateRenewal = new Gauge({
-    name: 'certsmith_certificate_renewal_timestamp_seconds',
-    help: 'When the operator will renew the certificate (Unix seconds).',
-    labelNames: certLabels,
-    registers: [registry],
-  });
-  const certificateReady = new Gauge({
-    name: 'certsmith_certificate_ready_status',
-    help: 'The Ready condition of a Certificate: 1 on the series of its current status.',
-    labelNames: ['namespace', 'name', 'condition'] as const,
-    registers: [registry],
-  });
+  const certificates = createCertificateMetrics(registry);
   const issuanceTotal = new Counter({
     name: 'certsmith_issuance_total',
     help: 'Issuances attempted, by issuer kind and result.',
@@ -83,14 +66,9 @@ export function createMetrics() {
     registers: [registry],
   });
 
-  const statuses: ReadyStatus[] = ['True', 'False', 'Unknown'];
-  // The issuer labels last used for each certificate, so its series can be removed exactly.
-  const certSeries = new Map<string, Record<(typeof certLabels)[number], string>>();
   return {
     registry,
-    certificateExpiration,
-    certificateRenewal,
-    certificateReady,
+    ...certificates,
     issuanceTotal,
     issuanceDuration,
     reconcileTotal,
@@ -100,37 +78,6 @@ export function createMetrics() {
     acmeRequests,
     acmeOrders,
     http01Requests,
-    /** Sets expiration and renewal; use this rather than the gauges so forgetCertificate knows the issuer labels. */
-    setCertificateValidity(
-      labels: { namespace: string; name: string; issuer_name: string; issuer_kind: string },
-      notAfter: Date,
-      renewalTime: Date,
-    ) {
-      const key = `${labels.namespace}/${labels.name}`;
-      const prev = certSeries.get(key);
-      if (prev && (prev.issuer_name !== labels.issuer_name || prev.issuer_kind !== labels.issuer_kind)) {
-        certificateExpiration.remove(prev);
-        certificateRenewal.remove(prev);
-      }
-      certSeries.set(key, labels);
-      certificateExpiration.set(labels, notAfter.getTime() / 1000);
-      certificateRenewal.set(labels, renewalTime.getTime() / 1000);
-    },
-    /** Like cert-manager: exactly one of the three condition series is 1. */
-    setCertificateReady(namespace: string, name: string, status: ReadyStatus) {
-      for (const s of statuses) certificateReady.set({ namespace, name, condition: s }, s === status ? 1 : 0);
-    },
-    /** Removes the certificate's series: validity as set by setCertificateValidity, and all three Ready series. */
-    forgetCertificate(namespace: string, name: string) {
-      const key = `${namespace}/${name}`;
-      const prev = certSeries.get(key);
-      if (prev) {
-        certificateExpiration.remove(prev);
-        certificateRenewal.remove(prev);
-        certSeries.delete(key);
-      }
-      for (const s of statuses) certificateReady.remove({ namespace, name, condition: s });
-    },
   };
 }
 

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Gauge } from 'prom-client';
 import { createMetrics, type ReadyStatus } from '../../../src/observability/metrics.ts';
 
 /** Each series as "label=value,... value", labels in alphabetical order, series sorted. */
-async function series(gauge: Gauge<string>): Promise<string[]> {
+async function series(gauge: { get(): Promise<{ values: { labels: Record<string, string | number>; value: number }[] }> }): Promise<string[]> {
   const { values } = await gauge.get();
   return values
     .map((v) => `${Object.entries(v.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, l]) => `${k}=${l}`).join(',')} ${v.value}`)
@@ -103,7 +102,7 @@ describe('metrics', () => {
       m.setCertificateReady(c.namespace, c.name, 'True');
     }
     m.forgetCertificate('shop', 'web');
-    const names = async (g: Gauge<string>) => [...new Set((await g.get()).values.map((v) => v.labels['name']))];
+    const names = async (g: Parameters<typeof series>[0]) => [...new Set((await g.get()).values.map((v) => v.labels['name']))];
     assert.deepEqual(
       [await names(m.certificateExpiration), await names(m.certificateRenewal), await names(m.certificateReady)],
       [['api'], ['api'], ['api']],
