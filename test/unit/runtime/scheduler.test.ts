@@ -126,6 +126,24 @@ describe('scheduler', () => {
     assert.deepEqual(time.pendingDelays(), [MAX_TIMER_MS]);
   });
 
+  it('arms one timer for many keys, for the earliest of them, and fires each once in due order', async () => {
+    const { time, scheduler, inMs, firedSinceStart } = setup();
+    for (let i = 100; i >= 1; i--) scheduler.scheduleAt(`k${i}`, inMs(i * SECOND));
+    assert.deepEqual(time.pendingDelays(), [SECOND]);
+    await time.advance(100 * SECOND);
+    assert.deepEqual(firedSinceStart(), Array.from({ length: 100 }, (_, i) => `k${i + 1}@${(i + 1) * SECOND}`));
+    assert.deepEqual(time.pendingDelays(), []);
+  });
+
+  it('a key rescheduled at every reconcile fires once, at its last due time', async () => {
+    const { time, scheduler, inMs, firedSinceStart } = setup();
+    for (let i = 0; i < 10_000; i++) scheduler.scheduleAt('a', inMs(DAY + (i % 7) * SECOND));
+    scheduler.scheduleAt('a', inMs(2 * DAY));
+    assert.equal(scheduler.size(), 1);
+    await time.advance(3 * DAY);
+    assert.deepEqual(firedSinceStart(), [`a@${2 * DAY}`]);
+  });
+
   it('tells what is scheduled, and forgets a key once it fired or was cancelled', async () => {
     const { time, scheduler, inMs } = setup();
     scheduler.scheduleAt('a', inMs(SECOND));
