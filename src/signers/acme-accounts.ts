@@ -3,7 +3,7 @@
 // stream. Reads only: creating a missing account key is the issuer controller's job.
 import { createHash, type KeyObject } from 'node:crypto';
 import type { AcmeIssuer, Issuer, IssuerKind } from '../api/issuer.ts';
-import { createAcmeClient, type AcmeClient } from '../acme/client.ts';
+import type { AcmeClient } from '../acme/client.ts';
 import type { TransportOptions } from '../acme/transport.ts';
 import { CertsmithError } from '../errors.ts';
 import type { SecretReader } from '../kube/secret-reader.ts';
@@ -95,6 +95,9 @@ export function createAcmeAccountSource(opts: {
       const hit = clients.get(id);
       if (hit?.fingerprint === fingerprint) return hit.client;
       hit?.client.close();
+      // Loaded on first use: acme-client and what it brings (axios, node-forge) cost ~30 MiB of RSS that an operator
+      // issuing only from CAs never needs.
+      const { createAcmeClient } = await import('../acme/client.ts');
       const client = createAcmeClient({
         ...opts.transport,
         directoryUrl: acme.server,
