@@ -18,7 +18,7 @@ import { objectKey } from './controllers/store.ts';
 import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { createEventRecorder } from './kube/events.ts';
 import { createInformer } from './kube/informer.ts';
-import { createInterner, internStrings, trimForCache, withoutManagedFields } from './kube/trim.ts';
+import { createInterner, internStringsInPlace, trimForCache, withoutManagedFields } from './kube/trim.ts';
 import { Resources } from './kube/resources.ts';
 import { createSecretReader } from './kube/secret-reader.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -67,7 +67,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     resource: Resources.certificates,
     resyncMs,
     log,
-    transform: (c) => internStrings(trimForCache(c), intern),
+    transform: (c) => internStringsInPlace(trimForCache(c), intern),
     onAdd: (c) => {
       indexChallenges(c);
       enqueueCert(c);
@@ -143,7 +143,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     resyncMs: 0,
     log,
     transform: (s) => {
-      const trimmed = internStrings(withoutManagedFields(s), intern);
+      const trimmed = internStringsInPlace(withoutManagedFields(s), intern);
       const ca = trimmed.data?.['ca.crt'];
       return ca === undefined ? trimmed : { ...trimmed, data: { ...trimmed.data, 'ca.crt': intern(ca) } };
     },

@@ -46,12 +46,22 @@ export function createInterner(max = 4096): (value: string) => string {
 /** Longest string worth sharing in a generic walk: longer ones are a certificate or a key, unique per object. */
 const SHARED_MAX_LENGTH = 128;
 
-/** The object with every short string in it (keys are already shared by V8) replaced by its interned copy. */
-export function internStrings<T>(value: T, intern: (s: string) => string): T {
-  if (typeof value === 'string') return (value.length <= SHARED_MAX_LENGTH ? intern(value) : value) as T;
-  if (Array.isArray(value)) return value.map((v) => internStrings(v, intern)) as T;
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = internStrings(v, intern);
-  return out as T;
+/**
+ * Replaces every short string in the object (keys are already shared by V8) with its interned copy, in place: an
+ * informer's transform owns the freshly parsed object it is given, and a copy would be larger than the original
+ * (JSON.parse lays out properties more tightly than objects built key by key).
+ */
+export function internStringsInPlace<T>(value: T, intern: (s: string) => string): T {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = internValue(value[i], intern);
+  } else if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    for (const k of Object.keys(obj)) obj[k] = internValue(obj[k], intern);
+  }
+  return value;
+}
+
+function internValue(v: unknown, intern: (s: string) => string): unknown {
+  if (typeof v === 'string') return v.length <= SHARED_MAX_LENGTH ? intern(v) : v;
+  return internStringsInPlace(v, intern);
 }
