@@ -31,7 +31,7 @@ export function mayBeUnrecorded(status: string): boolean {
  * chosen, then the first URL. An older unused order for the same names serves as well as a new one would (Let's
  * Encrypt itself hands those back for a new order of the same account and names).
  */
-export function orderToResume(wanted: WantedOrder, orders: readonly ListedOrder[], taken: ReadonlySet<string>, now: Date): ListedOrder | undefined {
+export function orderToResume<T extends ListedOrder>(wanted: WantedOrder, orders: readonly T[], taken: ReadonlySet<string>, now: Date): T | undefined {
   const want = identifierKeys(wanted.identifiers);
   const usable = orders.filter(
     (o) =>

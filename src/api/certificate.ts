@@ -124,8 +124,14 @@ export type AcmeChallengeStatus = z.infer<typeof AcmeChallengeStatus>;
 
 export const AcmeOrderStatus = z
   .object({
-    orderURL: z.string(),
-    state: z.string().describe('pending, ready, processing, valid or invalid, as last seen at the CA.'),
+    orderURL: z
+      .string()
+      .optional()
+      .describe(
+        "The order at the CA. Absent while it is being placed: an operator process that takes over then looks among the account's orders for one placed but never recorded, before placing another.",
+      ),
+    state: z.string().describe('ordering (being placed), then pending, ready, processing, valid or invalid, as last seen at the CA.'),
+    requestedAt: z.string().optional().describe('When the operator recorded that it was about to place the order, before asking the CA.'),
     requestDigest: z.string().describe('Digest of what was ordered (issuer, identifiers, profile): a different spec needs a new order.'),
     issuer: z.string().describe('Kind/name of the issuer the order was placed with.'),
     finalizeURL: z.string().optional(),

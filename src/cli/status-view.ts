@@ -61,8 +61,10 @@ export interface SecretSummary {
 }
 
 export interface AcmeView {
-  orderURL: string;
+  /** Absent while the order is being placed. */
+  orderURL?: string;
   state: string;
+  requestedAt?: string;
   expires?: string;
   nextPollTime?: string;
   challenges: { identifier: string; type: string; state: string; error?: string }[];
@@ -127,8 +129,9 @@ export function buildStatusView(cert: Certificate, secret: SecretLike | undefine
     ...(order
       ? {
           acmeOrder: {
-            orderURL: order.orderURL,
+            ...optional('orderURL', order.orderURL),
             state: order.state,
+            ...optional('requestedAt', order.orderURL ? undefined : order.requestedAt),
             ...optional('expires', order.expires),
             ...optional('nextPollTime', order.nextPollTime),
             challenges: (order.challenges ?? []).map((c) => ({
@@ -245,7 +248,7 @@ export function formatStatus(v: StatusView, now: Date): string {
   if (v.acmeOrder) {
     const o = v.acmeOrder;
     out.push('', 'ACME order:');
-    out.push(...formatFields([['URL', o.orderURL], ['State', o.state], ['Expires', timeWithRelative(o.expires, now)], ['Next poll', timeWithRelative(o.nextPollTime, now)]], '  '));
+    out.push(...formatFields([['URL', o.orderURL ?? (o.requestedAt ? `(being placed since ${timeWithRelative(o.requestedAt, now)})` : '(being placed)')], ['State', o.state], ['Expires', timeWithRelative(o.expires, now)], ['Next poll', timeWithRelative(o.nextPollTime, now)]], '  '));
     if (o.challenges.length > 0) {
       out.push(...formatTable(['Identifier', 'Type', 'State', 'Error'], o.challenges.map((c) => [c.identifier, c.type, c.state, c.error ?? '']), '  '));
     }

@@ -2,6 +2,10 @@
 // answer its challenges, ask the CA to validate, finalize, download — records where it stands in the
 // Certificate's status, and returns when to look again. The order URL in the status is what lets a restarted
 // operator (or the next leader) resume the same order instead of placing another.
+//
+// Before an order is placed, the status records that it is about to be (status.acmeOrder without an orderURL): an
+// operator that dies between the CA's answer and the status write leaves that behind, and the process after it
+// looks for the order among the account's orders (acme-order-recovery.ts) before placing one.
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
 import type { AcmeChallengeStatus, AcmeOrderStatus, Certificate } from '../../api/certificate.ts';
 import { toRfc3339 } from '../../api/conditions.ts';
@@ -17,6 +21,7 @@ import { Resources } from '../../kube/resources.ts';
 import { createCsr, encodePrivateKeyPem, generatePrivateKey, keySpecOf, parseCertificatesPem, parsePrivateKeyPem, publicKeyMatches } from '../../pki/index.ts';
 import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import { encodeSecretValue, secretValue } from '../../signers/secret-data.ts';
+import { createOrderRecovery } from './acme-order-recovery.ts';
 import type { DesiredCertificate } from './desired.ts';
 import type { SecretObject } from './secret-builder.ts';
 
@@ -54,6 +59,8 @@ export interface AcmeStepInput {
   storedKey?: KeyObject | undefined;
   /** ARI certID of the certificate in the Secret when this issuance renews one from the same issuer. */
   replaces?: string | undefined;
+  /** Order URLs in the status of every Certificate: an order one of them records is never taken up by another. */
+  recordedOrders?: () => ReadonlySet<string>;
   now: Date;
 }
 
@@ -68,8 +75,23 @@ export const PRESENT_TIMEOUT_MS = 10 * 60_000;
 const POLL_MIN_MS = 1_000;
 const POLL_DEFAULT_MS = 2_000;
 const POLL_MAX_MS = 60_000;
+// What this process remembers of an order it was about to place, in case the status never learns its URL.
+const PLACEMENT_MEMORY_MS = 60 * 60_000;
+
+/** An intent this process recorded, and what came of it. */
+interface Placement {
+  requestedAt: string;
+  digest: string;
+  /** When newOrder was sent; unset while it was not, or the CA answered it with a refusal. */
+  sentAt?: number;
+  /** The order the CA created for it. */
+  orderURL?: string;
+}
 
 export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
+  const recovery = createOrderRecovery();
+  // By Certificate UID. An entry lives from the intent until the order URL is seen in status.
+  const placements = new Map<string, Placement>();
   return { step, deleteOrderKey };
 
   async function step(input: AcmeStepInput): Promise<AcmeStep> {
@@ -86,30 +108,33 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
     const digest = requestDigest(`${issuerId} ${issuer.status?.acme?.uri ?? ''}`, spec.server, identifiers, spec.profile);
     const client = await deps.accounts.clientFor(issuer, issuerKind, issuer.status?.acme?.uri);
 
+    const uid = certificate.metadata.uid ?? `${certificate.metadata.namespace}/${certificate.metadata.name}`;
     let order = certificate.status?.acmeOrder;
     if (order && (order.requestDigest !== digest || order.state === 'invalid' || expired(order, now))) {
       await abandon(order, input);
       order = undefined;
     }
-    if (!order) {
-      order = await placeOrder(client, input, identifiers, digest, issuerId, plan.solvers);
+    // The intent is written first (one status write more per order); the next step places the order.
+    if (!order) return progress(recordIntent(uid, digest, issuerId, now), 'placing an order', 0);
+    if (!order.orderURL) {
+      const account = issuer.status?.acme?.uri ?? issuerId;
+      const placed = await placeOrTakeUp(client, input, order, { uid, account, identifiers, digest, issuerId, solvers: plan.solvers });
       // Written before anything is validated, so every replica can answer the HTTP-01 challenges.
-      return progress(order, describeChallenges(order), POLL_MIN_MS);
+      return progress(placed.order, placed.message, POLL_MIN_MS);
     }
+    placements.delete(uid);
 
-    const remote = await client.getOrder(order.orderURL).catch(async (err: unknown) => {
+    const orderURL = order.orderURL;
+    const remote = await client.getOrder(orderURL).catch(async (err: unknown) => {
       // The CA does not know the order (any more): start over rather than fail on it forever.
-      if (err instanceof AcmeError && err.httpStatus === 404) {
+      if (isNotFound(err)) {
         await abandon(order!, input);
         return undefined;
       }
       throw err;
     });
-    if (!remote) {
-      const placed = await placeOrder(client, input, identifiers, digest, issuerId, plan.solvers);
-      return progress(placed, describeChallenges(placed), POLL_MIN_MS);
-    }
-    order = { ...order, state: remote.status, ...(remote.certificate ? { certificateURL: remote.certificate } : {}) };
+    if (!remote) return progress(recordIntent(uid, digest, issuerId, now), `the CA no longer knows order ${orderURL}; placing another`, 0);
+    order = { ...order, orderURL, state: remote.status, ...(remote.certificate ? { certificateURL: remote.certificate } : {}) };
     // Past pending, every authorization is valid: take the answers down even if this replica never saw them pass.
     if (remote.status !== 'pending' && remote.status !== 'invalid') order = await settleChallenges(order, input);
     switch (remote.status) {
@@ -125,7 +150,7 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
           uris: [],
           emailAddresses: [],
         });
-        const finalized = await client.finalize({ url: order.orderURL, finalize: remote.finalize }, csr);
+        const finalized = await client.finalize({ url: orderURL, finalize: remote.finalize }, csr);
         order = { ...order, state: finalized.status, ...(key.secretName ? { keySecretName: key.secretName } : {}) };
         if (finalized.status !== 'valid') return progress(order, 'the CA is issuing the certificate', pollDelay(finalized.retryAfterMs));
         order = { ...order, ...(finalized.certificate ? { certificateURL: finalized.certificate } : {}) };
@@ -145,27 +170,100 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
     }
   }
 
+  /** The status of a Certificate about to order: what is ordered, and when; no order URL yet. */
+  function recordIntent(uid: string, digest: string, issuerId: string, now: Date): AcmeOrderStatus {
+    const requestedAt = toRfc3339(now);
+    for (const [key, p] of placements) if (now.getTime() - Date.parse(p.requestedAt) > PLACEMENT_MEMORY_MS) placements.delete(key);
+    placements.set(uid, { requestedAt, digest });
+    return { state: 'ordering', requestDigest: digest, issuer: issuerId, requestedAt };
+  }
+
+  /**
+   * The order for an intent in status. Recorded by this process: the order it placed, or a new one. Recorded by
+   * another (a killed leader, the process before a restart), or sent without an answer: the account's unrecorded
+   * order for the same names if the CA lists one, else a new one.
+   */
+  async function placeOrTakeUp(
+    client: AcmeClient,
+    input: AcmeStepInput,
+    intent: AcmeOrderStatus,
+    o: { uid: string; account: string; identifiers: AcmeIdentifier[]; digest: string; issuerId: string; solvers: Solvers },
+  ): Promise<{ order: AcmeOrderStatus; message: string }> {
+    const known = placements.get(o.uid);
+    let mine = known && known.requestedAt === intent.requestedAt && known.digest === o.digest ? known : undefined;
+    if (mine?.orderURL) {
+      // This process placed it and a later part of the step failed.
+      const placed = await client.getOrder(mine.orderURL).catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
+      if (placed) return described(await adoptOrder(client, input, placed, o, placed.replaces));
+    } else if (!mine || mine.sentAt !== undefined) {
+      const found = await recovery.find(
+        client,
+        o.account,
+        { identifiers: o.identifiers, profile: input.issuer.spec!.acme!.profile },
+        {
+          listedAfter: new Date(mine?.sentAt ?? (Date.parse(intent.requestedAt ?? '') || 0)),
+          now: input.now,
+          recorded: input.recordedOrders?.() ?? new Set(),
+        },
+      );
+      if (found) {
+        placements.set(o.uid, { requestedAt: intent.requestedAt ?? '', digest: o.digest, sentAt: input.now.getTime(), orderURL: found.url });
+        const order = await adoptOrder(client, input, found, o, found.replaces);
+        return { order, message: `took up order ${found.url}, placed earlier and never recorded; ${describeChallenges(order)}` };
+      }
+    }
+    if (!mine) {
+      mine = { requestedAt: intent.requestedAt ?? '', digest: o.digest };
+      placements.set(o.uid, mine);
+    }
+    return described(await placeOrder(client, input, mine, o));
+  }
+
   async function placeOrder(
     client: AcmeClient,
     input: AcmeStepInput,
-    identifiers: AcmeIdentifier[],
-    digest: string,
-    issuerId: string,
-    solvers: Map<string, { index: number; type: 'http-01' | 'dns-01' }>,
+    placement: Placement,
+    o: { identifiers: AcmeIdentifier[]; digest: string; issuerId: string; solvers: Solvers },
   ): Promise<AcmeOrderStatus> {
     const spec = input.issuer.spec!.acme!;
-    const request = { identifiers, ...(spec.profile ? { profile: spec.profile } : {}) };
+    const request = { identifiers: o.identifiers, ...(spec.profile ? { profile: spec.profile } : {}) };
     let replaces = input.replaces;
+    const newOrder = async (req: Parameters<AcmeClient['newOrder']>[0]) => {
+      placement.sentAt = input.now.getTime();
+      try {
+        return await client.newOrder(req);
+      } catch (err) {
+        // A refusal from the CA created nothing; any other failure may have, and is looked for next time.
+        if (err instanceof AcmeError && err.httpStatus !== undefined && err.httpStatus < 500) delete placement.sentAt;
+        throw err;
+      }
+    };
     let placed: AcmeOrder;
     try {
-      placed = await client.newOrder({ ...request, ...(replaces ? { replaces } : {}) });
+      placed = await newOrder({ ...request, ...(replaces ? { replaces } : {}) });
     } catch (err) {
       if (!replaces || !isReplacesRefusal(err)) throw err;
       deps.onReplacesRefused?.((err as Error).message);
       replaces = undefined;
-      placed = await client.newOrder(request);
+      placed = await newOrder(request);
     }
+    placement.orderURL = placed.url;
     deps.onOrderCreated?.(input.issuerKind);
+    return adoptOrder(client, input, placed, o, replaces);
+  }
+
+  /** The status of an order just placed or taken up: its challenges, each not-yet-answered one presented. */
+  async function adoptOrder(
+    client: AcmeClient,
+    input: AcmeStepInput,
+    placed: AcmeOrder,
+    o: { digest: string; issuerId: string; solvers: Solvers },
+    replaces: string | undefined,
+  ): Promise<AcmeOrderStatus> {
+    const solvers = o.solvers;
     const challenges: AcmeChallengeStatus[] = [];
     for (const url of placed.authorizations) {
       const authz = await client.getAuthorization(url);
@@ -195,8 +293,8 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
     const order: AcmeOrderStatus = {
       orderURL: placed.url,
       state: placed.status,
-      requestDigest: digest,
-      issuer: issuerId,
+      requestDigest: o.digest,
+      issuer: o.issuerId,
       finalizeURL: placed.finalize,
       ...(placed.expires ? { expires: placed.expires } : {}),
       ...(replaces ? { replaces } : {}),
@@ -269,7 +367,7 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
     if (!order.certificateURL) throw new AcmeError('AcmeBadResponse', `the order ${order.orderURL} is valid but names no certificate`);
     const key = await orderKey(order, input, false);
     const pem = await client.downloadCertificate(
-      { url: order.orderURL, certificate: order.certificateURL, status: 'valid' },
+      { url: order.orderURL!, certificate: order.certificateURL, status: 'valid' },
       input.issuer.spec!.acme!.preferredChain,
     );
     const chain = parseCertificatesPem(pem);
@@ -300,7 +398,7 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
     const { desired, storedKey } = input;
     if (!desired.rotateKey && storedKey && keyFits(storedKey, desired)) return { privateKey: storedKey };
     const ns = input.certificate.metadata.namespace!;
-    const name = orderKeySecretName(input.certificate.metadata.name, order.orderURL);
+    const name = orderKeySecretName(input.certificate.metadata.name, order.orderURL!);
     const existing = await deps.readSecret(ns, name);
     const pem = secretValue(existing?.data, 'tls.key');
     if (existing && existing.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
@@ -380,8 +478,18 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
   }
 }
 
+type Solvers = Map<string, { index: number; type: 'http-01' | 'dns-01' }>;
+
 function progress(order: AcmeOrderStatus, message: string, requeueAfterMs: number): AcmeStep {
   return { kind: 'progress', order, message, requeueAfterMs };
+}
+
+function described(order: AcmeOrderStatus): { order: AcmeOrderStatus; message: string } {
+  return { order, message: describeChallenges(order) };
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof AcmeError && err.httpStatus === 404;
 }
 
 function pollDelay(retryAfterMs: number | undefined): number {

@@ -237,6 +237,7 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
           issuerKind: desired.issuer.kind,
           storedKey: stored?.privateKey,
           replaces: certID && renewalInfo ? certID : undefined,
+          recordedOrders: () => recordedOrders(deps.certificates.list()),
           now,
         });
         if (step.kind === 'blocked') return waitToIssue(step.reason === 'NoSolver' ? Reason.NoSolver : Reason.InvalidSpec, step.message);
@@ -328,7 +329,7 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
       const issuing = issuingCondition('True', decision!.reason, `${decision!.message}; ${message}`, generation);
       const ready = renewalOnly ? upToDate() : readyCondition('False', Reason.Issuing, `Issuing: ${decision!.message}`, generation);
       const current = cert!.status?.acmeOrder;
-      const placed = next.orderURL !== current?.orderURL;
+      const placed = next.orderURL !== undefined && next.orderURL !== current?.orderURL;
       // A new poll time only with news: a poll that changed nothing must stay a status no-op.
       const news = !current || !sameOrder(next, current) || findCondition(cert!.status?.conditions, ConditionType.Issuing)?.message !== issuing.message;
       const nextPollTime = news ? toRfc3339(new Date(now.getTime() + requeueAfterMs)) : current.nextPollTime;
@@ -451,6 +452,13 @@ function leafRequest(desired: DesiredCertificate) {
     isCA: desired.isCA,
     durationMs: desired.durationMs,
   };
+}
+
+/** Every ACME order URL in a Certificate's status. */
+function recordedOrders(certificates: readonly Certificate[]): Set<string> {
+  const urls = new Set<string>();
+  for (const c of certificates) if (c.status?.acmeOrder?.orderURL) urls.add(c.status.acmeOrder.orderURL);
+  return urls;
 }
 
 /** The same order in the same state, whenever it was last polled. */

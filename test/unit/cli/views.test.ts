@@ -148,6 +148,13 @@ describe('status view', () => {
     assert.doesNotMatch(text, /PRIVATE KEY|BEGIN/);
   });
 
+  it('shows an order that is being placed: no URL yet, since when', () => {
+    const placing = { ...cert, status: { ...cert.status, acmeOrder: { state: 'ordering', requestDigest: 'x', issuer: 'ClusterIssuer/private-ca', requestedAt: '2026-01-10T23:59:00Z' } } };
+    const v = buildStatusView(placing, undefined, []);
+    assert.equal(v.acmeOrder?.orderURL, undefined);
+    assert.match(formatStatus(v, now), /^ACME order:\n\s+URL:\s+\(being placed since 2026-01-10T23:59:00Z \(\S+ ago\)\)\n\s+State:\s+ordering$/m);
+  });
+
   it('drops a renew request whose revision has been replaced', () => {
     const v = buildStatusView({ ...cert, status: { ...cert.status, revision: 3 } }, undefined, []);
     assert.equal(v.renewalRequestedForRevision, undefined);
