@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Certificate, CertificateSpec } from '../../src/api/certificate.ts';
-import { findCondition } from '../../src/api/conditions.ts';
+import { findCondition, toRfc3339 } from '../../src/api/conditions.ts';
 import type { AcmeIssuer, Issuer } from '../../src/api/issuer.ts';
-import type { KubeObject } from '../../src/api/meta.ts';
+import { API_VERSION, type KubeObject } from '../../src/api/meta.ts';
 import type { IngressObject } from '../../src/controllers/certificates/http01-objects.ts';
 import { certIdOf } from '../../src/acme/ari.ts';
-import { createAcmeClient } from '../../src/acme/client.ts';
+import { createAcmeClient, type AcmeIdentifier } from '../../src/acme/client.ts';
+import { requestDigest } from '../../src/acme/order-plan.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { describeCertificate, isSignedBy, parseCertificatesPem } from '../../src/pki/index.ts';
@@ -293,6 +294,40 @@ describe('restarts', () => {
     operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, name: 'operator-2', args: operatorArgs });
     await waitForReady(client, Resources.certificates, NS, 'resume', undefined, 60_000);
     assert.equal(await orderCount('resume.acme.test'), 1, `only the order placed before the kill (${orderURL})`);
+  });
+
+  it("an order placed but never recorded (the operator died between the CA's answer and the status write) is found among the account's orders and taken up", async () => {
+    await operator.kill();
+    const name = 'orphan.acme.test';
+    const identifiers: AcmeIdentifier[] = [{ type: 'dns', value: name }];
+    const requestedAt = toRfc3339(new Date());
+    // The order the dead operator placed, through the same account.
+    const key = await client.get<Secret>(Resources.secrets, 'certsmith', 'pebble-account');
+    const acme = createAcmeClient({ directoryUrl: pebble.directoryUrl, accountKeyPem: decode(key, 'tls.key'), caPem: readFileSync(pebble.caFile, 'utf8') });
+    let orphan: string;
+    try {
+      await acme.registerAccount({});
+      orphan = (await acme.newOrder({ identifiers, profile: 'default' })).url;
+    } finally {
+      acme.close();
+    }
+    // And the status it left: the intent, written before it asked the CA, with no order URL.
+    const issuer = await client.get<Issuer>(Resources.clusterIssuers, undefined, 'pebble');
+    await client.create(Resources.certificates, certificate(NS, 'orphan', { secretName: 'orphan-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: [name] }));
+    const digest = requestDigest(`ClusterIssuer/pebble ${issuer!.status!.acme!.uri}`, pebble.directoryUrl, identifiers, undefined);
+    await client.apply<Certificate>(
+      Resources.certificates,
+      { apiVersion: API_VERSION, kind: 'Certificate', metadata: { name: 'orphan', namespace: NS }, status: { acmeOrder: { state: 'ordering', requestDigest: digest, issuer: 'ClusterIssuer/pebble', requestedAt } } },
+      { subresource: 'status', force: true },
+    );
+    operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, name: 'operator-3', args: operatorArgs });
+    const taken = await waitFor('the order to be recorded', async () => (await client.get<Certificate>(Resources.certificates, NS, 'orphan'))?.status?.acmeOrder?.orderURL, {
+      intervalMs: 20,
+      timeoutMs: 60_000,
+    });
+    assert.equal(taken, orphan, 'the order in status is the one placed before the restart');
+    await waitForReady(client, Resources.certificates, NS, 'orphan', undefined, 60_000);
+    assert.equal(await orderCount(name), 1, 'no other order was placed');
   });
 
   it('a CA restarted mid-order (its accounts and orders forgotten) ends with a certificate from the new CA', async () => {
