@@ -4,6 +4,7 @@
 // CA, with the matching key, issued once — and prints its figures (`FIGURES {...}`) for docs/reliability.md.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,32 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * What the Service in front of the replicas does for the CA: a connection to 127.0.0.1:port goes to the first
+ * backend that accepts it, so a challenge the CA validates just as a replica dies is answered by the other.
+ */
+async function startFailover(port: number, backends: string[]): Promise<Server> {
+  const server = createServer((downstream) => {
+    downstream.pause();
+    downstream.on('error', () => undefined);
+    const tryBackend = (i: number) => {
+      if (i >= backends.length) return void downstream.destroy();
+      const upstream: Socket = connect(port, backends[i]);
+      upstream.once('error', () => tryBackend(i + 1));
+      upstream.once('connect', () => {
+        upstream.removeAllListeners('error');
+        upstream.on('error', () => downstream.destroy());
+        downstream.on('close', () => upstream.destroy());
+        downstream.pipe(upstream).pipe(downstream);
+        downstream.resume();
+      });
+    };
+    tryBackend(0);
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', () => resolve()));
+  return server;
 }
 
 // ---- observations ---------------------------------------------------------------------------------------------
@@ -339,18 +366,20 @@ describe('two replicas, an ACME issuer (Pebble, HTTP-01), and the leader SIGKILL
   let dns: ChallTestSrv;
   let pebble: Pebble;
   let replicas: ReturnType<typeof startReplicas>;
+  let failover: Server;
   before(async () => {
     dns = await startChallTestSrv({ binDir: cp.binDir, logDir });
     const solverPort = await freePort();
     pebble = await startPebble({ binDir: cp.binDir, httpPort: solverPort, dnsServer: dns.dnsAddress, logDir, retryAfter: { authz: 1, order: 1 } });
     // Every replica serves every pending token (it reads them from the Certificates' status), but Pebble reaches one
-    // address: names resolve to 127.0.0.1. So one replica listens on 127.0.0.1 and the other on 127.0.0.2, same port:
-    // challenges are answered by the 127.0.0.1 replica whichever leads, and while it is down (killed, restarting)
-    // they wait for its replacement.
+    // address: names resolve to 127.0.0.1. So the replicas listen on 127.0.0.2 and 127.0.0.3, same port, and a
+    // forwarder on 127.0.0.1 plays the Service: the 127.0.0.2 replica answers whichever leads, and while it is down
+    // (killed, restarting) the other one does.
+    failover = await startFailover(solverPort, ['127.0.0.2', '127.0.0.3']);
     const args = (host: string) => [`--acme-http01-solver-host=${host}`, `--acme-http01-solver-port=${solverPort}`, `--acme-http01-check-port=${solverPort}`, `--acme-recursive-nameservers=${dns.dnsAddress}`];
     replicas = startReplicas([
-      { base: 'acme-a', args: args('127.0.0.1') },
-      { base: 'acme-b', args: args('127.0.0.2') },
+      { base: 'acme-a', args: args('127.0.0.2') },
+      { base: 'acme-b', args: args('127.0.0.3') },
     ]);
     await client.create(
       Resources.clusterIssuers,
@@ -368,6 +397,7 @@ describe('two replicas, an ACME issuer (Pebble, HTTP-01), and the leader SIGKILL
   });
   after(async () => {
     await replicas?.stop();
+    failover?.close();
     await pebble?.stop();
     await dns?.stop();
   });
