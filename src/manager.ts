@@ -18,6 +18,7 @@ import { objectKey } from './controllers/store.ts';
 import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { createEventRecorder } from './kube/events.ts';
 import { createInformer } from './kube/informer.ts';
+import { BY_ISSUER, BY_SECRET, certificateIndexers, issuerIndexValue, secretIndexValue } from './controllers/certificates/indexes.ts';
 import { createInterner, internStringsInPlace, trimForCache, withoutManagedFields } from './kube/trim.ts';
 import { Resources } from './kube/resources.ts';
 import { createSecretReader } from './kube/secret-reader.ts';
@@ -68,6 +69,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     resyncMs,
     log,
     transform: (c) => internStringsInPlace(trimForCache(c), intern),
+    indexers: certificateIndexers,
     onAdd: (c) => {
       indexChallenges(c);
       enqueueCert(c);
@@ -305,8 +307,8 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
   function onCertificateDeleted(c: Certificate) {
     enqueueCert(c);
     // A Certificate waiting for this one's Secret name may go ahead now.
-    for (const other of certificates.list(c.metadata.namespace)) {
-      if (other.spec?.secretName === c.spec?.secretName) enqueueCert(other);
+    if (c.spec?.secretName) {
+      for (const other of certificates.byIndex(BY_SECRET, secretIndexValue(c.metadata.namespace ?? '', c.spec.secretName))) enqueueCert(other);
     }
   }
   function enqueueIngress(i: Ingress) {
@@ -342,8 +344,8 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     const owner = s.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION];
     if (owner) certificateController.enqueue(objectKey(s.metadata.namespace, owner));
     // Another Certificate may be waiting for this Secret name.
-    for (const c of certificates.list(s.metadata.namespace)) {
-      if (c.spec?.secretName === s.metadata.name && c.metadata.name !== owner) enqueueCert(c);
+    for (const c of certificates.byIndex(BY_SECRET, secretIndexValue(s.metadata.namespace ?? '', s.metadata.name))) {
+      if (c.metadata.name !== owner) enqueueCert(c);
     }
     // Issuers signing with this Secret (a CA key pair, an ACME account key) re-check it.
     const usesSecret = (i: Issuer) => caSecretNameOf(i) === s.metadata.name || i.spec?.acme?.privateKeySecretRef.name === s.metadata.name;
@@ -401,9 +403,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       trustBundles.issuerChanged(kind, i.metadata.namespace, i.metadata.name);
       (kind === 'Issuer' ? issuerController : clusterIssuerController).enqueue(objectKey(i.metadata.namespace, i.metadata.name));
       // Certificates waiting on this issuer look again.
-      for (const c of certificates.list(kind === 'Issuer' ? i.metadata.namespace : undefined)) {
-        if (c.spec?.issuerRef?.name === i.metadata.name && (c.spec.issuerRef.kind ?? 'Issuer') === kind) enqueueCert(c);
-      }
+      for (const c of certificates.byIndex(BY_ISSUER, issuerIndexValue(kind, i.metadata.namespace, i.metadata.name))) enqueueCert(c);
     };
     return {
       onAdd: changed,

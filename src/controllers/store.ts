@@ -6,6 +6,11 @@ export interface Store<T extends KubeObject> {
   list(namespace?: string): T[];
 }
 
+/** A store with the informer's named indexes. */
+export interface IndexedStore<T extends KubeObject> extends Store<T> {
+  byIndex(index: string, value: string): T[];
+}
+
 export function objectKey(namespace: string | undefined, name: string): string {
   return namespace ? `${namespace}/${name}` : name;
 }

@@ -31,11 +31,12 @@ import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
 import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import { issueCertificate } from '../../signers/issue.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
-import { parseKey, type Store } from '../store.ts';
+import { parseKey, type IndexedStore, type Store } from '../store.ts';
 import type { createAcmeIssuance } from './acme-issuance.ts';
 import { desiredCertificate, type DesiredCertificate } from './desired.ts';
 import { currentRenewalInfo } from './renewal-info.ts';
 import { buildSecret, type SecretObject } from './secret-builder.ts';
+import { BY_SECRET, secretIndexValue } from './indexes.ts';
 import { secretOwnership, secretWriter } from './secret-ownership.ts';
 import { blockedStatus, failedStatus, issuedStatus, issuingCondition, readyCondition, statusEqual, withIssuing } from './status.ts';
 import { issuanceInputs, issuedBy, readStoredSecret, type StoredSecret } from './stored-secret.ts';
@@ -46,7 +47,7 @@ export interface ReconcileResult {
 
 export interface CertificateReconcilerDeps {
   client: KubeClient;
-  certificates: Store<Certificate>;
+  certificates: IndexedStore<Certificate>;
   secrets: Store<SecretObject>;
   issuers: Store<Issuer>;
   clusterIssuers: Store<Issuer>;
@@ -133,11 +134,15 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
     if (!secret && readyNow?.reason === Reason.SecretConflict) {
       secret = await deps.client.get<SecretObject>(Resources.secrets, ns, desired.secretName);
     }
-    const liveCerts = deps.certificates.list(ns).filter((c) => !c.metadata.deletionTimestamp);
-    let ownership = secretOwnership(name, secret, new Set(liveCerts.map((c) => c.metadata.name)));
+    const isLive = (n: string) => {
+      const c = deps.certificates.get(ns, n);
+      return !!c && !c.metadata.deletionTimestamp;
+    };
+    let ownership = secretOwnership(name, secret, isLive);
     if (ownership.kind === 'free') {
+      const sameSecret = deps.certificates.byIndex(BY_SECRET, secretIndexValue(ns, desired.secretName)).filter((c) => !c.metadata.deletionTimestamp);
       const writer = secretWriter(
-        liveCerts.map((c) => ({
+        sameSecret.map((c) => ({
           name: c.metadata.name,
           secretName: c.spec?.secretName ?? '',
           creationTimestamp: c.metadata.creationTimestamp,
@@ -298,7 +303,7 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
         } catch (err) {
           if (isConflict(err)) {
             const existing = await deps.client.get<SecretObject>(Resources.secrets, ns, desired.secretName);
-            const again = secretOwnership(name, existing, new Set(liveCerts.map((c) => c.metadata.name)));
+            const again = secretOwnership(name, existing, isLive);
             if (again.kind === 'foreign') return secretConflict(desired.secretName);
           }
           throw err;

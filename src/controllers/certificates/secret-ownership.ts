@@ -18,14 +18,14 @@ export interface CertificateRef {
 export function secretOwnership(
   certName: string,
   secret: { metadata: ObjectMeta } | undefined,
-  liveCertificates: ReadonlySet<string>,
+  isLive: (certificateName: string) => boolean,
 ): SecretOwnership {
   if (!secret) return { kind: 'free' };
   if (secret.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) return { kind: 'foreign' };
   const owner = secret.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION];
   if (!owner || owner === certName) return { kind: 'ours' };
   // The Certificate that wrote it is gone: this one may take the Secret over.
-  if (!liveCertificates.has(owner)) return { kind: 'ours' };
+  if (!isLive(owner)) return { kind: 'ours' };
   return { kind: 'inUse', by: owner };
 }
 

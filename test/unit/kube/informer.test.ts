@@ -407,6 +407,42 @@ describe('informer', () => {
     inf.stop();
   });
 
+  it('keeps its indexes in step with adds, updates, deletes and relists', async () => {
+    const h = harness({ indexers: { byKey: (o) => Object.values(o.data ?? {}) } });
+    h.api.put('ns', 'a', { k: 'red' });
+    h.api.put('ns', 'b', { k: 'red', j: 'blue' });
+    const inf = h.make();
+    await inf.start();
+    await settle();
+    const names = (v: string) => inf.byIndex('byKey', v).map((o) => o.metadata.name).sort();
+    assert.deepEqual([names('red'), names('blue')], [['a', 'b'], ['b']]);
+    const w = h.api.openWatch()!;
+    w.emit('MODIFIED', h.api.put('ns', 'a', { k: 'blue' }));
+    w.emit('ADDED', h.api.put('other', 'c', { k: 'red' }));
+    w.emit('DELETED', h.api.remove('ns', 'b'));
+    assert.deepEqual([names('red'), names('blue')], [['c'], ['a']]);
+    assert.deepEqual(inf.list('ns').map((o) => o.metadata.name), ['a'], 'the namespace index too');
+    // Changes missed, then a relist: the indexes are rebuilt from what the server has.
+    h.api.put('ns', 'a', { k: 'green' });
+    h.api.openWatch()!.fail(new KubeApiError('KubeGone', 410, 'too old resource version', 'Expired'));
+    await settle();
+    assert.deepEqual([names('red'), names('blue'), names('green')], [['c'], [], ['a']]);
+    assert.deepEqual(inf.byIndex('no-such-index', 'red'), []);
+    inf.stop();
+  });
+
+  it('leaves out of an index an object its indexer throws on, and logs it', async () => {
+    const h = harness({ indexers: { byKey: (o) => [o.data!['k']!.toUpperCase()] } });
+    h.api.put('ns', 'good', { k: 'x' });
+    h.api.put('ns', 'bad', {});
+    const inf = h.make();
+    await inf.start();
+    assert.deepEqual(inf.byIndex('byKey', 'X').map((o) => o.metadata.name), ['good']);
+    assert.equal(inf.get('ns', 'bad')?.metadata.name, 'bad', 'still stored');
+    assert.ok(h.logLines.some((l) => l.includes('indexer failed')));
+    inf.stop();
+  });
+
   it('stops at once: the watch is aborted, a backoff is cut short, and nothing fires afterwards', async () => {
     const h = harness();
     const inf = h.make();
