@@ -50,14 +50,9 @@ export function memoryMiB(pid: number): { peak: number; now: number } {
   return { peak: +(kb('VmHWM') / 1024).toFixed(1), now: +(kb('VmRSS') / 1024).toFixed(1) };
 }
 
-/**
- * CPU seconds (user + system) used so far by each child of this process, by command name or by the name given for
- * its pid (Node names its process "MainThread"). The benchmark starts the control plane, Pebble and the operator
- * itself, so this says which of them the machine was busy with.
- */
-export function childCpuSeconds(names: Record<number, string> = {}): Record<string, number> {
-  const ticks = 100; // USER_HZ on Linux
-  const out: Record<string, number> = {};
+/** Each child of this process: its pid, command name, and the fields of /proc/<pid>/stat after the name. */
+function childProcesses(): { pid: number; comm: string; fields: string[] }[] {
+  const out: { pid: number; comm: string; fields: string[] }[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -69,10 +64,32 @@ export function childCpuSeconds(names: Record<number, string> = {}): Record<stri
     // "pid (comm) state ppid ..." — comm may hold spaces, so split after its closing parenthesis.
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[1]) !== process.pid) continue;
-    const seconds = (Number(fields[11]) + Number(fields[12])) / ticks;
-    const name = names[Number(entry)] ?? comm;
-    out[name] = (out[name] ?? 0) + seconds;
+    if (Number(fields[1]) === process.pid) out.push({ pid: Number(entry), comm, fields });
+  }
+  return out;
+}
+
+/**
+ * CPU seconds (user + system) used so far by each child of this process, by command name or by the name given for
+ * its pid (Node names its process "MainThread"). The benchmark starts the control plane, Pebble and the operator
+ * itself, so this says which of them the machine was busy with.
+ */
+export function childCpuSeconds(names: Record<number, string> = {}): Record<string, number> {
+  const ticks = 100; // USER_HZ on Linux
+  const out: Record<string, number> = {};
+  for (const { pid, comm, fields } of childProcesses()) {
+    const name = names[pid] ?? comm;
+    out[name] = (out[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / ticks;
+  }
+  return out;
+}
+
+/** Resident memory (MiB) of each child of this process by command name: what the control plane holds. */
+export function childRssMiB(): Record<string, number> {
+  const pageBytes = 4096;
+  const out: Record<string, number> = {};
+  for (const { comm, fields } of childProcesses()) {
+    out[comm] = +((out[comm] ?? 0) + (Number(fields[21]) * pageBytes) / 2 ** 20).toFixed(0);
   }
   return out;
 }
