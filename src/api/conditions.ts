@@ -1,4 +1,5 @@
 import type { Condition } from './meta.ts';
+import { compareStrings } from '../ordering.ts';
 
 export const ConditionType = {
   Ready: 'Ready',
@@ -47,7 +48,7 @@ export function setCondition(conditions: readonly Condition[] | undefined, next:
   const merged: Condition = { ...next, lastTransitionTime };
   if (i >= 0) list[i] = merged;
   else list.push(merged);
-  return list.sort((a, b) => a.type.localeCompare(b.type));
+  return list.sort((a, b) => compareStrings(a.type, b.type));
 }
 
 export function removeCondition(conditions: readonly Condition[] | undefined, type: string): Condition[] {

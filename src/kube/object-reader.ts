@@ -4,6 +4,7 @@ import type { KubeObject } from '../api/meta.ts';
 import type { Clock } from '../policy/clock.ts';
 import type { KubeClient } from './client.ts';
 import type { Resource } from './resources.ts';
+import { compareStrings } from '../ordering.ts';
 
 export interface DataObject extends KubeObject {
   type?: string;
@@ -41,7 +42,7 @@ export function createObjectReader(opts: { client: KubeClient; clock: Clock; ttl
           items.push(...page.items);
           cont = page.continue;
         } while (cont);
-        return items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+        return items.sort((a, b) => compareStrings(a.metadata.name, b.metadata.name));
       }),
   };
 }

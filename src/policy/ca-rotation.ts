@@ -6,6 +6,7 @@
 // gate was first seen open, so a client that reads its trust late, or a leaf still in flight, is not cut off.
 import { createHash } from 'node:crypto';
 import { computeRenewalTime } from './renewal.ts';
+import { compareStrings } from '../ordering.ts';
 
 /** Default window over which Certificates follow a CA switch. */
 export const DEFAULT_REISSUE_WINDOW_MS = 10 * 60_000;
@@ -247,7 +248,7 @@ export function decideUserCa(i: UserCaInputs): UserCaDecision {
     const drop = new Set(d.action.fingerprints);
     retiring = retiring.filter((g) => !drop.has(g.fingerprint));
   }
-  retiring.sort((a, b) => a.notBefore.getTime() - b.notBefore.getTime() || a.fingerprint.localeCompare(b.fingerprint));
+  retiring.sort((a, b) => a.notBefore.getTime() - b.notBefore.getTime() || compareStrings(a.fingerprint, b.fingerprint));
   const phase: RotationPhase = retiring.length > 0 ? 'Reissuing' : 'Stable';
   const message =
     d.action.kind === 'retire'

@@ -9,6 +9,7 @@ import { describeCertificate, encodePem, encodePrivateKeyPem, generatePrivateKey
 import type { KeySpec } from '../pki/types.ts';
 import type { CaGeneration } from '../policy/ca-rotation.ts';
 import { encodeSecretValue, secretValue } from './secret-data.ts';
+import { compareStrings } from '../ordering.ts';
 
 export interface StoredGeneration extends CaGeneration {
   der: Uint8Array;
@@ -61,7 +62,7 @@ export function readGenerations(data: Record<string, string> | undefined): CaGen
 /** Every generation, oldest first (by notBefore, then fingerprint): the bundle order in ca.crt. */
 export function liveGenerations(g: CaGenerations): StoredGeneration[] {
   const all = [...g.retiring, ...(g.signing ? [g.signing] : []), ...(g.pending ? [g.pending] : [])];
-  return all.sort((a, b) => a.notBefore.getTime() - b.notBefore.getTime() || a.fingerprint.localeCompare(b.fingerprint));
+  return all.sort((a, b) => a.notBefore.getTime() - b.notBefore.getTime() || compareStrings(a.fingerprint, b.fingerprint));
 }
 
 /** The Secret data (base64) for these generations. */

@@ -24,6 +24,7 @@ import { encodeSecretValue, secretValue } from '../../signers/secret-data.ts';
 import { createOrderRecovery } from './acme-order-recovery.ts';
 import type { DesiredCertificate } from './desired.ts';
 import type { SecretObject } from './secret-builder.ts';
+import { compareStrings } from '../../ordering.ts';
 
 /** Answers one challenge: puts the response in place, says whether the CA can see it yet, and takes it away. */
 export interface ChallengeSolvers {
@@ -61,6 +62,8 @@ export interface AcmeStepInput {
   replaces?: string | undefined;
   /** Order URLs in the status of every Certificate: an order one of them records is never taken up by another. */
   recordedOrders?: () => ReadonlySet<string>;
+  /** Writes the intent (status.acmeOrder without an orderURL) to the Certificate's status; called before newOrder. */
+  recordIntent: (intent: AcmeOrderStatus) => Promise<void>;
   now: Date;
 }
 
@@ -114,26 +117,31 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
       await abandon(order, input);
       order = undefined;
     }
-    // The intent is written first (one status write more per order); the next step places the order.
-    if (!order) return progress(recordIntent(uid, digest, issuerId, now), 'placing an order', 0);
-    if (!order.orderURL) {
+    let remote: AcmeOrder | undefined;
+    if (order?.orderURL) {
+      placements.delete(uid);
+      remote = await client.getOrder(order.orderURL).catch(async (err: unknown) => {
+        // The CA does not know the order (any more): start over rather than fail on it forever.
+        if (isNotFound(err)) {
+          await abandon(order!, input);
+          return undefined;
+        }
+        throw err;
+      });
+      if (!remote) order = undefined;
+    }
+    if (!order) {
+      // In status before the CA is asked (one status write more per order): see the top of this file.
+      order = intentFor(uid, digest, issuerId, now);
+      await input.recordIntent(order);
+    }
+    if (!order.orderURL || !remote) {
       const account = issuer.status?.acme?.uri ?? issuerId;
       const placed = await placeOrTakeUp(client, input, order, { uid, account, identifiers, digest, issuerId, solvers: plan.solvers });
       // Written before anything is validated, so every replica can answer the HTTP-01 challenges.
       return progress(placed.order, placed.message, POLL_MIN_MS);
     }
-    placements.delete(uid);
-
     const orderURL = order.orderURL;
-    const remote = await client.getOrder(orderURL).catch(async (err: unknown) => {
-      // The CA does not know the order (any more): start over rather than fail on it forever.
-      if (isNotFound(err)) {
-        await abandon(order!, input);
-        return undefined;
-      }
-      throw err;
-    });
-    if (!remote) return progress(recordIntent(uid, digest, issuerId, now), `the CA no longer knows order ${orderURL}; placing another`, 0);
     order = { ...order, orderURL, state: remote.status, ...(remote.certificate ? { certificateURL: remote.certificate } : {}) };
     // Past pending, every authorization is valid: take the answers down even if this replica never saw them pass.
     if (remote.status !== 'pending' && remote.status !== 'invalid') order = await settleChallenges(order, input);
@@ -170,8 +178,8 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
     }
   }
 
-  /** The status of a Certificate about to order: what is ordered, and when; no order URL yet. */
-  function recordIntent(uid: string, digest: string, issuerId: string, now: Date): AcmeOrderStatus {
+  /** The status of a Certificate about to order: what is ordered, and when; no order URL yet. Remembered here. */
+  function intentFor(uid: string, digest: string, issuerId: string, now: Date): AcmeOrderStatus {
     const requestedAt = toRfc3339(now);
     for (const [key, p] of placements) if (now.getTime() - Date.parse(p.requestedAt) > PLACEMENT_MEMORY_MS) placements.delete(key);
     placements.set(uid, { requestedAt, digest });
@@ -503,7 +511,7 @@ function expired(order: AcmeOrderStatus, now: Date): boolean {
 function describeChallenges(order: AcmeOrderStatus): string {
   const counts = new Map<string, number>();
   for (const c of order.challenges ?? []) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
-  const parts = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([state, n]) => `${n} ${state}`);
+  const parts = [...counts].sort(([a], [b]) => compareStrings(a, b)).map(([state, n]) => `${n} ${state}`);
   return `order ${order.state}${parts.length ? `; challenges: ${parts.join(', ')}` : ''}`;
 }
 

@@ -14,6 +14,7 @@ import {
   MANAGED_BY_VALUE,
 } from '../../api/labels.ts';
 import type { KubeObject, OwnerReference } from '../../api/meta.ts';
+import { compareStrings } from '../../ordering.ts';
 
 export const SOLVER_SERVICE_NAME = 'certsmith-acme-solver';
 export const SOLVER_SERVICE_PORT = 8089;
@@ -63,7 +64,7 @@ export function solverService(namespace: string, targetPort: number): ServiceObj
 
 /** The operator's pods as endpoints of the solver Service; sorted, so an unchanged set compares equal. */
 export function solverEndpointSlice(namespace: string, port: number, endpoints: readonly SolverEndpoint[]): EndpointSliceObject {
-  const sorted = [...endpoints].sort((a, b) => a.address.localeCompare(b.address));
+  const sorted = [...endpoints].sort((a, b) => compareStrings(a.address, b.address));
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',

@@ -10,7 +10,7 @@ import { CertificateSpec, type AcmeOrderStatus, type Certificate, type Certifica
 import { ConditionType, Reason, findCondition, toRfc3339 } from '../../api/conditions.ts';
 import { RENEW_REVISION_ANNOTATION } from '../../api/labels.ts';
 import type { Issuer } from '../../api/issuer.ts';
-import { API_VERSION } from '../../api/meta.ts';
+import { API_VERSION, type Condition } from '../../api/meta.ts';
 import { certIdOf, momentInWindow, renewalTimeWithAri } from '../../acme/ari.ts';
 import { isAcmeError } from '../../acme/errors.ts';
 import { errorCode, type CertsmithError } from '../../errors.ts';
@@ -232,6 +232,8 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
     // 5. Issue: sign now (CA, SelfSigned), or advance the ACME order by one step.
     const started = performance.now();
     let order: AcmeOrderStatus | undefined;
+    // The ACME order in status, kept when an attempt fails: the next one resumes it.
+    let statusOrder = cert.status?.acmeOrder;
     try {
       let issued: Issued;
       if (acmeIssuer) {
@@ -243,6 +245,11 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
           storedKey: stored?.privateKey,
           replaces: certID && renewalInfo ? certID : undefined,
           recordedOrders: () => recordedOrders(deps.certificates.list()),
+          recordIntent: async (intent) => {
+            const { issuing, ready } = acmeConditions('placing an ACME order');
+            await writeStatus({ ...withIssuing(cert.status, issuing, ready, now), acmeOrder: intent });
+            statusOrder = intent;
+          },
           now,
         });
         if (step.kind === 'blocked') return waitToIssue(step.reason === 'NoSolver' ? Reason.NoSolver : Reason.InvalidSpec, step.message);
@@ -276,7 +283,7 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
         );
       }
       // An ACME order in progress is kept: the next attempt resumes it.
-      return failed(err as CertsmithError, cert.status?.acmeOrder);
+      return failed(err as CertsmithError, statusOrder);
     }
 
     async function writeIssued(issued: Issued): Promise<ReconcileResult> {
@@ -330,9 +337,16 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
       return { requeueAfterMs: acmeIssuer ? 0 : Math.max(renewalTime.getTime() - now.getTime(), 0) };
     }
 
+    /** Issuing=True with where the order stands; Ready=False unless only a renewal is under way. */
+    function acmeConditions(message: string): { issuing: Condition; ready: Condition } {
+      return {
+        issuing: issuingCondition('True', decision!.reason, `${decision!.message}; ${message}`, generation),
+        ready: renewalOnly ? upToDate() : readyCondition('False', Reason.Issuing, `Issuing: ${decision!.message}`, generation),
+      };
+    }
+
     async function acmeProgress(next: AcmeOrderStatus, message: string, requeueAfterMs: number): Promise<ReconcileResult> {
-      const issuing = issuingCondition('True', decision!.reason, `${decision!.message}; ${message}`, generation);
-      const ready = renewalOnly ? upToDate() : readyCondition('False', Reason.Issuing, `Issuing: ${decision!.message}`, generation);
+      const { issuing, ready } = acmeConditions(message);
       const current = cert!.status?.acmeOrder;
       const placed = next.orderURL !== undefined && next.orderURL !== current?.orderURL;
       // A new poll time only with news: a poll that changed nothing must stay a status no-op.

@@ -2,6 +2,7 @@
 // and of two Certificates naming one Secret only the first (oldest) one does.
 import { CERTIFICATE_NAME_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
 import type { ObjectMeta } from '../../api/meta.ts';
+import { compareStrings } from '../../ordering.ts';
 
 export type SecretOwnership =
   | { kind: 'free' } // no Secret yet: create it
@@ -36,7 +37,7 @@ export function secretOwnership(
 export function secretWriter(certs: readonly CertificateRef[], secretName: string): string | undefined {
   const candidates = certs.filter((c) => c.secretName === secretName);
   candidates.sort(
-    (a, b) => (a.creationTimestamp ?? '').localeCompare(b.creationTimestamp ?? '') || a.name.localeCompare(b.name),
+    (a, b) => compareStrings(a.creationTimestamp ?? '', b.creationTimestamp ?? '') || compareStrings(a.name, b.name),
   );
   return candidates[0]?.name;
 }

@@ -8,6 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ConditionType, removeCondition, setCondition, toRfc3339 } from '../../api/conditions.ts';
 import type { CertificateStatus } from '../../api/certificate.ts';
 import type { Condition } from '../../api/meta.ts';
+import { compareStrings } from '../../ordering.ts';
 
 export function readyCondition(status: 'True' | 'False', reason: string, message: string, generation: number | undefined): Condition {
   return condition(ConditionType.Ready, status, reason, message, generation);
@@ -80,5 +81,5 @@ export function statusEqual(a: CertificateStatus | undefined, b: CertificateStat
 function normalize(s: CertificateStatus | undefined): unknown {
   if (!s) return {};
   const entries = Object.entries(s).filter(([, v]) => v !== undefined);
-  return Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(entries.sort(([a], [b]) => compareStrings(a, b)));
 }

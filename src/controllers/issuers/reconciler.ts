@@ -18,6 +18,7 @@ import { toRfc3339 } from '../../api/conditions.ts';
 import { ACCOUNT_RECHECK_MS, ensureAcmeAccount } from './acme-account.ts';
 import type { createManagedCa } from './managed-ca.ts';
 import type { createUserCa } from './user-ca.ts';
+import { compareStrings } from '../../ordering.ts';
 
 export interface IssuerReconcilerDeps {
   kind: IssuerKind;
@@ -173,5 +174,5 @@ interface Check {
 }
 
 function normalize(s: IssuerStatus | undefined): unknown {
-  return Object.fromEntries(Object.entries(s ?? {}).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(Object.entries(s ?? {}).filter(([, v]) => v !== undefined).sort(([a], [b]) => compareStrings(a, b)));
 }

@@ -31,6 +31,7 @@ import type { Clock } from '../../policy/clock.ts';
 import { parseDuration } from '../../policy/duration.ts';
 import { planTicketKeys, type TicketKeysPlan } from '../../policy/ticket-keys.ts';
 import { parseKey, type Store } from '../store.ts';
+import { compareStrings } from '../../ordering.ts';
 
 /** The parts of a Secret this controller reads and writes (controllers share no code, so it is its own type). */
 export interface SecretObject extends KubeObject {
@@ -217,6 +218,6 @@ function normalize(s: SessionTicketKeysStatus | undefined): unknown {
   return Object.fromEntries(
     Object.entries(s ?? {})
       .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => a.localeCompare(b)),
+      .sort(([a], [b]) => compareStrings(a, b)),
   );
 }

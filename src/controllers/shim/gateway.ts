@@ -13,6 +13,7 @@ import { GATEWAY_HTTP01_ANNOTATION, type GatewayListener, type GatewayObject } f
 import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
 import { certificateSpecFromAnnotations, FIELD_ANNOTATIONS, type AnnotationOptions } from './annotations.ts';
 import type { DesiredShimCertificate, ShimPlan } from './sync.ts';
+import { compareStrings } from '../../ordering.ts';
 
 export interface GatewayTlsTarget {
   secretName: string;
@@ -76,7 +77,7 @@ export function gatewayTlsPlan(gateway: GatewayObject): GatewayTlsPlan {
     bySecret.set(secret.secretName, entry);
   }
   const targets = [...bySecret]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => compareStrings(a, b))
     .map(([secretName, e]) => ({ secretName, dnsNames: [...e.hosts].sort(), listeners: e.listeners }));
   return { targets, problems };
 }

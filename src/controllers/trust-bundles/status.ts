@@ -5,6 +5,7 @@ import type { Condition } from '../../api/meta.ts';
 import { TrustBundleCondition, TrustBundleReason, type TrustBundleStatus } from '../../api/trust-bundle.ts';
 import type { ErrorCode } from '../../errors.ts';
 import type { Bundle } from '../../trust/bundle.ts';
+import { compareStrings } from '../../ordering.ts';
 
 const reasonForCode: Partial<Record<ErrorCode, string>> = {
   SourceNotFound: TrustBundleReason.SourceNotFound,
@@ -84,6 +85,6 @@ export function normalizeStatus(s: TrustBundleStatus | undefined): unknown {
   return Object.fromEntries(
     Object.entries(s ?? {})
       .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => a.localeCompare(b)),
+      .sort(([a], [b]) => compareStrings(a, b)),
   );
 }
