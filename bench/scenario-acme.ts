@@ -15,7 +15,7 @@ import { freePort } from '../test/env/ports.ts';
 import { clusterIssuer, createNamespace, decode, waitForReady, type Secret } from '../test/integration/helpers/objects.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/helpers/operator.ts';
 import { inBatches } from './measure.ts';
-import { measureIssuance, OPERATOR_ENTRY, OPERATOR_NODE_FLAGS, operatorArgs, type IssuanceResult } from './issuance.ts';
+import { measureIssuance, OPERATOR_IMAGE, operatorArgs, type IssuanceResult } from './issuance.ts';
 
 const NS = 'bench';
 const ACCOUNT_SECRET = 'pebble-account';
@@ -57,8 +57,7 @@ export async function benchAcme(opts: { count: number; crdsDir: string }): Promi
     await createNamespace(client, NS);
     const metricsPort = await freePort();
     operator = startOperator({
-      entry: OPERATOR_ENTRY,
-      nodeFlags: OPERATOR_NODE_FLAGS,
+      ...OPERATOR_IMAGE,
       kubeconfigPath: cp.kubeconfigPath,
       logDir,
       args: [

@@ -20,7 +20,7 @@ import { startControlPlane } from '../test/env/controlplane.ts';
 import { freePort } from '../test/env/ports.ts';
 import { createNamespace } from '../test/integration/helpers/objects.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/helpers/operator.ts';
-import { OPERATOR_ENTRY, OPERATOR_NODE_FLAGS, operatorArgs } from './issuance.ts';
+import { OPERATOR_IMAGE, operatorArgs } from './issuance.ts';
 import { apiWriteCounts, childCpuSeconds, cpuDelta, inBatches, memoryMiB, metricDelta, scrapeOperator } from './measure.ts';
 
 const BUNDLE = 'bench';
@@ -93,7 +93,7 @@ export async function benchBundle(opts: { count: number; crdsDir: string }): Pro
     await createNamespace(client, 'certsmith');
     const metricsPort = await freePort();
     const start = () =>
-      startOperator({ entry: OPERATOR_ENTRY, nodeFlags: OPERATOR_NODE_FLAGS, kubeconfigPath: cp.kubeconfigPath, logDir, args: operatorArgs(metricsPort) });
+      startOperator({ ...OPERATOR_IMAGE, kubeconfigPath: cp.kubeconfigPath, logDir, args: operatorArgs(metricsPort) });
     operator = start();
     const writes = () => apiWriteCounts(cp.binDir, cp.kubeconfigPath, BUNDLE_WRITES);
 

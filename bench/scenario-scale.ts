@@ -9,7 +9,7 @@
 // serialized copy of each for its watch, 10.7 GiB in all), and a soft memory limit for the Go processes so their
 // collector works harder rather than doubling the heap. kube-apiserver keeps its watch cache: without one, the
 // operator's label-selected list of Secrets is read from etcd whole (5 GB) and took kube-apiserver to 17.6 GiB.
-const CONTROL_PLANE_GOMEMLIMIT = '11GiB';
+const CONTROL_PLANE_GOMEMLIMIT = '14GiB';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { startControlPlane } from '../test/env/controlplane.ts';
 import { freePort } from '../test/env/ports.ts';
 import { certificate, clusterIssuer, createNamespace, waitForReady } from '../test/integration/helpers/objects.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/helpers/operator.ts';
-import { measureIssuance, memoryFromMetrics, OPERATOR_ENTRY, OPERATOR_NODE_FLAGS, operatorArgs, type IssuanceResult } from './issuance.ts';
+import { measureIssuance, memoryFromMetrics, OPERATOR_IMAGE, operatorArgs, type IssuanceResult } from './issuance.ts';
 import { childRssMiB, inBatches, memoryMiB, scrapeOperator } from './measure.ts';
 
 export const SCALE_TARGET_RSS_MIB = 150;
@@ -91,7 +91,7 @@ export async function benchScale(opts: { count: number; crdsDir: string }): Prom
 
     const metricsPort = await freePort();
     const start = (name: string) => {
-      const op = startOperator({ entry: OPERATOR_ENTRY, nodeFlags: OPERATOR_NODE_FLAGS, kubeconfigPath: cp.kubeconfigPath, logDir, name, args: operatorArgs(metricsPort) });
+      const op = startOperator({ ...OPERATOR_IMAGE, kubeconfigPath: cp.kubeconfigPath, logDir, name, args: operatorArgs(metricsPort) });
       operators.push(op);
       return op;
     };

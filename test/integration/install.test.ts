@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadAll } from 'js-yaml';
+import { OPERATOR_IMAGE } from '../../bench/issuance.ts';
 import { chartDir, renderDeployBase, renderedPath } from '../../deploy/render.ts';
 import type { Certificate } from '../../src/api/certificate.ts';
 import { findCondition } from '../../src/api/conditions.ts';
@@ -515,7 +516,22 @@ describe('on a cluster', () => {
   });
 });
 
+/** The production stage's Node flags (ENTRYPOINT, between node and dist/main.js) and ENV. */
+async function imageRuntime(): Promise<{ nodeFlags: string[]; env: Record<string, string> }> {
+  const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8');
+  const finalStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(finalStage)?.[1] ?? '[]') as string[];
+  const env = Object.fromEntries([...finalStage.matchAll(/^ENV (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  return { nodeFlags: entrypoint.slice(1, entrypoint.indexOf('dist/main.js')), env };
+}
+
 describe('image', () => {
+  it('the benchmark runs the operator with the image\'s Node flags and environment', async () => {
+    const image = await imageRuntime();
+    assert.ok(image.nodeFlags.length > 0, 'the ENTRYPOINT has Node flags');
+    assert.deepEqual({ nodeFlags: OPERATOR_IMAGE.nodeFlags, env: OPERATOR_IMAGE.env }, image);
+  });
+
   // What the Dockerfile's production stage does, without a Docker engine: compiled dist/, production dependencies
   // only (npm ci --omit=dev from package-lock.json), package.json and crds/, then `node dist/main.js --help`.
   it('the compiled operator runs on production dependencies alone', { timeout: 300_000 }, async () => {
@@ -533,7 +549,8 @@ describe('image', () => {
       });
       const installed = await readdir(join(dir, 'node_modules'));
       assert.ok(!installed.includes('typescript') && !installed.includes('node'), 'dev dependencies are left out');
-      const { stdout } = await run(process.execPath, ['--max-semi-space-size=8', 'dist/main.js', '--help'], { cwd: dir });
+      const image = await imageRuntime();
+      const { stdout } = await run(process.execPath, [...image.nodeFlags, 'dist/main.js', '--help'], { cwd: dir, env: { ...process.env, ...image.env } });
       assert.match(stdout, /Usage: certsmith-operator/);
       assert.match(stdout, /--leader-elect/);
     } finally {

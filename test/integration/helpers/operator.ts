@@ -27,6 +27,8 @@ export function startOperator(opts: {
   entry?: string;
   /** Node flags before the entry point (the benchmark passes the image's). */
   nodeFlags?: string[];
+  /** Environment on top of this process's (the benchmark passes the image's). */
+  env?: Record<string, string>;
 }): OperatorProcess {
   const name = opts.name ?? 'operator';
   const logFile = join(opts.logDir, `${name}.log`);
@@ -35,7 +37,7 @@ export function startOperator(opts: {
     process.execPath,
     // Free ports unless a test names them (the last flag wins): replicas and other runs share this machine.
     [...(opts.nodeFlags ?? []), opts.entry ?? join(root, 'src/main.ts'), '--kubeconfig', opts.kubeconfigPath, '--health-port', '0', '--acme-http01-solver-port', '0', '--identity', name, ...(opts.args ?? [])],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );
   child.stdout!.pipe(out, { end: false });
   child.stderr!.pipe(out, { end: false });
