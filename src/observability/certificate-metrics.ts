@@ -33,7 +33,14 @@ export interface CollectedGauge<L extends string> {
   labelNames: readonly L[];
   aggregator: 'omit';
   get(): Promise<{ name: string; help: string; type: 'gauge'; aggregator: 'omit'; values: GaugeValue<L>[] }>;
+  /** The exposition text, written directly: prom-client's formatting took ~0.5 s and ~30 MiB at 10,000. */
+  renderText(): string;
   reset(): void;
+}
+
+/** Label values in the text format escape backslash, double quote and newline. */
+function escapeLabelValue(v: string): string {
+  return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
 }
 
 export function createCertificateMetrics(registry: Registry) {
@@ -61,6 +68,17 @@ export function createCertificateMetrics(registry: Registry) {
         const out: GaugeValue<L>[] = [];
         for (const r of records.values()) out.push(...values(r));
         return { name, help, type: 'gauge', aggregator: 'omit', values: out };
+      },
+      renderText() {
+        const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`];
+        for (const r of records.values()) {
+          for (const v of values(r)) {
+            let labels = '';
+            for (const l of labelNames) labels += `${labels ? ',' : ''}${l}="${escapeLabelValue(v.labels[l])}"`;
+            lines.push(`${name}{${labels}} ${v.value}`);
+          }
+        }
+        return lines.join('\n');
       },
       reset() {
         records.clear();

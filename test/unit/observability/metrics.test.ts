@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Gauge, Registry } from 'prom-client';
 import { createMetrics, type ReadyStatus } from '../../../src/observability/metrics.ts';
 
 /** Each series as "label=value,... value", labels in alphabetical order, series sorted. */
@@ -107,6 +108,21 @@ describe('metrics', () => {
       [await names(m.certificateExpiration), await names(m.certificateRenewal), await names(m.certificateReady)],
       [['api'], ['api'], ['api']],
     );
+  });
+
+  it('writes the per-Certificate series as prom-client would, escaping label values', async () => {
+    const m = createMetrics();
+    const odd = { ...cert, issuer_name: 'a "quoted" \\ name' };
+    m.setCertificateValidity(odd, notAfter, renewal);
+    m.setCertificateReady('shop', 'web', 'False');
+    const reference = new Registry();
+    for (const g of [m.certificateExpiration, m.certificateRenewal, m.certificateReady]) {
+      const { values } = await g.get();
+      const plain = new Gauge({ name: g.name, help: g.help, labelNames: [...g.labelNames], registers: [reference] });
+      for (const v of values) plain.set(v.labels, v.value);
+    }
+    const ours = (await m.registry.metrics()).split('\n\n').filter((block) => block.includes('certsmith_certificate_'));
+    assert.equal(ours.join('\n\n') + '\n', await reference.metrics());
   });
 
   it('forgetting a certificate it never saw is harmless', async () => {
