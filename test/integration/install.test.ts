@@ -288,8 +288,11 @@ describe('on a cluster', () => {
     const again = await Promise.all(CRD_NAMES.map(async (n) => (await client.get(Resources.customResourceDefinitions, undefined, n))!.metadata.generation));
     assert.deepEqual(again, generations, 'unchanged CRDs are not rewritten');
     // The chart installs them below; it cannot adopt CRDs another tool made (Helm's ownership check).
-    await cp.kubectl('delete', '-f', crdsDir, '--wait=true', '--timeout=60s');
-    await waitFor('the CRDs to be gone', async () => !(await Promise.all(CRD_NAMES.map((n) => client.get(Resources.customResourceDefinitions, undefined, n)))).some(Boolean));
+    // Waited on by polling, not kubectl's --wait: its watch once timed out on a loaded machine with the CRDs gone.
+    await cp.kubectl('delete', '-f', crdsDir, '--wait=false');
+    await waitFor('the CRDs to be gone', async () => !(await Promise.all(CRD_NAMES.map((n) => client.get(Resources.customResourceDefinitions, undefined, n)))).some(Boolean), {
+      timeoutMs: 120_000,
+    });
   });
 
   it('helm install creates the operator, its RBAC, the Services and the CRDs (kept on uninstall)', async () => {
