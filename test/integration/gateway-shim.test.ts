@@ -5,7 +5,6 @@
 // as it would through the Gateway); bad input told as events on the Gateway and conditions on the Certificates; and
 // an operator that finds no Gateway API turns Gateway support off instead of failing.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,13 +14,12 @@ import { findCondition } from '../../src/api/conditions.ts';
 import type { GatewayListener, GatewayObject, HttpRouteObject } from '../../src/api/gateway-api.ts';
 import type { KubeObject } from '../../src/api/meta.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
-import { isConflict } from '../../src/kube/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { describeCertificate, isSignedBy, parseCertificatesPem } from '../../src/pki/index.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { startChallTestSrv, startPebble, type ChallTestSrv, type Pebble } from '../env/pebble.ts';
 import { freePort } from '../env/ports.ts';
-import { certificate, clusterIssuer, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
+import { certificate, createNamespace, decode, editObject, type Secret, waitForReady } from './helpers/objects.ts';
 import { createTestIssuers } from './helpers/issuers.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -56,17 +54,7 @@ function gateway(name: string, annotations: Record<string, string>, listeners: G
   return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name, namespace: NS, annotations }, spec: { gatewayClassName: 'example', listeners } };
 }
 
-async function editGateway(name: string, change: (g: GatewayObject) => GatewayObject) {
-  for (let attempt = 1; ; attempt++) {
-    const cur = await client.get<GatewayObject>(Resources.gateways, NS, name);
-    try {
-      await client.replace(Resources.gateways, change(structuredClone(cur!)));
-      return;
-    } catch (err) {
-      if (!isConflict(err) || attempt >= 10) throw err;
-    }
-  }
-}
+const editGateway = (name: string, change: (g: GatewayObject) => GatewayObject) => editObject<GatewayObject>(client, Resources.gateways, NS, name, change);
 
 const getCert = (name: string) => client.get<Certificate>(Resources.certificates, NS, name);
 const certExists = (name: string) => waitFor(`Certificate ${NS}/${name} to exist`, () => getCert(name));

@@ -3,7 +3,6 @@
 // stay), conflicts and bad input told as events; HTTP-01 through Pebble routed by the Ingress's class or into the
 // Ingress itself; the cert-manager migration switch off and on.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,13 +13,12 @@ import type { KubeObject } from '../../src/api/meta.ts';
 import type { IngressObject } from '../../src/controllers/certificates/http01-objects.ts';
 import type { IngressTls } from '../../src/controllers/shim/ingress.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
-import { isConflict } from '../../src/kube/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { describeCertificate, isSignedBy, parseCertificatesPem } from '../../src/pki/index.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { startChallTestSrv, startPebble, type ChallTestSrv, type Pebble } from '../env/pebble.ts';
 import { freePort } from '../env/ports.ts';
-import { certificate, clusterIssuer, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
+import { certificate, createNamespace, decode, editObject, type Secret, waitForReady } from './helpers/objects.ts';
 import { createTestIssuers } from './helpers/issuers.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -56,17 +54,7 @@ function ingress(name: string, annotations: Record<string, string>, tls: Ingress
   };
 }
 
-async function editIngress(name: string, change: (i: Ingress) => Ingress) {
-  for (let attempt = 1; ; attempt++) {
-    const cur = await client.get<Ingress>(Resources.ingresses, NS, name);
-    try {
-      await client.replace(Resources.ingresses, change(structuredClone(cur!)));
-      return;
-    } catch (err) {
-      if (!isConflict(err) || attempt >= 10) throw err;
-    }
-  }
-}
+const editIngress = (name: string, change: (i: Ingress) => Ingress) => editObject<Ingress>(client, Resources.ingresses, NS, name, change);
 
 const getCert = (name: string) => client.get<Certificate>(Resources.certificates, NS, name);
 const certExists = (name: string) => waitFor(`Certificate ${NS}/${name} to exist`, () => getCert(name));

@@ -16,12 +16,11 @@ import { REVISION_ANNOTATION } from '../../src/api/labels.ts';
 import { API_VERSION, type KubeObject } from '../../src/api/meta.ts';
 import type { TrustBundle } from '../../src/api/trust-bundle.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
-import { isConflict } from '../../src/kube/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { parseCertificatesPem } from '../../src/pki/index.ts';
 import { httpsAgents, serverTLS, watchCAPool, watchKeyPair, type CAPool, type KeyPair, type ReloadingClient, type Source } from '../../src/reload/index.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
-import { certificate, clusterIssuer, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
+import { certificate, clusterIssuer, createNamespace, decode, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { startProjector, type Projector } from './helpers/projector.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -52,18 +51,6 @@ let client: KubeClient;
 let operator: OperatorProcess;
 let workDir: string;
 const cleanups: (() => Promise<void> | void)[] = [];
-
-async function labelNamespace(name: string, labels: Record<string, string>) {
-  for (let attempt = 1; ; attempt++) {
-    const ns = await client.get<KubeObject>(Resources.namespaces, undefined, name);
-    try {
-      await client.replace(Resources.namespaces, { ...ns!, metadata: { ...ns!.metadata, labels } });
-      return;
-    } catch (err) {
-      if (!isConflict(err) || attempt >= 10) throw err;
-    }
-  }
-}
 
 function trustBundle(name: string, role: string): TrustBundle {
   return {
@@ -233,8 +220,8 @@ before(async () => {
   cp = await startControlPlane({ crdsDir, withControllerManager: false });
   client = createKubeClient({ kubeconfigPath: cp.kubeconfigPath });
   for (const ns of ['certsmith', SERVER_NS, CLIENT_NS]) await createNamespace(client, ns);
-  await labelNamespace(SERVER_NS, { 'e2e-role': 'server' });
-  await labelNamespace(CLIENT_NS, { 'e2e-role': 'client' });
+  await setNamespaceLabels(client, SERVER_NS, { 'e2e-role': 'server' });
+  await setNamespaceLabels(client, CLIENT_NS, { 'e2e-role': 'client' });
   operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir: workDir, args: ['--leader-elect=false'] });
 });
 

@@ -12,11 +12,11 @@ import { findCondition } from '../../src/api/conditions.ts';
 import { API_VERSION, type Condition, type KubeObject } from '../../src/api/meta.ts';
 import { TRUST_BUNDLE_LABEL, type TrustBundle, type TrustBundleSpec } from '../../src/api/trust-bundle.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
-import { isConflict } from '../../src/kube/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
-import { encodePem, encodePrivateKeyPem, generatePrivateKey, parseCertificatesPem, signCertificate } from '../../src/pki/index.ts';
+import { encodePem, parseCertificatesPem } from '../../src/pki/index.ts';
+import { createGeneration } from '../../src/signers/managed-ca.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
-import { certificate, clusterIssuer, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
+import { certificate, clusterIssuer, createNamespace, decode, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -34,42 +34,17 @@ interface ClusterTrustBundle extends KubeObject {
   spec?: { signerName?: string; trustBundle?: string };
 }
 
+/** A self-signed CA valid for 60 days: until 30 days from now, or (expired) until an hour ago. */
 async function caPem(commonName: string, o: { expired?: boolean; withKey?: boolean } = {}): Promise<string> {
-  const privateKey = await generatePrivateKey({ algorithm: 'ECDSA', size: 256 });
-  const now = Math.floor(Date.now() / 1000) * 1000;
-  const notAfter = new Date(o.expired ? now - 3_600_000 : now + 30 * 86_400_000);
-  const der = await signCertificate({
-    publicKey: privateKey,
-    subject: { commonName },
-    dnsNames: [],
-    ipAddresses: [],
-    uris: [],
-    emailAddresses: [],
-    usages: ['cert sign'],
-    isCA: true,
-    notBefore: new Date(notAfter.getTime() - 60 * 86_400_000),
-    notAfter,
-    signer: { privateKey },
-  });
-  return encodePem('CERTIFICATE', der) + (o.withKey ? encodePrivateKeyPem(privateKey, 'PKCS8') : '');
+  const notBefore = new Date(Date.now() - (o.expired ? 60 * 86_400_000 + 3_600_000 : 30 * 86_400_000));
+  const ca = await createGeneration({ commonName, durationMs: 60 * 86_400_000, key: { algorithm: 'ECDSA', size: 256 } }, notBefore);
+  return encodePem('CERTIFICATE', ca.der) + (o.withKey ? ca.keyPem! : '');
 }
 
 const fingerprints = (pem: string) => parseCertificatesPem(pem).map((d) => createHash('sha256').update(d).digest('hex'));
 
 function trustBundle(name: string, spec: TrustBundleSpec): TrustBundle {
   return { apiVersion: API_VERSION, kind: 'TrustBundle', metadata: { name }, spec };
-}
-
-async function setNamespaceLabels(name: string, labels: Record<string, string>) {
-  for (let attempt = 1; ; attempt++) {
-    const ns = await client.get<KubeObject>(Resources.namespaces, undefined, name);
-    try {
-      await client.replace(Resources.namespaces, { ...ns!, metadata: { ...ns!.metadata, labels } });
-      return;
-    } catch (err) {
-      if (!isConflict(err) || attempt >= 10) throw err;
-    }
-  }
 }
 
 async function waitForCondition(name: string, type: string, test: (c: Condition) => boolean, what: string): Promise<TrustBundle> {
@@ -102,8 +77,8 @@ before(async () => {
   cp = await startControlPlane({ crdsDir });
   client = createKubeClient({ kubeconfigPath: cp.kubeconfigPath });
   for (const ns of ['certsmith', SRC, 'team-a', 'team-b', 'team-c']) await createNamespace(client, ns);
-  await setNamespaceLabels('team-a', { trust: 'yes' });
-  await setNamespaceLabels('team-b', { trust: 'yes' });
+  await setNamespaceLabels(client, 'team-a', { trust: 'yes' });
+  await setNamespaceLabels(client, 'team-b', { trust: 'yes' });
   // A short resync: every bundle is reconciled again every few seconds, which must cost no writes.
   operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, args: ['--leader-elect=false', '--resync-seconds', '2'] });
   await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
@@ -196,8 +171,8 @@ describe('TrustBundle', () => {
   });
 
   it('targets follow namespace labels: added where the label appears, removed where it goes', async () => {
-    await setNamespaceLabels('team-c', { trust: 'yes' });
-    await setNamespaceLabels('team-b', {});
+    await setNamespaceLabels(client, 'team-c', { trust: 'yes' });
+    await setNamespaceLabels(client, 'team-b', {});
     await waitFor('team-c to get the targets', async () => (await getConfigMap('team-c', 'org-roots')) && (await getSecret('team-c', 'org-roots')));
     await waitFor('team-b to lose the targets', async () => !(await getConfigMap('team-b', 'org-roots')) && !(await getSecret('team-b', 'org-roots')));
     assert.equal((await getConfigMap('team-c', 'org-roots'))!.data!['ca-bundle.crt'], firstPem);
@@ -256,7 +231,7 @@ describe('TrustBundle truststores and ClusterTrustBundle', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'certsmith-truststores-'));
     await createNamespace(client, NS);
-    await setNamespaceLabels(NS, { java: 'yes' });
+    await setNamespaceLabels(client, NS, { java: 'yes' });
     await client.create(Resources.secrets, {
       apiVersion: 'v1',
       kind: 'Secret',

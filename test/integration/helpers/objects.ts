@@ -5,7 +5,7 @@ import type { Issuer, IssuerSpec } from '../../../src/api/issuer.ts';
 import { API_VERSION, type Condition, type KubeObject } from '../../../src/api/meta.ts';
 import type { KubeClient } from '../../../src/kube/client.ts';
 import { isConflict } from '../../../src/kube/errors.ts';
-import { Resources } from '../../../src/kube/resources.ts';
+import { Resources, type Resource } from '../../../src/kube/resources.ts';
 import { waitFor } from './wait.ts';
 
 export interface Secret extends KubeObject {
@@ -59,24 +59,45 @@ export function decode(secret: Secret | undefined, key: string): string {
 }
 
 /**
- * Reads the object, changes its spec, and replaces it; retried when the operator wrote the object (its status)
- * in between, as kubectl edit would be.
+ * Reads the object, changes it, and replaces it; retried when someone (the operator writing its status, a
+ * controller) wrote the object in between, as kubectl edit would be. `change` gets a copy it may modify.
  */
-export async function updateSpec<S>(
+export async function editObject<T extends KubeObject>(
+  client: KubeClient,
+  resource: Resource,
+  namespace: string | undefined,
+  name: string,
+  change: (obj: T) => T,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const cur = await client.get<T>(resource, namespace, name);
+    if (!cur) throw new Error(`${resource.kind} ${namespace ?? ''}/${name} does not exist`);
+    try {
+      await client.replace(resource, change(structuredClone(cur)));
+      return;
+    } catch (err) {
+      if (!isConflict(err) || attempt >= 10) throw err;
+    }
+  }
+}
+
+/** editObject for the spec of a Certificate or an issuer. */
+export function updateSpec<S>(
   client: KubeClient,
   resource: typeof Resources.certificates | typeof Resources.issuers | typeof Resources.clusterIssuers,
   namespace: string | undefined,
   name: string,
   change: (spec: S) => S,
 ): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const cur = await client.get<KubeObject<S>>(resource, namespace, name);
-    if (!cur) throw new Error(`${resource.kind} ${namespace ?? ''}/${name} does not exist`);
-    try {
-      await client.replace(resource, { ...cur, spec: change(cur.spec!) });
-      return;
-    } catch (err) {
-      if (!isConflict(err) || attempt >= 10) throw err;
-    }
-  }
+  return editObject<KubeObject<S>>(client, resource, namespace, name, (cur) => ({ ...cur, spec: change(cur.spec!) }));
+}
+
+/** Sets a namespace's labels (namespaceSelector tests). */
+export function setNamespaceLabels(client: KubeClient, name: string, labels: Record<string, string>): Promise<void> {
+  return editObject(client, Resources.namespaces, undefined, name, (ns) => ({ ...ns, metadata: { ...ns.metadata, labels } }));
+}
+
+/** Replaces some of a Secret's data keys, keeping the others (a user rotating a CA by hand). */
+export function replaceSecretData(client: KubeClient, namespace: string, name: string, data: Record<string, string>): Promise<void> {
+  return editObject<Secret>(client, Resources.secrets, namespace, name, (s) => ({ ...s, data: { ...s.data, ...data } }));
 }
