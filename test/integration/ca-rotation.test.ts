@@ -3,23 +3,20 @@
 // after nothing it signed is left. A poller records what a client would see all along, so the invariants are
 // checked at every moment, not only at the end.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findCondition } from '../../src/api/conditions.ts';
 import type { Issuer } from '../../src/api/issuer.ts';
-import { CA_ISSUER_ANNOTATION, MANAGED_BY_LABEL, REVISION_ANNOTATION } from '../../src/api/labels.ts';
-import { API_VERSION, type KubeObject } from '../../src/api/meta.ts';
-import type { TrustBundle } from '../../src/api/trust-bundle.ts';
+import { CA_ISSUER_ANNOTATION, MANAGED_BY_LABEL } from '../../src/api/labels.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
-import { isConflict } from '../../src/kube/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
-import { describeCertificate, isSignedBy, parseCertificatesPem } from '../../src/pki/index.ts';
+import { describeCertificate, parseCertificatesPem } from '../../src/pki/index.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
-import { certificate, clusterIssuer, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
+import { certificate, clusterIssuer, createNamespace, decode, replaceSecretData, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
+import { assertLeavesAlwaysTrusted, assertReissuedOnceBy, createTrustedLeaves, startRotationRecorder, type RotationSetup } from './helpers/rotation.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
@@ -29,69 +26,15 @@ let cp: ControlPlane;
 let client: KubeClient;
 let operator: OperatorProcess;
 
-interface ConfigMap extends KubeObject {
-  data?: Record<string, string>;
-}
-
-const fingerprintsOf = (pem: string) => parseCertificatesPem(pem).map((d) => createHash('sha256').update(d).digest('hex')).sort();
 const getIssuer = (name: string) => client.get<Issuer>(Resources.clusterIssuers, undefined, name);
-
-interface Snapshot {
-  at: number;
-  phase?: string;
-  signing?: string;
-  bundle: string[];
-  leaves: { name: string; ca: string; revision: number; leafDer: Uint8Array }[];
-}
-
-/** What a client sees, every 200 ms: the issuer's phase, the leaves (read first), then the bundle it trusts. */
-function startRecorder(issuerName: string) {
-  const snapshots: Snapshot[] = [];
-  let stopped = false;
-  const done = (async () => {
-    while (!stopped) {
-      try {
-        const i = await getIssuer(issuerName);
-        const leaves = [];
-        for (const name of LEAVES) {
-          const s = await client.get<Secret>(Resources.secrets, APPS, `${name}-tls`);
-          leaves.push({
-            name,
-            ca: fingerprintsOf(decode(s, 'ca.crt'))[0]!,
-            revision: Number(s?.metadata.annotations?.[REVISION_ANNOTATION]),
-            leafDer: parseCertificatesPem(decode(s, 'tls.crt'))[0]!,
-          });
-        }
-        const cm = await client.get<ConfigMap>(Resources.configMaps, APPS, 'rotating-trust');
-        snapshots.push({
-          at: Date.now(),
-          ...(i?.status?.ca?.phase ? { phase: i.status.ca.phase } : {}),
-          ...(i?.status?.caFingerprint ? { signing: i.status.caFingerprint } : {}),
-          bundle: fingerprintsOf(cm?.data?.['ca.crt'] ?? ''),
-          leaves,
-        });
-      } catch {
-        // a read racing a write: the next round sees it
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
-  return {
-    snapshots,
-    async stop() {
-      stopped = true;
-      await done;
-    },
-  };
-}
+const rotation = (): RotationSetup => ({ client, issuer: 'rotating', namespace: APPS, leaves: LEAVES, bundle: 'rotating-trust' });
 
 before(async () => {
   const logDir = await mkdtemp(join(tmpdir(), 'certsmith-rotation-'));
   cp = await startControlPlane({ crdsDir });
   client = createKubeClient({ kubeconfigPath: cp.kubeconfigPath });
   for (const ns of ['certsmith', APPS, 'elsewhere']) await createNamespace(client, ns);
-  const ns = await client.get<KubeObject>(Resources.namespaces, undefined, APPS);
-  await client.replace(Resources.namespaces, { ...ns!, metadata: { ...ns!.metadata, labels: { trust: 'yes' } } });
+  await setNamespaceLabels(client, APPS, { trust: 'yes' });
   operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, args: ['--leader-elect=false'] });
 });
 
@@ -126,28 +69,9 @@ describe('managed CA rotation', () => {
     assert.equal(caSecret?.metadata.labels?.[MANAGED_BY_LABEL], 'certsmith');
     assert.equal(caSecret?.metadata.annotations?.[CA_ISSUER_ANNOTATION], 'ClusterIssuer//rotating');
 
-    await client.create(Resources.trustBundles, {
-      apiVersion: API_VERSION,
-      kind: 'TrustBundle',
-      metadata: { name: 'rotating-trust' },
-      spec: {
-        sources: [{ issuer: { kind: 'ClusterIssuer', name: 'rotating' } }],
-        target: { configMap: { key: 'ca.crt' }, namespaceSelector: { matchLabels: { trust: 'yes' } } },
-      },
-    } as TrustBundle);
-    for (const name of LEAVES) {
-      await client.create(
-        Resources.certificates,
-        certificate(APPS, name, { secretName: `${name}-tls`, dnsNames: [`${name}.apps.svc`], duration: '1h', issuerRef: { kind: 'ClusterIssuer', name: 'rotating' } }),
-      );
-    }
-    for (const name of LEAVES) await waitForReady(client, Resources.certificates, APPS, name);
-    await waitFor('the bundle to hold the first CA', async () => {
-      const cm = await client.get<ConfigMap>(Resources.configMaps, APPS, 'rotating-trust');
-      return cm?.data?.['ca.crt'] && fingerprintsOf(cm.data['ca.crt']).join() === ca1;
-    });
+    await createTrustedLeaves(rotation(), ca1);
 
-    const recorder = startRecorder('rotating');
+    const recorder = startRotationRecorder(rotation(), 200);
     try {
       // Phase 1: a new CA is published, the old one still signs.
       const publishing = await waitFor(
@@ -181,10 +105,7 @@ describe('managed CA rotation', () => {
       snaps.some((s) => s.bundle.join() === [ca1, ca2].sort().join() && s.leaves.every((l) => l.ca === ca1)),
       'a moment with both CAs trusted and only the old one used',
     );
-    // Trust before use, at every moment: the CA of every leaf is in the bundle clients read.
-    for (const s of snaps) {
-      for (const l of s.leaves) assert.ok(s.bundle.includes(l.ca), `at ${new Date(s.at).toISOString()} ${l.name} was signed by a CA the bundle did not hold`);
-    }
+    assertLeavesAlwaysTrusted(snaps);
     // The switch waited for the propagation delay after the bundle held the new CA (poll slack allowed).
     const published = snaps.find((s) => s.bundle.includes(ca2))!.at;
     const firstNewLeaf = snaps.find((s) => s.leaves.some((l) => l.ca === ca2))!.at;
@@ -197,13 +118,11 @@ describe('managed CA rotation', () => {
     assert.deepEqual(phases.slice(phases.indexOf('Publishing')), ['Publishing', 'Reissuing', 'Stable']);
 
     // Each leaf re-issued exactly once, by the new CA.
-    const caPem = decode(await client.get<Secret>(Resources.secrets, 'certsmith', 'rotating-ca'), 'tls.crt');
+    const caDer = parseCertificatesPem(decode(await client.get<Secret>(Resources.secrets, 'certsmith', 'rotating-ca'), 'tls.crt'))[0]!;
+    await assertReissuedOnceBy(snaps, LEAVES, caDer);
     for (const name of LEAVES) {
-      const revisions = [...new Set(snaps.flatMap((s) => s.leaves.filter((l) => l.name === name).map((l) => l.revision)))];
-      assert.deepEqual(revisions, [1, 2], `${name} revisions`);
       const last = snaps.at(-1)!.leaves.find((l) => l.name === name)!;
-      assert.ok(await isSignedBy(last.leafDer, parseCertificatesPem(caPem)[0]!), `${name} verifies against the new CA`);
-      assert.ok(describeCertificate(last.leafDer).notAfter.getTime() <= describeCertificate(parseCertificatesPem(caPem)[0]!).notAfter.getTime());
+      assert.ok(describeCertificate(last.leafDer).notAfter.getTime() <= describeCertificate(caDer).notAfter.getTime(), `${name} does not outlive its CA`);
     }
     const final = await getIssuer('rotating');
     assert.deepEqual(final?.status?.ca?.generations?.map((g) => [g.fingerprint, g.role]), [[ca2, 'signing']]);
@@ -227,15 +146,7 @@ describe('managed CA bad input', () => {
     await client.create(Resources.clusterIssuers, clusterIssuer('tampered', { ca: { managed: { commonName: 'tampered' } } }));
     await waitForReady(client, Resources.clusterIssuers, undefined, 'tampered');
     const leaf = await client.get<Secret>(Resources.secrets, APPS, 'app-a-tls');
-    for (let attempt = 1; ; attempt++) {
-      const s = (await client.get<Secret>(Resources.secrets, 'certsmith', 'tampered-ca'))!;
-      try {
-        await client.replace(Resources.secrets, { ...s, data: { ...s.data, 'tls.crt': leaf!.data!['tls.crt']!, 'tls.key': leaf!.data!['tls.key']! } });
-        break;
-      } catch (err) {
-        if (!isConflict(err) || attempt >= 10) throw err;
-      }
-    }
+    await replaceSecretData(client, 'certsmith', 'tampered-ca', { 'tls.crt': leaf!.data!['tls.crt']!, 'tls.key': leaf!.data!['tls.key']! });
     const i = await waitForReady(client, Resources.clusterIssuers, undefined, 'tampered', (c) => c.status === 'False');
     const ready = findCondition(i.status?.conditions, 'Ready')!;
     assert.equal(ready.reason, 'NotCA');
