@@ -15,7 +15,8 @@ import { TRUST_BUNDLE_LABEL, type TrustBundle, type TrustBundleSpec } from '../s
 import { createKubeClient, type KubeClient } from '../src/kube/client.ts';
 import { isConflict } from '../src/kube/errors.ts';
 import { Resources } from '../src/kube/resources.ts';
-import { encodePem, generatePrivateKey, signCertificate } from '../src/pki/index.ts';
+import { encodePem } from '../src/pki/index.ts';
+import { createGeneration } from '../src/signers/managed-ca.ts';
 import { startControlPlane } from '../test/env/controlplane.ts';
 import { freePort } from '../test/env/ports.ts';
 import { createNamespace } from '../test/integration/helpers/objects.ts';
@@ -54,22 +55,8 @@ export interface BundleResult {
 }
 
 async function caPem(commonName: string): Promise<string> {
-  const privateKey = await generatePrivateKey({ algorithm: 'ECDSA', size: 256 });
-  const now = Date.now();
-  const der = await signCertificate({
-    publicKey: privateKey,
-    subject: { commonName },
-    dnsNames: [],
-    ipAddresses: [],
-    uris: [],
-    emailAddresses: [],
-    usages: ['cert sign'],
-    isCA: true,
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 30 * 86_400_000),
-    signer: { privateKey },
-  });
-  return encodePem('CERTIFICATE', der);
+  const ca = await createGeneration({ commonName, durationMs: 30 * 86_400_000, key: { algorithm: 'ECDSA', size: 256 } }, new Date(Date.now() - 60_000));
+  return encodePem('CERTIFICATE', ca.der);
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { encodePem, generatePrivateKey, signCertificate } from '../../../src/pki/index.ts';
+import { encodePem } from '../../../src/pki/index.ts';
+import { createGeneration } from '../../../src/signers/managed-ca.ts';
 import { encodeJks, encodePkcs12 } from '../../../src/trust/formats.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -19,20 +20,7 @@ function requireTool(cmd: string): void {
 }
 
 async function caDer(commonName: string, notBefore: Date): Promise<Uint8Array> {
-  const privateKey = await generatePrivateKey({ algorithm: 'ECDSA', size: 256 });
-  return signCertificate({
-    publicKey: privateKey,
-    subject: { commonName },
-    dnsNames: [],
-    ipAddresses: [],
-    uris: [],
-    emailAddresses: [],
-    usages: ['cert sign'],
-    isCA: true,
-    notBefore,
-    notAfter: new Date(notBefore.getTime() + 90 * 86_400_000),
-    signer: { privateKey },
-  });
+  return (await createGeneration({ commonName, durationMs: 90 * 86_400_000, key: { algorithm: 'ECDSA', size: 256 } }, notBefore)).der;
 }
 
 /** Reads a JKS truststore back and checks its digest; throws on anything it does not expect. */
