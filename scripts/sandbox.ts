@@ -23,6 +23,7 @@ import { ensureBinaries } from '../test/env/binaries.ts';
 import { startBind, type Bind } from '../test/env/bind.ts';
 import { startControlPlane } from '../test/env/controlplane.ts';
 import { startChallTestSrv, startPebble } from '../test/env/pebble.ts';
+import { isAlive } from '../test/env/processes.ts';
 import { freePort } from '../test/env/ports.ts';
 import { startOperator } from '../test/integration/helpers/operator.ts';
 
@@ -49,8 +50,8 @@ async function down(): Promise<void> {
     return;
   }
   process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100 && alive(pid); i++) await sleep(200);
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(200);
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   await rm(pidFile, { force: true });
   await rm(envFile, { force: true });
   say('stopped');
@@ -58,7 +59,7 @@ async function down(): Promise<void> {
 
 async function detach(): Promise<void> {
   const running = await readPid();
-  if (running && alive(running)) {
+  if (running && isAlive(running)) {
     say(`already running (pid ${running}); source .sandbox/env, or stop it with: npm run sandbox -- down`);
     return;
   }
@@ -78,7 +79,7 @@ async function detach(): Promise<void> {
     for (const line of lines.slice(shown, -1)) console.log(line);
     shown = Math.max(shown, lines.length - 1);
     if (existsSync(envFile)) break;
-    if (!alive(child.pid!)) {
+    if (!isAlive(child.pid!)) {
       console.error('sandbox: the background sandbox exited before it was ready; see the log above');
       process.exit(1);
     }
@@ -401,15 +402,6 @@ async function readPid(): Promise<number | undefined> {
   const text = await readFile(pidFile, 'utf8').catch(() => '');
   const pid = Number(text.trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function sleep(ms: number) {

@@ -127,3 +127,13 @@ export async function waitUntil(p: ManagedProcess, what: string, probe: () => Pr
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

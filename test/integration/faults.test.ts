@@ -21,6 +21,7 @@ import { describeCertificate, isSignedBy, parseCertificatesPem, parsePrivateKeyP
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { startChallTestSrv, startPebble, type ChallTestSrv, type Pebble } from '../env/pebble.ts';
 import { freePort } from '../env/ports.ts';
+import { isAlive } from '../env/processes.ts';
 import { certificate, clusterIssuer, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -59,7 +60,7 @@ function startReplicas(slots: { base: string; args: string[] }[]) {
   // The kubelet's part: notice a replica that exited by itself and start it again.
   const watchdog = setInterval(() => {
     for (const r of replicas.values()) {
-      if (r.replica.killedByUs || alive(r.replica.proc.pid())) continue;
+      if (r.replica.killedByUs || isAlive(r.replica.proc.pid())) continue;
       unexpectedExits++;
       spawnInto(r.base, r.args, r.gen + 1);
     }
@@ -82,15 +83,6 @@ function startReplicas(slots: { base: string; args: string[] }[]) {
       await Promise.all([...replicas.values()].map((r) => r.replica.proc.stop()));
     },
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
