@@ -7,20 +7,36 @@ export type { ReadyStatus } from './certificate-metrics.ts';
 /** prom-client formats each metric of Registry.metrics() through this method (not in its type declarations). */
 type FormatsMetrics = { getMetricsAsString(metric: unknown): Promise<string> };
 
+type WritesOwnText = { renderChunks?: () => Iterable<string> };
+
 /**
  * A registry that lets a metric write its own exposition text: the per-Certificate gauges, tens of thousands of
- * series, which prom-client's formatting took ~0.5 s of the event loop to write at 10,000 Certificates.
+ * series, which prom-client's formatting took ~0.5 s of the event loop to write at 10,000 Certificates. /metrics
+ * streams it (exposition()); metrics() still returns the same text whole.
  */
-class CertsmithRegistry extends Registry {
+export class CertsmithRegistry extends Registry {
   async getMetricsAsString(metric: unknown): Promise<string> {
-    const own = metric as { renderText?: () => string };
-    if (typeof own.renderText === 'function') return own.renderText();
+    const own = metric as WritesOwnText;
+    if (typeof own.renderChunks === 'function') return [...own.renderChunks()].join('');
     return (Registry.prototype as unknown as FormatsMetrics).getMetricsAsString.call(this, metric);
+  }
+
+  /** The text of metrics(), in pieces to write as they come: the whole text never exists at once. */
+  async *exposition(): AsyncGenerator<string> {
+    let first = true;
+    for (const metric of this.getMetricsAsArray()) {
+      if (!first) yield '\n\n';
+      first = false;
+      const own = metric as WritesOwnText;
+      if (typeof own.renderChunks === 'function') yield* own.renderChunks();
+      else yield await this.getMetricsAsString(metric);
+    }
+    yield '\n';
   }
 }
 
 export function createMetrics() {
-  const registry: Registry = new CertsmithRegistry();
+  const registry = new CertsmithRegistry();
   collectDefaultMetrics({ register: registry, prefix: 'certsmith_' });
   const certificates = createCertificateMetrics(registry);
   const issuanceTotal = new Counter({

@@ -1,13 +1,18 @@
 // /healthz, /readyz and /metrics on one small HTTP server.
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+
+/** The metrics registry as /metrics needs it: the text in pieces (CertsmithRegistry). */
+export interface MetricsSource {
+  contentType: string;
+  exposition(): AsyncIterable<string>;
+}
 
 export interface HealthServerOptions {
   host: string;
   /** 0 picks a free port; the returned `port` says which. */
   port: number;
-  registry: Registry;
+  registry: MetricsSource;
   readiness: () => boolean | Promise<boolean>;
   liveness?: () => boolean;
 }
@@ -24,6 +29,42 @@ function reply(res: ServerResponse, status: number, body: string, type = 'text/p
 
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Writes the exposition as it is produced, waiting for the socket to drain between pieces: at 10,000 Certificates
+ * the text is ~6 MiB, and each piece is garbage by the time the next one is made. A failure before the first piece
+ * is a 500; after it, the response is cut short, which Prometheus reports as a failed scrape.
+ */
+async function streamMetrics(res: ServerResponse, source: MetricsSource): Promise<void> {
+  let started = false;
+  try {
+    for await (const piece of source.exposition()) {
+      if (res.destroyed) return;
+      if (!started) {
+        res.writeHead(200, { 'content-type': source.contentType, 'cache-control': 'no-store' });
+        started = true;
+      }
+      if (!res.write(piece)) await drainedOrClosed(res);
+    }
+    if (!started) res.writeHead(200, { 'content-type': source.contentType, 'cache-control': 'no-store' });
+    res.end();
+  } catch (err) {
+    if (!started) reply(res, 500, `metrics failed: ${reason(err)}\n`);
+    else res.destroy();
+  }
+}
+
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 // A check that throws counts as failing; it must never take the server (or the process) down.
@@ -55,10 +96,7 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Heal
         );
         return;
       case '/metrics':
-        opts.registry.metrics().then(
-          (text) => reply(res, 200, text, opts.registry.contentType),
-          (err: unknown) => reply(res, 500, `metrics failed: ${reason(err)}\n`),
-        );
+        void streamMetrics(res, opts.registry);
         return;
       default:
         reply(res, 404, 'not found\n');

@@ -125,6 +125,23 @@ describe('metrics', () => {
     assert.equal(ours.join('\n\n') + '\n', await reference.metrics());
   });
 
+  it('streams the same text as metrics(), in pieces of a few hundred Certificates', async () => {
+    const m = createMetrics();
+    for (let i = 0; i < 1200; i++) {
+      m.setCertificateValidity({ ...cert, name: `web-${i}` }, notAfter, renewal);
+      m.setCertificateReady('shop', `web-${i}`, i % 2 ? 'True' : 'False');
+    }
+    const pieces: string[] = [];
+    for await (const piece of m.registry.exposition()) pieces.push(piece);
+    // Process metrics (CPU, memory) move between two scrapes; the rest is the same text.
+    const steady = (text: string) => text.split('\n\n').filter((b) => !b.includes('certsmith_process_') && !b.includes('certsmith_nodejs_'));
+    assert.deepEqual(steady(pieces.join('')), steady(await m.registry.metrics()));
+    assert.ok(pieces.join('').endsWith('\n') && !pieces.join('').endsWith('\n\n'));
+    const largest = Math.max(...pieces.map((p) => p.length));
+    assert.ok(largest < 200_000, `a piece of ${largest} characters`);
+    assert.ok(pieces.filter((p) => p.includes('certsmith_certificate_ready_status{')).length >= 3);
+  });
+
   it('forgetting a certificate it never saw is harmless', async () => {
     const m = createMetrics();
     m.forgetCertificate('nowhere', 'nothing');

@@ -1,11 +1,12 @@
 // A real server on an ephemeral port, asked with fetch.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Counter, Registry } from 'prom-client';
-import { startHealthServer, type HealthServerOptions } from '../../../src/runtime/health-server.ts';
+import { Counter } from 'prom-client';
+import { CertsmithRegistry } from '../../../src/observability/metrics.ts';
+import { startHealthServer, type HealthServerOptions, type MetricsSource } from '../../../src/runtime/health-server.ts';
 
-function registryWithOneCounter(): Registry {
-  const registry = new Registry();
+function registryWithOneCounter(): CertsmithRegistry {
+  const registry = new CertsmithRegistry();
   new Counter({ name: 'test_things_total', help: 'Things counted in a test.', registers: [registry] }).inc(3);
   return registry;
 }
@@ -93,6 +94,49 @@ describe('health server', () => {
     });
   }
 
+  it('metrics are written piece by piece, as the source makes them', async () => {
+    const pieces = 20_000; // 20 MB: more than loopback socket buffers hold
+    const piece = `${'x'.repeat(1000)}\n`;
+    let made = 0;
+    const source: MetricsSource = {
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      async *exposition() {
+        for (let i = 0; i < pieces; i++) {
+          made++;
+          yield piece;
+        }
+      },
+    };
+    await withServer({ registry: source }, async (base) => {
+      const res = await fetch(`${base}/metrics`);
+      assert.equal(res.status, 200);
+      // The response has begun while most of the text is still to be made: the socket's back-pressure paces it.
+      assert.ok(made < pieces, `all ${pieces} pieces were made before the response began`);
+      assert.equal((await res.text()).length, pieces * piece.length);
+    });
+  });
+
+  it('a metrics source that fails answers 500 before the first piece, and cuts the response after it', async () => {
+    const failing = (after: number): MetricsSource => ({
+      contentType: 'text/plain',
+      async *exposition() {
+        for (let i = 0; i < after; i++) yield 'a 1\n';
+        throw new Error('collector broke');
+      },
+    });
+    await withServer({ registry: failing(0) }, async (base) => {
+      const res = await fetch(`${base}/metrics`);
+      assert.equal(res.status, 500);
+      assert.match(await res.text(), /metrics failed: collector broke/);
+    });
+    // Cut short: never a complete-looking 200 that lacks series.
+    await withServer({ registry: failing(3) }, async (base) => {
+      await assert.rejects(fetch(`${base}/metrics`).then((res) => res.text()));
+    });
+    // The server is still up and answers the next request.
+    await withServer({}, async (base) => assert.equal((await fetch(`${base}/healthz`)).status, 200));
+  });
+
   it('readiness is asked on every request', async () => {
     let ready = false;
     await withServer({ readiness: () => ready }, async (base) => {
@@ -104,7 +148,7 @@ describe('health server', () => {
   });
 
   it('close frees the port, even with a kept-alive connection, and may be called twice', async () => {
-    const server = await startHealthServer({ host: '127.0.0.1', port: 0, registry: new Registry(), readiness: () => true });
+    const server = await startHealthServer({ host: '127.0.0.1', port: 0, registry: new CertsmithRegistry(), readiness: () => true });
     const base = `http://127.0.0.1:${server.port}`;
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     await Promise.all([server.close(), server.close()]);
@@ -112,10 +156,10 @@ describe('health server', () => {
   });
 
   it('rejects when the port is taken', async () => {
-    const first = await startHealthServer({ host: '127.0.0.1', port: 0, registry: new Registry(), readiness: () => true });
+    const first = await startHealthServer({ host: '127.0.0.1', port: 0, registry: new CertsmithRegistry(), readiness: () => true });
     try {
       await assert.rejects(
-        startHealthServer({ host: '127.0.0.1', port: first.port, registry: new Registry(), readiness: () => true }),
+        startHealthServer({ host: '127.0.0.1', port: first.port, registry: new CertsmithRegistry(), readiness: () => true }),
         { code: 'EADDRINUSE' },
       );
     } finally {
