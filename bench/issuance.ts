@@ -70,15 +70,16 @@ export const OPERATOR_WORKERS = 16;
  * sources at load costs about 25 MiB of RSS that production never pays. */
 export const OPERATOR_ENTRY = join(import.meta.dirname, '..', 'dist', 'main.js');
 /**
- * The operator as the image runs it (Dockerfile: ENTRYPOINT and ENV). A young generation of at most 3 × 8 MiB: V8's
+ * The operator as the image runs it (Dockerfile: ENTRYPOINT and ENV). A young generation of at most 2 × 4 MiB: V8's
  * default grows it to ~100 MiB under the issuance burst (peak RSS 160 → 275 MiB for 1,000 Certificates). The old
  * generation grows by 25 % over what survived the last full collection, not V8's adaptive 1.1–4 ×, so the slack an
- * issuance burst leaves is smaller. Two malloc arenas, not one per thread that ever allocated (libuv's crypto
+ * issuance burst leaves is smaller. The collector exposed, for one last-resort collection when the operator falls idle
+ * after a burst (src/runtime/memory-trim.ts). Two malloc arenas, not one per thread that ever allocated (libuv's crypto
  * threads, V8's compiler and GC threads).
  */
 export const OPERATOR_IMAGE = {
   entry: OPERATOR_ENTRY,
-  nodeFlags: ['--max-semi-space-size=8', '--heap-growing-percent=25'],
+  nodeFlags: ['--max-semi-space-size=4', '--heap-growing-percent=25', '--expose-gc'],
   env: { MALLOC_ARENA_MAX: '2' },
 };
 

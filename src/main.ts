@@ -5,6 +5,7 @@ import { isCertsmithError } from './errors.ts';
 import { createManager } from './manager.ts';
 import { createLogger } from './observability/logger.ts';
 import { systemClock } from './policy/clock.ts';
+import { exposedCollector } from './runtime/memory-trim.ts';
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
@@ -23,7 +24,7 @@ async function main(): Promise<number> {
     throw err;
   }
   const log = createLogger({ level: config.logLevel });
-  const manager = createManager(config, { log, clock: systemClock });
+  const manager = createManager(config, { log, clock: systemClock, collectGarbage: exposedCollector() });
   let signals = 0;
   const onSignal = (sig: string) => {
     signals++;

@@ -42,6 +42,7 @@ import type { GatewayObject } from './api/gateway-api.ts';
 import { createGatewayReconciler } from './controllers/shim/gateway-reconciler.ts';
 import { probeResource } from './kube/discovery.ts';
 import { CertsmithError } from './errors.ts';
+import { startMemoryTrimmer, type MemoryTrimmer } from './runtime/memory-trim.ts';
 
 export interface Manager {
   client: KubeClient;
@@ -53,7 +54,10 @@ export interface Manager {
   stop(): Promise<void>;
 }
 
-export function createManager(config: Config, deps: { log: Logger; clock: Clock }): Manager {
+export function createManager(
+  config: Config,
+  deps: { log: Logger; clock: Clock; /** A full collection that returns freed memory (main.ts: --expose-gc). */ collectGarbage?: () => void },
+): Manager {
   const { log, clock } = deps;
   const client = createKubeClient({ kubeconfigPath: config.kubeconfig, userAgent: `certsmith/${config.identity}` });
   const metrics = createMetrics();
@@ -419,6 +423,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
   let synced = false;
   let health: { port: number; close(): Promise<void> } | undefined;
   let http01: Http01Server | undefined;
+  let trimmer: MemoryTrimmer | undefined;
   let stopping: Promise<void> | undefined;
   let resolveDone: () => void = () => {};
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -446,6 +451,7 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
     stopping ??= (async () => {
       await Promise.all(controllers.map((c) => c.stop()));
       if (elector) await elector.stop().catch((err: Error) => log.warn({ err: err.message }, 'could not release lease'));
+      trimmer?.stop();
       for (const i of informers) i.stop();
       userCaSecrets.stop();
       await health?.close();
@@ -510,6 +516,13 @@ export function createManager(config: Config, deps: { log: Logger; clock: Clock 
       log.info('caches synced');
       if (elector) void elector.run();
       else for (const c of controllers) c.start();
+      trimmer = startMemoryTrimmer({
+        clock,
+        isIdle: () => controllers.every((c) => c.depth() === 0),
+        rssBytes: () => process.memoryUsage.rss(),
+        collect: deps.collectGarbage,
+        log,
+      });
       await done;
     },
     stop,
