@@ -74,9 +74,10 @@ export function createManager(
     log,
     transform: (c) => internStringsInPlace(trimForCache(c), intern),
     indexers: certificateIndexers,
+    // The first list's Certificates (all of them, after a restart) wait behind any created or changed meanwhile.
     onAdd: (c) => {
       indexChallenges(c);
-      enqueueCert(c);
+      enqueueCert(c, certificates.hasSynced() ? undefined : 'low');
     },
     onUpdate: (old, c) => {
       indexChallenges(c);
@@ -86,7 +87,7 @@ export function createManager(
         enqueueGatewaysOf(c);
       }
     },
-    onResync: (c) => enqueueCert(c),
+    onResync: (c) => enqueueCert(c, 'low'),
     onDelete: (c) => {
       challenges.set(objectKey(c.metadata.namespace, c.metadata.name), undefined);
       onCertificateDeleted(c);
@@ -305,8 +306,8 @@ export function createManager(
     }),
   });
 
-  function enqueueCert(c: Certificate) {
-    certificateController.enqueue(objectKey(c.metadata.namespace, c.metadata.name));
+  function enqueueCert(c: Certificate, priority?: 'low') {
+    certificateController.enqueue(objectKey(c.metadata.namespace, c.metadata.name), priority);
   }
   function onCertificateDeleted(c: Certificate) {
     enqueueCert(c);

@@ -14,7 +14,8 @@ export interface Reconciler {
 
 export interface Controller {
   readonly name: string;
-  enqueue(key: string): void;
+  /** `low`: after every other queued key (see WorkQueue.add). */
+  enqueue(key: string, priority?: 'low'): void;
   start(): void;
   stop(): Promise<void>;
   depth(): number;
@@ -72,7 +73,7 @@ export function createController(opts: {
 
   return {
     name,
-    enqueue: (key) => queue.add(key),
+    enqueue: (key, priority) => queue.add(key, priority),
     start() {
       if (started) return;
       started = true;

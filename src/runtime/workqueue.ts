@@ -6,8 +6,12 @@ import { systemClock, type Clock } from '../policy/clock.ts';
 import { MAX_TIMER_MS, realTimers, type Timers } from './timers.ts';
 
 export interface WorkQueue<K extends string> {
-  /** Queues the key now, unless it is already queued; a key being processed is re-queued when done. */
-  add(key: K): void;
+  /**
+   * Queues the key now, unless it is already queued; a key being processed is re-queued when done. `low`: handed
+   * out only when no other key waits (the initial list and periodic resyncs), so a Certificate created during the
+   * reconcile of 10,000 unchanged ones is not queued behind them. A key added normally while it waits low moves up.
+   */
+  add(key: K, priority?: 'low'): void;
   /** Queues the key after a delay; of several pending delays for a key, only the earliest is kept. */
   addAfter(key: K, delayMs: number): void;
   /** Queues the key after the later of its exponential backoff and the global token bucket's delay. */
@@ -52,6 +56,9 @@ export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQ
 
   const queue: K[] = [];
   const queued = new Set<K>();
+  // The low lane: keys in `low` wait in `lowOrder`; a key that moved up stays in lowOrder and is skipped there.
+  const lowOrder: K[] = [];
+  const low = new Set<K>();
   const processing = new Set<K>();
   const dirty = new Set<K>();
   const failureCounts = new Map<K, number>();
@@ -61,24 +68,47 @@ export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQ
   let lastRefill = clock.now().getTime();
   let closed = false;
 
-  const depthChanged = () => opts.onDepthChange?.(queue.length);
+  const depth = () => queue.length + low.size;
+  const depthChanged = () => opts.onDepthChange?.(depth());
 
-  function add(key: K) {
+  function add(key: K, priority?: 'low') {
     if (closed) return;
     if (processing.has(key)) {
       dirty.add(key);
       return;
     }
     if (queued.has(key)) return;
+    if (low.has(key)) {
+      if (priority === 'low') return;
+      low.delete(key);
+    }
     const waiter = waiters.shift();
     if (waiter) {
       processing.add(key);
       waiter(key);
+      depthChanged();
       return;
     }
-    queued.add(key);
-    queue.push(key);
+    if (priority === 'low') {
+      low.add(key);
+      lowOrder.push(key);
+    } else {
+      queued.add(key);
+      queue.push(key);
+    }
     depthChanged();
+  }
+
+  function nextKey(): K | undefined {
+    const key = queue.shift();
+    if (key !== undefined) {
+      queued.delete(key);
+      return key;
+    }
+    for (let k = lowOrder.shift(); k !== undefined; k = lowOrder.shift()) {
+      if (low.delete(k)) return k;
+    }
+    return undefined;
   }
 
   // setTimeout cannot hold more than MAX_TIMER_MS, so a longer delay is waited out in steps.
@@ -135,9 +165,8 @@ export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQ
     failures: (key) => failureCounts.get(key) ?? 0,
     get() {
       if (closed) return Promise.resolve(undefined);
-      const key = queue.shift();
+      const key = nextKey();
       if (key !== undefined) {
-        queued.delete(key);
         processing.add(key);
         depthChanged();
         return Promise.resolve(key);
@@ -148,16 +177,18 @@ export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQ
       processing.delete(key);
       if (dirty.delete(key)) add(key);
     },
-    len: () => queue.length,
+    len: depth,
     shutdown() {
       if (closed) return;
       closed = true;
       for (const d of delayed.values()) timers.clearTimeout(d.handle);
       delayed.clear();
       // Nothing queued will be handed out any more.
-      const hadKeys = queue.length > 0;
+      const hadKeys = depth() > 0;
       queue.length = 0;
       queued.clear();
+      lowOrder.length = 0;
+      low.clear();
       dirty.clear();
       if (hadKeys) depthChanged();
       for (const w of waiters.splice(0)) w(undefined);

@@ -55,6 +55,35 @@ describe('work queue: dedupe and order', () => {
       },
       expected: ['a', 'b'],
     },
+    {
+      name: 'low keys come out after every other key, in their own order',
+      run: (q) => {
+        q.add('l1', 'low');
+        q.add('l2', 'low');
+        q.add('n1');
+        q.add('l3', 'low');
+        q.add('n2');
+      },
+      expected: ['n1', 'n2', 'l1', 'l2', 'l3'],
+    },
+    {
+      name: 'a low key added normally moves up, once',
+      run: (q) => {
+        ['l1', 'l2', 'l3'].forEach((k) => q.add(k, 'low'));
+        q.add('l2');
+        q.add('l2', 'low');
+      },
+      expected: ['l2', 'l1', 'l3'],
+    },
+    {
+      name: 'a key queued normally stays there when added low',
+      run: (q) => {
+        q.add('a');
+        q.add('b', 'low');
+        q.add('a', 'low');
+      },
+      expected: ['a', 'b'],
+    },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -72,6 +101,32 @@ describe('work queue: dedupe and order', () => {
     queue.add('a');
     await drain(queue);
     assert.deepEqual(depths, [1, 2, 1, 0]);
+  });
+
+  it('counts both lanes in the depth, and a key that moved up once', async () => {
+    const { queue, depths } = setup();
+    queue.add('l', 'low');
+    queue.add('n');
+    queue.add('l');
+    assert.equal(queue.len(), 2);
+    assert.deepEqual(await drain(queue), ['n', 'l']);
+    assert.deepEqual(depths, [1, 2, 2, 1, 0]);
+  });
+
+  it('a waiting worker receives a low key at once', async () => {
+    const { queue } = setup();
+    const next = queue.get();
+    queue.add('l', 'low');
+    assert.equal(await peek(next), 'l');
+    assert.equal(queue.len(), 0);
+  });
+
+  it('shutdown drops the low lane too', async () => {
+    const { queue } = setup();
+    queue.add('l', 'low');
+    queue.shutdown();
+    assert.equal(queue.len(), 0);
+    assert.equal(await queue.get(), undefined);
   });
 });
 
