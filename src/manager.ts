@@ -74,10 +74,9 @@ export function createManager(
     log,
     transform: (c) => internStringsInPlace(trimForCache(c), intern),
     indexers: certificateIndexers,
-    // The first list's Certificates (all of them, after a restart) wait behind any created or changed meanwhile.
     onAdd: (c) => {
       indexChallenges(c);
-      enqueueCert(c, certificates.hasSynced() ? undefined : 'low');
+      enqueueCert(c);
     },
     onUpdate: (old, c) => {
       indexChallenges(c);
@@ -307,7 +306,12 @@ export function createManager(
   });
 
   function enqueueCert(c: Certificate, priority?: 'low') {
-    certificateController.enqueue(objectKey(c.metadata.namespace, c.metadata.name), priority);
+    enqueueCertKey(c.metadata.namespace, c.metadata.name, priority);
+  }
+  // What the first lists bring (every Certificate after a restart, again through its Secret and its issuer) waits
+  // behind whatever is created or changed once the caches are synced; so do periodic resyncs.
+  function enqueueCertKey(namespace: string | undefined, name: string, priority?: 'low') {
+    certificateController.enqueue(objectKey(namespace, name), priority ?? (synced ? undefined : 'low'));
   }
   function onCertificateDeleted(c: Certificate) {
     enqueueCert(c);
@@ -347,7 +351,7 @@ export function createManager(
   }
   function onSecret(s: SecretObject) {
     const owner = s.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION];
-    if (owner) certificateController.enqueue(objectKey(s.metadata.namespace, owner));
+    if (owner) enqueueCertKey(s.metadata.namespace, owner);
     // Another Certificate may be waiting for this Secret name.
     for (const c of certificates.byIndex(BY_SECRET, secretIndexValue(s.metadata.namespace ?? '', s.metadata.name))) {
       if (c.metadata.name !== owner) enqueueCert(c);
