@@ -54,10 +54,14 @@ export interface Manager {
   stop(): Promise<void>;
 }
 
-export function createManager(
-  config: Config,
-  deps: { log: Logger; clock: Clock; /** A full collection that returns freed memory (main.ts: --expose-gc). */ collectGarbage?: () => void },
-): Manager {
+export interface ManagerDeps {
+  log: Logger;
+  clock: Clock;
+  /** A full collection that returns freed memory; main.ts passes one when Node runs with --expose-gc. */
+  collectGarbage?: () => void;
+}
+
+export function createManager(config: Config, deps: ManagerDeps): Manager {
   const { log, clock } = deps;
   const client = createKubeClient({ kubeconfigPath: config.kubeconfig, userAgent: `certsmith/${config.identity}` });
   const metrics = createMetrics();

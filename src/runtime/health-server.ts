@@ -38,16 +38,18 @@ function reason(err: unknown): string {
  */
 async function streamMetrics(res: ServerResponse, source: MetricsSource): Promise<void> {
   let started = false;
+  const begin = () => {
+    if (started) return;
+    res.writeHead(200, { 'content-type': source.contentType, 'cache-control': 'no-store' });
+    started = true;
+  };
   try {
     for await (const piece of source.exposition()) {
       if (res.destroyed) return;
-      if (!started) {
-        res.writeHead(200, { 'content-type': source.contentType, 'cache-control': 'no-store' });
-        started = true;
-      }
+      begin();
       if (!res.write(piece)) await drainedOrClosed(res);
     }
-    if (!started) res.writeHead(200, { 'content-type': source.contentType, 'cache-control': 'no-store' });
+    begin();
     res.end();
   } catch (err) {
     if (!started) reply(res, 500, `metrics failed: ${reason(err)}\n`);

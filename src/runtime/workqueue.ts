@@ -86,7 +86,6 @@ export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQ
     if (waiter) {
       processing.add(key);
       waiter(key);
-      depthChanged();
       return;
     }
     if (priority === 'low') {
