@@ -1,5 +1,6 @@
 // The measured part every scenario shares: create N Certificates at once, wait until all are Ready, and read what it
 // cost — API writes, operator memory and CPU, reconcile time per controller, and what the operator logged.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CertificateSpec } from '../src/api/certificate.ts';
@@ -74,14 +75,26 @@ export const OPERATOR_ENTRY = join(import.meta.dirname, '..', 'dist', 'main.js')
  * default grows it to ~100 MiB under the issuance burst (peak RSS 160 → 275 MiB for 1,000 Certificates). The old
  * generation grows by 25 % over what survived the last full collection, not V8's adaptive 1.1–4 ×, so the slack an
  * issuance burst leaves is smaller. The collector exposed, for one last-resort collection when the operator falls idle
- * after a burst (src/runtime/memory-trim.ts). Two malloc arenas, not one per thread that ever allocated (libuv's crypto
- * threads, V8's compiler and GC threads).
+ * after a burst (src/runtime/memory-trim.ts). jemalloc preloaded: glibc's malloc keeps what a burst freed.
+ * This machine's jemalloc stands in for the image's; a machine without it fails here, not with other figures.
  */
-export const OPERATOR_IMAGE = {
-  entry: OPERATOR_ENTRY,
-  nodeFlags: ['--max-semi-space-size=4', '--heap-growing-percent=25', '--expose-gc'],
-  env: { MALLOC_ARENA_MAX: '2' },
-};
+export function operatorImage(): { entry: string; nodeFlags: string[]; env: Record<string, string> } {
+  return {
+    entry: OPERATOR_ENTRY,
+    nodeFlags: ['--max-semi-space-size=4', '--heap-growing-percent=25', '--expose-gc'],
+    env: { LD_PRELOAD: localJemalloc() },
+  };
+}
+
+const JEMALLOC = 'libjemalloc.so.2';
+const LIBRARY_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'];
+
+/** Where this machine's jemalloc is (Debian's libjemalloc2). */
+export function localJemalloc(): string {
+  const found = LIBRARY_DIRS.map((dir) => join(dir, JEMALLOC)).find((path) => existsSync(path));
+  if (!found) throw new Error(`${JEMALLOC} not found in ${LIBRARY_DIRS.join(', ')}: run \`bash test/env/system-packages.sh\` (installs the Debian package libjemalloc2)`);
+  return found;
+}
 
 /** The flags every scenario runs the operator with: one replica, 16 workers, quiet logs, metrics on a known port. */
 export function operatorArgs(metricsPort: number): string[] {

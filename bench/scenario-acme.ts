@@ -15,7 +15,7 @@ import { freePort } from '../test/env/ports.ts';
 import { clusterIssuer, createNamespace, decode, waitForReady, type Secret } from '../test/integration/helpers/objects.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/helpers/operator.ts';
 import { inBatches } from './measure.ts';
-import { measureIssuance, OPERATOR_IMAGE, operatorArgs, type IssuanceResult } from './issuance.ts';
+import { measureIssuance, operatorArgs, operatorImage, type IssuanceResult } from './issuance.ts';
 
 const NS = 'bench';
 const ACCOUNT_SECRET = 'pebble-account';
@@ -57,7 +57,7 @@ export async function benchAcme(opts: { count: number; crdsDir: string }): Promi
     await createNamespace(client, NS);
     const metricsPort = await freePort();
     operator = startOperator({
-      ...OPERATOR_IMAGE,
+      ...operatorImage(),
       kubeconfigPath: cp.kubeconfigPath,
       logDir,
       args: [

@@ -21,7 +21,7 @@ import { startControlPlane } from '../test/env/controlplane.ts';
 import { freePort } from '../test/env/ports.ts';
 import { createNamespace } from '../test/integration/helpers/objects.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/helpers/operator.ts';
-import { OPERATOR_IMAGE, operatorArgs } from './issuance.ts';
+import { operatorArgs, operatorImage } from './issuance.ts';
 import { apiWriteCounts, childCpuSeconds, cpuDelta, inBatches, memoryMiB, metricDelta, scrapeOperator } from './measure.ts';
 
 const BUNDLE = 'bench';
@@ -80,7 +80,7 @@ export async function benchBundle(opts: { count: number; crdsDir: string }): Pro
     await createNamespace(client, 'certsmith');
     const metricsPort = await freePort();
     const start = () =>
-      startOperator({ ...OPERATOR_IMAGE, kubeconfigPath: cp.kubeconfigPath, logDir, args: operatorArgs(metricsPort) });
+      startOperator({ ...operatorImage(), kubeconfigPath: cp.kubeconfigPath, logDir, args: operatorArgs(metricsPort) });
     operator = start();
     const writes = () => apiWriteCounts(cp.binDir, cp.kubeconfigPath, BUNDLE_WRITES);
 

@@ -9,7 +9,7 @@ import { startControlPlane } from '../test/env/controlplane.ts';
 import { freePort } from '../test/env/ports.ts';
 import { certificate, clusterIssuer, createNamespace, waitForReady } from '../test/integration/helpers/objects.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/helpers/operator.ts';
-import { measureIssuance, OPERATOR_IMAGE, operatorArgs, type IssuanceResult } from './issuance.ts';
+import { measureIssuance, operatorArgs, operatorImage, type IssuanceResult } from './issuance.ts';
 
 const NS = 'bench';
 
@@ -23,7 +23,7 @@ export async function benchCa(opts: { count: number; crdsDir: string }): Promise
     await createNamespace(client, NS);
     const metricsPort = await freePort();
     operator = startOperator({
-      ...OPERATOR_IMAGE,
+      ...operatorImage(),
       kubeconfigPath: cp.kubeconfigPath,
       logDir,
       args: operatorArgs(metricsPort),

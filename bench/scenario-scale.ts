@@ -21,7 +21,7 @@ import { startControlPlane } from '../test/env/controlplane.ts';
 import { freePort } from '../test/env/ports.ts';
 import { certificate, clusterIssuer, createNamespace, waitForReady } from '../test/integration/helpers/objects.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/helpers/operator.ts';
-import { measureIssuance, memoryFromMetrics, OPERATOR_IMAGE, operatorArgs, type IssuanceResult } from './issuance.ts';
+import { measureIssuance, memoryFromMetrics, operatorArgs, operatorImage, type IssuanceResult } from './issuance.ts';
 import { childRssMiB, inBatches, memoryMiB, scrapeOperator } from './measure.ts';
 
 export const SCALE_TARGET_RSS_MIB = 150;
@@ -96,7 +96,7 @@ export async function benchScale(opts: { count: number; crdsDir: string }): Prom
 
     const metricsPort = await freePort();
     const start = (name: string) => {
-      const op = startOperator({ ...OPERATOR_IMAGE, kubeconfigPath: cp.kubeconfigPath, logDir, name, args: operatorArgs(metricsPort) });
+      const op = startOperator({ ...operatorImage(), kubeconfigPath: cp.kubeconfigPath, logDir, name, args: operatorArgs(metricsPort) });
       operators.push(op);
       return op;
     };

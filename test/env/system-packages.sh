@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real: BIND9 (named) and its tools (dig, nsupdate) for DNS-01,
-# openssl for certificate cross-checks, and a headless JRE for keytool (JKS and PKCS#12 truststores).
+# openssl for certificate cross-checks, a headless JRE for keytool (JKS and PKCS#12 truststores), and jemalloc,
+# which the image preloads and the benchmark runs the operator with.
 # Idempotent: when every command is already there it exits at once, without touching apt.
 set -euo pipefail
 
 log() { echo "system-packages: $*" >&2; }
 
-# Debian puts named in /usr/sbin, which is not on every user's PATH.
-have() { command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" ]]; }
+# A command (Debian puts named in /usr/sbin, which is not on every user's PATH) or a shared library.
+have() {
+  if [[ "$1" == *.so.* ]]; then
+    ldconfig -p 2>/dev/null | grep -q "$1"
+  else
+    command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" ]]
+  fi
+}
 
-# command → package that provides it
+# command or library → package that provides it
 declare -A PACKAGE_OF=(
   [named]="bind9 bind9-dnsutils"
   [openssl]="openssl"
   [keytool]="openjdk-17-jre-headless"
+  [libjemalloc.so.2]="libjemalloc2"
 )
 
 missing=()
-for cmd in named openssl keytool; do
+for cmd in named openssl keytool libjemalloc.so.2; do
   have "$cmd" || missing+=("$cmd")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
