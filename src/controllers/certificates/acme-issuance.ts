@@ -81,6 +81,12 @@ const POLL_MAX_MS = 60_000;
 // What this process remembers of an order it was about to place, in case the status never learns its URL.
 const PLACEMENT_MEMORY_MS = 60 * 60_000;
 
+/** The key an order is finalized with, and the Secret keeping it (none when the stored key is reused). */
+interface OrderKey {
+  privateKey: KeyObject;
+  secretName?: string;
+}
+
 /** An intent this process recorded, and what came of it. */
 interface Placement {
   requestedAt: string;
@@ -149,7 +155,7 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
       case 'pending':
         return advanceChallenges(client, input, order, remote);
       case 'ready': {
-        const key = await orderKey(order, input, true);
+        const key = (await keptOrderKey(order, input)) ?? (await createOrderKey(order, input));
         const csr = await createCsr({
           privateKey: key.privateKey,
           subject: desired.commonName ? { commonName: desired.commonName } : {},
@@ -373,7 +379,14 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
 
   async function download(client: AcmeClient, input: AcmeStepInput, order: AcmeOrderStatus): Promise<AcmeStep> {
     if (!order.certificateURL) throw new AcmeError('AcmeBadResponse', `the order ${order.orderURL} is valid but names no certificate`);
-    const key = await orderKey(order, input, false);
+    const key = await keptOrderKey(order, input);
+    if (!key) {
+      // The key that finalized this order is gone: the certificate it signed is of no use, and resuming the order
+      // would only find the same. A new order gets a new key.
+      await abandon(order, input);
+      const where = `${input.certificate.metadata.namespace}/${orderKeySecretName(input.certificate.metadata.name, order.orderURL!)}`;
+      return { kind: 'failed', order: undefined, error: new AcmeError('AcmeProblem', `the private key of order ${order.orderURL} was lost (Secret ${where} is gone); a new order will be placed`) };
+    }
     const pem = await client.downloadCertificate(
       { url: order.orderURL!, certificate: order.certificateURL, status: 'valid' },
       input.issuer.spec!.acme!.preferredChain,
@@ -398,22 +411,28 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
   }
 
   /**
-   * The private key the order is finalized with. rotationPolicy Never reuses the stored key; otherwise a new key is
-   * kept in a Secret of its own (named after the order) until the certificate is written, so a restart between
-   * finalizing and writing finds it again.
+   * The private key the order is finalized with, if there is one yet. rotationPolicy Never reuses the stored key;
+   * otherwise a new key is kept in a Secret of its own (named after the order) until the certificate is written, so a
+   * restart between finalizing and writing finds it again.
    */
-  async function orderKey(order: AcmeOrderStatus, input: AcmeStepInput, create: boolean): Promise<{ privateKey: KeyObject; secretName?: string }> {
+  async function keptOrderKey(order: AcmeOrderStatus, input: AcmeStepInput): Promise<OrderKey | undefined> {
     const { desired, storedKey } = input;
     if (!desired.rotateKey && storedKey && keyFits(storedKey, desired)) return { privateKey: storedKey };
     const ns = input.certificate.metadata.namespace!;
     const name = orderKeySecretName(input.certificate.metadata.name, order.orderURL!);
     const existing = await deps.readSecret(ns, name);
-    const pem = secretValue(existing?.data, 'tls.key');
     if (existing && existing.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
       throw new CertsmithError('SecretConflict', `Secret ${ns}/${name} exists and is not managed by certsmith; it is left untouched`);
     }
-    if (pem) return { privateKey: parsePrivateKeyPem(pem), secretName: name };
-    if (!create) throw new AcmeError('AcmeProblem', `the private key of order ${order.orderURL} was lost (Secret ${ns}/${name} is gone); a new order will be placed`);
+    const pem = secretValue(existing?.data, 'tls.key');
+    return pem ? { privateKey: parsePrivateKeyPem(pem), secretName: name } : undefined;
+  }
+
+  /** A new key for the order, kept in the order's key Secret. */
+  async function createOrderKey(order: AcmeOrderStatus, input: AcmeStepInput): Promise<OrderKey> {
+    const { desired } = input;
+    const ns = input.certificate.metadata.namespace!;
+    const name = orderKeySecretName(input.certificate.metadata.name, order.orderURL!);
     const privateKey = await generatePrivateKey(desired.key);
     try {
       await deps.kube.create(Resources.secrets, {
