@@ -60,7 +60,8 @@ export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQ
   const lowOrder: K[] = [];
   const low = new Set<K>();
   const processing = new Set<K>();
-  const dirty = new Set<K>();
+  // Keys re-added while processing, with the lane they go back to: low only if every re-add was low.
+  const dirty = new Map<K, 'low' | 'normal'>();
   const failureCounts = new Map<K, number>();
   const delayed = new Map<K, Delayed>();
   const waiters: ((key: K | undefined) => void)[] = [];
@@ -74,7 +75,7 @@ export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQ
   function add(key: K, priority?: 'low') {
     if (closed) return;
     if (processing.has(key)) {
-      dirty.add(key);
+      dirty.set(key, priority === 'low' && dirty.get(key) !== 'normal' ? 'low' : 'normal');
       return;
     }
     if (queued.has(key)) return;
@@ -174,7 +175,10 @@ export function createWorkQueue<K extends string>(opts: WorkQueueOptions): WorkQ
     },
     done(key) {
       processing.delete(key);
-      if (dirty.delete(key)) add(key);
+      const lane = dirty.get(key);
+      if (lane === undefined) return;
+      dirty.delete(key);
+      add(key, lane === 'low' ? 'low' : undefined);
     },
     len: depth,
     shutdown() {

@@ -158,6 +158,20 @@ describe('work queue: a key being processed', () => {
     assert.equal(await peek(w2), 'a');
   });
 
+  it('a re-add goes back to the lane it was asked for: low only when every re-add was low', async () => {
+    const { queue } = setup();
+    for (const k of ['a', 'b', 'c']) queue.add(k);
+    for (const k of ['a', 'b', 'c']) assert.equal(await queue.get(), k);
+    queue.add('a', 'low');
+    queue.add('b', 'low');
+    queue.add('b');
+    queue.add('c');
+    queue.add('c', 'low');
+    for (const k of ['a', 'b', 'c']) queue.done(k);
+    queue.add('d');
+    assert.deepEqual([await queue.get(), await queue.get(), await queue.get(), await queue.get()], ['b', 'c', 'd', 'a']);
+  });
+
   it('is not re-queued on done when nobody re-added it', async () => {
     const { queue } = setup();
     queue.add('a');
