@@ -10,9 +10,9 @@
 //   handshakes  handshakes per second of the reload server helper against a static tls.createServer (target
 //               ≥ 95 %), 10 s each in alternating rounds. --count: seconds each.
 //   scale       memory at scale, not run by default (~20 min, ~17 GiB of memory for the control plane; `npm run bench
-//               -- scale`): 10,000 CA Certificates plus 50,000 unrelated 100 KiB Secrets; operator RSS after sync and
-//               60 s later (target ≤ 150 MiB), then a restart: seconds until /readyz and until a new Certificate is
-//               Ready. --count: Certificates (unrelated Secrets: 5 ×).
+//               -- scale`): 10,000 CA Certificates plus 50,000 unrelated 100 KiB Secrets; operator RSS 5 s after the last
+//               Ready and, synced and idle, 60 s later (target ≤ 150 MiB), then a restart: seconds until /readyz
+//               and until a new Certificate is Ready. --count: Certificates (unrelated Secrets: 5 ×).
 // Reports seconds until all are Ready, API writes per issuance (from the API server's own counters) and the
 // operator's peak RSS; ACME adds orders per Certificate counted at Pebble. Printed as JSON and a table, and written
 // to bench/results/latest.json with the machine and date. Where the time went is printed when ACME misses its
@@ -166,14 +166,14 @@ function trustTable(rows: typeof results): string | undefined {
   }
   if (!failed('scale')) {
     const s = rows.scale as ScaleResult;
-    const m = s.afterSync.metricsMiB;
+    const m = s.afterBurst.metricsMiB;
     lines.push(
       [`scale: Certificates + unrelated Secrets (${s.unrelatedSecrets.kibEach} KiB)`, `${s.certificates} + ${s.unrelatedSecrets.count}`, ''],
       ['  unrelated Secrets created in (s)', `${s.unrelatedSecrets.secondsToCreate} (${s.unrelatedSecrets.perSecond}/s)`, ''],
       ['  seconds until all Ready', String(s.secondsUntilAllReady), ''],
-      ['  operator RSS after sync (MiB)', `${s.afterSync.rssMiB}${ok(s.afterSync.rssMiB <= SCALE_TARGET_RSS_MIB)}`, `≤ ${SCALE_TARGET_RSS_MIB}`],
-      ['  operator RSS 60 s later, idle (MiB)', `${s.settled.rssMiB}${ok(s.settled.rssMiB <= SCALE_TARGET_RSS_MIB)}`, `≤ ${SCALE_TARGET_RSS_MIB}`],
-      ['  operator peak RSS (MiB)', String(s.afterSync.peakRssMiB), ''],
+      ['  operator RSS 5 s after the last Ready, at work (MiB)', String(s.afterBurst.rssMiB), ''],
+      ['  operator RSS 60 s later, synced and idle (MiB)', `${s.settled.rssMiB}${ok(s.settled.rssMiB <= SCALE_TARGET_RSS_MIB)}`, `≤ ${SCALE_TARGET_RSS_MIB}`],
+      ['  operator peak RSS (MiB)', String(s.afterBurst.peakRssMiB), ''],
       ['  heap used / total, external (MiB)', `${m.heapUsed} / ${m.heapTotal}, ${m.external}`, ''],
       ['  heap used / total 60 s later (MiB)', `${s.settled.metricsMiB.heapUsed} / ${s.settled.metricsMiB.heapTotal}`, ''],
       ['  control plane RSS (MiB)', Object.entries(s.controlPlaneRssMiB).map(([k, v]) => `${k} ${v}`).join(', '), ''],
