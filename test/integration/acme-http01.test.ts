@@ -3,6 +3,7 @@
 // as they would through an ingress. Pebble rejects 5% of nonces here (its default), so badNonce retries are real.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +14,11 @@ import type { AcmeIssuer, Issuer } from '../../src/api/issuer.ts';
 import { API_VERSION, type KubeObject } from '../../src/api/meta.ts';
 import type { IngressObject } from '../../src/controllers/certificates/http01-objects.ts';
 import { certIdOf } from '../../src/acme/ari.ts';
-import { createAcmeClient, type AcmeIdentifier } from '../../src/acme/client.ts';
+import { createAcmeClient, type AcmeIdentifier, type AcmeOrder } from '../../src/acme/client.ts';
 import { requestDigest } from '../../src/acme/order-plan.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
-import { describeCertificate, isSignedBy, parseCertificatesPem } from '../../src/pki/index.ts';
+import { createCsr, describeCertificate, generatePrivateKey, isSignedBy, parseCertificatesPem } from '../../src/pki/index.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { startChallTestSrv, startPebble, type ChallTestSrv, type Pebble } from '../env/pebble.ts';
 import { freePort } from '../env/ports.ts';
@@ -34,6 +35,7 @@ let client: KubeClient;
 let operator: OperatorProcess;
 let logDir: string;
 let operatorArgs: string[];
+let solverPort: number;
 
 function acmeSpec(pebbleInstance: Pebble, keySecret: string, extra: Partial<AcmeIssuer> = {}): AcmeIssuer {
   return {
@@ -78,7 +80,7 @@ before(async () => {
   logDir = await mkdtemp(join(tmpdir(), 'certsmith-acme-'));
   cp = await startControlPlane({ crdsDir });
   dns = await startChallTestSrv({ binDir: cp.binDir, logDir });
-  const solverPort = await freePort();
+  solverPort = await freePort();
   pebble = await startPebble({
     binDir: cp.binDir,
     httpPort: solverPort,
@@ -328,6 +330,77 @@ describe('restarts', () => {
     assert.equal(taken, orphan, 'the order in status is the one placed before the restart');
     await waitForReady(client, Resources.certificates, NS, 'orphan', undefined, 60_000);
     assert.equal(await orderCount(name), 1, 'no other order was placed');
+  });
+
+  it('a valid order whose key Secret is gone is given up, not resumed: the next attempt places a new order', async () => {
+    await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble');
+    await operator.kill();
+    const name = 'lostkey.acme.test';
+    const identifiers: AcmeIdentifier[] = [{ type: 'dns', value: name }];
+    const requestedAt = toRfc3339(new Date());
+    // An order taken to valid through the same account, finalized with a key no Secret holds: what a dead operator
+    // leaves when the order's key Secret is deleted afterwards. The operator's challenge port is free meanwhile, so
+    // the CA's HTTP-01 request is answered from here.
+    const key = await client.get<Secret>(Resources.secrets, 'certsmith', 'pebble-account');
+    const acme = createAcmeClient({ directoryUrl: pebble.directoryUrl, accountKeyPem: decode(key, 'tls.key'), caPem: readFileSync(pebble.caFile, 'utf8') });
+    const answers = new Map<string, string>();
+    const solver = createServer((req, res) => {
+      const answer = answers.get(req.url?.split('/').pop() ?? '');
+      res.writeHead(answer ? 200 : 404).end(answer ?? '');
+    });
+    await new Promise<void>((resolve) => solver.listen(solverPort, '127.0.0.1', resolve));
+    let order: AcmeOrder;
+    try {
+      await acme.registerAccount({});
+      order = await acme.newOrder({ identifiers, profile: 'default' });
+      for (const url of order.authorizations) {
+        const challenge = (await acme.getAuthorization(url)).challenges.find((c) => c.type === 'http-01')!;
+        answers.set(challenge.token, await acme.keyAuthorization(challenge));
+        await acme.submitChallenge(challenge.url);
+      }
+      const url = order.url;
+      const ready = await waitFor('the order to be ready', async () => ((await acme.getOrder(url)).status === 'ready' ? acme.getOrder(url) : undefined));
+      const csr = await createCsr({
+        privateKey: await generatePrivateKey({ algorithm: 'ECDSA', size: 256 }),
+        subject: {},
+        dnsNames: [name],
+        ipAddresses: [],
+        uris: [],
+        emailAddresses: [],
+      });
+      await acme.finalize({ url, finalize: ready.finalize }, csr);
+      order = await waitFor('the order to be valid', async () => {
+        const o = await acme.getOrder(url);
+        return o.status === 'valid' ? o : undefined;
+      });
+    } finally {
+      acme.close();
+      await new Promise((resolve) => solver.close(resolve));
+    }
+    const issuer = await client.get<Issuer>(Resources.clusterIssuers, undefined, 'pebble');
+    await client.create(Resources.certificates, certificate(NS, 'lostkey', { secretName: 'lostkey-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: [name] }));
+    const acmeOrder = {
+      state: 'valid',
+      orderURL: order.url,
+      certificateURL: order.certificate!,
+      requestDigest: requestDigest(`ClusterIssuer/pebble ${issuer!.status!.acme!.uri}`, pebble.directoryUrl, identifiers, undefined),
+      issuer: 'ClusterIssuer/pebble',
+      requestedAt,
+      keySecretName: 'lostkey-order-key-gone',
+    };
+    await client.apply<Certificate>(
+      Resources.certificates,
+      { apiVersion: API_VERSION, kind: 'Certificate', metadata: { name: 'lostkey', namespace: NS }, status: { acmeOrder } },
+      { subresource: 'status', force: true },
+    );
+    operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, name: 'operator-4', args: operatorArgs });
+    const c = await waitForReady(client, Resources.certificates, NS, 'lostkey', (cond) => cond.status === 'False' && cond.reason === 'Failed');
+    const status = (c as Certificate).status!;
+    assert.match(findCondition(status.conditions, 'Ready')!.message ?? '', /private key of order .* was lost .*a new order will be placed/);
+    assert.equal(status.acmeOrder, undefined, 'the order is dropped from status, so the next attempt places a new one');
+    assert.equal(status.failedIssuanceAttempts, 1);
+    assert.ok(status.nextRetryTime, 'the next attempt waits out a backoff');
+    assert.equal(await orderCount(name), 1, 'no new order before the backoff ends');
   });
 
   it('a CA restarted mid-order (its accounts and orders forgotten) ends with a certificate from the new CA', async () => {
