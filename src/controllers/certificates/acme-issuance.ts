@@ -384,8 +384,8 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
       // The key that finalized this order is gone: the certificate it signed is of no use, and resuming the order
       // would only find the same. A new order gets a new key.
       await abandon(order, input);
-      const where = `${input.certificate.metadata.namespace}/${orderKeySecretName(input.certificate.metadata.name, order.orderURL!)}`;
-      return { kind: 'failed', order: undefined, error: new AcmeError('AcmeProblem', `the private key of order ${order.orderURL} was lost (Secret ${where} is gone); a new order will be placed`) };
+      const { ns, name } = orderKeySecret(input, order);
+      return { kind: 'failed', order: undefined, error: new AcmeError('AcmeProblem', `the private key of order ${order.orderURL} was lost (Secret ${ns}/${name} is gone); a new order will be placed`) };
     }
     const pem = await client.downloadCertificate(
       { url: order.orderURL!, certificate: order.certificateURL, status: 'valid' },
@@ -418,8 +418,7 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
   async function keptOrderKey(order: AcmeOrderStatus, input: AcmeStepInput): Promise<OrderKey | undefined> {
     const { desired, storedKey } = input;
     if (!desired.rotateKey && storedKey && keyFits(storedKey, desired)) return { privateKey: storedKey };
-    const ns = input.certificate.metadata.namespace!;
-    const name = orderKeySecretName(input.certificate.metadata.name, order.orderURL!);
+    const { ns, name } = orderKeySecret(input, order);
     const existing = await deps.readSecret(ns, name);
     if (existing && existing.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
       throw new CertsmithError('SecretConflict', `Secret ${ns}/${name} exists and is not managed by certsmith; it is left untouched`);
@@ -430,10 +429,8 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
 
   /** A new key for the order, kept in the order's key Secret. */
   async function createOrderKey(order: AcmeOrderStatus, input: AcmeStepInput): Promise<OrderKey> {
-    const { desired } = input;
-    const ns = input.certificate.metadata.namespace!;
-    const name = orderKeySecretName(input.certificate.metadata.name, order.orderURL!);
-    const privateKey = await generatePrivateKey(desired.key);
+    const { ns, name } = orderKeySecret(input, order);
+    const privateKey = await generatePrivateKey(input.desired.key);
     try {
       await deps.kube.create(Resources.secrets, {
         apiVersion: 'v1',
@@ -460,6 +457,11 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
       throw err;
     }
     return { privateKey, secretName: name };
+  }
+
+  /** Where an order's key is kept: a Secret named after the order, in the Certificate's namespace. */
+  function orderKeySecret(input: AcmeStepInput, order: AcmeOrderStatus): { ns: string; name: string } {
+    return { ns: input.certificate.metadata.namespace!, name: orderKeySecretName(input.certificate.metadata.name, order.orderURL!) };
   }
 
   /** After the certificate is in its Secret, the order's key Secret has done its job. */
