@@ -14,6 +14,8 @@ describe('memory trim decision', () => {
     { name: 'idle, but not long enough', state: { baselineRssBytes: 100 * MiB, idleSince: 0 }, sample: { now: 9999, idle: true, rssMiB: 300 }, trim: false, idleSince: 0 },
     { name: 'idle long enough and grown: trim', state: { baselineRssBytes: 100 * MiB, idleSince: 0 }, sample: { now: 10_000, idle: true, rssMiB: 116 }, trim: true, idleSince: 0 },
     { name: 'idle long enough, grown too little', state: { baselineRssBytes: 100 * MiB, idleSince: 0 }, sample: { now: 10_000, idle: true, rssMiB: 115 }, trim: false, idleSince: 0 },
+    { name: 'no trim yet (after start): idle long enough is enough', state: { idleSince: 0 }, sample: { now: 10_000, idle: true, rssMiB: 50 }, trim: true, idleSince: 0 },
+    { name: 'no trim yet, but not idle long enough', state: { idleSince: 0 }, sample: { now: 9999, idle: true, rssMiB: 300 }, trim: false, idleSince: 0 },
     { name: 'shrunk below the baseline', state: { baselineRssBytes: 100 * MiB, idleSince: 0 }, sample: { now: 50_000, idle: true, rssMiB: 90 }, trim: false, idleSince: 0 },
     {
       name: 'grown, but the last trim was under a minute ago',
@@ -76,6 +78,27 @@ describe('memory trimmer', () => {
     assert.equal(collections.length, 1);
     trimmer.stop();
     assert.deepEqual(time.pendingDelays(), []);
+  });
+
+  it('collects once in the first idle stretch after start, grown or not (the initial lists are a burst too)', async () => {
+    const time = createFakeTime();
+    const collections: number[] = [];
+    const trimmer = startMemoryTrimmer({
+      clock: time.clock,
+      timers: time.timers,
+      isIdle: () => true,
+      rssBytes: () => 160 * MiB,
+      collect: () => collections.push(time.clock.now().getTime()),
+      log: pino({ level: 'silent' }),
+    });
+    const start = time.clock.now().getTime();
+    await time.advance(20_000);
+    await settle();
+    assert.equal(collections.length, 1);
+    assert.ok(collections[0]! - start <= 15_000, `collected ${collections[0]! - start} ms after start`);
+    await time.advance(10 * 60_000);
+    assert.equal(collections.length, 1, 'RSS did not grow after it: no second collection');
+    trimmer.stop();
   });
 
   it('without a collector (node without --expose-gc) does nothing and arms no timer', () => {
