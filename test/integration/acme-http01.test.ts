@@ -61,10 +61,15 @@ async function chainOf(secretName: string) {
   return parseCertificatesPem(decode(s, 'tls.crt'));
 }
 
+/** An ACME client on the account whose key the operator stored, as a dead operator's would be. */
+async function accountClient(keySecret = 'pebble-account', p = pebble) {
+  const s = await client.get<Secret>(Resources.secrets, 'certsmith', keySecret);
+  return createAcmeClient({ directoryUrl: p.directoryUrl, accountKeyPem: decode(s, 'tls.key'), caPem: readFileSync(p.caFile, 'utf8') });
+}
+
 /** The account's orders at Pebble, through the account key the operator stored; only those naming `name` if given. */
 async function orderCount(name?: string, keySecret = 'pebble-account', p = pebble): Promise<number> {
-  const s = await client.get<Secret>(Resources.secrets, 'certsmith', keySecret);
-  const acme = createAcmeClient({ directoryUrl: p.directoryUrl, accountKeyPem: decode(s, 'tls.key'), caPem: readFileSync(p.caFile, 'utf8') });
+  const acme = await accountClient(keySecret, p);
   try {
     await acme.registerAccount({});
     const urls = await acme.listOrders();
@@ -187,8 +192,7 @@ describe('HTTP-01', () => {
     assert.ok(second.notBefore.getTime() >= start.getTime() - 1_000, `renewed at ${second.notBefore.toISOString()}, window opened ${start.toISOString()}`);
     assert.ok(second.notBefore.getTime() <= end.getTime() + 10_000, `renewed at ${second.notBefore.toISOString()}, window closed ${end.toISOString()}`);
     // The newest order of the account is the renewal: it must name the certificate it replaces.
-    const s = await client.get<Secret>(Resources.secrets, 'certsmith', 'pebble-account');
-    const acme = createAcmeClient({ directoryUrl: pebble.directoryUrl, accountKeyPem: decode(s, 'tls.key'), caPem: readFileSync(pebble.caFile, 'utf8') });
+    const acme = await accountClient();
     try {
       await acme.registerAccount({});
       const orders = await Promise.all((await acme.listOrders()).map((u) => acme.getOrder(u)));
@@ -304,8 +308,7 @@ describe('restarts', () => {
     const identifiers: AcmeIdentifier[] = [{ type: 'dns', value: name }];
     const requestedAt = toRfc3339(new Date());
     // The order the dead operator placed, through the same account.
-    const key = await client.get<Secret>(Resources.secrets, 'certsmith', 'pebble-account');
-    const acme = createAcmeClient({ directoryUrl: pebble.directoryUrl, accountKeyPem: decode(key, 'tls.key'), caPem: readFileSync(pebble.caFile, 'utf8') });
+    const acme = await accountClient();
     let orphan: string;
     try {
       await acme.registerAccount({});
@@ -341,8 +344,7 @@ describe('restarts', () => {
     // An order taken to valid through the same account, finalized with a key no Secret holds: what a dead operator
     // leaves when the order's key Secret is deleted afterwards. The operator's challenge port is free meanwhile, so
     // the CA's HTTP-01 request is answered from here.
-    const key = await client.get<Secret>(Resources.secrets, 'certsmith', 'pebble-account');
-    const acme = createAcmeClient({ directoryUrl: pebble.directoryUrl, accountKeyPem: decode(key, 'tls.key'), caPem: readFileSync(pebble.caFile, 'utf8') });
+    const acme = await accountClient();
     const answers = new Map<string, string>();
     const solver = createServer((req, res) => {
       const answer = answers.get(req.url?.split('/').pop() ?? '');
