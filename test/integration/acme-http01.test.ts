@@ -37,6 +37,10 @@ let logDir: string;
 let operatorArgs: string[];
 let solverPort: number;
 
+/**
+ * Every issuer names a profile: Pebble picks a random one for an order that names none, and here one of them lasts
+ * 45 s, whose certificate Pebble's ARI window asks to renew at once (one order more than a test counts).
+ */
 function acmeSpec(pebbleInstance: Pebble, keySecret: string, extra: Partial<AcmeIssuer> = {}): AcmeIssuer {
   return {
     server: pebbleInstance.directoryUrl,
@@ -44,6 +48,7 @@ function acmeSpec(pebbleInstance: Pebble, keySecret: string, extra: Partial<Acme
     caBundle: readFileSync(pebbleInstance.caFile).toString('base64'),
     privateKeySecretRef: { name: keySecret },
     solvers: [{ http01: {} }],
+    profile: 'default',
     ...extra,
   };
 }
@@ -120,6 +125,18 @@ after(async () => {
   await dns?.stop();
   await cp?.stop();
 });
+
+/** Holds the challenge (the self-check fails while the name points nowhere) until `release` is called. */
+async function heldChallenge(certName: string, host: string, issuerName: string) {
+  await dns.addA(host, ['127.0.0.2']);
+  await client.create(Resources.certificates, certificate(NS, certName, { secretName: `${certName}-tls`, issuerRef: { kind: 'ClusterIssuer', name: issuerName }, dnsNames: [host] }));
+  const cert = await waitFor('the challenge to be presented', async () => {
+    const c = await client.get<Certificate>(Resources.certificates, NS, certName);
+    return c?.status?.acmeOrder?.challenges?.[0]?.state === 'presented' && findCondition(c.status.conditions, 'Issuing')?.message?.includes('self-check') ? c : undefined;
+  });
+  const order = cert.status!.acmeOrder!;
+  return { token: order.challenges![0]!.token, orderURL: order.orderURL, release: () => dns.clearA(host) };
+}
 
 describe('the ACME account', () => {
   it('is registered with a key the operator generates and keeps in a Secret it manages', async () => {
@@ -227,17 +244,6 @@ describe('HTTP-01 routed through an Ingress', () => {
     } as KubeObject);
   });
 
-  /** Holds the challenge (the self-check fails while the name points nowhere) until `release` is called. */
-  async function heldChallenge(certName: string, host: string, issuerName: string) {
-    await dns.addA(host, ['127.0.0.2']);
-    await client.create(Resources.certificates, certificate(NS, certName, { secretName: `${certName}-tls`, issuerRef: { kind: 'ClusterIssuer', name: issuerName }, dnsNames: [host] }));
-    const cert = await waitFor('the challenge to be presented', async () => {
-      const c = await client.get<Certificate>(Resources.certificates, NS, certName);
-      return c?.status?.acmeOrder?.challenges?.[0]?.state === 'presented' && findCondition(c.status.conditions, 'Issuing')?.message?.includes('self-check') ? c : undefined;
-    });
-    return { token: cert.status!.acmeOrder!.challenges![0]!.token, release: () => dns.clearA(host) };
-  }
-
   it('creates the solver Service, its EndpointSlice and a temporary Ingress, and removes the Ingress when done', async () => {
     await client.create(Resources.clusterIssuers, clusterIssuer('pebble-ingress', { acme: acmeSpec(pebble, 'pebble-account', { solvers: [{ http01: { ingress: { ingressClassName: 'nginx' } } }] }) }));
     await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble-ingress');
@@ -290,15 +296,13 @@ describe('HTTP-01 routed through an Ingress', () => {
 
 describe('restarts', () => {
   it('an operator killed in the middle of an order resumes the same order', async () => {
-    await client.create(Resources.certificates, certificate(NS, 'resume', { secretName: 'resume-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: ['resume.acme.test'] }));
-    const orderURL = await waitFor(
-      'an order to be in progress',
-      async () => (await client.get<Certificate>(Resources.certificates, NS, 'resume'))?.status?.acmeOrder?.orderURL,
-      { intervalMs: 20 },
-    );
+    // Held before it is submitted: a challenge submitted while no process listens fails, and rightly needs a new order.
+    const { orderURL, release } = await heldChallenge('resume', 'resume.acme.test', 'pebble');
     await operator.kill();
     operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, name: 'operator-2', args: operatorArgs });
-    await waitForReady(client, Resources.certificates, NS, 'resume', undefined, 60_000);
+    await release();
+    const c = (await waitForReady(client, Resources.certificates, NS, 'resume', undefined, 60_000)) as Certificate;
+    assert.equal(c.status?.acmeOrder, undefined, 'the order is done');
     assert.equal(await orderCount('resume.acme.test'), 1, `only the order placed before the kill (${orderURL})`);
   });
 
@@ -319,7 +323,7 @@ describe('restarts', () => {
     // And the status it left: the intent, written before it asked the CA, with no order URL.
     const issuer = await client.get<Issuer>(Resources.clusterIssuers, undefined, 'pebble');
     await client.create(Resources.certificates, certificate(NS, 'orphan', { secretName: 'orphan-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: [name] }));
-    const digest = requestDigest(`ClusterIssuer/pebble ${issuer!.status!.acme!.uri}`, pebble.directoryUrl, identifiers, undefined);
+    const digest = requestDigest(`ClusterIssuer/pebble ${issuer!.status!.acme!.uri}`, pebble.directoryUrl, identifiers, 'default');
     await client.apply<Certificate>(
       Resources.certificates,
       { apiVersion: API_VERSION, kind: 'Certificate', metadata: { name: 'orphan', namespace: NS }, status: { acmeOrder: { state: 'ordering', requestDigest: digest, issuer: 'ClusterIssuer/pebble', requestedAt } } },
@@ -385,7 +389,7 @@ describe('restarts', () => {
       state: 'valid',
       orderURL: order.url,
       certificateURL: order.certificate!,
-      requestDigest: requestDigest(`ClusterIssuer/pebble ${issuer!.status!.acme!.uri}`, pebble.directoryUrl, identifiers, undefined),
+      requestDigest: requestDigest(`ClusterIssuer/pebble ${issuer!.status!.acme!.uri}`, pebble.directoryUrl, identifiers, 'default'),
       issuer: 'ClusterIssuer/pebble',
       requestedAt,
       keySecretName: 'lostkey-order-key-gone',
