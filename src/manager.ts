@@ -98,8 +98,10 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
       enqueueGatewaysOf(c);
     },
   });
-  // HTTP-01 key authorizations of every Certificate, from the cache: each replica answers for all of them.
+  // HTTP-01 key authorizations of every Certificate, from the cache: each replica answers for all of them, once the
+  // Certificates are loaded.
   const challenges = createChallengeIndex();
+  const challengesLoaded = Promise.withResolvers<void>();
   function indexChallenges(c: Certificate) {
     challenges.set(objectKey(c.metadata.namespace, c.metadata.name), c.status?.acmeOrder?.challenges);
   }
@@ -487,6 +489,7 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
         host: config.acmeHttp01SolverHost,
         port: config.acmeHttp01SolverPort,
         lookup: (token) => challenges.lookup(token),
+        loaded: challengesLoaded.promise,
         onRequest: (found) => metrics.http01Requests.inc({ result: found ? 'found' : 'not_found' }),
       });
       log.info({ port: http01.port }, 'HTTP-01 challenge server listening');
@@ -520,7 +523,13 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
       const ctbApi = await probeResource(client, Resources.clusterTrustBundles);
       if (ctbApi.served) informers.push(trustBundles.clusterTrustBundles);
       else log.info({ why: ctbApi.why }, 'ClusterTrustBundle targets are off: clustertrustbundles.certificates.k8s.io is not available');
-      await Promise.all(informers.map((i) => i.start()));
+      await Promise.all(
+        informers.map((i) => {
+          const started = i.start();
+          if (i === certificates) void started.then(() => challengesLoaded.resolve());
+          return started;
+        }),
+      );
       synced = true;
       log.info('caches synced');
       if (elector) void elector.run();

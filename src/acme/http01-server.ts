@@ -13,24 +13,55 @@ export interface Http01Server {
   close(): Promise<void>;
 }
 
+// How long a request for an unknown token waits for the index to be loaded before it is answered 503.
+const LOAD_WAIT_MS = 10_000;
+
 export async function startHttp01Server(opts: {
   host: string;
   port: number;
   lookup: (token: string) => string | undefined;
+  /**
+   * Resolves once `lookup` knows every challenge in play. A process that has just started (a restarted container
+   * keeps its pod IP, and stays behind the solver Service) listens before its cache is loaded; answering 404 then
+   * would fail a challenge another process submitted. Until it resolves, an unknown token waits for it.
+   */
+  loaded?: Promise<void>;
+  loadWaitMs?: number;
   onRequest?: (found: boolean) => void;
 }): Promise<Http01Server> {
+  let loaded = opts.loaded === undefined;
+  const whenLoaded = opts.loaded?.then(() => {
+    loaded = true;
+  });
+  const loadWaitMs = opts.loadWaitMs ?? LOAD_WAIT_MS;
+
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
     const token = path.startsWith(PREFIX) ? path.slice(PREFIX.length) : undefined;
-    const keyAuthorization = (req.method === 'GET' || req.method === 'HEAD') && token && TOKEN.test(token) ? opts.lookup(token) : undefined;
+    const askable = (req.method === 'GET' || req.method === 'HEAD') && token !== undefined && TOKEN.test(token);
+    const keyAuthorization = askable ? opts.lookup(token) : undefined;
+    if (keyAuthorization === undefined && askable && !loaded && whenLoaded) {
+      void waitAtMost(whenLoaded, loadWaitMs).then(() => {
+        if (loaded) answer(res, req.method!, opts.lookup(token));
+        else {
+          opts.onRequest?.(false);
+          res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end('challenges not loaded yet\n');
+        }
+      });
+      return;
+    }
+    answer(res, req.method ?? 'GET', keyAuthorization);
+  });
+
+  function answer(res: http.ServerResponse, method: string, keyAuthorization: string | undefined): void {
     opts.onRequest?.(keyAuthorization !== undefined);
     if (keyAuthorization === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(keyAuthorization) });
-    res.end(req.method === 'HEAD' ? undefined : keyAuthorization);
-  });
+    res.end(method === 'HEAD' ? undefined : keyAuthorization);
+  }
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -44,6 +75,13 @@ export async function startHttp01Server(opts: {
         server.close(() => resolve());
       }),
   };
+}
+
+function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  // Unref'd: a request still waiting never holds a stopping process open.
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Token → key authorization for every HTTP-01 challenge a Certificate's status has in play. */

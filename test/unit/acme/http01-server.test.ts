@@ -107,6 +107,74 @@ describe('the HTTP-01 server', () => {
   });
 });
 
+describe('the HTTP-01 server of a process whose challenges are not loaded yet', () => {
+  const token = 'L0aded-later_token';
+
+  async function serverLoadedBy(loaded: Promise<void>, loadWaitMs?: number) {
+    const index = createChallengeIndex();
+    const server = await startHttp01Server({ host: '127.0.0.1', port: 0, lookup: index.lookup, loaded, ...(loadWaitMs ? { loadWaitMs } : {}) });
+    return { index, server };
+  }
+
+  it('holds a request for an unknown token until they are, then answers it', async () => {
+    const load = Promise.withResolvers<void>();
+    const { index, server } = await serverLoadedBy(load.promise);
+    try {
+      const asked = ask(server.port, `${PREFIX}${token}`);
+      await new Promise((r) => setTimeout(r, 50));
+      index.set('web/www', [live(token, `${token}.thumb`)]);
+      load.resolve();
+      const res = await asked;
+      assert.equal(res.status, 200, 'not the 404 an empty index would have given');
+      assert.equal(res.body, `${token}.thumb`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers a token it knows at once', async () => {
+    const { index, server } = await serverLoadedBy(new Promise(() => {}));
+    try {
+      index.set('web/www', [live(token, `${token}.thumb`)]);
+      assert.equal((await ask(server.port, `${PREFIX}${token}`)).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers 404 once loaded to a token nobody presented', async () => {
+    const load = Promise.withResolvers<void>();
+    const { server } = await serverLoadedBy(load.promise);
+    try {
+      const asked = ask(server.port, `${PREFIX}${token}`);
+      load.resolve();
+      assert.equal((await asked).status, 404);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers 503 when they are not loaded within the wait, never 404', async () => {
+    const { server } = await serverLoadedBy(new Promise(() => {}), 100);
+    try {
+      const res = await ask(server.port, `${PREFIX}${token}`);
+      assert.equal(res.status, 503);
+      assert.equal(res.headers['retry-after'], '5');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers a request outside the challenge directory at once', async () => {
+    const { server } = await serverLoadedBy(new Promise(() => {}));
+    try {
+      assert.equal((await ask(server.port, '/')).status, 404);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('createChallengeIndex', () => {
   const cases: { name: string; challenges: ReturnType<typeof live>[]; served: Record<string, string | undefined> }[] = [
     { name: 'serves an http-01 challenge that is presented', challenges: [live('t1', 'k1', 'presented')], served: { t1: 'k1' } },
