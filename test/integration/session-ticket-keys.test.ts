@@ -23,7 +23,7 @@ import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { writeAtomically } from '../unit/reload/atomic-writer.ts';
 import { eventually, makeCA, tlsPayload, type CA } from '../unit/reload/fixtures.ts';
 import { handshake } from '../unit/reload/tls.ts';
-import { createNamespace, type Secret } from './helpers/objects.ts';
+import { createNamespace, editObject, type Secret } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { startProjector, type Projector } from './helpers/projector.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -111,8 +111,8 @@ describe('SessionTicketKeys', () => {
     assert.equal(status.keys, 3);
 
     // keep lowered to 0: the previous keys go without a rotation.
-    const o = await client.get<SessionTicketKeys>(Resources.sessionTicketKeys, NS, 'fast');
-    await client.replace(Resources.sessionTicketKeys, { ...o!, spec: { ...o!.spec!, keep: 0, rotationInterval: '1h' } });
+    // Retried on a conflict: the operator writes the status at every rotation, between our read and our write.
+    await editObject<SessionTicketKeys>(client, Resources.sessionTicketKeys, NS, 'fast', (o) => ({ ...o, spec: { ...o.spec!, keep: 0, rotationInterval: '1h' } }));
     await waitFor('previous keys dropped', async () => {
       const s = await getSecret('fast-ticket-keys');
       return Object.keys(s?.data ?? {}).join() === 'ticket.key' ? s : undefined;
