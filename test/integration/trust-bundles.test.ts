@@ -65,6 +65,11 @@ async function trustBundleReconciles(): Promise<number> {
   return [...text.matchAll(/^certsmith_reconcile_total\{[^}]*controller="trustbundles"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
+/** Waits until the bundles were reconciled `times` more (waited for, not slept on: a loaded machine resyncs late). */
+async function reconciledAgain(since: number, times: number): Promise<void> {
+  await waitFor(`${times} more TrustBundle reconciles`, async () => (await trustBundleReconciles()) >= since + times, { timeoutMs: 30_000 });
+}
+
 const getConfigMap = (ns: string, name: string) => client.get<ConfigMap>(Resources.configMaps, ns, name);
 const getSecret = (ns: string, name: string) => client.get<Secret>(Resources.secrets, ns, name);
 
@@ -159,8 +164,7 @@ describe('TrustBundle', () => {
     const reconciles = await trustBundleReconciles();
     // Resyncs every 2 s, plus a namespace event that enqueues every bundle.
     await createNamespace(client, 'unrelated');
-    await new Promise((r) => setTimeout(r, 7000));
-    assert.ok((await trustBundleReconciles()) >= reconciles + 3, 'the bundle was reconciled meanwhile');
+    await reconciledAgain(reconciles, 3);
     assert.deepEqual(await versions(), before);
   });
 
@@ -288,8 +292,7 @@ describe('TrustBundle truststores and ClusterTrustBundle', () => {
     assert.ok(before.every(Boolean));
     const reconciles = await trustBundleReconciles();
     await createNamespace(client, 'unrelated-2');
-    await new Promise((r) => setTimeout(r, 7000));
-    assert.ok((await trustBundleReconciles()) >= reconciles + 3, 'the bundle was reconciled meanwhile');
+    await reconciledAgain(reconciles, 3);
     assert.deepEqual(await versions(), before);
   });
 
