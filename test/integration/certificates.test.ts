@@ -184,7 +184,7 @@ describe('lifecycle', () => {
         issuerRef: { kind: 'Issuer', name: 'flaky' },
         dnsNames: ['blocked.example.test'],
         duration: '1m',
-        renewBeforePercentage: 75,
+        renewBeforePercentage: 50,
       }),
     );
     await waitForReady(client, Resources.certificates, NS, 'blocked-renewal');
@@ -198,7 +198,7 @@ describe('lifecycle', () => {
         const issuing = findCondition(c?.status?.conditions, 'Issuing');
         return issuing?.status === 'True' ? c : undefined;
       },
-      { timeoutMs: 40_000 },
+      { timeoutMs: 60_000 },
     );
     const issuing = findCondition(waiting.status?.conditions, 'Issuing')!;
     assert.equal(issuing.reason, 'Renewing');

@@ -53,7 +53,7 @@ describe('RFC 2136 provider against BIND', () => {
       { nameserver: bind.address, tsigKeyName: key.name, tsigAlgorithm: key === keys.sha512 ? 'HMACSHA512' : 'HMACSHA256', tsigSecret: key.secret, ...config },
       { clock, timeoutMs },
     );
-  const visible = async (fqdn: string, value: string) => (await checkTxtPropagation({ fqdn, value, nameservers: [bind.address] }, { timeoutMs: 2000 })).visible;
+  const visible = async (fqdn: string, value: string) => (await checkTxtPropagation({ fqdn, value, nameservers: [bind.address] }, { timeoutMs: 5000 })).visible;
 
   it('present makes the TXT record visible and cleanup removes it again', async () => {
     const p = provider(keys.sha256);

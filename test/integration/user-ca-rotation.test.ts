@@ -86,7 +86,7 @@ describe('user CA replaced in its Secret', () => {
           const i = await getIssuer('user');
           return i?.status?.caFingerprint === ca2.fingerprint ? i : undefined;
         },
-        { timeoutMs: 10_000, intervalMs: 100 },
+        { timeoutMs: 60_000, intervalMs: 100 },
       );
       assert.equal(switched.status?.ca?.phase, 'Reissuing');
       const retiring = switched.status?.ca?.generations?.find((g) => g.role === 'retiring');
@@ -135,7 +135,7 @@ describe('user CA bad replacement', () => {
 
     // The user puts a leaf certificate and its key where the CA was.
     await replaceSecretData(client, 'certsmith', 'bad-ca', { 'tls.crt': leaf.data!['tls.crt']!, 'tls.key': leaf.data!['tls.key']! });
-    const i = await waitForReady(client, Resources.clusterIssuers, undefined, 'bad', (c) => c.status === 'False', 10_000);
+    const i = await waitForReady(client, Resources.clusterIssuers, undefined, 'bad', (c) => c.status === 'False', 60_000);
     const ready = findCondition(i.status?.conditions, 'Ready')!;
     assert.equal(ready.reason, 'NotCA');
     assert.match(ready.message ?? '', /is not a CA/);
