@@ -38,11 +38,12 @@ export async function startHttp01Server(opts: {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
     const token = path.startsWith(PREFIX) ? path.slice(PREFIX.length) : undefined;
-    const askable = (req.method === 'GET' || req.method === 'HEAD') && token !== undefined && TOKEN.test(token);
+    const method = req.method ?? '';
+    const askable = (method === 'GET' || method === 'HEAD') && token !== undefined && TOKEN.test(token);
     const keyAuthorization = askable ? opts.lookup(token) : undefined;
     if (keyAuthorization === undefined && askable && !loaded && whenLoaded) {
       void waitAtMost(whenLoaded, loadWaitMs).then(() => {
-        if (loaded) answer(res, req.method!, opts.lookup(token));
+        if (loaded) answer(res, method, opts.lookup(token));
         else {
           opts.onRequest?.(false);
           res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end('challenges not loaded yet\n');
@@ -50,7 +51,7 @@ export async function startHttp01Server(opts: {
       });
       return;
     }
-    answer(res, req.method ?? 'GET', keyAuthorization);
+    answer(res, method, keyAuthorization);
   });
 
   function answer(res: http.ServerResponse, method: string, keyAuthorization: string | undefined): void {
