@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager, kubectl, etcd, pebble, pebble-challtestsrv and helm
-# from Go modules, copies the Gateway API CRDs (standard channel) out of their Go module next to them, and caches
+# Builds kube-apiserver, kube-controller-manager, kubectl, the node's kubelet, kube-scheduler and kube-proxy, etcd,
+# pebble, pebble-challtestsrv and helm from Go modules, copies the Gateway API CRDs (standard channel) out of their Go module next to them, and caches
 # all of it outside the work tree. A warm run (stamps present) exits at once.
 # Prints the bin directory on its last line of stdout; the CRDs are in ../gateway-api-crds beside it.
 set -euo pipefail
@@ -20,7 +20,16 @@ gateway_crds="$dir/gateway-api-crds"
 # A stamp of its own: caches built before the CRDs were part of the set only need them added.
 gateway_stamp="$gateway_crds/.complete"
 
-if [[ -f "$stamp" && -f "$gateway_stamp" ]]; then
+ALL_BINARIES=(kube-apiserver kube-controller-manager kubectl kubelet kube-scheduler kube-proxy etcd pebble pebble-challtestsrv helm)
+# Complete when stamped and every binary is there: a cache stamped before the node's binaries joined the set builds
+# only those.
+complete() {
+  [[ -f "$stamp" && -f "$gateway_stamp" ]] || return 1
+  local b
+  for b in "${ALL_BINARIES[@]}"; do [[ -x "$bin/$b" ]] || return 1; done
+}
+
+if complete; then
   echo "$bin"
   exit 0
 fi
@@ -34,7 +43,7 @@ if ! flock -n 9; then
   log "another build of this set is running; waiting for it"
   flock 9
 fi
-if [[ -f "$stamp" && -f "$gateway_stamp" ]]; then
+if complete; then
   echo "$bin"
   exit 0
 fi
@@ -42,7 +51,7 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
 build_kubernetes() {
   local w="$dir/work/kubernetes"
-  local want=(kube-apiserver kube-controller-manager kubectl)
+  local want=(kube-apiserver kube-controller-manager kubectl kubelet kube-scheduler kube-proxy)
   local missing=0
   for b in "${want[@]}"; do [[ -x "$bin/$b" ]] || missing=1; done
   [[ $missing == 1 ]] || return 0
@@ -139,7 +148,7 @@ build_etcd
 go_install github.com/letsencrypt/pebble/v2/cmd/... "$PEBBLE_VERSION" pebble pebble-challtestsrv
 go_install helm.sh/helm/v4/cmd/helm "$HELM_VERSION" helm
 
-for b in kube-apiserver kube-controller-manager kubectl etcd pebble pebble-challtestsrv helm; do
+for b in "${ALL_BINARIES[@]}"; do
   [[ -x "$bin/$b" ]] || { log "missing $b after build"; exit 1; }
 done
 fetch_gateway_api_crds

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run for real: BIND9 (named) and its tools (dig, nsupdate) for DNS-01,
-# openssl for certificate cross-checks, a headless JRE for keytool (JKS and PKCS#12 truststores), and jemalloc,
-# which the image preloads and the benchmark runs the operator with.
+# openssl for certificate cross-checks, a headless JRE for keytool (JKS and PKCS#12 truststores), jemalloc,
+# which the image preloads and the benchmark runs the operator with, and the node: containerd, runc, the CNI
+# plugins, iptables and conntrack (kubelet, kube-proxy), buildah (builds the image from the Dockerfile) and
+# busybox-static (the shell in the test images).
 # Idempotent: when every command is already there it exits at once, without touching apt.
 set -euo pipefail
 
 log() { echo "system-packages: $*" >&2; }
 
-# A command (Debian puts named in /usr/sbin, which is not on every user's PATH) or a shared library.
+# A command (Debian puts named in /usr/sbin, which is not on every user's PATH), an absolute path, or a shared
+# library.
 have() {
-  if [[ "$1" == *.so.* ]]; then
+  if [[ "$1" == /* ]]; then
+    [[ -e "$1" ]]
+  elif [[ "$1" == *.so.* ]]; then
     # The directories bench/issuance.ts looks in.
     local dir
     for dir in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do
@@ -27,10 +32,17 @@ declare -A PACKAGE_OF=(
   [openssl]="openssl"
   [keytool]="openjdk-17-jre-headless"
   [libjemalloc.so.2]="libjemalloc2"
+  [containerd]="containerd"
+  [runc]="runc"
+  [/usr/lib/cni/bridge]="containernetworking-plugins"
+  [iptables]="iptables"
+  [conntrack]="conntrack"
+  [buildah]="buildah"
+  [/bin/busybox]="busybox-static"
 )
 
 missing=()
-for cmd in named openssl keytool libjemalloc.so.2; do
+for cmd in named openssl keytool libjemalloc.so.2 containerd runc /usr/lib/cni/bridge iptables conntrack buildah /bin/busybox; do
   have "$cmd" || missing+=("$cmd")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
