@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { binaryPath, ensureBinaries, gatewayApiCrdsDir } from './binaries.ts';
 import { createTestCA, writeServiceAccountKeys } from './certs.ts';
 import { freePort } from './ports.ts';
+import { addNodeAddress, NODE_ADDRESS, removeNodeAddress } from './node-host.ts';
 import { removeOnExit, startProcess, waitUntil, type ManagedProcess } from './processes.ts';
 
 const run = promisify(execFile);
@@ -32,6 +33,12 @@ export interface ControlPlaneOptions {
   featureGates?: string;
   /** kube-apiserver --runtime-config (comma-separated group/version=bool). ClusterTrustBundle is GA (v1) in 1.37 and on by default. */
   runtimeConfig?: string;
+  /**
+   * Serve the API on the node's address (node-host.ts's NODE_ADDRESS, put on loopback here and removed at stop)
+   * instead of 127.0.0.1, so pods on a node (node.ts) reach it through the `kubernetes` Service. Also turns on the
+   * ServiceAccount admission plugin (pods get their token) and gives the apiserver a client certificate for kubelet.
+   */
+  forNode?: boolean;
   /**
    * Default true: on SIGINT/SIGTERM kill the children and exit, unless another listener for the signal exists (then it
    * is left to call stop()). Children are killed on process exit in every case.
@@ -79,12 +86,21 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   await mkdir(pki);
   const handleSignals = opts.handleSignals ?? true;
   const procs: ManagedProcess[] = [];
+  const address = opts.forNode ? NODE_ADDRESS : '127.0.0.1';
+  if (opts.forNode) {
+    addNodeAddress();
+    process.once('exit', removeNodeAddress);
+  }
 
   const stopAll = async () => {
     for (const p of [...procs].reverse()) await p.stop();
     procs.length = 0;
     await rm(dir, { recursive: true, force: true });
     forgetDir();
+    if (opts.forNode) {
+      removeNodeAddress();
+      process.removeListener('exit', removeNodeAddress);
+    }
   };
 
   try {
@@ -118,7 +134,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const serving = await ca.issue('apiserver', {
       commonName: 'kube-apiserver',
       dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
-      ipAddresses: ['127.0.0.1', '10.0.0.1'],
+      ipAddresses: ['127.0.0.1', '10.0.0.1', ...(opts.forNode ? [NODE_ADDRESS] : [])],
       serverAuth: true,
     });
     const admin = await ca.issue('admin', { commonName: 'admin', organizations: ['system:masters'], serverAuth: false, clientAuth: true });
@@ -129,14 +145,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
     // kube-apiserver
     const apiPort = await freePort();
-    const server = `https://127.0.0.1:${apiPort}`;
+    const server = `https://${address}:${apiPort}`;
     const tls = { ca: readFileSync(ca.certFile), cert: readFileSync(admin.certFile), key: readFileSync(admin.keyFile) };
     const apiserverArgs = [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      // Loopback may not be published in the kubernetes Service's endpoints; nothing here needs them.
-      '--endpoint-reconciler-type=none',
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
+      // Loopback may not be published in the kubernetes Service's endpoints; only pods need them.
+      `--endpoint-reconciler-type=${opts.forNode ? 'lease' : 'none'}`,
       `--secure-port=${apiPort}`,
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
       `--tls-cert-file=${serving.certFile}`,
@@ -148,7 +164,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       '--service-cluster-ip-range=10.0.0.0/24',
       '--authorization-mode=RBAC',
       '--allow-privileged=true',
-      '--disable-admission-plugins=ServiceAccount',
+      // Without a node nothing mounts a token, and the plugin would make every test create service accounts first.
+      ...(opts.forNode
+        ? [
+            `--kubelet-client-certificate=${admin.certFile}`,
+            `--kubelet-client-key=${admin.keyFile}`,
+            '--kubelet-preferred-address-types=InternalIP',
+          ]
+        : ['--disable-admission-plugins=ServiceAccount']),
       '--enable-priority-and-fairness=false',
       // Without it a SIGTERMed apiserver waits for open watches (clients hold them for minutes) and never exits in time.
       '--shutdown-watch-termination-grace-period=2s',
