@@ -2,8 +2,8 @@
 # Installs the Debian packages the tests run for real: BIND9 (named) and its tools (dig, nsupdate) for DNS-01,
 # openssl for certificate cross-checks, a headless JRE for keytool (JKS and PKCS#12 truststores), jemalloc,
 # which the image preloads and the benchmark runs the operator with, and the node: containerd, runc, the CNI
-# plugins, iptables and conntrack (kubelet, kube-proxy), buildah (builds the image from the Dockerfile) and
-# busybox-static (the shell in the test images).
+# plugins, iptables and conntrack (kubelet, kube-proxy), buildah (builds the image from the Dockerfile), debootstrap
+# (the Debian root the image's local base images start from) and busybox-static (the shell in the test images).
 # Idempotent: when every command is already there it exits at once, without touching apt.
 set -euo pipefail
 
@@ -38,11 +38,12 @@ declare -A PACKAGE_OF=(
   [iptables]="iptables"
   [conntrack]="conntrack"
   [buildah]="buildah"
+  [debootstrap]="debootstrap"
   [/bin/busybox]="busybox-static"
 )
 
 missing=()
-for cmd in named openssl keytool libjemalloc.so.2 containerd runc /usr/lib/cni/bridge iptables conntrack buildah /bin/busybox; do
+for cmd in named openssl keytool libjemalloc.so.2 containerd runc /usr/lib/cni/bridge iptables conntrack buildah debootstrap /bin/busybox; do
   have "$cmd" || missing+=("$cmd")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0

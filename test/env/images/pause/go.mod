@@ -1,0 +1,3 @@
+module certsmith.dev/test/env/images/pause
+
+go 1.22
