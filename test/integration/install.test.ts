@@ -23,6 +23,7 @@ import { binaryPath, ensureBinaries } from '../env/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { certificate, clusterIssuer, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
+import { createHelm, type Helm } from './helpers/helm.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const run = promisify(execFile);
@@ -36,23 +37,8 @@ const CRD_NAMES = ['certificates.certsmith.dev', 'clusterissuers.certsmith.dev',
 
 type Manifest = KubeObject<any> & Record<string, any>;
 
-let helmHome: string;
+let helm: Helm;
 let binDir: string;
-
-async function helm(...args: string[]): Promise<string> {
-  const env = {
-    ...process.env,
-    HELM_CACHE_HOME: join(helmHome, 'cache'),
-    HELM_CONFIG_HOME: join(helmHome, 'config'),
-    HELM_DATA_HOME: join(helmHome, 'data'),
-  };
-  try {
-    return (await run(binaryPath(binDir, 'helm'), args, { env, maxBuffer: 64 * 2 ** 20 })).stdout;
-  } catch (err) {
-    const e = err as Error & { stderr?: string; stdout?: string };
-    throw new Error(`helm ${args.join(' ')} failed: ${e.stderr || e.message}\n${e.stdout ?? ''}`);
-  }
-}
 
 async function template(...set: string[]): Promise<Manifest[]> {
   const out = await helm('template', 'certsmith', chartDir, '--namespace', NS, ...set.flatMap((s) => ['--set', s]));
@@ -66,11 +52,11 @@ function find(docs: Manifest[], kind: string, name?: string): Manifest {
 }
 
 before(async () => {
-  helmHome = await mkdtemp(join(tmpdir(), 'certsmith-helm-'));
   binDir = await ensureBinaries();
+  helm = await createHelm(binDir);
 });
 after(async () => {
-  await rm(helmHome, { recursive: true, force: true });
+  await helm.cleanup();
 });
 
 describe('chart', () => {
