@@ -14,6 +14,7 @@ import { encodePem, encodePrivateKeyPem, generatePrivateKey, signCertificate } f
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { certificate, createNamespace, decode, issuer, updateSpec, waitForReady, type Secret } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
+import { reconcileCount, reconciledAgain, touch } from './helpers/reconciles.ts';
 
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
 const NS = 'bad';
@@ -149,11 +150,18 @@ describe('reported on the Certificate by the operator', () => {
     await waitForReady(client, Resources.certificates, NS, 'first');
     await client.create(Resources.certificates, certificate(NS, 'second', { secretName: 'shared-tls', issuerRef: ref, dnsNames: ['second.example.test'] }));
     await notReady('second', 'SecretInUse', /Secret shared-tls is written by Certificate first/);
-    const first = (await client.get<Certificate>(Resources.certificates, NS, 'first'))!;
-    await new Promise((r) => setTimeout(r, 3000));
+    // Both reconciled again with nothing changed (a touch no controller reads), and counted: a loop starts with a
+    // write, so if neither writes its status or the Secret, nothing loops.
+    const reconciles = await reconcileCount(operator, 'certificates');
+    const first = await touch<Certificate>(client, Resources.certificates, NS, 'first');
+    const second = await touch<Certificate>(client, Resources.certificates, NS, 'second');
+    const shared = (await client.get<Secret>(Resources.secrets, NS, 'shared-tls'))!;
+    await reconciledAgain(operator, 'certificates', reconciles, 2);
     const firstLater = (await client.get<Certificate>(Resources.certificates, NS, 'first'))!;
     assert.equal(firstLater.status?.revision, first.status?.revision, 'nothing loops: the first is not re-issued');
     assert.equal(firstLater.metadata.resourceVersion, first.metadata.resourceVersion, 'and its status is not rewritten');
+    assert.equal((await client.get<Certificate>(Resources.certificates, NS, 'second'))!.metadata.resourceVersion, second.metadata.resourceVersion, "nor the second's");
+    assert.equal((await client.get<Secret>(Resources.secrets, NS, 'shared-tls'))!.metadata.resourceVersion, shared.metadata.resourceVersion, 'nor the Secret');
   });
 
   it('a spec changed while issuing ends with a certificate for the latest spec', async () => {

@@ -11,6 +11,7 @@ import { Resources } from '../../src/kube/resources.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { certificate, clusterIssuer, createNamespace, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
+import { reconcileCount, reconciledAgain, touch } from './helpers/reconciles.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -150,8 +151,11 @@ describe('certsmith CLI', () => {
     const after = (await cliJson<Record<string, any>>('inspect', 'web-tls', '-n', NS)).json;
     assert.notEqual(after.chain[0].serialNumber, before);
     assert.equal(after.revision, 2);
-    // Done once: no further issuance follows from the same request.
-    await new Promise((res) => setTimeout(res, 3000));
+    // Done once: no further issuance follows from the same request, when the operator looks at it again (a touch no
+    // controller reads; the request's annotation is still there).
+    const reconciles = await reconcileCount(operator, 'certificates');
+    await touch(client, Resources.certificates, NS, 'web');
+    await reconciledAgain(operator, 'certificates', reconciles, 1);
     const still = await client.get<Certificate>(Resources.certificates, NS, 'web');
     assert.equal(still?.status?.revision, 2);
   });

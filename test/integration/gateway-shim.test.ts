@@ -22,6 +22,7 @@ import { freePort } from '../env/ports.ts';
 import { certificate, createNamespace, decode, editObject, type Secret, waitForReady } from './helpers/objects.ts';
 import { createTestIssuers } from './helpers/issuers.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
+import { reconcileCount, reconciledAgain } from './helpers/reconciles.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
@@ -294,9 +295,10 @@ describe('bad input on a Gateway', () => {
     assert.match(other.message, /^listener elsewhere refers to the Secret other\/theirs in another namespace/);
     const owned = (await client.list<Certificate>(Resources.certificates, { namespace: NS, labelSelector: 'certsmith.dev/owner-name=partial' })).items;
     assert.deepEqual(owned.map((c) => c.metadata.name), ['fine-tls']);
-    // A resync or an unrelated change must not repeat them.
+    // A resync or an unrelated change must not repeat them: the change is reconciled (counted), and says nothing new.
+    const reconciles = await reconcileCount(operator, 'gateways');
     await editGateway('partial', (g) => ({ ...g, metadata: { ...g.metadata, labels: { touched: 'yes' } } }));
-    await new Promise((r) => setTimeout(r, 1_000));
+    await reconciledAgain(operator, 'gateways', reconciles, 1);
     assert.equal((await eventsOn('partial')).filter((e) => e.reason === 'BadConfig').length, 2);
   });
 

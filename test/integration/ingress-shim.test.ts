@@ -21,6 +21,7 @@ import { freePort } from '../env/ports.ts';
 import { certificate, createNamespace, decode, editObject, type Secret, waitForReady } from './helpers/objects.ts';
 import { createTestIssuers } from './helpers/issuers.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
+import { reconcileCount, reconciledAgain } from './helpers/reconciles.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
@@ -326,11 +327,13 @@ describe('migrating from cert-manager', () => {
     ]);
 
   it("without --honour-cert-manager-annotations, cert-manager's annotations are not acted on", async () => {
+    const reconciles = await reconcileCount(operator, 'ingresses');
     await client.create(Resources.ingresses, legacy());
-    // An Ingress created after it, which the operator does act on, shows that it has looked at both.
+    // An Ingress created after it, which the operator does act on, shows that it has come to both; two reconciles
+    // counted, that it has finished with both (the queue hands out keys in order: the first is legacy's).
     await client.create(Resources.ingresses, ingress('marker', { 'certsmith.dev/cluster-issuer': 'test-ca' }, [{ hosts: ['marker.shim.test'], secretName: 'marker-tls' }]));
     await certExists('marker-tls');
-    await new Promise((r) => setTimeout(r, 1_000));
+    await reconciledAgain(operator, 'ingresses', reconciles, 2);
     assert.equal(await getCert('legacy-tls'), undefined);
     assert.deepEqual((await eventsOn('legacy')).map((e) => e.reason), [], 'nor told about');
   });

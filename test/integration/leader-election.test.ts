@@ -177,17 +177,20 @@ describe('leader election on a real Lease', () => {
   });
 
   it('leaves alone a Lease that another holder keeps valid', async () => {
-    await client.create<Lease>(Resources.leases, {
+    const held = await client.create<Lease>(Resources.leases, {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       metadata: { name: 'held', namespace: NS },
       spec: { holderIdentity: 'other', leaseDurationSeconds: 60, renewTime: microTime(new Date()), leaseTransitions: 0 },
     });
-    const a = candidate('held', 'a');
-    await sleep(2500);
+    // Its own client, so its attempts can be counted: each reads the Lease once. Five, at a 0.5 s retry period.
+    const own = createKubeClient({ kubeconfigPath: cp.kubeconfigPath });
+    const a = candidate('held', 'a', { client: own });
+    await waitFor('five attempts at the Lease', () => (own.requestCounts().GET ?? 0) >= 5);
     assert.equal(a.elector.isLeader(), false);
     assert.deepEqual(a.events, []);
     assert.equal((await readLease('held'))?.holderIdentity, 'other');
+    assert.equal((await client.get<Lease>(Resources.leases, NS, 'held'))?.metadata.resourceVersion, held.metadata.resourceVersion, 'never written');
     await a.elector.stop();
     assert.equal((await readLease('held'))?.holderIdentity, 'other', 'stopping a candidate releases nothing');
   });

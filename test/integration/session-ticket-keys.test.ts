@@ -26,6 +26,7 @@ import { handshake } from '../unit/reload/tls.ts';
 import { createNamespace, editObject, type Secret } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { startProjector, type Projector } from './helpers/projector.ts';
+import { reconcileCount, reconciledAgain } from './helpers/reconciles.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
@@ -82,8 +83,9 @@ describe('SessionTicketKeys', () => {
     assert.equal(ready.status?.keys, 1);
     const next = Date.parse(ready.status!.nextRotationTime!) - Date.parse(ready.status!.lastRotationTime!);
     assert.ok(Math.abs(next - 3_600_000) <= 1000, `next rotation ${next} ms after the last`);
-    // Resyncs every 2 s: no rotation and no write before the interval.
-    await new Promise((r) => setTimeout(r, 5000));
+    // Resyncs every 2 s: no rotation and no write before the interval, after three more reconciles (the only
+    // SessionTicketKeys so far: all of them its own).
+    await reconciledAgain(operator, 'sessionticketkeys', await reconcileCount(operator, 'sessionticketkeys'), 3);
     const again = await getSecret('web-ticket-keys');
     assert.equal(again!.metadata.resourceVersion, secret!.metadata.resourceVersion);
     const statusAgain = await client.get<SessionTicketKeys>(Resources.sessionTicketKeys, NS, 'web');
@@ -126,10 +128,14 @@ describe('SessionTicketKeys', () => {
       metadata: { name: 'someone-elses', namespace: NS },
       data: { 'ticket.key': Buffer.alloc(48, 7).toString('base64') },
     } as Secret);
+    const created = Date.now();
     await client.create(Resources.sessionTicketKeys, stek('intruder', { secretName: 'someone-elses', rotationInterval: '3s' }));
     const o = await waitForReady('intruder', 'SecretConflict');
     assert.match(findCondition(o.status?.conditions, 'Ready')!.message!, /not managed/);
-    await new Promise((r) => setTimeout(r, 4000));
+    // Once a rotation would be due, two resync rounds (every SessionTicketKeys reconciled twice, counted).
+    await waitFor('its rotation interval to pass', () => Date.now() >= created + 3_000, { intervalMs: 100 });
+    const all = (await client.list(Resources.sessionTicketKeys, { namespace: NS })).items.length;
+    await reconciledAgain(operator, 'sessionticketkeys', await reconcileCount(operator, 'sessionticketkeys'), 2 * all);
     const after = await getSecret('someone-elses');
     assert.equal(after!.metadata.resourceVersion, mine.metadata.resourceVersion);
     assert.deepEqual(after!.data, mine.data);

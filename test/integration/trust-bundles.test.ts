@@ -18,6 +18,7 @@ import { createGeneration } from '../../src/signers/managed-ca.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { certificate, clusterIssuer, createNamespace, decode, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
+import { reconcileCount, reconciledAgain } from './helpers/reconciles.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
@@ -56,18 +57,6 @@ async function waitForCondition(name: string, type: string, test: (c: Condition)
     if (!test(c)) throw new Error(`${type} is ${JSON.stringify(c)}`);
     return b;
   });
-}
-
-/** Reconciles the trustbundles controller has finished, from the operator's /metrics. */
-async function trustBundleReconciles(): Promise<number> {
-  const port = /"port":(\d+),"msg":"health server listening"/.exec(await operator.logs())?.[1];
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return [...text.matchAll(/^certsmith_reconcile_total\{[^}]*controller="trustbundles"[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
-}
-
-/** Waits until the bundles were reconciled `times` more (waited for, not slept on: a loaded machine resyncs late). */
-async function reconciledAgain(since: number, times: number): Promise<void> {
-  await waitFor(`${times} more TrustBundle reconciles`, async () => (await trustBundleReconciles()) >= since + times, { timeoutMs: 30_000 });
 }
 
 const getConfigMap = (ns: string, name: string) => client.get<ConfigMap>(Resources.configMaps, ns, name);
@@ -161,10 +150,10 @@ describe('TrustBundle', () => {
         ...['team-a', 'team-b'].flatMap((ns) => [getConfigMap(ns, 'org-roots'), getSecret(ns, 'org-roots')]),
       ]).then((objs) => objs.map((o) => o?.metadata.resourceVersion));
     const before = await versions();
-    const reconciles = await trustBundleReconciles();
+    const reconciles = await reconcileCount(operator, 'trustbundles');
     // Resyncs every 2 s, plus a namespace event that enqueues every bundle.
     await createNamespace(client, 'unrelated');
-    await reconciledAgain(reconciles, 3);
+    await reconciledAgain(operator, 'trustbundles', reconciles, 3);
     assert.deepEqual(await versions(), before);
   });
 
@@ -290,9 +279,9 @@ describe('TrustBundle truststores and ClusterTrustBundle', () => {
       ]).then((objs) => objs.map((o) => o?.metadata.resourceVersion));
     const before = await versions();
     assert.ok(before.every(Boolean));
-    const reconciles = await trustBundleReconciles();
+    const reconciles = await reconcileCount(operator, 'trustbundles');
     await createNamespace(client, 'unrelated-2');
-    await reconciledAgain(reconciles, 3);
+    await reconciledAgain(operator, 'trustbundles', reconciles, 3);
     assert.deepEqual(await versions(), before);
   });
 

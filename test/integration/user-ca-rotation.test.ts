@@ -19,6 +19,7 @@ import { createGeneration } from '../../src/signers/managed-ca.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { certificate, clusterIssuer, createNamespace, replaceSecretData, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
+import { reconcileCount, reconciledAgain, touch, type ControllerName } from './helpers/reconciles.ts';
 import { assertLeavesAlwaysTrusted, assertReissuedOnceBy, createTrustedLeaves, fingerprintsOf, startRotationRecorder, type ConfigMap, type RotationSetup } from './helpers/rotation.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -141,8 +142,12 @@ describe('user CA bad replacement', () => {
     assert.match(ready.message ?? '', /is not a CA/);
     const kept = (i as Issuer).status?.ca?.generations?.find((g) => g.role === 'signing');
     assert.equal(kept?.fingerprint, ca.fingerprint, 'the CA the leaves were signed by is still remembered');
-    // The bundle keeps the old CA: its leaf is still in use.
-    await new Promise((r) => setTimeout(r, 2000));
+    // The bundle keeps the old CA: its leaf is still in use. The issuer, the bundle it feeds and its leaf are
+    // reconciled again with nothing changed (a touch no controller reads), and counted.
+    const controllers: ControllerName[] = ['clusterissuers', 'trustbundles', 'certificates'];
+    const reconciles = await Promise.all(controllers.map((c) => reconcileCount(operator, c)));
+    await touch(client, Resources.clusterIssuers, undefined, 'bad');
+    for (const [i, c] of controllers.entries()) await reconciledAgain(operator, c, reconciles[i]!, 1);
     const cm = await client.get<ConfigMap>(Resources.configMaps, APPS, 'bad-trust');
     assert.ok(fingerprintsOf(cm?.data?.['ca.crt'] ?? '').includes(ca.fingerprint), 'the old CA stays in the bundle');
     const after = await client.get<Secret>(Resources.secrets, APPS, 'app-c-tls');
