@@ -252,11 +252,19 @@ describe('TrustBundle truststores and ClusterTrustBundle', () => {
     assert.equal(jks.readUInt32BE(0), 0xfeedfeed);
     const digest = createHash('sha1').update(Buffer.from('changeit', 'utf16le').swap16()).update('Mighty Aphrodite').update(jks.subarray(0, -20)).digest();
     assert.deepEqual(jks.subarray(-20), digest, 'JKS digest keyed by the password from the Secret');
-    if (spawnSync('keytool', ['-help'], { stdio: 'ignore' }).error === undefined) {
-      const jksFile = join(dir, 'truststore.jks');
-      await writeFile(jksFile, jks);
-      const out = execFileSync('keytool', ['-list', '-rfc', '-keystore', jksFile, '-storetype', 'JKS', '-storepass', 'changeit'], { encoding: 'utf8' });
-      assert.deepEqual(fingerprints(out.replaceAll('\r', '')).sort(), fingerprints(pem));
+    await writeFile(join(dir, 'truststore.jks'), jks);
+
+    // Java reads both stores, the way a JVM would be given them. keytool is required (test/env/system-packages.sh
+    // installs it): a machine without it fails here rather than skipping the check.
+    const stores = [
+      { file: 'truststore.p12', type: 'PKCS12', password: '' },
+      { file: 'truststore.jks', type: 'JKS', password: 'changeit' },
+    ];
+    for (const s of stores) {
+      const keytool = spawnSync('keytool', ['-list', '-rfc', '-keystore', join(dir, s.file), '-storetype', s.type, '-storepass', s.password], { encoding: 'utf8' });
+      assert.equal(keytool.error, undefined, `keytool must be on PATH (openjdk-17-jre-headless, installed by test/env/system-packages.sh): ${keytool.error?.message}`);
+      assert.equal(keytool.status, 0, `keytool reads ${s.file}: ${keytool.stdout}${keytool.stderr}`);
+      assert.deepEqual(fingerprints(keytool.stdout.replaceAll('\r', '')).sort(), fingerprints(pem), `keytool lists the bundle's certificates from ${s.file}`);
     }
 
     const secret = (await getSecret(NS, 'java-roots'))!;
