@@ -216,8 +216,12 @@ describe('lifecycle', () => {
     await Promise.all(
       names.map((n) => client.create(Resources.certificates, certificate(NS, n, { secretName: `${n}-tls`, issuerRef: caIssuer, dnsNames: [`${n}.example.test`] }))),
     );
-    await new Promise((r) => setTimeout(r, 300));
+    const written = async () => (await client.list<Secret>(Resources.secrets, { namespace: NS })).items.filter((s) => s.metadata.name.startsWith('burst-')).length;
+    // Killed once issuance is under way (its first Secret is written), not after a guessed delay.
+    await waitFor('the first Secret of the burst', async () => (await written()) > 0, { intervalMs: 10 });
     await operator.kill();
+    const writtenAtKill = await written();
+    assert.ok(writtenAtKill < names.length, `the kill landed mid-flight: ${writtenAtKill} of ${names.length} Secrets were written`);
     operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, name: 'operator-2', args: ['--leader-elect=false'] });
     for (const n of names) {
       const c = await waitForReady(client, Resources.certificates, NS, n);
