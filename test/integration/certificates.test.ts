@@ -153,15 +153,29 @@ describe('lifecycle', () => {
   });
 
   it('certificates renew on time; rotationPolicy Always makes a new key and Never keeps it', async () => {
-    // 1 minute lifetime, renewed when 75% remains: about every 15 seconds.
+    // 1 minute lifetime, renewed when 75% remains: 15 seconds after notBefore.
     const short = { duration: '1m', renewBeforePercentage: 75, dnsNames: ['short.example.test'] };
-    await issue('rotate-always', { ...short, privateKey: { rotationPolicy: 'Always' } });
-    await issue('rotate-never', { ...short, privateKey: { rotationPolicy: 'Never' } });
+    const first = new Map([
+      ['rotate-always', await issue('rotate-always', { ...short, privateKey: { rotationPolicy: 'Always' } })],
+      ['rotate-never', await issue('rotate-never', { ...short, privateKey: { rotationPolicy: 'Never' } })],
+    ]);
     const keyAlways1 = decode(await readSecret('rotate-always-tls'), 'tls.key');
     const keyNever1 = decode(await readSecret('rotate-never-tls'), 'tls.key');
     const certNever1 = decode(await readSecret('rotate-never-tls'), 'tls.crt');
-    for (const name of ['rotate-always', 'rotate-never']) {
-      await waitForReady(client, Resources.certificates, NS, name, (c, o) => c.status === 'True' && (o.status?.revision ?? 0) >= 2, 60_000);
+    for (const [name, c1] of first) {
+      const notBefore = Date.parse(c1.status!.notBefore!);
+      const notAfter = Date.parse(c1.status!.notAfter!);
+      assert.equal(notAfter - notBefore, 60_000, `${name}: a 1 minute lifetime`);
+      const due = notAfter - 0.75 * (notAfter - notBefore);
+      assert.equal(Date.parse(c1.status!.renewalTime!), due, `${name}: renewal due when 75% of the lifetime remains`);
+      const renewed = (await waitForReady(client, Resources.certificates, NS, name, (c, o) => c.status === 'True' && (o.status?.revision ?? 0) >= 2, 60_000)) as Certificate;
+      assert.equal(renewed.status?.revision, 2, `${name}: seen at its first renewal`);
+      // The issuer stamps notBefore with the time it signed, to the second: when the renewal happened.
+      const leaf = describeCertificate(parseCertificatesPem(decode(await readSecret(`${name}-tls`), 'tls.crt'))[0]!);
+      assert.equal(leaf.notBefore.getTime(), Date.parse(renewed.status!.notBefore!), `${name}: the Secret holds revision 2`);
+      const lateMs = leaf.notBefore.getTime() - due;
+      assert.ok(lateMs >= 0, `${name}: renewed ${-lateMs} ms before it was due`);
+      assert.ok(lateMs <= 5_000, `${name}: renewed ${lateMs} ms after it was due (at most 5 s)`);
     }
     assert.notEqual(decode(await readSecret('rotate-always-tls'), 'tls.key'), keyAlways1, 'Always: a new key');
     assert.equal(decode(await readSecret('rotate-never-tls'), 'tls.key'), keyNever1, 'Never: the same key');
