@@ -320,6 +320,8 @@ describe('on a cluster', () => {
     ['get', 'secrets', '-n', 'team'],
     ['create', 'secrets', '-n', 'team'],
     ['patch', 'secrets', '-n', 'team'],
+    // A managed CA's Secret is replaced (PUT) with the resourceVersion read.
+    ['update', 'secrets', '-n', NS],
     ['delete', 'secrets', '-n', 'team'],
     ['watch', 'secrets', '--all-namespaces'],
     ['patch', 'configmaps', '-n', 'team'],
@@ -355,7 +357,6 @@ describe('on a cluster', () => {
     ['delete', 'issuers.certsmith.dev', '-n', 'team'],
     ['patch', 'clusterissuers.certsmith.dev'],
     ['delete', 'trustbundles.certsmith.dev'],
-    ['update', 'secrets', '-n', 'team'],
     ['update', 'configmaps', '-n', 'team'],
     ['delete', 'events', '-n', 'team'],
     ['update', 'leases.coordination.k8s.io/other', '-n', NS],
