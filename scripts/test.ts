@@ -21,9 +21,10 @@ function step(title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv
 
 const only = process.argv.slice(2);
 step('control-plane binaries (cached after the first build)', 'bash', ['test/env/build-binaries.sh']);
-step('system packages: BIND9, openssl, keytool, jemalloc (installed once)', 'bash', ['test/env/system-packages.sh']);
+step('system packages: BIND9, openssl, keytool, jemalloc, containerd, runc, CNI plugins, buildah (installed once)', 'bash', ['test/env/system-packages.sh']);
 step('generated CRDs are current', process.execPath, ['scripts/generate-crds.ts', '--check']);
 step('typecheck', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
-const files = only.length > 0 ? only : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'];
-// One file at a time: integration files each run a control plane, and the machine has 2 cores.
+const files = only.length > 0 ? only : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'];
+// One file at a time: integration files each run a control plane (and some a node: one per machine at a time), and
+// the machine has 2 cores.
 step('tests', process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files]);
