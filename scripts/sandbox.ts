@@ -1,5 +1,7 @@
-// The local sandbox: real control plane + Pebble + the operator, with the examples applied, and ACME examples made
-// at runtime (their directory URL, CA bundle and DNS server exist only once Pebble and BIND run).
+// The local sandbox: a real control plane and a real node (containerd, kubelet, kube-scheduler, kube-proxy), the
+// operator running as pods from the image built from the Dockerfile and installed by the chart, Pebble, the
+// examples, ACME examples made at runtime (their directory URL, CA bundle and DNS server exist only once Pebble and
+// BIND run), and a certsmith/reload demo: an mTLS server and client as pods on a CA that rotates every 10 minutes.
 //   npm run sandbox              foreground; Ctrl-C stops everything
 //   npm run sandbox -- --detach  returns once every example Certificate is Ready; writes .sandbox/env
 //   npm run sandbox -- down      stops a detached sandbox
@@ -21,11 +23,11 @@ import { createKubeClient } from '../src/kube/client.ts';
 import { Resources } from '../src/kube/resources.ts';
 import { ensureBinaries } from '../test/env/binaries.ts';
 import { startBind, type Bind } from '../test/env/bind.ts';
-import { startControlPlane } from '../test/env/controlplane.ts';
+import { startCluster } from '../test/env/cluster.ts';
+import { demoClient, demoCode, demoServer, HTTPS_PORT } from '../test/env/demo-workload.ts';
+import { NODE_ADDRESS } from '../test/env/node-host.ts';
 import { startChallTestSrv, startPebble } from '../test/env/pebble.ts';
 import { isAlive } from '../test/env/processes.ts';
-import { freePort } from '../test/env/ports.ts';
-import { startOperator } from '../test/integration/helpers/operator.ts';
 
 const root = join(import.meta.dirname, '..');
 const dir = join(root, '.sandbox');
@@ -33,11 +35,19 @@ const pidFile = join(dir, 'pid');
 const envFile = join(dir, 'env');
 const args = process.argv.slice(2);
 const say = (msg: string) => console.log(`sandbox: ${msg}`);
-/** The zone BIND serves for the DNS-01 example; every name in it answers A 127.0.0.1, as challtestsrv does. */
+/** The zone BIND serves for the DNS-01 example; every name in it answers A with the node's address, as challtestsrv does. */
 const ZONE = 'sandbox.test';
 const TSIG_KEY_NAME = 'sandbox-update';
 /** The Secret (and Certificate) of the annotated Ingress example demo/shop. */
 const SHOP_SECRET = 'shop-tls';
+/**
+ * Where the CA reaches HTTP-01 answers: a NodePort on the node's address that leads to the operator pods' solver
+ * port, as an ingress controller or a load balancer on port 80 would. Every sandbox name resolves to the node.
+ */
+const SOLVER_NODE_PORT = 30089;
+/** The reload demo's server, reachable from the host at the node's address. */
+const DEMO_NODE_PORT = 30443;
+const DEMO_SERVER_NAME = 'reload-demo.demo.svc';
 
 if (args[0] === 'down') await down();
 else if (args.includes('--detach')) await detach();
@@ -89,14 +99,17 @@ async function detach(): Promise<void> {
 }
 
 async function runForeground(daemon: boolean): Promise<void> {
+  const started = Date.now();
+  if (process.getuid?.() !== 0) {
+    console.error('sandbox: the node (containerd, kubelet) needs root: run it as root');
+    process.exit(1);
+  }
   await mkdir(join(dir, 'logs'), { recursive: true });
   say('checking the control-plane binaries (the first run builds them from Go modules: tens of minutes)');
   const binDir = await ensureBinaries();
-  say('starting etcd, kube-apiserver and kube-controller-manager');
-  const cp = await startControlPlane({ crdsDir: join(root, 'crds'), logDir: join(dir, 'logs') });
-  const cleanups: (() => Promise<unknown>)[] = [() => cp.stop()];
+  const cleanups: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => {});
+    for (const c of cleanups.reverse()) await c().catch((err: Error) => say(`while stopping: ${err.message}`));
     await rm(envFile, { force: true });
     if (daemon) await rm(pidFile, { force: true });
   };
@@ -110,10 +123,28 @@ async function runForeground(daemon: boolean): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    say('building the operator image from the Dockerfile (the first run also builds its Debian bases: minutes), then starting the control plane and the node');
+    const cluster = await startCluster({ withOperatorImage: true, logDir: join(dir, 'logs') });
+    cleanups.push(() => cluster.stop());
+    const { cp } = cluster;
     const kubeconfig = join(dir, 'kubeconfig');
     await copyFile(cp.kubeconfigPath, kubeconfig);
+    const kubectl = (...a: string[]) => {
+      const r = spawnSync(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, ...a], { encoding: 'utf8', input: '' });
+      if (r.status !== 0) throw new Error(`kubectl ${a.join(' ')} failed: ${r.stderr}`);
+      return r.stdout;
+    };
+    const applyObjects = (objects: unknown[]) => {
+      const r = spawnSync(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', '-'], {
+        input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+        encoding: 'utf8',
+      });
+      if (r.status !== 0) throw new Error(`kubectl apply failed: ${r.stderr}`);
+    };
+
+    // DNS and Pebble on the node's address: the operator pods reach them there, and every name answers the node.
     say('starting Pebble (ACME test CA) and its DNS');
-    const dns = await startChallTestSrv({ binDir, logDir: join(dir, 'logs') });
+    const dns = await startChallTestSrv({ binDir, logDir: join(dir, 'logs'), listenHost: NODE_ADDRESS, defaultIPv4: NODE_ADDRESS });
     cleanups.push(() => dns.stop());
     const tsigSecret = randomBytes(32).toString('base64');
     const bind = await startBindIfPresent(tsigSecret);
@@ -124,53 +155,56 @@ async function runForeground(daemon: boolean): Promise<void> {
       cleanups.push(() => split.stop());
       resolver = split.address;
     }
-    // Pebble validates HTTP-01 on the operator's solver port, as a CA would reach it through an ingress on port 80.
-    const solverPort = await freePort();
     const pebble = await startPebble({
       binDir,
-      httpPort: solverPort,
+      listenHost: NODE_ADDRESS,
+      httpPort: SOLVER_NODE_PORT,
       dnsServer: resolver,
       logDir: join(dir, 'logs'),
       retryAfter: { authz: 1, order: 1 },
     });
     cleanups.push(() => pebble.stop());
     await copyFile(pebble.caFile, join(dir, 'pebble-ca.pem'));
-    say('starting the operator (log: .sandbox/logs/operator.log)');
-    const operator = startOperator({
-      kubeconfigPath: kubeconfig,
-      logDir: join(dir, 'logs'),
-      args: [
-        '--leader-elect=false',
-        '--acme-http01-solver-host=127.0.0.1',
-        `--acme-http01-solver-port=${solverPort}`,
-        `--acme-http01-check-port=${solverPort}`,
-        `--acme-recursive-nameservers=${resolver}`,
-        // The zone's NS record names 127.0.0.1:53, where nothing listens: ask BIND itself whether a TXT is visible.
-        ...(bind ? [`--acme-dns01-check-nameservers=${bind.address}`] : []),
-      ],
-    });
-    cleanups.push(() => operator.stop());
-    const kubectl = join(binDir, 'kubectl');
+
+    say('installing the operator with the chart (helm install, the image built from the Dockerfile)');
+    const values = {
+      acme: {
+        http01: { checkPort: SOLVER_NODE_PORT },
+        recursiveNameservers: [resolver],
+        // The zone's NS record names the node's port 53, where nothing listens: ask BIND itself whether a TXT is visible.
+        ...(bind ? { dns01CheckNameservers: [bind.address] } : {}),
+      },
+    };
+    await writeFile(join(dir, 'values.json'), JSON.stringify(values, null, 2));
+    const helm = spawnSync(
+      join(binDir, 'helm'),
+      ['install', 'certsmith', join(root, 'charts/certsmith'), '--namespace', 'certsmith', '--create-namespace', '--kubeconfig', kubeconfig, '-f', join(dir, 'values.json'), '--wait', '--timeout=180s'],
+      { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: join(dir, 'helm', 'cache'), HELM_CONFIG_HOME: join(dir, 'helm', 'config'), HELM_DATA_HOME: join(dir, 'helm', 'data') } },
+    );
+    if (helm.status !== 0) throw new Error(`helm install failed: ${helm.stderr}`);
+    applyObjects([solverNodePort()]);
+
     say('applying deploy/examples');
-    const applied = spawnSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', join(root, 'deploy/examples')], {
-      encoding: 'utf8',
-    });
-    if (applied.status !== 0) throw new Error(`kubectl apply failed: ${applied.stderr}`);
+    kubectl('apply', '--server-side', '-f', join(root, 'deploy/examples'));
     say(`applying the ACME examples: ClusterIssuer sandbox-acme (HTTP-01), Certificate demo/acme-web, annotated Ingress demo/shop${bind ? ', ClusterIssuer sandbox-acme-dns (DNS-01), Certificate demo/acme-wildcard' : ''}`);
-    const acmeObjects = acmeExamples({
-      directoryUrl: pebble.directoryUrl,
-      caPem: readFileSync(pebble.caFile, 'utf8'),
-      ...(bind ? { dns01: { nameserver: bind.address, tsigSecret } } : {}),
-    });
-    const acmeApplied = spawnSync(kubectl, ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', '-'], {
-      input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: acmeObjects }),
-      encoding: 'utf8',
-    });
-    if (acmeApplied.status !== 0) throw new Error(`kubectl apply of the ACME examples failed: ${acmeApplied.stderr}`);
+    applyObjects(
+      acmeExamples({
+        directoryUrl: pebble.directoryUrl,
+        caPem: readFileSync(pebble.caFile, 'utf8'),
+        ...(bind ? { dns01: { nameserver: bind.address, tsigSecret } } : {}),
+      }),
+    );
+    say('applying the certsmith/reload demo: ClusterIssuer sandbox-rotating (a CA rotated every 10 minutes), TrustBundle demo-trust, an mTLS server and client as pods');
+    applyObjects(reloadDemoObjects());
+    applyObjects([demoCode('demo')]);
+    applyObjects(reloadDemoWorkloads(cluster.operatorImage!));
+
     const client = createKubeClient({ kubeconfigPath: kubeconfig });
     // The Ingress's Certificate is made by the operator, so it is waited for by name.
-    const certs = await waitForCertificates(client, [`demo/${SHOP_SECRET}`]);
-    printSummary(certs, kubeconfig);
+    const certs = await waitForCertificates(client, [`demo/${SHOP_SECRET}`, 'demo/reload-demo', 'demo/reload-demo-client', 'demo/reload-demo-host']);
+    for (const d of ['reload-demo', 'reload-demo-client']) kubectl('rollout', 'status', `deployment/${d}`, '-n', 'demo', '--timeout=180s');
+    await writeDemoClientFiles(kubectl);
+    printSummary(certs, kubeconfig, kubectl);
     if (!bind) say(`the DNS-01 example (ClusterIssuer sandbox-acme-dns, Certificate demo/acme-wildcard) was skipped: BIND (named) is not available`);
     await writeFile(
       envFile,
@@ -182,13 +216,84 @@ async function runForeground(daemon: boolean): Promise<void> {
         '',
       ].join('\n'),
     );
-    say(daemon ? 'ready; running in the background (stop: npm run sandbox -- down)' : 'ready; press Ctrl-C to stop');
+    say(`ready in ${((Date.now() - started) / 1000).toFixed(0)} s; ${daemon ? 'running in the background (stop: npm run sandbox -- down)' : 'press Ctrl-C to stop'}`);
     await new Promise(() => {}); // until a signal
   } catch (err) {
     console.error(`sandbox: ${(err as Error).message}`);
     await stopAll();
     process.exit(1);
   }
+}
+
+/** The operator pods' HTTP-01 solver port on the node's address, where Pebble validates. */
+function solverNodePort(): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'sandbox-acme-solver-nodeport', namespace: 'certsmith' },
+    spec: {
+      type: 'NodePort',
+      selector: { 'app.kubernetes.io/name': 'certsmith', 'app.kubernetes.io/instance': 'certsmith' },
+      ports: [{ name: 'http', port: 80, targetPort: 'acme-http01', nodePort: SOLVER_NODE_PORT }],
+    },
+  } as KubeObject;
+}
+
+/**
+ * The reload demo's certificates and trust: a managed CA that rotates every 10 minutes (30-minute generations, a
+ * rotation when 20 are left, the default 2-minute propagation delay for the kubelet's one-minute sync), a server, a
+ * client and a host certificate from it, and the TrustBundle both pods read their trust from.
+ */
+function reloadDemoObjects(): KubeObject[] {
+  const issuerRef = { kind: 'ClusterIssuer', name: 'sandbox-rotating' };
+  const cert = (name: string, spec: Record<string, unknown>) => ({ apiVersion: API_VERSION, kind: 'Certificate', metadata: { name, namespace: 'demo' }, spec: { ...spec, issuerRef, duration: '24h' } });
+  return [
+    {
+      apiVersion: API_VERSION,
+      kind: 'ClusterIssuer',
+      metadata: { name: 'sandbox-rotating' },
+      spec: { ca: { managed: { commonName: 'certsmith sandbox rotating CA', duration: '30m', rotateBefore: '20m', retireGracePeriod: '2m', reissueWindow: '1m' } } },
+    },
+    {
+      apiVersion: API_VERSION,
+      kind: 'TrustBundle',
+      metadata: { name: 'demo-trust' },
+      spec: { sources: [{ issuer: issuerRef }], target: { configMap: { key: 'trust-bundle.pem' }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'demo' } } } },
+    },
+    cert('reload-demo', { secretName: 'reload-demo-tls', dnsNames: [DEMO_SERVER_NAME], usages: ['digital signature', 'server auth'] }),
+    cert('reload-demo-client', { secretName: 'reload-demo-client-tls', commonName: 'reload-demo-client', usages: ['digital signature', 'client auth'] }),
+    cert('reload-demo-host', { secretName: 'reload-demo-host-tls', commonName: 'sandbox-host', usages: ['digital signature', 'client auth'] }),
+  ] as KubeObject[];
+}
+
+function reloadDemoWorkloads(image: string): unknown[] {
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'reload-demo', namespace: 'demo' },
+      spec: { type: 'NodePort', selector: { app: 'reload-demo' }, ports: [{ name: 'https', port: HTTPS_PORT, targetPort: HTTPS_PORT, nodePort: DEMO_NODE_PORT }] },
+    },
+    demoServer({ namespace: 'demo', name: 'reload-demo', image, replicas: 2, tlsSecret: 'reload-demo-tls', trustConfigMap: 'demo-trust', trustKey: 'trust-bundle.pem' }),
+    demoClient({
+      namespace: 'demo',
+      name: 'reload-demo-client',
+      image,
+      tlsSecret: 'reload-demo-client-tls',
+      trustConfigMap: 'demo-trust',
+      trustKey: 'trust-bundle.pem',
+      // No cluster DNS on the node: the server's name is the node's address, where its NodePort listens.
+      hostAliases: [{ ip: NODE_ADDRESS, hostnames: [DEMO_SERVER_NAME] }],
+      env: { URL: `https://${DEMO_SERVER_NAME}:${DEMO_NODE_PORT}/` },
+    }),
+  ];
+}
+
+/** The host's client certificate for the demo, in .sandbox/demo/, for curl. */
+async function writeDemoClientFiles(kubectl: (...a: string[]) => string): Promise<void> {
+  const secret = JSON.parse(kubectl('get', 'secret', 'reload-demo-host-tls', '-n', 'demo', '-o', 'json')) as { data: Record<string, string> };
+  await mkdir(join(dir, 'demo'), { recursive: true });
+  for (const key of ['tls.crt', 'tls.key']) await writeFile(join(dir, 'demo', key), Buffer.from(secret.data[key]!, 'base64'), { mode: 0o600 });
 }
 
 async function waitForCertificates(client: ReturnType<typeof createKubeClient>, expected: string[]): Promise<Certificate[]> {
@@ -223,7 +328,7 @@ function madeFor(c: Certificate): string {
   return owner ? `${owner.kind}/${owner.name}` : '-';
 }
 
-function printSummary(certs: Certificate[], kubeconfig: string): void {
+function printSummary(certs: Certificate[], kubeconfig: string, kubectl: (...a: string[]) => string): void {
   const rows = certs
     .map((c) => [
       `${c.metadata.namespace}/${c.metadata.name}`,
@@ -239,8 +344,17 @@ function printSummary(certs: Certificate[], kubeconfig: string): void {
   const fmt = (r: string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   console.log('\n' + fmt(header));
   for (const r of rows) console.log(fmt(r));
+  console.log(`\nThe node and the operator pods:\n${kubectl('get', 'nodes').trimEnd()}\n${kubectl('get', 'pods', '-n', 'certsmith').trimEnd()}`);
   console.log(`\nPoint kubectl at the sandbox:\n  source .sandbox/env      # KUBECONFIG, PATH with kubectl and helm, ACME_DIRECTORY_URL, ACME_CA_FILE`);
-  console.log(`  kubectl get certificates -A\n  (kubeconfig: ${kubeconfig})\n`);
+  console.log(`  kubectl get certificates -A\n  (kubeconfig: ${kubeconfig})`);
+  console.log(
+    `\nThe certsmith/reload demo (pods demo/reload-demo, an mTLS server; demo/reload-demo-client, its client) serves on the` +
+      ` node's address through CA rotations every 10 minutes:\n` +
+      `  kubectl get configmap demo-trust -n demo -o jsonpath='{.data.trust-bundle\\.pem}' > .sandbox/demo/trust.pem\n` +
+      `  curl --cacert .sandbox/demo/trust.pem --cert .sandbox/demo/tls.crt --key .sandbox/demo/tls.key \\\n` +
+      `       --resolve ${DEMO_SERVER_NAME}:${DEMO_NODE_PORT}:${NODE_ADDRESS} https://${DEMO_SERVER_NAME}:${DEMO_NODE_PORT}/\n` +
+      `  kubectl get clusterissuer sandbox-rotating -o jsonpath='{.status.ca.phase}'; kubectl logs -n demo deploy/reload-demo-client --tail=3\n`,
+  );
 }
 
 /**
@@ -256,8 +370,9 @@ async function startBindIfPresent(tsigSecret: string): Promise<Bind | undefined>
   say(`starting BIND (named), primary for ${ZONE} with TSIG key ${TSIG_KEY_NAME}`);
   try {
     return await startBind({
-      zones: [{ name: ZONE, records: ['* IN A 127.0.0.1'], tsigKeys: [{ name: TSIG_KEY_NAME, algorithm: 'hmac-sha256', secret: tsigSecret }] }],
+      zones: [{ name: ZONE, records: [`* IN A ${NODE_ADDRESS}`], tsigKeys: [{ name: TSIG_KEY_NAME, algorithm: 'hmac-sha256', secret: tsigSecret }] }],
       logDir: join(dir, 'logs'),
+      listenHost: NODE_ADDRESS,
     });
   } catch (err) {
     say(`BIND (named) did not start (${(err as Error).message}): skipping the DNS-01 example`);
@@ -266,8 +381,8 @@ async function startBindIfPresent(tsigSecret: string): Promise<Bind | undefined>
 }
 
 /**
- * A DNS forwarder for Pebble and the operator: questions for `zone` go to BIND, all others to challtestsrv, so the
- * DNS-01 zone resolves and every other name still answers 127.0.0.1. UDP and TCP on one port: Pebble asks over TCP.
+ * A DNS forwarder for Pebble and the operator pods, on the node's address: questions for `zone` go to BIND, all
+ * others to challtestsrv, so the DNS-01 zone resolves and every other name still answers the node's address. UDP and TCP on one port: Pebble asks over TCP.
  * A question it cannot forward gets no answer (UDP) or a closed connection (TCP), as from a server that is down.
  */
 async function startSplitDns(zone: string, zoneServer: string, otherServer: string): Promise<{ address: string; stop(): Promise<void> }> {
@@ -310,13 +425,13 @@ async function startSplitDns(zone: string, zoneServer: string, otherServer: stri
   for (let attempt = 1; !udp; attempt++) {
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
-      tcp.listen(0, '127.0.0.1', () => resolve());
+      tcp.listen(0, NODE_ADDRESS, () => resolve());
     });
     const port = (tcp.address() as AddressInfo).port;
     const candidate = createSocket('udp4');
     const bound = await new Promise<boolean>((resolve) => {
       candidate.once('error', () => resolve(false));
-      candidate.bind(port, '127.0.0.1', () => resolve(true));
+      candidate.bind(port, NODE_ADDRESS, () => resolve(true));
     });
     if (bound) udp = answerUdp(candidate);
     else {
@@ -327,7 +442,7 @@ async function startSplitDns(zone: string, zoneServer: string, otherServer: stri
   }
   const udpSocket = udp;
   return {
-    address: `127.0.0.1:${(tcp.address() as AddressInfo).port}`,
+    address: `${NODE_ADDRESS}:${(tcp.address() as AddressInfo).port}`,
     async stop() {
       for (const c of connections) c.destroy();
       await new Promise((r) => tcp.close(r));
@@ -365,7 +480,7 @@ function acmeExamples(opts: { directoryUrl: string; caPem: string; dns01?: { nam
     spec: { secretName: `${name}-tls`, dnsNames, issuerRef: { kind: 'ClusterIssuer', name: issuer } },
   });
   // An annotated Ingress: the operator makes its Certificate (demo/shop-tls). No ingress class, since the sandbox
-  // runs no ingress controller: Pebble reaches the operator's solver port directly, as for acme-web.
+  // runs no ingress controller: Pebble reaches the operator pods through the solver NodePort, as for acme-web.
   const shop = {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',

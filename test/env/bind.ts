@@ -26,7 +26,7 @@ export interface BindZone {
 }
 
 export interface Bind {
-  /** 127.0.0.1:PORT, UDP and TCP. */
+  /** HOST:PORT (127.0.0.1 unless listenHost says otherwise), UDP and TCP. */
   address: string;
   port: number;
   zones: string[];
@@ -34,8 +34,15 @@ export interface Bind {
   stop(): Promise<void>;
 }
 
-export async function startBind(opts: { zones: BindZone[]; logDir?: string; handleSignals?: boolean }): Promise<Bind> {
+export async function startBind(opts: {
+  zones: BindZone[];
+  logDir?: string;
+  handleSignals?: boolean;
+  /** Address to listen on (default 127.0.0.1); pods on a node reach the node's. */
+  listenHost?: string;
+}): Promise<Bind> {
   const named = findNamed();
+  const host = opts.listenHost ?? '127.0.0.1';
   const dir = await mkdtemp(join(tmpdir(), 'certsmith-bind-'));
   const forgetDir = removeOnExit(dir);
   if (opts.logDir) await mkdir(opts.logDir, { recursive: true });
@@ -47,7 +54,7 @@ export async function startBind(opts: { zones: BindZone[]; logDir?: string; hand
     ...[...keys.values()].map((k) => `key "${k.name}" {\n  algorithm ${k.algorithm};\n  secret "${k.secret}";\n};`),
     'options {',
     `  directory "${dir}";`,
-    `  listen-on port ${port} { 127.0.0.1; };`,
+    `  listen-on port ${port} { ${host}; };`,
     '  listen-on-v6 { none; };',
     '  recursion no;',
     '  allow-transfer { none; };',
@@ -91,7 +98,7 @@ export async function startBind(opts: { zones: BindZone[]; logDir?: string; hand
   };
   try {
     const resolver = new Resolver({ timeout: 500, tries: 1 });
-    resolver.setServers([`127.0.0.1:${port}`]);
+    resolver.setServers([`${host}:${port}`]);
     for (const z of opts.zones) {
       await waitUntil(p, `named to answer SOA for ${z.name}`, async () => (await resolver.resolveSoa(z.name)).nsname.length > 0, 20_000);
     }
@@ -99,7 +106,7 @@ export async function startBind(opts: { zones: BindZone[]; logDir?: string; hand
     await stop();
     throw err;
   }
-  return { address: `127.0.0.1:${port}`, port, zones: opts.zones.map((z) => z.name), logFile, stop };
+  return { address: `${host}:${port}`, port, zones: opts.zones.map((z) => z.name), logFile, stop };
 }
 
 function zoneFile(dir: string, zone: string): string {

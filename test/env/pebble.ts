@@ -26,12 +26,21 @@ export interface ChallTestSrv {
  * pebble-challtestsrv as a DNS server only: A queries for any name answer 127.0.0.1, AAAA queries answer nothing
  * (so Pebble never validates against ::1). Its HTTP-01, HTTPS-01, TLS-ALPN-01 and DoH servers are off.
  */
-export async function startChallTestSrv(opts: { binDir: string; logDir?: string; handleSignals?: boolean }): Promise<ChallTestSrv> {
+export async function startChallTestSrv(opts: {
+  binDir: string;
+  logDir?: string;
+  handleSignals?: boolean;
+  /** What every A query answers (default 127.0.0.1); on a node, its address, where NodePorts and the ingress listen. */
+  defaultIPv4?: string;
+  /** Address the DNS server listens on (default 127.0.0.1); pods on a node reach the node's. */
+  listenHost?: string;
+}): Promise<ChallTestSrv> {
+  const defaultIPv4 = opts.defaultIPv4 ?? '127.0.0.1';
   const command = binaryPath(opts.binDir, 'pebble-challtestsrv');
   const dir = await mkdtemp(join(tmpdir(), 'certsmith-dns-'));
   const forgetDir = removeOnExit(dir);
   if (opts.logDir) await mkdir(opts.logDir, { recursive: true });
-  const dnsAddress = `127.0.0.1:${await freePort()}`;
+  const dnsAddress = `${opts.listenHost ?? '127.0.0.1'}:${await freePort()}`;
   const managementUrl = `http://127.0.0.1:${await freePort()}`;
   const p = startProcess({
     name: 'pebble-challtestsrv',
@@ -39,7 +48,7 @@ export async function startChallTestSrv(opts: { binDir: string; logDir?: string;
     args: [
       '-dnsserver', dnsAddress,
       '-management', managementUrl.slice('http://'.length),
-      '-defaultIPv4', '127.0.0.1',
+      '-defaultIPv4', defaultIPv4,
       '-defaultIPv6', '',
       '-http01', '',
       '-https01', '',
@@ -58,7 +67,7 @@ export async function startChallTestSrv(opts: { binDir: string; logDir?: string;
     await waitUntil(p, 'challtestsrv management API', () => httpResponds(`${managementUrl}/`), 20_000);
     const resolver = new Resolver({ timeout: 500, tries: 1 });
     resolver.setServers([dnsAddress]);
-    await waitUntil(p, 'challtestsrv DNS to answer 127.0.0.1', async () => (await resolver.resolve4('ready.certsmith.test')).includes('127.0.0.1'), 20_000);
+    await waitUntil(p, `challtestsrv DNS to answer ${defaultIPv4}`, async () => (await resolver.resolve4('ready.certsmith.test')).includes(defaultIPv4), 20_000);
   } catch (err) {
     await stop();
     throw err;
@@ -98,6 +107,8 @@ export interface PebbleOptions {
   eabKeys?: Record<string, string>;
   /** Retry-After seconds Pebble sends on authorization and order polls (default 3 and 5, Pebble's own). */
   retryAfter?: { authz: number; order: number };
+  /** Address Pebble's ACME and management listeners bind to (default 127.0.0.1); pods on a node need the node's. */
+  listenHost?: string;
   logDir?: string;
   handleSignals?: boolean;
 }
@@ -123,11 +134,12 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
   const dir = await mkdtemp(join(tmpdir(), 'certsmith-pebble-'));
   const forgetDir = removeOnExit(dir);
   if (opts.logDir) await mkdir(opts.logDir, { recursive: true });
+  const host = opts.listenHost ?? '127.0.0.1';
   const ca = await createTestCA(dir, 'certsmith test Pebble listener CA');
   const serving = await ca.issue('pebble', {
     commonName: 'pebble',
     dnsNames: ['localhost', 'pebble'],
-    ipAddresses: ['127.0.0.1'],
+    ipAddresses: [...new Set(['127.0.0.1', host])],
   });
   const port = await freePort();
   const mgmtPort = await freePort();
@@ -137,8 +149,8 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
   // Pebble 2.10 takes lifetimes from profiles only (certificateValidityPeriod is deprecated and ignored).
   const config = {
     pebble: {
-      listenAddress: `127.0.0.1:${port}`,
-      managementListenAddress: `127.0.0.1:${mgmtPort}`,
+      listenAddress: `${host}:${port}`,
+      managementListenAddress: `${host}:${mgmtPort}`,
       certificate: serving.certFile,
       privateKey: serving.keyFile,
       httpPort,
@@ -173,8 +185,8 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
     forgetDir();
   };
   const caPem = readFileSync(ca.certFile);
-  const directoryUrl = `https://127.0.0.1:${port}/dir`;
-  const managementUrl = `https://127.0.0.1:${mgmtPort}`;
+  const directoryUrl = `https://${host}:${port}/dir`;
+  const managementUrl = `https://${host}:${mgmtPort}`;
   const ready = async () => {
     await waitUntil(p, 'Pebble directory', () => httpsGet(directoryUrl, caPem).then((r) => r.status === 200), 20_000);
     await waitUntil(p, 'Pebble management API', () => httpsGet(`${managementUrl}/roots/0`, caPem).then((r) => r.status === 200), 20_000);
