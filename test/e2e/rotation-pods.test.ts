@@ -116,6 +116,62 @@ for (const c of CASES) {
       }
     });
 
+    // After the rotations (the CA is far from its next one): kubelet's timing, not a projector's, decides when each pod
+    // sees a rotated key. With a 10 s sync only, to keep the run short; the mechanism does not depend on the period.
+    if (c.syncFrequency === '10s') {
+      it('two server pods mounting one SessionTicketKeys Secret resume each other\'s sessions, before and after a key rotation', async () => {
+        await client.create(Resources.sessionTicketKeys, {
+          apiVersion: API_VERSION,
+          kind: 'SessionTicketKeys',
+          metadata: { name: 'resume', namespace: SERVER_NS },
+          spec: { secretName: 'resume-ticket-keys', rotationInterval: '40s', keep: 1 },
+        });
+        await waitFor('the ticket-key Secret', async () => (await client.get<Secret>(Resources.secrets, SERVER_NS, 'resume-ticket-keys'))?.data?.['ticket.key']);
+        await client.create(Resources.certificates, certificate(SERVER_NS, 'host', { secretName: 'host-tls', commonName: 'e2e-host', duration: '1h', usages: ['digital signature', 'client auth'], issuerRef: { kind: 'ClusterIssuer', name: ISSUER } }));
+        const host = await waitForReady(client, Resources.certificates, SERVER_NS, 'host').then(() => client.get<Secret>(Resources.secrets, SERVER_NS, 'host-tls'));
+        await apply([
+          demoServer({
+            namespace: SERVER_NS,
+            name: 'resume',
+            image: cluster.operatorImage!,
+            replicas: 2,
+            tlsSecret: 'server-tls',
+            trustConfigMap: 'e2e-client-cas',
+            trustKey: 'ca.crt',
+            extraSecrets: { '/etc/certsmith/tickets': 'resume-ticket-keys' },
+            env: { TICKET_DIR: '/etc/certsmith/tickets' },
+          }),
+        ]);
+        await kubectl('rollout', 'status', 'deployment/resume', '-n', SERVER_NS, '--timeout=180s');
+        const [a, b] = await podsOf(SERVER_NS, 'resume');
+        const trust = decode(await client.get<Secret>(Resources.secrets, 'certsmith', `${ISSUER}-ca`), 'ca.crt');
+        const options = { servername: SERVER_NAME, ca: trust, cert: decode(host, 'tls.crt'), key: decode(host, 'tls.key') };
+        const generations = async () => Promise.all([a!, b!].map(async (p) => (await stats<{ ticketKeysGeneration: number }>(p)).ticketKeysGeneration));
+        // Both pods on the same key generation, then a ticket from one resumes on the other.
+        const resumesAcross = async (from: PodInfo, to: PodInfo, label: string) => {
+          const tries: unknown[] = [];
+          for (let attempt = 0; attempt < 5; attempt++) {
+            await waitFor(`${label}: both pods on one key`, async () => {
+              const [ga, gb] = await generations();
+              return ga === gb;
+            }, { timeoutMs: 60_000, intervalMs: 500 });
+            const first = await resumableHandshake(from.ip, options);
+            const second = first.session ? await resumableHandshake(to.ip, { ...options, session: first.session }) : undefined;
+            if (second?.reused) return;
+            tries.push({ ticket: !!first.session, reused: second?.reused });
+          }
+          assert.fail(`${label}: no session resumed on the other pod: ${JSON.stringify(tries)}`);
+        };
+        await resumesAcross(a!, b!, 'a → b');
+        const before = await generations();
+        await waitFor('both pods to load the rotated key', async () => {
+          const now = await generations();
+          return now.every((g, i) => g > before[i]!);
+        }, { timeoutMs: 120_000, intervalMs: 1000 });
+        await resumesAcross(b!, a!, 'b → a after the rotation');
+      });
+    }
+
     async function rotateTwiceUnderLoad() {
       for (const ns of [SERVER_NS, CLIENT_NS]) await createNamespace(client, ns);
       await setNamespaceLabels(client, SERVER_NS, { 'e2e-role': 'server' });
@@ -298,6 +354,29 @@ function handshake(ip: string, ca: string[], identity: { cert: string; key: stri
       socket.destroy();
       if (peer) resolve(peer);
       else reject(new Error('no peer certificate'));
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** A full or resumed handshake to a pod; resolves once the server's session ticket arrived (TLS 1.3 sends it after). */
+function resumableHandshake(ip: string, options: { servername: string; ca: string; cert: string; key: string; session?: Buffer }): Promise<{ reused: boolean; session?: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let session: Buffer | undefined;
+    let reused = false;
+    const socket = connect({ host: ip, port: HTTPS_PORT, ...options });
+    const done = () => {
+      socket.destroy();
+      resolve({ reused, ...(session ? { session } : {}) });
+    };
+    socket.on('session', (s: Buffer) => {
+      session = s;
+      done();
+    });
+    socket.on('secureConnect', () => {
+      reused = socket.isSessionReused();
+      // A resumed session may bring no new ticket: do not wait for one forever.
+      setTimeout(done, 1_000);
     });
     socket.on('error', reject);
   });

@@ -3,13 +3,17 @@
 // through them, the leader's container killed and the standby taking over, `helm upgrade` and `helm uninstall`
 // keeping the CRDs and the issued Secrets; then the same operator from `kubectl apply -k deploy/base`.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chartDir } from '../../deploy/render.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
+import { API_VERSION } from '../../src/api/meta.ts';
+import type { TrustBundle } from '../../src/api/trust-bundle.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { startCluster, type Cluster } from '../env/cluster.ts';
+import { PAUSE_IMAGE_REF } from '../env/image.ts';
 import { createHelm, type Helm } from './helpers/helm.ts';
 import { certificate, clusterIssuer, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -95,6 +99,36 @@ describe('the operator as pods on a real node', () => {
     assert.equal(out.argv[4], 'dist/main.js');
   });
 
+  it('the image answers --help from its entry point and exits 0, under the same restricted security context', async () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'image-help', namespace: NS },
+      spec: {
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'help',
+            image: cluster.operatorImage,
+            imagePullPolicy: 'IfNotPresent',
+            args: ['--help'],
+            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          },
+        ],
+      },
+    };
+    const file = join(cluster.cp.dir, 'image-help.json');
+    writeFileSync(file, JSON.stringify(pod));
+    await kubectl('apply', '-f', file);
+    await waitFor('the --help pod to finish', async () => (await kubectl('get', 'pod', 'image-help', '-n', NS, '-o', 'jsonpath={.status.phase}')) === 'Succeeded', { timeoutMs: 60_000 });
+    const out = await kubectl('logs', 'image-help', '-n', NS);
+    assert.match(out, /--leader-elect/);
+    assert.match(out, /--cluster-resource-namespace/);
+    await kubectl('delete', 'pod', 'image-help', '-n', NS, '--wait=false');
+  });
+
   it('issues Certificates through the pods: a SelfSigned root, a CA issuer on it, and leaves', async () => {
     await client.create(Resources.clusterIssuers, clusterIssuer('node-selfsigned', { selfSigned: {} }));
     await client.create(
@@ -106,6 +140,59 @@ describe('the operator as pods on a real node', () => {
     await waitForReady(client, Resources.clusterIssuers, undefined, 'node-ca', undefined, 60_000);
     await createNamespace(client, 'team');
     await issue('team', 'web');
+  });
+
+  it('a TrustBundle\'s PKCS#12 and JKS truststores (binaryData) reach a pod\'s mounted files, and keytool reads them there', async () => {
+    await createNamespace(client, 'java');
+    await kubectl('label', 'namespace', 'java', 'java=yes');
+    await kubectl('create', 'secret', 'generic', 'jks-password', '-n', NS, '--from-literal=password=changeit');
+    await client.create(Resources.trustBundles, {
+      apiVersion: API_VERSION,
+      kind: 'TrustBundle',
+      metadata: { name: 'java-roots' },
+      spec: {
+        sources: [{ issuer: { kind: 'ClusterIssuer', name: 'node-ca' } }],
+        target: {
+          configMap: { key: 'ca.crt' },
+          additionalFormats: { pkcs12: { key: 'truststore.p12' }, jks: { key: 'truststore.jks', passwordSecretRef: { namespace: NS, name: 'jks-password', key: 'password' } } },
+          namespaceSelector: { matchLabels: { java: 'yes' } },
+        },
+      },
+    } as TrustBundle);
+    await waitFor('the java-roots ConfigMap with both truststores', async () => {
+      const cm = JSON.parse(await kubectl('get', 'configmap', 'java-roots', '-n', 'java', '-o', 'json').catch(() => '{}'));
+      return cm.binaryData?.['truststore.p12'] && cm.binaryData?.['truststore.jks'];
+    });
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'jvm', namespace: 'java' },
+      spec: {
+        automountServiceAccountToken: false,
+        containers: [{ name: 'jvm', image: PAUSE_IMAGE_REF, imagePullPolicy: 'Never', volumeMounts: [{ name: 'trust', mountPath: '/etc/trust', readOnly: true }] }],
+        volumes: [{ name: 'trust', configMap: { name: 'java-roots' } }],
+      },
+    };
+    const file = join(cluster.cp.dir, 'jvm.json');
+    writeFileSync(file, JSON.stringify(pod));
+    await kubectl('apply', '-f', file);
+    await waitFor('the pod Running', async () => (await kubectl('get', 'pod', 'jvm', '-n', 'java', '-o', 'jsonpath={.status.phase}')) === 'Running', { timeoutMs: 60_000 });
+    const uid = await kubectl('get', 'pod', 'jvm', '-n', 'java', '-o', 'jsonpath={.metadata.uid}');
+    // What the container sees: kubelet's files, read from the host side of the bind mount.
+    const mounted = join('/var/lib/certsmith-node/kubelet/pods', uid, 'volumes', 'kubernetes.io~configmap', 'trust');
+    const caPem = readFileSync(join(mounted, 'ca.crt'), 'utf8');
+    const expected = (await client.get<Secret>(Resources.secrets, NS, 'node-root'))!;
+    assert.equal(caPem.trim(), decode(expected, 'tls.crt').trim(), 'the PEM bundle holds the CA');
+    for (const s of [
+      { file: 'truststore.p12', type: 'PKCS12', password: '' },
+      { file: 'truststore.jks', type: 'JKS', password: 'changeit' },
+    ]) {
+      const keytool = spawnSync('keytool', ['-list', '-rfc', '-keystore', join(mounted, s.file), '-storetype', s.type, '-storepass', s.password], { encoding: 'utf8' });
+      assert.equal(keytool.error, undefined, `keytool must be on PATH (openjdk-17-jre-headless, installed by test/env/system-packages.sh): ${keytool.error?.message}`);
+      assert.equal(keytool.status, 0, `keytool reads the mounted ${s.file}: ${keytool.stdout}${keytool.stderr}`);
+      assert.match(keytool.stdout, /Your keystore contains 1 entry/, `${s.file} holds the one CA`);
+      assert.ok(keytool.stdout.replaceAll('\r', '').includes(caPem.trim().split('\n')[1]!), `${s.file} holds the bundle's certificate`);
+    }
   });
 
   it('the standby takes the Lease when the leader pod is killed, and keeps issuing', async () => {

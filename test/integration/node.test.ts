@@ -3,7 +3,7 @@
 // when stopped, when the run is interrupted, and at the next start after a run was killed outright.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startCluster, type Cluster } from '../env/cluster.ts';
@@ -87,11 +87,17 @@ describe('a real node', () => {
     child.kill('SIGINT');
     await new Promise((r) => child.once('exit', r));
     assert.deepEqual(nodeLeftovers(NODE_DIR, SYSCTL_FILE), [], 'nothing left after SIGINT');
+    assert.deepEqual(processesMentioning(child.dir), [], 'no control-plane process left after SIGINT');
+    assert.equal(existsSync(child.dir), false, 'the control plane directory is removed');
     assert.deepEqual(sysctls(), before);
 
     const killed = await startChild();
-    killed.kill('SIGKILL');
-    await new Promise((r) => killed.once('exit', r));
+    // A killed run: the whole process group at once (the child and its control plane), as a terminal's or CI's kill does.
+    const exited = new Promise((r) => killed.once('exit', r));
+    process.kill(-killed.pid!, 'SIGKILL');
+    await exited;
+    assert.deepEqual(processesMentioning(killed.dir), [], 'no control-plane process outlives the killed group');
+    rmSync(killed.dir, { recursive: true, force: true });
     assert.ok(nodeLeftovers(NODE_DIR, SYSCTL_FILE).length > 0, 'SIGKILL leaves the node behind');
     assert.ok(existsSync(SYSCTL_FILE), 'with the kernel settings from before it');
 
@@ -105,7 +111,8 @@ describe('a real node', () => {
 });
 
 async function startChild() {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'helpers', 'cluster-child.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Its own process group, so a kill can take its control plane with it.
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'helpers', 'cluster-child.ts')], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await waitFor(
@@ -116,5 +123,20 @@ async function startChild() {
     },
     { timeoutMs: 180_000, intervalMs: 500 },
   );
-  return child;
+  return Object.assign(child, { dir: /ready (\S+)/.exec(out)![1]! });
 }
+
+/** Commands of the processes whose command line mentions `dir`. */
+function processesMentioning(dir: string): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .flatMap((p) => {
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return cmd.includes(dir) ? [cmd.split('\0')[0]!] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+

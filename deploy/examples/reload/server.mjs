@@ -20,7 +20,7 @@ const certificate = await watchKeyPair(tlsDir, { hooks });
 const clientCAs = await watchCAPool(trustDir, { file: process.env.CLIENT_CA_FILE ?? 'trust-bundle.pem', hooks });
 const ticketKeys = process.env.TICKET_DIR ? await watchTicketKeys(process.env.TICKET_DIR, { hooks }) : undefined;
 
-const stats = { requests: 0, handshakes: 0, resumed: 0, handshakeErrors: {}, certificateGeneration: 0, clientCAGeneration: 0 };
+const stats = { requests: 0, handshakes: 0, resumed: 0, handshakeErrors: {}, certificateGeneration: 0, clientCAGeneration: 0, ticketKeysGeneration: 0 };
 const tls = serverTLS({ certificates: [certificate], defaultCertificate: certificate, clientCAs, ...(ticketKeys ? { ticketKeys } : {}) });
 const server = createServer(tls.options, (req, res) => {
   stats.requests++;
@@ -45,6 +45,7 @@ const statsServer = process.env.STATS_PORT
   ? createHttpServer((req, res) => {
       stats.certificateGeneration = certificate.generation();
       stats.clientCAGeneration = clientCAs.generation();
+      stats.ticketKeysGeneration = ticketKeys?.generation() ?? 0;
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(stats));
     }).listen(Number(process.env.STATS_PORT))

@@ -2,6 +2,7 @@
 // tests interrupt and kill it to check what is left behind.
 import { startCluster } from '../../env/cluster.ts';
 
-await startCluster();
-process.stdout.write('ready\n');
+const cluster = await startCluster();
+// The directory a SIGKILL leaves behind, for the test to remove.
+process.stdout.write(`ready ${cluster.cp.dir}\n`);
 setInterval(() => undefined, 60_000);
