@@ -13,6 +13,12 @@
 //               -- scale`): 10,000 CA Certificates plus 50,000 unrelated 100 KiB Secrets; operator RSS 5 s after the last
 //               Ready and, synced and idle, 60 s later (target ≤ 150 MiB), then a restart: seconds until /readyz
 //               and until a new Certificate is Ready. --count: Certificates (unrelated Secrets: 5 ×).
+//   node        the operator as pods on the real one-node cluster, not run by default (root, the machine's one node,
+//               ~20 min; `npm run bench -- node`): startCluster until the node is Ready (warm; the image step timed
+//               apart), `helm install --wait` of the chart's defaults until 2 pods Ready, the leader's RSS idle and
+//               after 1,000 CA Certificates (seconds until all Ready), leader pod killed → new Lease holder (3
+//               samples), and Secret change → file in a pod with kubelet's syncFrequency 1m and 10s. --count:
+//               Certificates.
 // Reports seconds until all are Ready, API writes per issuance (from the API server's own counters) and the
 // operator's peak RSS; ACME adds orders per Certificate counted at Pebble. Printed as JSON and a table, and written
 // to bench/results/latest.json with the machine and date. Where the time went is printed when ACME misses its
@@ -27,20 +33,23 @@ import { benchAcme, type AcmeResult } from './scenario-acme.ts';
 import { BUNDLE_TARGET_SECONDS, benchBundle, type BundleResult } from './scenario-bundle.ts';
 import { benchCa } from './scenario-ca.ts';
 import { benchHandshakes, HANDSHAKE_TARGET_RATIO, type HandshakeResult } from './scenario-handshakes.ts';
+import { benchNode, type NodeResult } from './scenario-node.ts';
 import { benchReload, RELOAD_TARGET_P99_MS, type ReloadResult } from './scenario-reload.ts';
 import { benchScale, SCALE_TARGET_RSS_MIB, type ScaleResult } from './scenario-scale.ts';
 
-type Run = (o: { count: number; crdsDir: string }) => Promise<IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult>;
-const SCENARIOS: Record<'ca' | 'acme' | 'bundle' | 'reload' | 'handshakes' | 'scale', { defaultCount: number; unit: string; run: Run }> = {
+type Run = (o: { count: number; crdsDir: string }) => Promise<IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult | NodeResult>;
+const SCENARIOS: Record<'ca' | 'acme' | 'bundle' | 'reload' | 'handshakes' | 'scale' | 'node', { defaultCount: number; unit: string; run: Run }> = {
   ca: { defaultCount: 1000, unit: 'Certificates', run: benchCa },
   acme: { defaultCount: 500, unit: 'Certificates', run: benchAcme },
   bundle: { defaultCount: 1000, unit: 'namespaces', run: benchBundle },
   reload: { defaultCount: 200, unit: 'swaps', run: benchReload },
   handshakes: { defaultCount: 10, unit: 'seconds each', run: (o) => benchHandshakes({ secondsEach: o.count }) },
   scale: { defaultCount: 10_000, unit: 'Certificates', run: benchScale },
+  node: { defaultCount: 1000, unit: 'Certificates', run: benchNode },
 };
-/** Only when named: the scale scenario takes ~20 minutes, ~5 GB of etcd and ~17 GiB for the control plane. */
-const NOT_BY_DEFAULT: ScenarioName[] = ['scale'];
+/** Only when named: the scale scenario takes ~20 minutes, ~5 GB of etcd and ~17 GiB for the control plane; the node
+ * scenario needs root and the machine's one node. */
+const NOT_BY_DEFAULT: ScenarioName[] = ['scale', 'node'];
 type ScenarioName = keyof typeof SCENARIOS;
 const ISSUANCE: ScenarioName[] = ['ca', 'acme'];
 const ACME_TARGET_SECONDS = 60;
@@ -76,7 +85,7 @@ if (built.status !== 0) {
   console.error('bench: compiling the operator failed');
   process.exit(1);
 }
-type Result = IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult;
+type Result = IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult | NodeResult;
 const results: Partial<Record<ScenarioName, Result | { error: string }>> = {};
 let failed = false;
 for (const name of selected) {
@@ -134,7 +143,7 @@ function table(rows: Partial<Record<ScenarioName, IssuanceResult | AcmeResult | 
   return [fmt(all[0]!), widths.map((w) => '─'.repeat(w)).join('  '), ...body.map(fmt)].join('\n');
 }
 
-/** The trust and reload scenarios, one line per number, each with its target. */
+/** The trust, reload, scale and node scenarios, one line per number, each with its target. */
 function trustTable(rows: typeof results): string | undefined {
   const lines: [string, string, string][] = [];
   const ok = (pass: boolean) => (pass ? ' ✓' : ' ✗');
@@ -196,6 +205,28 @@ function trustTable(rows: typeof results): string | undefined {
       ['  server busy, static / reload (cores)', `${h.static.serverBusy} / ${h.reload.serverBusy}`, ''],
       ['  reload / static, capacity by server CPU', `${(h.cpuRatio * 100).toFixed(1)} %${ok(h.cpuRatio >= HANDSHAKE_TARGET_RATIO)}`, `≥ ${HANDSHAKE_TARGET_RATIO * 100} %`],
     );
+  }
+  if (!failed('node')) {
+    const n = rows.node as NodeResult;
+    const mmm = (x: { min: number; median: number; max: number }, unit = 1) => [x.min, x.median, x.max].map((v) => +(v / unit).toFixed(1)).join(' / ');
+    lines.push(
+      ['node: image step, operator / pause, warm (s)', `${n.imageSeconds.operator} / ${n.imageSeconds.pause}`, ''],
+      ...n.clusterStarts.map((c): [string, string, string] => {
+        const ready = c.phases['node: node Ready'];
+        return [`  startCluster, syncFrequency ${c.syncFrequency} (s; node Ready at)`, `${c.seconds} (${ready ?? '?'})`, ''];
+      }),
+      ['  helm install --wait → 2 pods Ready (s)', String(n.helmInstallSeconds), ''],
+      ['  leader RSS idle 30 s after install (MiB; standby)', `${n.memory.idleRssMiB} (${n.memory.standbyIdleRssMiB})`, ''],
+      [`  ${n.memory.certificates} CA Certificates → all Ready (s)`, String(n.memory.secondsUntilAllReady), ''],
+      ['  leader RSS at all Ready / 60 s idle / peak (MiB)', `${n.memory.rssAtAllReadyMiB} / ${n.memory.rssAfterIdleMiB} / ${n.memory.peakRssMiB}`, ''],
+      [`  leader pod killed → new Lease holder, min / median / max (s; lease ${n.leaderTakeover.leaseDurationSeconds} s)`, mmm(n.leaderTakeover.ms, 1000), ''],
+      ...Object.entries(n.secretToFile).map(([sync, r]): [string, string, string] => [
+        `  Secret change → file in pod, syncFrequency ${sync}, min / median / max (s; ${r.changes} changes)`,
+        mmm(r, 1000),
+        '',
+      ]),
+    );
+    if (n.nodeAddressRestored > 0) lines.push(['  node address gone from loopback and put back (times; figures include the gaps)', String(n.nodeAddressRestored), '0']);
   }
   if (lines.length === 0) return undefined;
   const all: [string, string, string][] = [['', 'result', 'target'], ...lines];
