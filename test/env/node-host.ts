@@ -3,7 +3,7 @@
 // same teardown runs from stop(), from an 'exit' hook when a test run fails or is interrupted, and at the next start
 // when a run was killed outright.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -46,13 +46,34 @@ function sh(cmd: string, args: string[], opts: { allowFail?: boolean; input?: st
   }
 }
 
-/** Puts the node's address on loopback (idempotent). */
+/** One file per process serving on the node's address: the address goes when the last of them stops. */
+const ADDRESS_USERS_DIR = '/run/certsmith-node-address';
+
+function isLive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Puts the node's address on loopback (idempotent) and records this process as one that serves on it. */
 export function addNodeAddress(): void {
+  mkdirSync(ADDRESS_USERS_DIR, { recursive: true });
+  writeFileSync(join(ADDRESS_USERS_DIR, String(process.pid)), '');
   const have = sh('ip', ['-o', '-4', 'addr', 'show', 'dev', 'lo']);
   if (!have.includes(` ${NODE_ADDRESS}/32 `)) sh('ip', ['addr', 'add', `${NODE_ADDRESS}/32`, 'dev', 'lo']);
 }
 
+/**
+ * Forgets this process as a user of the node's address, and takes the address off loopback unless another live
+ * process still serves on it (a sandbox's control plane while a test's stops, say).
+ */
 export function removeNodeAddress(): void {
+  rmSync(join(ADDRESS_USERS_DIR, String(process.pid)), { force: true });
+  const others = existsSync(ADDRESS_USERS_DIR) ? readdirSync(ADDRESS_USERS_DIR).map(Number).filter((pid) => pid !== process.pid && isLive(pid)) : [];
+  if (others.length > 0) return;
   sh('ip', ['addr', 'del', `${NODE_ADDRESS}/32`, 'dev', 'lo'], { allowFail: true });
 }
 
