@@ -19,16 +19,15 @@ import { createKubeClient, type KubeClient } from '../src/kube/client.ts';
 import { Resources, type Resource } from '../src/kube/resources.ts';
 import { startCluster, type Cluster } from '../test/env/cluster.ts';
 import { ensureOperatorImage, ensurePauseImage, PAUSE_IMAGE_REF } from '../test/env/image.ts';
-import { missingNodePrerequisites } from '../test/env/node.ts';
+import { missingNodePrerequisites, OWNER_FILE, podVolumeDir } from '../test/env/node.ts';
 import { addNodeAddress, NODE_ADDRESS } from '../test/env/node-host.ts';
 import { isAlive } from '../test/env/processes.ts';
 import { createHelm } from '../test/integration/helpers/helm.ts';
-import { certificate, clusterIssuer, createNamespace, waitForReady, type Secret } from '../test/integration/helpers/objects.ts';
+import { createCaClusterIssuer } from '../test/integration/helpers/issuers.ts';
+import { certificate, createNamespace, type Secret } from '../test/integration/helpers/objects.ts';
 import { waitFor } from '../test/integration/helpers/wait.ts';
 import { inBatches, memoryMiB, waitAllReady } from './measure.ts';
 
-const NODE_DIR = '/var/lib/certsmith-node';
-const OWNER_FILE = '/var/lib/certsmith-node.owner';
 const RELEASE_NS = 'certsmith';
 const LEASE = 'certsmith-operator';
 const OPERATOR_LABELS = 'app.kubernetes.io/name=certsmith';
@@ -289,14 +288,7 @@ async function measureMemory(cluster: Cluster, client: KubeClient, count: number
   console.error(`bench: node: idle RSS leader ${idleRssMiB} MiB, standby ${standbyIdleRssMiB} MiB`);
 
   // A SelfSigned root in the release namespace (the cluster resource namespace), a CA ClusterIssuer on it.
-  await client.create(Resources.clusterIssuers, clusterIssuer('bench-selfsigned', { selfSigned: {} }));
-  await client.create(
-    Resources.certificates,
-    certificate(RELEASE_NS, 'bench-root', { secretName: 'bench-root', commonName: 'bench root', isCA: true, issuerRef: { kind: 'ClusterIssuer', name: 'bench-selfsigned' } }),
-  );
-  await waitForReady(client, Resources.certificates, RELEASE_NS, 'bench-root', undefined, 120_000);
-  await client.create(Resources.clusterIssuers, clusterIssuer('bench-ca', { ca: { secretName: 'bench-root' } }));
-  await waitForReady(client, Resources.clusterIssuers, undefined, 'bench-ca', undefined, 120_000);
+  await createCaClusterIssuer(client, RELEASE_NS, 'bench-ca');
   await createNamespace(client, BENCH_NS);
 
   const names = Array.from({ length: count }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
@@ -395,7 +387,7 @@ async function measureSecretToFile(
     },
   });
   await waitFor('the mounting pod Running', async () => (await client.get<Pod>(PODS, MOUNT_NS, 'mounter'))?.status?.phase === 'Running', { timeoutMs: 120_000 });
-  const file = join(NODE_DIR, 'kubelet', 'pods', pod.metadata.uid!, 'volumes', 'kubernetes.io~secret', 'secret', 'value');
+  const file = join(podVolumeDir(pod.metadata.uid!, 'secret', 'secret'), 'value');
   const shows = (v: string) => {
     try {
       return readFileSync(file, 'utf8') === v;

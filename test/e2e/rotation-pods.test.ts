@@ -17,6 +17,7 @@ import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { parseCertificatesPem } from '../../src/pki/index.ts';
 import { startCluster, type Cluster } from '../env/cluster.ts';
+import { podVolumeDir } from '../env/node.ts';
 import { demoClient, demoCode, demoServer, demoService, HTTPS_PORT, STATS_PORT } from '../env/demo-workload.ts';
 import { createHelm, type Helm } from '../integration/helpers/helm.ts';
 import { certificate, clusterIssuer, createNamespace, decode, setNamespaceLabels, updateSpec, waitForReady, type Secret } from '../integration/helpers/objects.ts';
@@ -26,7 +27,6 @@ const ISSUER = 'e2e-rotating';
 const SERVER_NS = 'e2e-server';
 const CLIENT_NS = 'e2e-client';
 const SERVER_NAME = 'api.e2e-server.svc';
-const NODE_DIR = '/var/lib/certsmith-node';
 /** Requests per second from the client pod, over four loops (one closes its connection after every request). */
 const RATE = 150;
 /** Far from expiry until the test moves rotateBefore to start a rotation now. */
@@ -86,7 +86,7 @@ for (const c of CASES) {
     const stats = async <T>(pod: PodInfo): Promise<T> => (await (await fetch(`http://${pod.ip}:${STATS_PORT}/stats`)).json()) as T;
     /** What a pod's container sees in a mounted volume: kubelet's files, read from the host side of the bind mount. */
     const mounted = (pod: PodInfo, kind: 'secret' | 'configmap', volume: string, key: string) => {
-      const file = join(NODE_DIR, 'kubelet', 'pods', pod.uid, 'volumes', `kubernetes.io~${kind}`, volume, key);
+      const file = join(podVolumeDir(pod.uid, kind, volume), key);
       return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
     };
 

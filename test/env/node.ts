@@ -27,9 +27,11 @@ const run = promisify(execFile);
 
 export const NODE_NAME = 'certsmith-node';
 /** Fixed and short: containerd's shim sockets live below it, and a killed run's leftovers are found here. */
-const NODE_DIR = '/var/lib/certsmith-node';
-const OWNER_FILE = '/var/lib/certsmith-node.owner';
-const SYSCTL_FILE = '/var/lib/certsmith-node.sysctls.json';
+export const NODE_DIR = '/var/lib/certsmith-node';
+/** The pid of the process whose node runs, while one does. */
+export const OWNER_FILE = '/var/lib/certsmith-node.owner';
+/** The kernel settings from before the first node, until teardown writes them back. */
+export const SYSCTL_FILE = '/var/lib/certsmith-node.sysctls.json';
 const CNI_BIN_DIR = '/usr/lib/cni';
 /** kubelet's default; a test asks for a shorter one to check what the operator's defaults must cover either way. */
 export const DEFAULT_SYNC_FREQUENCY = '1m';
@@ -96,6 +98,14 @@ function releaseMachine(): void {
   } catch {
     // not ours or gone
   }
+}
+
+/**
+ * Where kubelet projects a pod's Secret or ConfigMap volume: the files the container sees through its bind mount,
+ * readable from the host.
+ */
+export function podVolumeDir(podUid: string, kind: 'secret' | 'configmap', volume: string): string {
+  return join(NODE_DIR, 'kubelet', 'pods', podUid, 'volumes', `kubernetes.io~${kind}`, volume);
 }
 
 export function containerdConfig(dir: string, socket: string): string {

@@ -14,8 +14,10 @@ import type { TrustBundle } from '../../src/api/trust-bundle.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { startCluster, type Cluster } from '../env/cluster.ts';
 import { PAUSE_IMAGE_REF } from '../env/image.ts';
+import { podVolumeDir } from '../env/node.ts';
 import { createHelm, type Helm } from './helpers/helm.ts';
-import { certificate, clusterIssuer, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
+import { createCaClusterIssuer } from './helpers/issuers.ts';
+import { certificate, createNamespace, decode, waitForReady, type Secret } from './helpers/objects.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -130,14 +132,7 @@ describe('the operator as pods on a real node', () => {
   });
 
   it('issues Certificates through the pods: a SelfSigned root, a CA issuer on it, and leaves', async () => {
-    await client.create(Resources.clusterIssuers, clusterIssuer('node-selfsigned', { selfSigned: {} }));
-    await client.create(
-      Resources.certificates,
-      certificate(NS, 'node-root', { secretName: 'node-root', commonName: 'node root', isCA: true, issuerRef: { kind: 'ClusterIssuer', name: 'node-selfsigned' } }),
-    );
-    await waitForReady(client, Resources.certificates, NS, 'node-root', undefined, 90_000);
-    await client.create(Resources.clusterIssuers, clusterIssuer('node-ca', { ca: { secretName: 'node-root' } }));
-    await waitForReady(client, Resources.clusterIssuers, undefined, 'node-ca', undefined, 60_000);
+    await createCaClusterIssuer(client, NS, 'node-ca');
     await createNamespace(client, 'team');
     await issue('team', 'web');
   });
@@ -179,9 +174,9 @@ describe('the operator as pods on a real node', () => {
     await waitFor('the pod Running', async () => (await kubectl('get', 'pod', 'jvm', '-n', 'java', '-o', 'jsonpath={.status.phase}')) === 'Running', { timeoutMs: 60_000 });
     const uid = await kubectl('get', 'pod', 'jvm', '-n', 'java', '-o', 'jsonpath={.metadata.uid}');
     // What the container sees: kubelet's files, read from the host side of the bind mount.
-    const mounted = join('/var/lib/certsmith-node/kubelet/pods', uid, 'volumes', 'kubernetes.io~configmap', 'trust');
+    const mounted = podVolumeDir(uid, 'configmap', 'trust');
     const caPem = readFileSync(join(mounted, 'ca.crt'), 'utf8');
-    const expected = (await client.get<Secret>(Resources.secrets, NS, 'node-root'))!;
+    const expected = (await client.get<Secret>(Resources.secrets, NS, 'node-ca-root'))!;
     assert.equal(caPem.trim(), decode(expected, 'tls.crt').trim(), 'the PEM bundle holds the CA');
     for (const s of [
       { file: 'truststore.p12', type: 'PKCS12', password: '' },

@@ -8,11 +8,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startCluster, type Cluster } from '../env/cluster.ts';
 import { EGRESS_CHAIN, nodeLeftovers, NODE_ADDRESS, POD_BRIDGE, SYSCTLS } from '../env/node-host.ts';
-import { NODE_NAME } from '../env/node.ts';
+import { NODE_DIR, NODE_NAME, podVolumeDir, SYSCTL_FILE } from '../env/node.ts';
 import { waitFor } from './helpers/wait.ts';
 
-const NODE_DIR = '/var/lib/certsmith-node';
-const SYSCTL_FILE = '/var/lib/certsmith-node.sysctls.json';
 
 function sysctls(): Record<string, string> {
   return Object.fromEntries(SYSCTLS.map((k) => [k, readFileSync(join('/proc/sys', k), 'utf8').trim()]));
@@ -34,11 +32,6 @@ function pause(name: string, secret: string) {
       automountServiceAccountToken: false,
     },
   };
-}
-
-/** The file kubelet projected for a pod's Secret volume, as the container sees it through its bind mount. */
-function projected(podUid: string, volume: string, key: string): string {
-  return join(NODE_DIR, 'kubelet', 'pods', podUid, 'volumes', 'kubernetes.io~secret', volume, key);
 }
 
 describe('a real node', () => {
@@ -64,7 +57,7 @@ describe('a real node', () => {
     await cp.kubectl('apply', '-f', podFile);
     await waitFor('the pod Running', async () => (await cp.kubectl('get', 'pod', 'pause', '-n', 'default', '-o', 'jsonpath={.status.phase}')) === 'Running', { timeoutMs: 60_000 });
     const uid = await cp.kubectl('get', 'pod', 'pause', '-n', 'default', '-o', 'jsonpath={.metadata.uid}');
-    const file = projected(uid, 'tls', 'value');
+    const file = join(podVolumeDir(uid, 'secret', 'tls'), 'value');
     assert.equal(readFileSync(file, 'utf8'), 'one');
     // kubelet swaps the ..data symlink: the same path shows the new value once the pod is synced again.
     await cp.kubectl('patch', 'secret', 'mounted', '-n', 'default', '-p', JSON.stringify({ data: { value: Buffer.from('two').toString('base64') } }));

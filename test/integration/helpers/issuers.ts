@@ -6,6 +6,21 @@ import { Resources } from '../../../src/kube/resources.ts';
 import type { Pebble } from '../../env/pebble.ts';
 import { certificate, clusterIssuer, waitForReady } from './objects.ts';
 
+/**
+ * A CA ClusterIssuer `name` on a self-signed root: ClusterIssuer `<name>-selfsigned`, the root Certificate and
+ * Secret `<name>-root` in `namespace` (the cluster-resource namespace). Resolves once the CA issuer is Ready.
+ */
+export async function createCaClusterIssuer(client: KubeClient, namespace: string, name: string, timeoutMs = 120_000): Promise<void> {
+  await client.create(Resources.clusterIssuers, clusterIssuer(`${name}-selfsigned`, { selfSigned: {} }));
+  await client.create(
+    Resources.certificates,
+    certificate(namespace, `${name}-root`, { secretName: `${name}-root`, commonName: `${name} root`, isCA: true, issuerRef: { kind: 'ClusterIssuer', name: `${name}-selfsigned` } }),
+  );
+  await waitForReady(client, Resources.certificates, namespace, `${name}-root`, undefined, timeoutMs);
+  await client.create(Resources.clusterIssuers, clusterIssuer(name, { ca: { secretName: `${name}-root` } }));
+  await waitForReady(client, Resources.clusterIssuers, undefined, name, undefined, timeoutMs);
+}
+
 export async function createTestIssuers(client: KubeClient, pebble: Pebble, rootCommonName: string): Promise<void> {
   await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
   await client.create(
