@@ -295,6 +295,8 @@ export function nodeLeftovers(dir: string, sysctlFile: string): string[] {
   }
   const cg = podCgroupDirs();
   if (cg.length > 0) left.push(`cgroups ${cg.join(', ')}`);
+  const procs = pidsMentioning(dir);
+  if (procs.length > 0) left.push(`processes ${procs.join(', ')} of the node`);
   if (podPids().length > 0) left.push(`pod processes ${podPids().join(', ')}`);
   return left;
 }

@@ -319,6 +319,8 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<Ku
         '--leader-elect=false',
         '--bind-address=127.0.0.1',
         `--secure-port=${schedulerPort}`,
+        // Its serving certificate below the node's directory: teardown finds the node's processes by that path.
+        `--cert-dir=${join(dir, 'kube-scheduler')}`,
       ],
       logFile: join(logDir, 'kube-scheduler.log'),
     });
