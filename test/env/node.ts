@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { binaryPath } from './binaries.ts';
+import { importImage } from './image.ts';
 import type { ControlPlane } from './controlplane.ts';
 import {
   installEgressDrop,
@@ -281,9 +282,7 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<Ku
       return true;
     });
     mark('containerd up');
-    for (const archive of opts.imageArchives) await ctr('images', 'import', '--no-unpack=false', archive).catch((err: Error) => {
-      throw new Error(`importing ${archive} into the node's containerd failed: ${err.message}`);
-    });
+    for (const archive of opts.imageArchives) await importImage('ctr', socket, archive);
     mark('images imported');
 
     const kubeletPort = await freePort();
@@ -359,9 +358,7 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<Ku
       containerdSocket: socket,
       logDir,
       ctr,
-      async importImage(archive) {
-        await ctr('images', 'import', archive);
-      },
+      importImage: (archive) => importImage('ctr', socket, archive),
       async stop() {
         if (stopped) return;
         // Clients before containerd; SIGTERM lets kubelet and kube-proxy exit cleanly, teardown takes the rest.
