@@ -3,7 +3,7 @@
 // same teardown runs from stop(), from an 'exit' hook when a test run fails or is interrupted, and at the next start
 // when a run was killed outright.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -259,10 +259,37 @@ function podCgroupDirs(): string[] {
     .filter((d) => existsSync(d) && statSync(d).isDirectory());
 }
 
+/** Where kubelet links each container's log (a path compiled into kubelet, outside the node's directory). */
+const CONTAINER_LOG_LINKS = '/var/log/containers';
+
+/** kubelet's links in /var/log/containers that point into `dir`. */
+function containerLogLinks(dir: string): string[] {
+  if (!existsSync(CONTAINER_LOG_LINKS)) return [];
+  return readdirSync(CONTAINER_LOG_LINKS)
+    .map((name) => join(CONTAINER_LOG_LINKS, name))
+    .filter((link) => {
+      try {
+        return readlinkSync(link).startsWith(`${dir}/`);
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** Removes kubelet's log links into `dir`, and /var/log/containers itself once empty (kubelet made it). */
+function removeContainerLogLinks(dir: string): void {
+  for (const link of containerLogLinks(dir)) rmSync(link, { force: true });
+  try {
+    if (existsSync(CONTAINER_LOG_LINKS) && readdirSync(CONTAINER_LOG_LINKS).length === 0) rmdirSync(CONTAINER_LOG_LINKS);
+  } catch {
+    // in use by something else: leave it
+  }
+}
+
 /**
  * Puts the machine back as it was before a node started in `dir`: kills the node's processes and every pod
  * process, unmounts what is below `dir`, deletes the pods' network namespaces, the bridge, the KUBE-/CNI-/CERTSMITH-
- * chains and the pods' cgroups, restores the kernel settings saved in `sysctlFile`, and removes `dir`. Safe to run on
+ * chains, the pods' cgroups and kubelet's log links, restores the kernel settings saved in `sysctlFile`, and removes `dir`. Safe to run on
  * a machine where no node ran, and twice.
  */
 export function teardownNodeSync(dir: string, sysctlFile: string): void {
@@ -278,6 +305,7 @@ export function teardownNodeSync(dir: string, sysctlFile: string): void {
   removeOwnedChains();
   for (const d of podCgroupDirs()) removeCgroups(d);
   restoreSysctls(sysctlFile);
+  removeContainerLogLinks(dir);
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -298,5 +326,7 @@ export function nodeLeftovers(dir: string, sysctlFile: string): string[] {
   const procs = pidsMentioning(dir);
   if (procs.length > 0) left.push(`processes ${procs.join(', ')} of the node`);
   if (podPids().length > 0) left.push(`pod processes ${podPids().join(', ')}`);
+  const links = containerLogLinks(dir);
+  if (links.length > 0) left.push(`container log links ${links.join(', ')}`);
   return left;
 }
