@@ -6,10 +6,11 @@
 #   gcr.io/distroless/nodejs24-debian12:nonroot  glibc, libstdc++, libgcc_s, CA certificates, tzdata, netbase and
 #                                              Node at /nodejs/bin/node, user 65532: what the distroless image holds
 # so the Dockerfile builds unchanged. Also builds registry.k8s.io/pause:3.10 from test/env/images/pause (the pod
-# sandbox of the local node).
+# sandbox of the local node), and docker.io/library/traefik:<version> from the binary build-traefik.sh makes (the node
+# tests' Ingress and Gateway API controller).
 #
-# Usage: build-image.sh [operator|pause|bases]   (default: operator)
-# Prints the docker-archive tarball's path (operator, pause) on its last line of stdout; progress goes to stderr.
+# Usage: build-image.sh [operator|pause|traefik|bases]   (default: operator)
+# Prints the docker-archive tarball's path (operator, pause, traefik) on its last line of stdout; progress goes to stderr.
 # Idempotent: bases, the image and its archive are keyed by a hash of their inputs, and a warm run only hashes.
 # Everything lives under ${CERTSMITH_CACHE_DIR:-$HOME/.cache/certsmith}/images/, buildah's storage included; the
 # archives are archives/certsmith-<package.json version>.tar and archives/pause-3.10.tar. buildah keeps the
@@ -21,7 +22,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 target="${1:-operator}"
-case "$target" in operator | pause | bases) ;; *) echo "usage: $0 [operator|pause|bases]" >&2; exit 2 ;; esac
+case "$target" in operator | pause | traefik | bases) ;; *) echo "usage: $0 [operator|pause|traefik|bases]" >&2; exit 2 ;; esac
 
 cache_root="${CERTSMITH_CACHE_DIR:-$HOME/.cache/certsmith}"
 dir="$cache_root/images"
@@ -468,6 +469,46 @@ pause() {
   echo "$archive"
 }
 
+# --- docker.io/library/traefik:<version> ----------------------------------------------------------------------------
+
+build_traefik_image() { # binary, ref
+  local goarch c
+  goarch="$(go env GOARCH)"
+  c="$(bh from --name "certsmith-traefik-$$" scratch)"
+  containers+=("$c")
+  bh copy "$c" "$1" /traefik >/dev/null
+  # A static binary alone, as the nonroot user distroless images use; the pod spec gives it its flags.
+  bh config --os linux --arch "$goarch" --entrypoint '["/traefik"]' --cmd '' --user 65532:65532 "$c"
+  bh commit --quiet --rm "$c" "$2" >/dev/null
+  containers=()
+}
+
+traefik() {
+  local bin_dir key archive ref
+  # Before the lock: a cold Traefik build takes about 20 minutes, and the other images need not wait for it.
+  bin_dir="$(bash "$here/build-traefik.sh" | tail -n 1)" || die "building Traefik failed (see the build-traefik lines above)"
+  [[ -x "$bin_dir/traefik" ]] || die "build-traefik.sh printed '$bin_dir', which holds no traefik binary"
+  # shellcheck source=ingress-versions.env
+  source "$here/ingress-versions.env"
+  ref="docker.io/library/traefik:$TRAEFIK_VERSION"
+  archive="$archives/traefik-$TRAEFIK_VERSION.tar"
+  key="$({
+    declare -f build_traefik_image export_archive
+    echo "$ref"
+    sha256sum < "$bin_dir/traefik"
+  } | sha256sum | cut -c1-16)"
+  if [[ -f "$archive" && "$(cat "$archive.inputs" 2>/dev/null)" == "$key" ]]; then echo "$archive"; return 0; fi
+  lock
+  if [[ -f "$archive" && "$(cat "$archive.inputs" 2>/dev/null)" == "$key" ]]; then echo "$archive"; return 0; fi
+  setup_storage
+  log "building $ref"
+  build_traefik_image "$bin_dir/traefik" "$ref"
+  export_archive "$ref" "$archive"
+  echo "$key" > "$archive.inputs"
+  log "$ref in $archive ($(elapsed))"
+  echo "$archive"
+}
+
 # Test files run in parallel processes: one builds, the others wait here and then find the archive.
 lock() {
   mkdir -p "$dir"
@@ -481,6 +522,7 @@ lock() {
 case "$target" in
   operator) operator ;;
   pause) pause ;;
+  traefik) traefik ;;
   bases)
     lock
     setup_storage

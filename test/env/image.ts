@@ -1,4 +1,4 @@
-// The operator and pause images for a local node with no registry: built (on first use) by build-image.sh into
+// The operator, pause and Traefik images for a local node with no registry: built (on first use) by build-image.sh into
 // docker-archive tarballs, and imported into a containerd with ctr. A missing tool or a failed build is a hard
 // failure naming the fix, never a skip.
 import { spawn } from 'node:child_process';
@@ -42,7 +42,22 @@ export function ensurePauseImage(): Promise<ImageArchive> {
   return ensure('pause', PAUSE_IMAGE_REF);
 }
 
-function ensure(target: 'operator' | 'pause', ref: string): Promise<ImageArchive> {
+/** Traefik's version, as test/env/ingress-versions.env pins it. */
+export function traefikVersion(): string {
+  const m = /^TRAEFIK_VERSION=(\S+)$/m.exec(readFileSync(join(import.meta.dirname, 'ingress-versions.env'), 'utf8'));
+  if (!m) throw new Error('test/env/ingress-versions.env has no TRAEFIK_VERSION line');
+  return m[1]!;
+}
+
+/**
+ * docker.io/library/traefik:<version>: the binary build-traefik.sh builds from Traefik's Go module, alone in an image.
+ * A cold build takes about 20 minutes (npm test starts it in the background before the tests); warm, it only hashes.
+ */
+export function ensureTraefikImage(): Promise<ImageArchive> {
+  return ensure('traefik', `docker.io/library/traefik:${traefikVersion()}`);
+}
+
+function ensure(target: 'operator' | 'pause' | 'traefik', ref: string): Promise<ImageArchive> {
   let p = pending.get(target);
   if (!p) {
     p = runBuild(target).then((archive) => ({ archive, ref }));
@@ -80,7 +95,7 @@ export function importImage(
   opts: { snapshotter?: string } = {},
 ): Promise<void> {
   if (!existsSync(archive)) {
-    return Promise.reject(new Error(`image archive ${archive} does not exist: ${buildHint('[operator|pause]')}`));
+    return Promise.reject(new Error(`image archive ${archive} does not exist: ${buildHint('[operator|pause|traefik]')}`));
   }
   const args = ['--address', containerdSocket, '--namespace', 'k8s.io', 'images', 'import'];
   if (opts.snapshotter) args.push('--snapshotter', opts.snapshotter);
