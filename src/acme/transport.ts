@@ -1,7 +1,7 @@
-// HTTP transport for one ACME server: node:https with the issuer's own CA trust and a timeout. It stands in for
-// acme-client's shared axios instance, which trusts one global CA set and sleeps through Retry-After inside the
-// call (up to an hour on a 429 — a blocked worker); here every error response becomes an AcmeError at once and
-// the caller decides when to come back.
+// HTTP transport for one ACME server: node:https with the issuer's own CA trust and a timeout. acme-client's
+// requests reach it through axios-route.ts, in place of axios's own HTTP, which trusts one global CA set and,
+// through acme-client's interceptor, sleeps through Retry-After inside the call (up to an hour on a 429 — a
+// blocked worker); here every error response becomes an AcmeError at once and the caller decides when to come back.
 import http from 'node:http';
 import https from 'node:https';
 import { AcmeError, parseRetryAfter, problemError } from './errors.ts';
