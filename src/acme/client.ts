@@ -166,9 +166,10 @@ export function createAcmeClient(opts: AcmeClientOptions): AcmeClient {
       // A client without an account URL, so acme-client asks newAccount even when this one was given an account.
       const registrar = libraryClient(undefined);
       // newAccount answers 200 for this key's existing account (RFC 8555 7.3.1), which acme-client follows with an
-      // update carrying whatever it sent (the terms, the contact, the EAB). Asked with onlyReturnExisting alone, that
-      // follow-up is an update of no fields, a POST-as-GET: the existing account is taken as it is, and only a
-      // contact is updated. A new account is created (with the terms, contact and EAB) only when there is none.
+      // update carrying whatever it sent: without a contact, CAs refuse that as an empty update (Pebble: "use
+      // POST-as-GET"). Asked with onlyReturnExisting alone, the follow-up has no fields and is a POST-as-GET: the
+      // existing account is taken as it is, and only a contact is updated. A new account is created (with the
+      // terms, contact and EAB) only when there is none.
       let account = await call(() => registrar.createAccount({ onlyReturnExisting: true })).then(
         (r) => r.value,
         (err: unknown) => {
