@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'AcmeValidationFailed'
   | 'AcmeNoSolver'
   | 'AcmeProblem'
+  | 'AcmeUnrouted' // acme-client sent a request outside a certsmith call: a bug here, never a CA's answer
   | 'Http01NoEndpoints'
   | 'ResourceConflict'
   // TrustBundles (src/trust/, src/controllers/trust-bundles/)

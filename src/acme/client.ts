@@ -1,10 +1,20 @@
-// The only importer of acme-client. It does the protocol (JWS signing, nonces and their badNonce retries, EAB,
-// account registration, alternate-chain selection); this module gives it our transport and adds what it lacks:
-// Retry-After on polls, the `profile` and `replaces` order fields, IP identifiers, and ARI (src/acme/ari.ts).
+// The only importer of acme-client, used through its public API: Client's methods, the `axios` instance it exports
+// (routed through our transport by axios-route.ts) and `crypto.getJwk`. acme-client does the protocol (JWS signing,
+// nonces and their badNonce retries, EAB, alternate-chain selection); this module adds what it lacks: Retry-After
+// on polls and the Link of order lists (read from the routed response), the `profile` and `replaces` order fields
+// (createOrder sends them on), IP identifiers, and ARI (an unsigned GET, src/acme/ari.ts).
+// test/integration/acme-client-contract.test.ts pins every acme-client behaviour relied on here.
+//
+// Why routing over a signer of our own: acme-client's public calls cover every signed request the operator makes,
+// once its answers' headers are at hand. A second JWS signer would repeat its nonce, badNonce and key-algorithm
+// handling beside it, a second place to get them wrong; and acme-client's HTTP would need routing anyway, for the
+// issuer's CA bundle.
 import { createHash } from 'node:crypto';
 import acme from 'acme-client';
-import { AcmeError, parseRetryAfter } from './errors.ts';
-import { createTransport, type Transport, type TransportOptions, type TransportResponse } from './transport.ts';
+import type { Authorization, Order } from 'acme-client';
+import { routeThrough } from './axios-route.ts';
+import { AcmeError, isAcmeError, parseRetryAfter } from './errors.ts';
+import { createTransport, type TransportOptions, type TransportResponse } from './transport.ts';
 
 export interface AcmeIdentifier {
   type: 'dns' | 'ip';
@@ -91,109 +101,155 @@ export interface AcmeClient {
   close(): void;
 }
 
-// The parts of acme-client's Client that are not in its type declarations.
-interface ClientInternals {
-  http: { request: Transport['request']; getDirectory(): Promise<AcmeDirectory>; getJwk(): Record<string, string> };
-  api: {
-    apiRequest(url: string, payload: unknown, validStatusCodes: number[]): Promise<TransportResponse>;
-    apiResourceRequest(
-      resource: string,
-      payload: unknown,
-      validStatusCodes: number[],
-      opts?: { includeJwsKid?: boolean; includeExternalAccountBinding?: boolean },
-    ): Promise<TransportResponse>;
-    accountUrl: string | null;
-  };
-}
+type LibraryClient = InstanceType<typeof acme.Client>;
+type Challenge = Parameters<LibraryClient['completeChallenge']>[0];
+type OrderRequest = Parameters<LibraryClient['createOrder']>[0] & { profile?: string; replaces?: string };
+
+// The directory (for renewalInfo) is read again after a day, as acme-client does with its own copy.
+const DIRECTORY_MAX_AGE_MS = 24 * 3_600_000;
 
 export function createAcmeClient(opts: AcmeClientOptions): AcmeClient {
   const transport = createTransport(opts);
   const now = opts.now ?? (() => new Date());
-  const client = new acme.Client({
-    directoryUrl: opts.directoryUrl,
-    accountKey: opts.accountKeyPem,
-    ...(opts.accountUrl ? { accountUrl: opts.accountUrl } : {}),
-    ...(opts.eab ? { externalAccountBinding: { kid: opts.eab.keyID, hmacKey: toBase64(opts.eab.hmacKey) } } : {}),
-  });
-  const internals = client as unknown as ClientInternals;
-  internals.http.request = (url, method, o) => transport.request(url, method, o);
-  const retryAfter = (res: TransportResponse) => parseRetryAfter(res.headers['retry-after'], now());
+  const router = routeThrough(acme.axios);
+  const libraryClient = (accountUrl: string | undefined) =>
+    new acme.Client({
+      directoryUrl: opts.directoryUrl,
+      accountKey: opts.accountKeyPem,
+      ...(accountUrl ? { accountUrl } : {}),
+      ...(opts.eab ? { externalAccountBinding: { kid: opts.eab.keyID, hmacKey: toBase64(opts.eab.hmacKey) } } : {}),
+    });
+  let client = libraryClient(opts.accountUrl);
+  const retryAfter = (res: TransportResponse | undefined) => (res ? parseRetryAfter(res.headers['retry-after'], now()) : undefined);
+
+  /** One acme-client call, through this issuer's transport; acme-client's own refusals get a stable code. */
+  async function call<T>(fn: () => Promise<T>): Promise<{ value: T; last: TransportResponse | undefined }> {
+    try {
+      return await router.run(transport, fn);
+    } catch (err) {
+      // acme-client reports an answer it cannot use (an unexpected status, no Location) with a plain Error.
+      if (err instanceof Error && err.constructor === Error) {
+        throw new AcmeError('AcmeBadResponse', `the ACME server's answer was not usable: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** A call signed with the account's URL (kid): refused here when there is none, since acme-client's updateAccount would register one. */
+  function signed<T>(fn: () => Promise<T>) {
+    try {
+      client.getAccountUrl();
+    } catch {
+      return Promise.reject(new AcmeError('AcmeAccountProblem', 'the ACME account is not registered yet: register it before using it'));
+    }
+    return call(fn);
+  }
+
+  let directory: { value: AcmeDirectory; at: number } | undefined;
+  async function getDirectory(): Promise<AcmeDirectory> {
+    if (directory && now().getTime() - directory.at < DIRECTORY_MAX_AGE_MS) return directory.value;
+    const res = await transport.request(opts.directoryUrl, 'get');
+    if (typeof res.data !== 'object' || res.data === null) {
+      throw new AcmeError('AcmeBadResponse', `the ACME directory ${opts.directoryUrl} is not a JSON object`);
+    }
+    directory = { value: res.data as AcmeDirectory, at: now().getTime() };
+    return directory.value;
+  }
+
+  let thumbprint: string | undefined;
 
   return {
     directoryUrl: opts.directoryUrl,
-    directory: () => internals.http.getDirectory(),
+    directory: getDirectory,
     async registerAccount({ email }) {
       const contact = email ? [`mailto:${email}`] : undefined;
-      // newAccount answers 201 for a new account and 200 for this key's existing one (RFC 8555 7.3.1). acme-client's
-      // createAccount follows a 200 with an update that is empty without a contact, which servers refuse; here the
-      // existing account is taken as it is, and only a contact is updated.
-      const res = await internals.api.apiResourceRequest(
-        'newAccount',
-        { termsOfServiceAgreed: true, ...(contact ? { contact } : {}) },
-        [200, 201],
-        { includeJwsKid: false, includeExternalAccountBinding: true },
+      // A client without an account URL, so acme-client asks newAccount even when this one was given an account.
+      const registrar = libraryClient(undefined);
+      // newAccount answers 200 for this key's existing account (RFC 8555 7.3.1), which acme-client follows with an
+      // update carrying whatever it sent: without a contact, CAs refuse that as an empty update (Pebble: "use
+      // POST-as-GET"). Asked with onlyReturnExisting alone, the follow-up has no fields and is a POST-as-GET: the
+      // existing account is taken as it is, and only a contact is updated. A new account is created (with the
+      // terms, contact and EAB) only when there is none.
+      let account = await call(() => registrar.createAccount({ onlyReturnExisting: true })).then(
+        (r) => r.value,
+        (err: unknown) => {
+          if (isAcmeError(err) && err.problemType === 'accountDoesNotExist') return undefined;
+          throw err;
+        },
       );
-      const accountUrl = res.headers.location;
-      if (typeof accountUrl !== 'string') throw new AcmeError('AcmeBadResponse', 'the ACME server registered the account but sent no Location for it');
-      internals.api.accountUrl = accountUrl;
-      let status = String((res.data as { status?: string }).status ?? 'valid');
-      if (res.status === 200 && contact) {
-        const updated = await internals.api.apiRequest(accountUrl, { contact }, [200]);
-        status = String((updated.data as { status?: string }).status ?? status);
+      if (!account) account = (await call(() => registrar.createAccount({ termsOfServiceAgreed: true, ...(contact ? { contact } : {}) }))).value;
+      else if (contact) account = (await call(() => registrar.updateAccount({ contact }))).value;
+      let accountUrl: string;
+      try {
+        accountUrl = registrar.getAccountUrl();
+      } catch {
+        throw new AcmeError('AcmeBadResponse', 'the ACME server registered the account but sent no Location for it');
       }
-      return { accountUrl, status };
+      client = registrar;
+      return { accountUrl, status: String(account.status ?? 'valid') };
     },
     async accountStatus() {
-      const res = await internals.api.apiRequest(client.getAccountUrl(), null, [200]);
-      return String((res.data as { status?: string }).status ?? 'unknown');
+      // updateAccount with no fields is a POST-as-GET of the account.
+      const { value } = await signed(() => client.updateAccount());
+      return String(value.status ?? 'unknown');
     },
     async listOrders() {
-      const account = await internals.api.apiRequest(client.getAccountUrl(), null, [200]);
-      let next = (account.data as { orders?: string }).orders;
+      const { value: account } = await signed(() => client.updateAccount());
+      let next: string | undefined = account.orders;
       const urls: string[] = [];
       for (let page = 0; next && page < 1000; page++) {
-        const res = await internals.api.apiRequest(next, null, [200]);
-        urls.push(...((res.data as { orders?: string[] }).orders ?? []));
-        next = nextLink(res.headers.link);
+        const url = next;
+        // acme-client has no call for the orders list (RFC 8555 7.1.2.1); its getOrder is a POST-as-GET of the URL
+        // it is given, which is how a list page is read too.
+        const { value, last } = await signed(() => client.getOrder({ url } as Order));
+        urls.push(...((value as { orders?: string[] }).orders ?? []));
+        next = nextLink(last?.headers.link);
       }
       return urls;
     },
     accountKeyThumbprint() {
-      // acme-client builds the JWK with its members in lexicographic order, which is RFC 7638's canonical form.
-      return createHash('sha256').update(JSON.stringify(internals.http.getJwk())).digest('base64url');
+      // acme-client's JWK has its members in lexicographic order, RFC 7638's canonical form, and is what its key
+      // authorizations are made from.
+      thumbprint ??= createHash('sha256').update(JSON.stringify(acme.crypto.getJwk(opts.accountKeyPem))).digest('base64url');
+      return thumbprint;
     },
     async newOrder(req) {
-      const res = await internals.api.apiResourceRequest(
-        'newOrder',
-        { identifiers: req.identifiers, ...(req.profile ? { profile: req.profile } : {}), ...(req.replaces ? { replaces: req.replaces } : {}) },
-        [201],
-      );
-      const location = res.headers.location;
-      if (typeof location !== 'string') throw new AcmeError('AcmeBadResponse', 'the ACME server created an order but sent no Location for it');
-      return withRetry({ ...(res.data as Omit<AcmeOrder, 'url'>), url: location }, retryAfter(res));
+      // createOrder sends its argument as the payload, so `profile` and `replaces` reach the CA.
+      const payload: OrderRequest = {
+        identifiers: req.identifiers,
+        ...(req.profile ? { profile: req.profile } : {}),
+        ...(req.replaces ? { replaces: req.replaces } : {}),
+      };
+      const { value, last } = await signed(() => client.createOrder(payload));
+      return withRetry(orderOf(value, value.url), retryAfter(last));
     },
     async getOrder(url) {
-      const res = await internals.api.apiRequest(url, null, [200]);
-      return withRetry({ ...(res.data as Omit<AcmeOrder, 'url'>), url }, retryAfter(res));
+      const { value, last } = await signed(() => client.getOrder({ url } as Order));
+      return withRetry(orderOf(value, url), retryAfter(last));
     },
     async getAuthorization(url) {
-      const res = await internals.api.apiRequest(url, null, [200]);
-      return withRetry({ ...(res.data as Omit<AcmeAuthorization, 'url'>), url }, retryAfter(res));
+      const { value, last } = await signed(() => client.getAuthorizations({ authorizations: [url] } as Order));
+      const authz = value[0];
+      if (!authz) throw new AcmeError('AcmeBadResponse', `the ACME server sent no authorization for ${url}`);
+      return withRetry(authorizationOf(authz, url), retryAfter(last));
     },
-    keyAuthorization: (challenge) => client.getChallengeKeyAuthorization(challenge as Parameters<typeof client.getChallengeKeyAuthorization>[0]),
+    async keyAuthorization(challenge) {
+      return (await call(() => client.getChallengeKeyAuthorization(challenge as Challenge))).value;
+    },
     async submitChallenge(url) {
-      const res = await internals.api.apiRequest(url, {}, [200]);
-      return res.data as AcmeChallenge;
+      const { value } = await signed(() => client.completeChallenge({ url } as Challenge));
+      return value as unknown as AcmeChallenge;
     },
     async finalize(order, csrDer) {
-      const res = await internals.api.apiRequest(order.finalize, { csr: Buffer.from(csrDer).toString('base64url') }, [200]);
-      return withRetry({ ...(res.data as Omit<AcmeOrder, 'url'>), url: order.url }, retryAfter(res));
+      const csrPem = `-----BEGIN CERTIFICATE REQUEST-----\n${Buffer.from(csrDer).toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+      const { value, last } = await signed(() => client.finalizeOrder({ url: order.url, finalize: order.finalize } as Order, csrPem));
+      return withRetry(orderOf(value, order.url), retryAfter(last));
     },
-    downloadCertificate(order, preferredChain) {
-      return client.getCertificate(order as Parameters<typeof client.getCertificate>[0], preferredChain);
+    async downloadCertificate(order, preferredChain) {
+      return (await signed(() => client.getCertificate(order as unknown as Order, preferredChain))).value;
     },
     async renewalInfo(certID) {
-      const dir = await internals.http.getDirectory();
+      const dir = await getDirectory();
       if (!dir.renewalInfo) return undefined;
       const url = `${dir.renewalInfo.replace(/\/$/, '')}/${certID}`;
       const res = await transport.request(url, 'get');
@@ -223,6 +279,14 @@ function nextLink(link: string | string[] | undefined): string | undefined {
     if (m) return m[1];
   }
   return undefined;
+}
+
+function orderOf(o: Order, url: string): AcmeOrder {
+  return { ...(o as unknown as Omit<AcmeOrder, 'url'>), url };
+}
+
+function authorizationOf(a: Authorization, url: string): AcmeAuthorization {
+  return { ...(a as unknown as Omit<AcmeAuthorization, 'url'>), url };
 }
 
 function withRetry<T extends object>(obj: T, retryAfterMs: number | undefined): T & { retryAfterMs?: number } {

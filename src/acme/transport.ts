@@ -1,7 +1,7 @@
-// HTTP transport for one ACME server: node:https with the issuer's own CA trust and a timeout. It stands in for
-// acme-client's shared axios instance, which trusts one global CA set and sleeps through Retry-After inside the
-// call (up to an hour on a 429 — a blocked worker); here every error response becomes an AcmeError at once and
-// the caller decides when to come back.
+// HTTP transport for one ACME server: node:https with the issuer's own CA trust and a timeout. acme-client's
+// requests reach it through axios-route.ts, in place of axios's own HTTP, which trusts one global CA set and,
+// through acme-client's interceptor, sleeps through Retry-After inside the call (up to an hour on a 429 — a
+// blocked worker); here every error response becomes an AcmeError at once and the caller decides when to come back.
 import http from 'node:http';
 import https from 'node:https';
 import { AcmeError, parseRetryAfter, problemError } from './errors.ts';
@@ -25,7 +25,8 @@ export interface TransportOptions {
 }
 
 export interface Transport {
-  request(url: string, method: string, opts?: { data?: unknown; headers?: Record<string, string> }): Promise<TransportResponse>;
+  /** `data` is sent as JSON; `body` is sent as it is (a JWS acme-client has already serialized). */
+  request(url: string, method: string, opts?: { data?: unknown; body?: string; headers?: Record<string, string> }): Promise<TransportResponse>;
   close(): void;
 }
 
@@ -105,7 +106,7 @@ export function createTransport(opts: TransportOptions = {}): Transport {
         const kept = takeNonce();
         if (kept) return { status: 200, headers: { 'replay-nonce': kept }, data: '' };
       }
-      const body = o.data === undefined ? undefined : Buffer.from(JSON.stringify(o.data));
+      const body = o.body !== undefined ? Buffer.from(o.body) : o.data === undefined ? undefined : Buffer.from(JSON.stringify(o.data));
       let res: TransportResponse;
       try {
         res = await send(url, method, body, o.headers ?? {});
@@ -114,11 +115,13 @@ export function createTransport(opts: TransportOptions = {}): Transport {
         throw unreachable(url, err as NodeJS.ErrnoException);
       }
       opts.onResponse?.(method.toUpperCase(), url, res.status);
-      // The HEAD's own nonce goes straight back to acme-client; any other is kept for the next signed request.
-      if (method.toUpperCase() !== 'HEAD') keepNonce(res.headers);
       // acme-client retries badNonce itself (RFC 8555 6.5), so that one answer goes back to it untouched.
       const problem = res.data as { type?: string } | undefined;
-      if (res.status >= 400 && !(res.status === 400 && problem?.type === BAD_NONCE)) {
+      const badNonce = res.status === 400 && problem?.type === BAD_NONCE;
+      // The HEAD's own nonce goes straight back to acme-client, and so does a badNonce answer's (its retry signs
+      // with it): kept as well, it would be used twice. Any other is kept for the next signed request.
+      if (method.toUpperCase() !== 'HEAD' && !badNonce) keepNonce(res.headers);
+      if (res.status >= 400 && !badNonce) {
         throw problemError(method, url, res.status, res.data, parseRetryAfter(res.headers['retry-after'], now()));
       }
       return res;

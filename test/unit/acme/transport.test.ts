@@ -132,6 +132,11 @@ describe('the ACME transport', () => {
       });
     });
 
+    it('sends a body given as text as it is', async () => {
+      const res = await transport({ caPem }).request(`${base}/echo`, 'post', { body: '{"protected":"p", "payload":"","signature":"s"}' });
+      assert.equal((res.data as { body: string }).body, '{"protected":"p", "payload":"","signature":"s"}');
+    });
+
     it('sends no body and no content type without data', async () => {
       const res = await transport({ caPem }).request(`${base}/echo`, 'GET');
       assert.deepEqual(res.data, { method: 'GET', contentType: null, userAgent: 'certsmith', body: '' });
@@ -159,6 +164,13 @@ describe('the ACME transport', () => {
       assert.equal((await t.request(`${base}/new-nonce`, 'HEAD')).headers['replay-nonce'], 'from-response');
       assert.equal(newNonceHits, before + 1, 'the kept nonce saved a round trip');
       assert.equal((await t.request(`${base}/new-nonce`, 'HEAD')).headers['replay-nonce'], `network-${before + 2}`, 'a nonce is used once');
+    });
+
+    it("does not keep a badNonce answer's nonce, which acme-client's retry uses", async () => {
+      const t = transport({ caPem });
+      await t.request(`${base}/bad-nonce`, 'POST', { data: {} });
+      const before = newNonceHits;
+      assert.equal((await t.request(`${base}/new-nonce`, 'HEAD')).headers['replay-nonce'], `network-${before + 1}`);
     });
 
     it('does not hand out a kept nonce older than a minute', async () => {
