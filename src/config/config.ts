@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { CertsmithError } from '../errors.ts';
-import { parseDuration } from '../policy/duration.ts';
+import { parseDuration } from '../time/duration.ts';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const int = z.coerce.number().int();

@@ -1,7 +1,7 @@
 // Reads Secrets the operator does not cache (e.g. a user's CA Secret): the managed-Secret informer first,
 // then a GET remembered for a short while, so a burst of issuances costs one read.
 import type { KubeObject } from '../api/meta.ts';
-import type { Clock } from '../policy/clock.ts';
+import type { Clock } from '../time/clock.ts';
 import type { KubeClient } from './client.ts';
 import { Resources } from './resources.ts';
 

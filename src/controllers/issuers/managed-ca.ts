@@ -21,7 +21,7 @@ import { withoutManagedFields } from '../../kube/trim.ts';
 import type { SecretLike } from '../../kube/secret-reader.ts';
 import { describeCertificate, normalizeKeySpec, parseCertificatesPem } from '../../pki/index.ts';
 import { bundleHoldsCa, decideRotation, type RotationDecision } from '../../policy/ca-rotation.ts';
-import { parseDuration } from '../../policy/duration.ts';
+import { parseDuration } from '../../time/duration.ts';
 import { createGeneration, generationsData, liveGenerations, readGenerations, roleOf, type CaGenerations } from '../../signers/managed-ca.ts';
 import { createHash } from 'node:crypto';
 import type { Store } from '../store.ts';

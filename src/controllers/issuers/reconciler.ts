@@ -8,7 +8,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { createOwnWrites } from '../../kube/own-writes.ts';
 import { Resources } from '../../kube/resources.ts';
-import type { Clock } from '../../policy/clock.ts';
+import type { Clock } from '../../time/clock.ts';
 import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
 import { isDeepStrictEqual } from 'node:util';

@@ -7,7 +7,7 @@ import { CertsmithError } from '../../errors.ts';
 import type { SecretLike } from '../../kube/secret-reader.ts';
 import { encodePem } from '../../pki/index.ts';
 import { decideUserCa, type UserCaGeneration } from '../../policy/ca-rotation.ts';
-import { parseDuration } from '../../policy/duration.ts';
+import { parseDuration } from '../../time/duration.ts';
 import type { CaSigner } from '../../signers/ca-signer.ts';
 import type { Store } from '../store.ts';
 import { DEFAULT_REISSUE_WINDOW, DEFAULT_RETIRE_GRACE, countLeavesSignedBy } from './managed-ca.ts';

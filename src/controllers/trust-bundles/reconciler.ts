@@ -18,7 +18,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { createOwnWrites, type OwnWrites } from '../../kube/own-writes.ts';
 import { Resources } from '../../kube/resources.ts';
-import type { Clock } from '../../policy/clock.ts';
+import type { Clock } from '../../time/clock.ts';
 import { buildBundle, type Bundle } from '../../trust/bundle.ts';
 import { parseKey, type Store } from '../store.ts';
 import { truststores } from './formats.ts';
