@@ -10,7 +10,7 @@ import { createUserCaSecretWatch } from './controllers/issuers/user-ca-secrets.t
 import type { TrustBundle } from './api/trust-bundle.ts';
 import type { Config } from './config/config.ts';
 import { createCertificateReconciler } from './controllers/certificates/reconciler.ts';
-import type { SecretObject } from './controllers/certificates/secret-builder.ts';
+import type { SecretObject } from './api/secret.ts';
 import { createIssuerReconciler } from './controllers/issuers/reconciler.ts';
 import { createTrustBundleWiring } from './controllers/trust-bundles/wiring.ts';
 import { createSessionTicketKeysWiring } from './controllers/session-ticket-keys/wiring.ts';

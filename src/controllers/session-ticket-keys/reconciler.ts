@@ -6,7 +6,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { findCondition, setCondition, toRfc3339 } from '../../api/conditions.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
-import { API_VERSION, type Condition, type KubeObject } from '../../api/meta.ts';
+import { API_VERSION, type Condition } from '../../api/meta.ts';
+import type { SecretObject } from '../../api/secret.ts';
 import {
   DEFAULT_KEEP,
   DEFAULT_ROTATION_INTERVAL,
@@ -32,12 +33,6 @@ import { parseDuration } from '../../time/duration.ts';
 import { planTicketKeys, type TicketKeysPlan } from '../../policy/ticket-keys.ts';
 import { parseKey, type Store } from '../store.ts';
 import { compareStrings } from '../../ordering.ts';
-
-/** The parts of a Secret this controller reads and writes (controllers share no code, so it is its own type). */
-export interface SecretObject extends KubeObject {
-  type?: string;
-  data?: Record<string, string>;
-}
 
 export interface SessionTicketKeysReconcilerDeps {
   client: KubeClient;

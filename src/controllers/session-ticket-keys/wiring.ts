@@ -10,7 +10,7 @@ import { Resources } from '../../kube/resources.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Clock } from '../../time/clock.ts';
 import { createController, type Controller } from '../../runtime/controller.ts';
-import type { SecretObject } from './reconciler.ts';
+import type { SecretObject } from '../../api/secret.ts';
 import { objectKey, type Store } from '../store.ts';
 import { createSessionTicketKeysReconciler } from './reconciler.ts';
 
