@@ -13,7 +13,6 @@ export {
   ipAddressProblem,
   uriProblem,
   emailAddressProblem,
-  canonicalIpAddress,
   canonicalEmailAddress,
 } from './names.ts';
 export {
