@@ -36,6 +36,7 @@ import type { createAcmeIssuance } from './acme-issuance.ts';
 import { desiredCertificate, type DesiredCertificate } from './desired.ts';
 import { currentRenewalInfo } from './renewal-info.ts';
 import type { SecretObject } from '../../api/secret.ts';
+import { formatZodIssues } from '../../api/zod-issues.ts';
 import { buildSecret } from './secret-builder.ts';
 import { BY_SECRET, secretIndexValue } from './indexes.ts';
 import { secretOwnership, secretWriter } from './secret-ownership.ts';
@@ -123,7 +124,7 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
     const parsed = CertificateSpec.safeParse(cert.spec);
     const problems = parsed.success
       ? validateCertificateSpec(parsed.data)
-      : parsed.error.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`);
+      : [formatZodIssues(parsed.error)];
     if (!parsed.success || problems.length > 0) {
       return notReady(Reason.InvalidSpec, `Invalid spec: ${problems.join('; ')}`);
     }

@@ -15,6 +15,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { isAcmeError } from '../../acme/errors.ts';
 import { parseKey, type Store } from '../store.ts';
 import { toRfc3339 } from '../../api/conditions.ts';
+import { formatZodIssues } from '../../api/zod-issues.ts';
 import { ACCOUNT_RECHECK_MS, ensureAcmeAccount } from './acme-account.ts';
 import type { createManagedCa } from './managed-ca.ts';
 import type { createUserCa } from './user-ca.ts';
@@ -78,7 +79,7 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
     const parsed = IssuerSpec.safeParse(issuer.spec);
     let check: Check;
     if (!parsed.success) {
-      check = { status: 'False', reason: Reason.InvalidIssuerSpec, message: `Invalid spec: ${parsed.error.issues.map((i) => i.message).join('; ')}` };
+      check = { status: 'False', reason: Reason.InvalidIssuerSpec, message: `Invalid spec: ${formatZodIssues(parsed.error)}` };
     } else {
       try {
         check = parsed.data.acme

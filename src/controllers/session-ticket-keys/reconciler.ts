@@ -24,6 +24,7 @@ import {
   type SessionTicketKeys,
   type SessionTicketKeysStatus,
 } from '../../api/session-ticket-keys.ts';
+import { formatZodIssues } from '../../api/zod-issues.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { createOwnWrites } from '../../kube/own-writes.ts';
@@ -120,7 +121,7 @@ export function createSessionTicketKeysReconciler(deps: SessionTicketKeysReconci
 
     const parsed = SessionTicketKeysSpec.safeParse(stek.spec);
     let intervalMs = NaN;
-    let problem = parsed.success ? '' : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    let problem = parsed.success ? '' : formatZodIssues(parsed.error);
     if (parsed.success) {
       try {
         intervalMs = parseDuration(parsed.data.rotationInterval ?? DEFAULT_ROTATION_INTERVAL);

@@ -13,6 +13,7 @@ import {
   type TrustBundle,
   type TrustBundleStatus,
 } from '../../api/trust-bundle.ts';
+import { formatZodIssues } from '../../api/zod-issues.ts';
 import { errorCode } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -108,7 +109,7 @@ export function createTrustBundleReconciler(deps: TrustBundleReconcilerDeps) {
         type: TrustBundleCondition.Ready,
         status: 'False',
         reason: TrustBundleReason.InvalidSpec,
-        message: `Invalid spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        message: `Invalid spec: ${formatZodIssues(parsed.error)}`,
         ...(generation !== undefined ? { observedGeneration: generation } : {}),
       };
       await writeStatus(bundle, { ...prev, conditions: setCondition(prev?.conditions, ready, now) }, log);
