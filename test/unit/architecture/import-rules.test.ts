@@ -20,7 +20,7 @@ const inPolicyOrPki = (path: string) => under('policy')(path) || under('pki')(pa
 // Built-ins that reach the disk, the network, other processes or threads.
 const IO_BUILTINS = new Set(['fs', 'net', 'http', 'https', 'http2', 'child_process', 'dns', 'dgram', 'tls', 'worker_threads']);
 const isIoBuiltin = (target: string) => target.startsWith('node:') && IO_BUILTINS.has(target.slice(5).split('/')[0]!);
-// node:net's address parsers are pure functions; names.ts in policy/ and pki/ use isIP. Nothing else of node:net.
+// node:net's address parsers are pure functions (policy/names.ts and pki/ip-address.ts use isIP); nothing else of it.
 const PURE_NET_NAMES = new Set(['isIP', 'isIPv4', 'isIPv6']);
 const takesOnlyPureNetNames = (i: Import) => i.target === 'node:net' && i.ref.names.length > 0 && i.ref.names.every((n) => PURE_NET_NAMES.has(n));
 const IO_LAYERS = ['kube', 'runtime', 'acme', 'controllers', 'observability'];
