@@ -4,7 +4,7 @@ import { parseConfig, usage } from './config/config.ts';
 import { isCertsmithError } from './errors.ts';
 import { createManager } from './manager.ts';
 import { createLogger } from './observability/logger.ts';
-import { systemClock } from './policy/clock.ts';
+import { systemClock } from './time/clock.ts';
 import { exposedCollector } from './runtime/memory-trim.ts';
 
 async function main(): Promise<number> {

@@ -10,7 +10,7 @@ import { createUserCaSecretWatch } from './controllers/issuers/user-ca-secrets.t
 import type { TrustBundle } from './api/trust-bundle.ts';
 import type { Config } from './config/config.ts';
 import { createCertificateReconciler } from './controllers/certificates/reconciler.ts';
-import type { SecretObject } from './controllers/certificates/secret-builder.ts';
+import type { SecretObject } from './api/secret.ts';
 import { createIssuerReconciler } from './controllers/issuers/reconciler.ts';
 import { createTrustBundleWiring } from './controllers/trust-bundles/wiring.ts';
 import { createSessionTicketKeysWiring } from './controllers/session-ticket-keys/wiring.ts';
@@ -23,7 +23,7 @@ import { createInterner, internStringsInPlace, trimForCache, withoutManagedField
 import { Resources } from './kube/resources.ts';
 import { createSecretReader } from './kube/secret-reader.ts';
 import { createMetrics } from './observability/metrics.ts';
-import type { Clock } from './policy/clock.ts';
+import type { Clock } from './time/clock.ts';
 import { createController } from './runtime/controller.ts';
 import { startHealthServer } from './runtime/health-server.ts';
 import { createLeaderElector } from './runtime/leader-election.ts';
@@ -33,7 +33,7 @@ import { createChallengeIndex, startHttp01Server, type Http01Server } from './ac
 import { createAcmeIssuance } from './controllers/certificates/acme-issuance.ts';
 import { createChallengeSolvers } from './controllers/certificates/acme-solvers.ts';
 import { createHttp01Routing } from './controllers/certificates/http01-routing.ts';
-import { parseDuration } from './policy/duration.ts';
+import { parseDuration } from './time/duration.ts';
 import { isDeepStrictEqual } from 'node:util';
 import type { Ingress } from './controllers/shim/ingress.ts';
 import { createIngressReconciler } from './controllers/shim/ingress-reconciler.ts';

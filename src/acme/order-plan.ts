@@ -1,7 +1,7 @@
 // What to order from an ACME CA for a Certificate, and whether it can be ordered at all. Pure.
 import { createHash } from 'node:crypto';
 import type { AcmeSolver } from '../api/issuer.ts';
-import { canonicalIpAddress } from '../policy/names.ts';
+import { canonicalIpAddress } from '../pki/ip-address.ts';
 import type { AcmeIdentifier } from './client.ts';
 import { chooseSolver, type ChallengeType } from './solver-selection.ts';
 

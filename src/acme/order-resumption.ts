@@ -4,7 +4,7 @@
 // The process that recorded the intent may have placed the order and died before writing its URL. RFC 8555 §7.1.2.1
 // lets the account list its orders; one for the same identifiers that nobody has recorded is that order (or an
 // equally good one), and taking it up costs nothing at the CA, where placing another leaves the first one unused.
-import { canonicalIpAddress } from '../policy/names.ts';
+import { canonicalIpAddress } from '../pki/ip-address.ts';
 import type { AcmeIdentifier, AcmeOrder } from './client.ts';
 
 export type ListedOrder = Pick<AcmeOrder, 'url' | 'status' | 'identifiers' | 'expires' | 'profile'>;

@@ -1,6 +1,6 @@
 // What every command gets: a client built once from the flags, the namespace, the output format and a clock.
 import type { KubeClient } from '../kube/client.ts';
-import type { Clock } from '../policy/clock.ts';
+import type { Clock } from '../time/clock.ts';
 import type { CliOptions } from './args.ts';
 
 export interface CliContext {

@@ -6,7 +6,8 @@ import { CertsmithError } from '../errors.ts';
 import { isSignedBy, keySpecOf, parseCertificatesPem, parsePrivateKeyPem, publicKeyMatches } from '../pki/index.ts';
 import { describeKeySpec } from '../pki/keys.ts';
 import { bytes, formatFields, list, timeWithRelative } from './format.ts';
-import { leafSummary, type LeafSummary, type SecretLike } from './status-view.ts';
+import type { SecretObject } from '../api/secret.ts';
+import { leafSummary, type LeafSummary } from './status-view.ts';
 
 export interface InspectView {
   namespace: string;
@@ -32,7 +33,7 @@ export type SignedBy =
   | { kind: 'unknown'; issuer: string };
 
 /** Throws InvalidPEM when tls.crt is missing or unreadable: there is nothing to inspect then. */
-export async function buildInspectView(secret: SecretLike): Promise<InspectView> {
+export async function buildInspectView(secret: SecretObject): Promise<InspectView> {
   const data = secret.data ?? {};
   const text = (k: string) => (data[k] ? Buffer.from(data[k], 'base64').toString('utf8') : '');
   const where = `Secret ${secret.metadata.namespace ?? ''}/${secret.metadata.name}`;

@@ -3,7 +3,7 @@
 // once, build the client, run one command, print its answer, exit 0 (ok), 1 (failure) or 2 (bad usage).
 import { isCertsmithError } from '../errors.ts';
 import { createKubeClient } from '../kube/client.ts';
-import { systemClock } from '../policy/clock.ts';
+import { systemClock } from '../time/clock.ts';
 import { HELP, isCommand, parseArgs, type ParsedArgs } from './args.ts';
 import { checkCommand } from './check.ts';
 import { DEFAULT_NAMESPACE, type CliContext, type CommandResult } from './context.ts';

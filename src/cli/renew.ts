@@ -9,7 +9,7 @@ import { CertsmithError } from '../errors.ts';
 import { isConflict } from '../kube/errors.ts';
 import { Resources } from '../kube/resources.ts';
 import type { CliContext, CommandResult } from './context.ts';
-import type { SecretLike } from './status-view.ts';
+import type { SecretObject } from '../api/secret.ts';
 import { getCertificate } from './status.ts';
 
 export interface RenewResult {
@@ -64,7 +64,7 @@ export async function renewCommand(ctx: CliContext, name: string): Promise<Comma
 /** The revision the Secret holds, as the operator counts it: the larger of status.revision and the Secret's. */
 async function currentRevision(ctx: CliContext, cert: Certificate): Promise<number | undefined> {
   const secretName = cert.spec?.secretName;
-  const secret = secretName ? await ctx.client.get<SecretLike>(Resources.secrets, ctx.namespace, secretName) : undefined;
+  const secret = secretName ? await ctx.client.get<SecretObject>(Resources.secrets, ctx.namespace, secretName) : undefined;
   const fromSecret = Number(secret?.metadata.annotations?.[REVISION_ANNOTATION]);
   const revisions = [cert.status?.revision, Number.isInteger(fromSecret) && fromSecret > 0 ? fromSecret : undefined].filter(
     (r): r is number => r !== undefined && r > 0,

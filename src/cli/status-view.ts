@@ -4,14 +4,10 @@ import type { Certificate } from '../api/certificate.ts';
 import { ConditionType, findCondition } from '../api/conditions.ts';
 import { ISSUER_KIND_ANNOTATION, ISSUER_NAME_ANNOTATION, RENEW_REVISION_ANNOTATION, REVISION_ANNOTATION } from '../api/labels.ts';
 import type { KubeObject } from '../api/meta.ts';
+import type { SecretObject } from '../api/secret.ts';
 import { describeCertificate, parseCertificatesPem } from '../pki/index.ts';
 import { describeKeySpec } from '../pki/keys.ts';
 import { age, bytes, formatFields, formatTable, list, timeWithRelative } from './format.ts';
-
-export interface SecretLike extends KubeObject {
-  type?: string;
-  data?: Record<string, string>;
-}
 
 export interface EventLike extends KubeObject {
   type?: string;
@@ -95,7 +91,7 @@ export interface StatusView {
   events: { type: string; reason: string; message: string; count: number; lastTimestamp?: string }[];
 }
 
-export function buildStatusView(cert: Certificate, secret: SecretLike | undefined, events: readonly EventLike[]): StatusView {
+export function buildStatusView(cert: Certificate, secret: SecretObject | undefined, events: readonly EventLike[]): StatusView {
   const spec = cert.spec;
   const status = cert.status ?? {};
   const conditions = (status.conditions ?? []).map(conditionView);
@@ -164,7 +160,7 @@ export function buildStatusView(cert: Certificate, secret: SecretLike | undefine
 }
 
 /** What a Secret holds, without its values: key names and sizes, the revision, the leaf certificate's facts. */
-export function summarizeSecret(name: string, secret: SecretLike | undefined): SecretSummary {
+export function summarizeSecret(name: string, secret: SecretObject | undefined): SecretSummary {
   if (!secret) return { name, exists: false };
   const data = secret.data ?? {};
   const keys = Object.keys(data)

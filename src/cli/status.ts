@@ -3,14 +3,15 @@ import type { Certificate } from '../api/certificate.ts';
 import { CertsmithError } from '../errors.ts';
 import { Resources } from '../kube/resources.ts';
 import type { CliContext, CommandResult } from './context.ts';
-import { buildStatusView, formatStatus, type EventLike, type SecretLike } from './status-view.ts';
+import type { SecretObject } from '../api/secret.ts';
+import { buildStatusView, formatStatus, type EventLike } from './status-view.ts';
 
 export async function statusCommand(ctx: CliContext, name: string): Promise<CommandResult> {
   const cert = await getCertificate(ctx, name);
   const ns = ctx.namespace;
   const secretName = cert.spec?.secretName;
   const [secret, events] = await Promise.all([
-    secretName ? ctx.client.get<SecretLike>(Resources.secrets, ns, secretName) : Promise.resolve(undefined),
+    secretName ? ctx.client.get<SecretObject>(Resources.secrets, ns, secretName) : Promise.resolve(undefined),
     ctx.client.list<EventLike>(Resources.events, {
       namespace: ns,
       fieldSelector: `involvedObject.kind=Certificate,involvedObject.name=${name}`,

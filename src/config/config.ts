@@ -1,8 +1,9 @@
 // Operator configuration: flags first, then environment, then defaults. Parsed once, at the edge.
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { formatZodIssues } from '../api/zod-issues.ts';
 import { CertsmithError } from '../errors.ts';
-import { parseDuration } from '../policy/duration.ts';
+import { parseDuration } from '../time/duration.ts';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const int = z.coerce.number().int();
@@ -148,7 +149,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const msg = parsed.error.issues.map((i) => `${flagFor(String(i.path[0]))}: ${i.message}`).join('; ');
+    const msg = formatZodIssues(parsed.error, (path) => flagFor(String(path[0])));
     throw new CertsmithError('ConfigInvalid', `invalid configuration: ${msg}`);
   }
   return {

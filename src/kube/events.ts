@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { toRfc3339 } from '../api/conditions.ts';
 import type { KubeObject } from '../api/meta.ts';
-import type { Clock } from '../policy/clock.ts';
+import type { Clock } from '../time/clock.ts';
 import type { KubeClient } from './client.ts';
 import { Resources } from './resources.ts';
 

@@ -4,8 +4,8 @@
 // aborts a watch that stays quiet past its own timeout).
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.ts';
-import { systemClock, type Clock } from '../policy/clock.ts';
-import { realTimers, type Timers } from '../runtime/timers.ts';
+import { systemClock, type Clock } from '../time/clock.ts';
+import { realTimers, type Timers } from '../time/timers.ts';
 import type { KubeClient, WatchEvent } from './client.ts';
 import { isGone } from './errors.ts';
 import type { Resource } from './resources.ts';

@@ -1,7 +1,7 @@
 // Reads objects the operator does not cache (a user's ConfigMaps and Secrets named as TrustBundle sources):
 // a GET or a label-selected LIST, remembered for a short while so a burst of reconciles costs one read.
 import type { KubeObject } from '../api/meta.ts';
-import type { Clock } from '../policy/clock.ts';
+import type { Clock } from '../time/clock.ts';
 import type { KubeClient } from './client.ts';
 import type { Resource } from './resources.ts';
 import { compareStrings } from '../ordering.ts';

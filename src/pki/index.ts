@@ -13,7 +13,7 @@ export {
   certificatePublicKey,
 } from './keys.ts';
 export { signCertificate, type SignRequest } from './certificate.ts';
-export { describeCertificate, isSignedBy, canonicalIp } from './inspect.ts';
+export { describeCertificate, isSignedBy } from './inspect.ts';
 export { createCsr, type CsrRequest } from './csr.ts';
 export { canonicalUsages } from './usages.ts';
 export type * from './types.ts';

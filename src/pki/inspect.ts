@@ -3,7 +3,7 @@ import { createHash, X509Certificate as NodeX509 } from 'node:crypto';
 import * as x509 from './x509.ts';
 import { CertsmithError } from '../errors.ts';
 import { keySpecOf } from './keys.ts';
-import { canonicalIp } from './names.ts';
+import { ipAddressText } from './ip-address.ts';
 import type { CertInfo, SubjectFields } from './types.ts';
 import { usageNamesFromBits, usageNamesFromOids } from './usages.ts';
 
@@ -48,7 +48,7 @@ export function describeCertificate(der: Uint8Array): CertInfo {
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
     dnsNames: pick('dns'),
-    ipAddresses: pick('ip').map(canonicalIp),
+    ipAddresses: pick('ip').map((ip) => ipAddressText(ip) ?? ip),
     uris: pick('url'),
     emailAddresses: pick('email'),
     isCA: bc?.ca ?? false,
@@ -60,8 +60,6 @@ export function describeCertificate(der: Uint8Array): CertInfo {
     selfSigned,
   };
 }
-
-export { canonicalIp };
 
 /** True when `issuerDer`'s key signed `childDer` and its subject is the child's issuer. */
 export async function isSignedBy(childDer: Uint8Array, issuerDer: Uint8Array): Promise<boolean> {

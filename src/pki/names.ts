@@ -1,6 +1,6 @@
 // X.509 names: the subject DN from SubjectFields, and the subjectAltName list, shared by certificates and CSRs.
-import { isIP } from 'node:net';
 import { CertsmithError } from '../errors.ts';
+import { ipAddressText } from './ip-address.ts';
 import type * as x509 from './x509.ts';
 import type { SubjectFields } from './types.ts';
 
@@ -38,17 +38,7 @@ export function generalNames(names: AltNames): x509.JsonGeneralName[] {
 // @peculiar/x509 reads IPv6 with an embedded IPv4 part ("::ffff:1.2.3.4") as hex and silently encodes the wrong
 // address, so IPv6 goes to it in pure hex form; anything that is not an IP (zone ids included) is refused here.
 function ipForEncoding(ip: string): string {
-  const version = isIP(ip);
-  if (version === 4 || (version === 6 && !ip.includes('%'))) return canonicalIp(ip);
-  throw new CertsmithError('SigningFailed', `ipAddresses: "${ip}" is not an IPv4 or IPv6 address`);
-}
-
-/** IPv4 dotted quad, IPv6 in RFC 5952 compressed lowercase form; anything else unchanged. */
-export function canonicalIp(ip: string): string {
-  if (isIP(ip) !== 6) return ip;
-  try {
-    return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
-  } catch {
-    return ip; // a zone id ("fe80::1%eth0") is valid for isIP but not in a URL
-  }
+  const text = ipAddressText(ip);
+  if (text === undefined) throw new CertsmithError('SigningFailed', `ipAddresses: "${ip}" is not an IPv4 or IPv6 address`);
+  return text;
 }

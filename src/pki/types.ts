@@ -54,7 +54,7 @@ export interface CertInfo {
   notBefore: Date;
   notAfter: Date;
   dnsNames: string[];
-  ipAddresses: string[]; // canonical text form
+  ipAddresses: string[]; // as held: ipAddressText (an IPv4-mapped address stays IPv6); compare with canonicalIpAddress
   uris: string[];
   emailAddresses: string[];
   isCA: boolean;

@@ -1,6 +1,4 @@
 // Pure decisions: no I/O, and time always comes in as an argument.
-export { type Clock, systemClock, fixedClock } from './clock.ts';
-export { parseDuration, formatDuration } from './duration.ts';
 export { computeRenewalTime, type RenewalInput } from './renewal.ts';
 export {
   issuanceBackoffMs,
@@ -15,7 +13,6 @@ export {
   ipAddressProblem,
   uriProblem,
   emailAddressProblem,
-  canonicalIpAddress,
   canonicalEmailAddress,
 } from './names.ts';
 export {

@@ -1,7 +1,8 @@
 // Whether a Certificate must be (re)issued, and why: an ordered chain of small pure checks, the first that fires
 // wins. `undefined` means the Secret already holds what the spec asks for and renewal is not yet due.
 import type { CertInfo, KeySpec, KeyUsageName, SubjectFields } from '../pki/types.ts';
-import { canonicalEmailAddress, canonicalIpAddress } from './names.ts';
+import { canonicalIpAddress } from '../pki/ip-address.ts';
+import { canonicalEmailAddress } from './names.ts';
 import { computeRenewalTime } from './renewal.ts';
 import { canonicalUsages } from './usages.ts';
 

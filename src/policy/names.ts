@@ -1,6 +1,6 @@
-// Syntax of subject alternative names, and the canonical forms used to compare them. Pure (node:net's isIP and
-// the URL parser do no I/O). Each *Problem function returns the end of a sentence that starts with the value,
-// or undefined when the value is fine.
+// Syntax of subject alternative names, and the canonical form of email addresses (IP addresses' is in
+// pki/ip-address.ts). Pure (node:net's isIP and the URL parser do no I/O). Each *Problem function returns the end of
+// a sentence that starts with the value, or undefined when the value is fine.
 import { isIP } from 'node:net';
 
 const MAX_DNS_NAME = 253;
@@ -63,23 +63,6 @@ export function emailAddressProblem(email: string): string | undefined {
   if (domain.includes('*')) return 'has a wildcard in its domain';
   const problem = dnsNameProblem(domain);
   return problem ? `has a domain that ${problem}` : undefined;
-}
-
-/**
- * One spelling per address, so the spec and a certificate compare equal: IPv6 lowercase and compressed (RFC 5952),
- * IPv4-mapped IPv6 as plain IPv4 (Go and some encoders store those as four bytes). Unparseable input is returned
- * lowercased, unchanged otherwise.
- */
-export function canonicalIpAddress(ip: string): string {
-  const version = isIP(ip);
-  if (version === 4) return ip;
-  if (version !== 6 || ip.includes('%')) return ip.toLowerCase();
-  const host = new URL(`http://[${ip}]/`).hostname.slice(1, -1);
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
-  if (!mapped) return host;
-  const hi = parseInt(mapped[1]!, 16);
-  const lo = parseInt(mapped[2]!, 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 /** Domains are case-insensitive, local parts are not (RFC 5321): lowercase only the domain. */

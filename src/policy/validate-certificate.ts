@@ -1,7 +1,7 @@
 // What the CRD schema cannot say about a Certificate spec: cross-field rules and the syntax of names and durations.
 // Pure: returns one user-facing message per problem (empty when the spec is valid), so a user sees every mistake at
 // once rather than one per apply.
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../time/duration.ts';
 import { dnsNameProblem, emailAddressProblem, ipAddressProblem, uriProblem } from './names.ts';
 import { isKeyUsageName, KEY_USAGE_NAMES } from './usages.ts';
 

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.ts';
-import type { Clock } from '../policy/clock.ts';
+import type { Clock } from '../time/clock.ts';
 import { createScheduler } from './scheduler.ts';
 import { createWorkQueue } from './workqueue.ts';
 

@@ -8,8 +8,8 @@ import type { KubeObject } from '../api/meta.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isConflict } from '../kube/errors.ts';
 import { Resources } from '../kube/resources.ts';
-import { systemClock, type Clock } from '../policy/clock.ts';
-import { realTimers, type Timers } from './timers.ts';
+import { systemClock, type Clock } from '../time/clock.ts';
+import { realTimers, type Timers } from '../time/timers.ts';
 
 export interface LeaseSpec {
   holderIdentity?: string | null;

@@ -7,8 +7,8 @@
 // their own, and RSS when the caches are synced is already high with the lists' garbage (a baseline taken there
 // let 165 MiB stand after a restart onto 10,000 Certificates, where a collection gave 132–141).
 import type { Logger } from 'pino';
-import type { Clock } from '../policy/clock.ts';
-import { realTimers, type Timers } from './timers.ts';
+import type { Clock } from '../time/clock.ts';
+import { realTimers, type Timers } from '../time/timers.ts';
 
 const MiB = 2 ** 20;
 

@@ -2,8 +2,8 @@
 // time: a timer per key costs ~300 bytes each, 3 MiB at 10,000 Certificates. Delays beyond what setTimeout can hold
 // are re-armed in steps, so a renewal 60 days out does not fire at once. Each firing re-reads the clock: the wall
 // clock, not the timer, decides when a renewal is due.
-import type { Clock } from '../policy/clock.ts';
-import { MAX_TIMER_MS, realTimers, type Timers } from './timers.ts';
+import type { Clock } from '../time/clock.ts';
+import { MAX_TIMER_MS, realTimers, type Timers } from '../time/timers.ts';
 
 export interface Scheduler {
   /** Calls onDue(key) at `at`, replacing whatever was scheduled for the key before. */

@@ -2,8 +2,8 @@
 // handed to two workers at once (a key re-added while processing is re-queued when done), failures back off per
 // key, and a global token bucket bounds the retry rate.
 import { CertsmithError } from '../errors.ts';
-import { systemClock, type Clock } from '../policy/clock.ts';
-import { MAX_TIMER_MS, realTimers, type Timers } from './timers.ts';
+import { systemClock, type Clock } from '../time/clock.ts';
+import { MAX_TIMER_MS, realTimers, type Timers } from '../time/timers.ts';
 
 export interface WorkQueue<K extends string> {
   /**

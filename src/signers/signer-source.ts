@@ -3,7 +3,7 @@
 import { caSecretNameOf, type Issuer, type IssuerKind } from '../api/issuer.ts';
 import { CertsmithError } from '../errors.ts';
 import type { SecretReader } from '../kube/secret-reader.ts';
-import type { Clock } from '../policy/clock.ts';
+import type { Clock } from '../time/clock.ts';
 import { loadCaSigner, type CaSigner } from './ca-signer.ts';
 import type { Signer } from './issue.ts';
 

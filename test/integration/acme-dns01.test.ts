@@ -20,7 +20,7 @@ import { decodeMessage, encodeQuery, RRType, txtValue } from '../../src/acme/dns
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { describeCertificate, parseCertificatesPem } from '../../src/pki/index.ts';
-import { systemClock } from '../../src/policy/clock.ts';
+import { systemClock } from '../../src/time/clock.ts';
 import { startBind, type Bind } from '../env/bind.ts';
 import { createTestCA } from '../env/certs.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isCertsmithError, type ErrorCode } from '../../src/errors.ts';
-import { systemClock, type Clock } from '../../src/policy/clock.ts';
+import { systemClock, type Clock } from '../../src/time/clock.ts';
 import { checkTxtPropagation, findAuthoritativeNameservers } from '../../src/acme/dns01/propagation.ts';
 import { createRfc2136Provider, type Rfc2136Config } from '../../src/acme/dns01/rfc2136.ts';
 import type { Dns01Provider } from '../../src/acme/dns01/types.ts';

@@ -2,7 +2,7 @@
 // Updates go over TCP: answers to signed updates can outgrow a UDP datagram, and TCP cannot be spoofed blindly.
 import { randomInt } from 'node:crypto';
 import { CertsmithError } from '../../errors.ts';
-import type { Clock } from '../../policy/clock.ts';
+import type { Clock } from '../../time/clock.ts';
 import { formatServerAddress, parseServerAddress } from './address.ts';
 import { DEFAULT_DNS_TIMEOUT_MS, exchangeTcp } from './transport.ts';
 import { signMessage, verifyResponse, type TsigAlgorithm, type TsigKey } from './tsig.ts';

@@ -2,7 +2,7 @@
 // Pure: the time comes from an injected clock, so signatures are reproducible in tests.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { CertsmithError } from '../../errors.ts';
-import type { Clock } from '../../policy/clock.ts';
+import type { Clock } from '../../time/clock.ts';
 import { canonicalName, decodeMessage, encodeName, encodeRecord, rcodeName, RRClass, RRType, sameName, type DecodedMessage, type TsigData } from './wire.ts';
 
 export type TsigAlgorithm = 'hmac-sha256' | 'hmac-sha512';

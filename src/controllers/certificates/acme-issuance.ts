@@ -23,7 +23,7 @@ import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import { encodeSecretValue, secretValue } from '../../signers/secret-data.ts';
 import { createOrderRecovery } from './acme-order-recovery.ts';
 import type { DesiredCertificate } from './desired.ts';
-import type { SecretObject } from './secret-builder.ts';
+import type { SecretObject } from '../../api/secret.ts';
 import { compareStrings } from '../../ordering.ts';
 
 /** Answers one challenge: puts the response in place, says whether the CA can see it yet, and takes it away. */

@@ -12,7 +12,7 @@ import { decodeMessage, encodeQuery, RRType } from '../../acme/dns01/wire.ts';
 import { findZoneBySoa } from '../../acme/dns01/zone.ts';
 import { CertsmithError } from '../../errors.ts';
 import type { SecretReader } from '../../kube/secret-reader.ts';
-import type { Clock } from '../../policy/clock.ts';
+import type { Clock } from '../../time/clock.ts';
 import { secretValue } from '../../signers/secret-data.ts';
 import type { ChallengeContext, ChallengeSolvers } from './acme-issuance.ts';
 import { needsHttp01Route } from './http01-objects.ts';

@@ -1,7 +1,7 @@
 // The Certificate's spec with every default filled in: what the issued certificate must look like. Pure.
 import { DEFAULT_DURATION, DEFAULT_USAGES, type CertificateSpec } from '../../api/certificate.ts';
 import type { KeyEncoding, KeySpec, KeyUsageName, SubjectFields } from '../../pki/types.ts';
-import { parseDuration } from '../../policy/duration.ts';
+import { parseDuration } from '../../time/duration.ts';
 
 export interface DesiredCertificate {
   secretName: string;

@@ -22,10 +22,10 @@ import { Resources } from '../../kube/resources.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { encodePrivateKeyDer, encodePrivateKeyPem, generatePrivateKey } from '../../pki/index.ts';
 import { backoffForCode, retryTimeFor, type BackoffOptions } from '../../policy/backoff.ts';
-import type { Clock } from '../../policy/clock.ts';
+import type { Clock } from '../../time/clock.ts';
 import { decideIssuance, IssuanceReason } from '../../policy/issuance.ts';
 import { DEFAULT_REISSUE_WINDOW_MS, reissueTime } from '../../policy/ca-rotation.ts';
-import { parseDuration } from '../../policy/duration.ts';
+import { parseDuration } from '../../time/duration.ts';
 import { computeRenewalTime } from '../../policy/renewal.ts';
 import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
 import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
@@ -35,7 +35,9 @@ import { parseKey, type IndexedStore, type Store } from '../store.ts';
 import type { createAcmeIssuance } from './acme-issuance.ts';
 import { desiredCertificate, type DesiredCertificate } from './desired.ts';
 import { currentRenewalInfo } from './renewal-info.ts';
-import { buildSecret, type SecretObject } from './secret-builder.ts';
+import type { SecretObject } from '../../api/secret.ts';
+import { formatZodIssues } from '../../api/zod-issues.ts';
+import { buildSecret } from './secret-builder.ts';
 import { BY_SECRET, secretIndexValue } from './indexes.ts';
 import { secretOwnership, secretWriter } from './secret-ownership.ts';
 import { blockedStatus, failedStatus, issuedStatus, issuingCondition, readyCondition, statusEqual, withIssuing } from './status.ts';
@@ -122,7 +124,7 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
     const parsed = CertificateSpec.safeParse(cert.spec);
     const problems = parsed.success
       ? validateCertificateSpec(parsed.data)
-      : parsed.error.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`);
+      : [formatZodIssues(parsed.error)];
     if (!parsed.success || problems.length > 0) {
       return notReady(Reason.InvalidSpec, `Invalid spec: ${problems.join('; ')}`);
     }

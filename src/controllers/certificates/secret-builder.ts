@@ -8,14 +8,9 @@ import {
   MANAGED_BY_VALUE,
   REVISION_ANNOTATION,
 } from '../../api/labels.ts';
-import type { KubeObject } from '../../api/meta.ts';
+import type { SecretObject } from '../../api/secret.ts';
 import { encodeSecretValue } from '../../signers/secret-data.ts';
 import type { DesiredCertificate } from './desired.ts';
-
-export interface SecretObject extends KubeObject {
-  type?: string;
-  data?: Record<string, string>;
-}
 
 export interface SecretContents {
   certificatePem: string;

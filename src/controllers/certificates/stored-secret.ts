@@ -7,7 +7,7 @@ import type { CertInfo, KeySpec } from '../../pki/types.ts';
 import type { IssuanceInputs } from '../../policy/issuance.ts';
 import { secretValue } from '../../signers/secret-data.ts';
 import type { DesiredCertificate } from './desired.ts';
-import type { SecretObject } from './secret-builder.ts';
+import type { SecretObject } from '../../api/secret.ts';
 
 export interface StoredSecret {
   certificatePem?: string;

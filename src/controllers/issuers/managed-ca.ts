@@ -18,10 +18,10 @@ import type { KubeClient } from '../../kube/client.ts';
 import { createOwnWrites } from '../../kube/own-writes.ts';
 import { Resources } from '../../kube/resources.ts';
 import { withoutManagedFields } from '../../kube/trim.ts';
-import type { SecretLike } from '../../kube/secret-reader.ts';
+import type { SecretObject } from '../../api/secret.ts';
 import { describeCertificate, normalizeKeySpec, parseCertificatesPem } from '../../pki/index.ts';
 import { bundleHoldsCa, decideRotation, type RotationDecision } from '../../policy/ca-rotation.ts';
-import { parseDuration } from '../../policy/duration.ts';
+import { parseDuration } from '../../time/duration.ts';
 import { createGeneration, generationsData, liveGenerations, readGenerations, roleOf, type CaGenerations } from '../../signers/managed-ca.ts';
 import { createHash } from 'node:crypto';
 import type { Store } from '../store.ts';
@@ -36,7 +36,7 @@ const SAFETY_RECHECK_MS = 60_000;
 export interface ManagedCaDeps {
   client: KubeClient;
   /** Managed Secrets (the informer cache): the CA Secret, and the leaves counted while a generation retires. */
-  secrets: Store<SecretLike>;
+  secrets: Store<SecretObject>;
   bundles: Store<TrustBundle>;
   clusterResourceNamespace: string;
 }
@@ -48,7 +48,7 @@ export interface ManagedCaOutcome {
 }
 
 export function createManagedCa(deps: ManagedCaDeps) {
-  const own = createOwnWrites<SecretLike>();
+  const own = createOwnWrites<SecretObject>();
 
   return async function stepManagedCa(issuer: Issuer, kind: IssuerKind, now: Date, log: Logger): Promise<ManagedCaOutcome> {
     const spec = issuer.spec!.ca!.managed!;
@@ -57,7 +57,7 @@ export function createManagedCa(deps: ManagedCaDeps) {
     const name = caSecretNameOf(issuer)!;
     const owner = `${kind}/${issuer.metadata.namespace ?? ''}/${issuer.metadata.name}`;
     // Foreign Secrets are not cached: an absent cache entry is confirmed with a GET before creating.
-    let secret = own.freshest(ns, name, deps.secrets.get(ns, name)) ?? (await deps.client.get<SecretLike>(Resources.secrets, ns, name));
+    let secret = own.freshest(ns, name, deps.secrets.get(ns, name)) ?? (await deps.client.get<SecretObject>(Resources.secrets, ns, name));
     if (secret && (secret.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE || secret.metadata.annotations?.[CA_ISSUER_ANNOTATION] !== owner)) {
       throw new CertsmithError(
         'SecretConflict',
@@ -117,7 +117,7 @@ export function createManagedCa(deps: ManagedCaDeps) {
       changed = false;
     }
     if (changed) {
-      const body: SecretLike = {
+      const body: SecretObject = {
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: {
@@ -203,7 +203,7 @@ function sourcesIssuer(b: TrustBundle, kind: IssuerKind, issuer: Issuer): boolea
  * Unexpired leaves whose ca.crt is one of these CAs, among the Secrets Certificates wrote (a CA's own Secret is
  * not a leaf). Pure over the list; ca.crt fingerprints are memoised per call since many leaves share one CA.
  */
-export function countLeavesSignedBy(secrets: readonly SecretLike[], caFingerprints: ReadonlySet<string>, now: Date): number {
+export function countLeavesSignedBy(secrets: readonly SecretObject[], caFingerprints: ReadonlySet<string>, now: Date): number {
   const memo = new Map<string, string | undefined>();
   let n = 0;
   for (const s of secrets) {

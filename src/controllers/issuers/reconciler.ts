@@ -8,13 +8,14 @@ import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { createOwnWrites } from '../../kube/own-writes.ts';
 import { Resources } from '../../kube/resources.ts';
-import type { Clock } from '../../policy/clock.ts';
+import type { Clock } from '../../time/clock.ts';
 import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
 import { isDeepStrictEqual } from 'node:util';
 import { isAcmeError } from '../../acme/errors.ts';
 import { parseKey, type Store } from '../store.ts';
 import { toRfc3339 } from '../../api/conditions.ts';
+import { formatZodIssues } from '../../api/zod-issues.ts';
 import { ACCOUNT_RECHECK_MS, ensureAcmeAccount } from './acme-account.ts';
 import type { createManagedCa } from './managed-ca.ts';
 import type { createUserCa } from './user-ca.ts';
@@ -78,7 +79,7 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
     const parsed = IssuerSpec.safeParse(issuer.spec);
     let check: Check;
     if (!parsed.success) {
-      check = { status: 'False', reason: Reason.InvalidIssuerSpec, message: `Invalid spec: ${parsed.error.issues.map((i) => i.message).join('; ')}` };
+      check = { status: 'False', reason: Reason.InvalidIssuerSpec, message: `Invalid spec: ${formatZodIssues(parsed.error)}` };
     } else {
       try {
         check = parsed.data.acme

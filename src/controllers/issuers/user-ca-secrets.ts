@@ -6,13 +6,13 @@ import type { KubeClient } from '../../kube/client.ts';
 import { createInformer, type Informer } from '../../kube/informer.ts';
 import { Resources } from '../../kube/resources.ts';
 import { withoutManagedFields } from '../../kube/trim.ts';
-import type { SecretLike } from '../../kube/secret-reader.ts';
+import type { SecretObject } from '../../api/secret.ts';
 
 export interface UserCaSecretWatch {
   /** Watch exactly these Secrets (namespace, name): start the new ones, stop the ones no longer named. */
   sync(wanted: Iterable<readonly [string, string]>): void;
   /** The watched Secret, once its informer has listed; undefined otherwise (or when it does not exist). */
-  get(namespace: string, name: string): SecretLike | undefined;
+  get(namespace: string, name: string): SecretObject | undefined;
   watched(): string[];
   stop(): void;
 }
@@ -22,7 +22,7 @@ export function createUserCaSecretWatch(deps: {
   log: Logger;
   onChange: (namespace: string, name: string) => void;
 }): UserCaSecretWatch {
-  const informers = new Map<string, Informer<SecretLike>>();
+  const informers = new Map<string, Informer<SecretObject>>();
   let stopped = false;
   const keyOf = (ns: string, name: string) => `${ns}/${name}`;
   return {
@@ -38,7 +38,7 @@ export function createUserCaSecretWatch(deps: {
       for (const [k, [ns, name]] of want) {
         if (informers.has(k)) continue;
         const changed = () => deps.onChange(ns, name);
-        const inf = createInformer<SecretLike>({
+        const inf = createInformer<SecretObject>({
           client: deps.client,
           resource: Resources.secrets,
           namespace: ns,

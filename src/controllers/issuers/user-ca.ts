@@ -4,10 +4,10 @@
 import { toRfc3339 } from '../../api/conditions.ts';
 import type { Issuer, IssuerStatus } from '../../api/issuer.ts';
 import { CertsmithError } from '../../errors.ts';
-import type { SecretLike } from '../../kube/secret-reader.ts';
+import type { SecretObject } from '../../api/secret.ts';
 import { encodePem } from '../../pki/index.ts';
 import { decideUserCa, type UserCaGeneration } from '../../policy/ca-rotation.ts';
-import { parseDuration } from '../../policy/duration.ts';
+import { parseDuration } from '../../time/duration.ts';
 import type { CaSigner } from '../../signers/ca-signer.ts';
 import type { Store } from '../store.ts';
 import { DEFAULT_REISSUE_WINDOW, DEFAULT_RETIRE_GRACE, countLeavesSignedBy } from './managed-ca.ts';
@@ -22,7 +22,7 @@ export interface UserCaOutcome {
   requeueAfterMs: number;
 }
 
-export function createUserCa(deps: { secrets: Store<SecretLike> }) {
+export function createUserCa(deps: { secrets: Store<SecretObject> }) {
   return function stepUserCa(issuer: Issuer, signer: CaSigner, now: Date): UserCaOutcome {
     const ca = issuer.spec!.ca!;
     const retireGraceMs = duration('retireGracePeriod', ca.retireGracePeriod, DEFAULT_RETIRE_GRACE);

@@ -6,7 +6,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { findCondition, setCondition, toRfc3339 } from '../../api/conditions.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
-import { API_VERSION, type Condition, type KubeObject } from '../../api/meta.ts';
+import { API_VERSION, type Condition } from '../../api/meta.ts';
+import type { SecretObject } from '../../api/secret.ts';
 import {
   DEFAULT_KEEP,
   DEFAULT_ROTATION_INTERVAL,
@@ -23,21 +24,16 @@ import {
   type SessionTicketKeys,
   type SessionTicketKeysStatus,
 } from '../../api/session-ticket-keys.ts';
+import { formatZodIssues } from '../../api/zod-issues.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { createOwnWrites } from '../../kube/own-writes.ts';
 import { Resources } from '../../kube/resources.ts';
-import type { Clock } from '../../policy/clock.ts';
-import { parseDuration } from '../../policy/duration.ts';
+import type { Clock } from '../../time/clock.ts';
+import { parseDuration } from '../../time/duration.ts';
 import { planTicketKeys, type TicketKeysPlan } from '../../policy/ticket-keys.ts';
 import { parseKey, type Store } from '../store.ts';
 import { compareStrings } from '../../ordering.ts';
-
-/** The parts of a Secret this controller reads and writes (controllers share no code, so it is its own type). */
-export interface SecretObject extends KubeObject {
-  type?: string;
-  data?: Record<string, string>;
-}
 
 export interface SessionTicketKeysReconcilerDeps {
   client: KubeClient;
@@ -125,7 +121,7 @@ export function createSessionTicketKeysReconciler(deps: SessionTicketKeysReconci
 
     const parsed = SessionTicketKeysSpec.safeParse(stek.spec);
     let intervalMs = NaN;
-    let problem = parsed.success ? '' : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    let problem = parsed.success ? '' : formatZodIssues(parsed.error);
     if (parsed.success) {
       try {
         intervalMs = parseDuration(parsed.data.rotationInterval ?? DEFAULT_ROTATION_INTERVAL);

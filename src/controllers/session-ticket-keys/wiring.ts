@@ -8,9 +8,9 @@ import type { EventRecorder } from '../../kube/events.ts';
 import { createInformer, type Informer } from '../../kube/informer.ts';
 import { Resources } from '../../kube/resources.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { Clock } from '../../policy/clock.ts';
+import type { Clock } from '../../time/clock.ts';
 import { createController, type Controller } from '../../runtime/controller.ts';
-import type { SecretObject } from './reconciler.ts';
+import type { SecretObject } from '../../api/secret.ts';
 import { objectKey, type Store } from '../store.ts';
 import { createSessionTicketKeysReconciler } from './reconciler.ts';
 

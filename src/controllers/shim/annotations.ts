@@ -4,7 +4,7 @@
 // it would in a Certificate's condition; each message names the annotation and the value.
 import { CertificateSpec } from '../../api/certificate.ts';
 import type { IssuerKind } from '../../api/issuer.ts';
-import { parseDuration } from '../../policy/duration.ts';
+import { parseDuration } from '../../time/duration.ts';
 import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
 
 /** The Certificate fields an annotation can set. */

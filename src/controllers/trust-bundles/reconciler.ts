@@ -13,12 +13,13 @@ import {
   type TrustBundle,
   type TrustBundleStatus,
 } from '../../api/trust-bundle.ts';
+import { formatZodIssues } from '../../api/zod-issues.ts';
 import { errorCode } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { createOwnWrites, type OwnWrites } from '../../kube/own-writes.ts';
 import { Resources } from '../../kube/resources.ts';
-import type { Clock } from '../../policy/clock.ts';
+import type { Clock } from '../../time/clock.ts';
 import { buildBundle, type Bundle } from '../../trust/bundle.ts';
 import { parseKey, type Store } from '../store.ts';
 import { truststores } from './formats.ts';
@@ -108,7 +109,7 @@ export function createTrustBundleReconciler(deps: TrustBundleReconcilerDeps) {
         type: TrustBundleCondition.Ready,
         status: 'False',
         reason: TrustBundleReason.InvalidSpec,
-        message: `Invalid spec: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        message: `Invalid spec: ${formatZodIssues(parsed.error)}`,
         ...(generation !== undefined ? { observedGeneration: generation } : {}),
       };
       await writeStatus(bundle, { ...prev, conditions: setCondition(prev?.conditions, ready, now) }, log);

@@ -13,7 +13,7 @@ import { createObjectReader } from '../../kube/object-reader.ts';
 import { Resources } from '../../kube/resources.ts';
 import type { SecretReader } from '../../kube/secret-reader.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { Clock } from '../../policy/clock.ts';
+import type { Clock } from '../../time/clock.ts';
 import { createController, type Controller } from '../../runtime/controller.ts';
 import type { Store } from '../store.ts';
 import { createTrustBundleReconciler } from './reconciler.ts';

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { Certificate } from '../../../src/api/certificate.ts';
 import { buildInspectView, formatInspect } from '../../../src/cli/inspect-view.ts';
-import { buildStatusView, formatStatus, summarizeSecret, type EventLike, type SecretLike } from '../../../src/cli/status-view.ts';
+import type { SecretObject } from '../../../src/api/secret.ts';
+import { buildStatusView, formatStatus, summarizeSecret, type EventLike } from '../../../src/cli/status-view.ts';
 import { encodePem, encodePrivateKeyPem, generatePrivateKey, signCertificate } from '../../../src/pki/index.ts';
 
 const now = new Date('2026-01-11T00:00:00Z');
@@ -38,7 +39,7 @@ before(async () => {
   otherKeyPem = encodePrivateKeyPem(await generatePrivateKey({ algorithm: 'ECDSA', size: 256 }), 'PKCS8');
 });
 
-function secret(data: Record<string, string>, annotations: Record<string, string> = {}): SecretLike {
+function secret(data: Record<string, string>, annotations: Record<string, string> = {}): SecretObject {
   return {
     apiVersion: 'v1',
     kind: 'Secret',

@@ -8,7 +8,7 @@ import type { KubeClient, ListOptions, WatchEvent, WatchOptions } from '../../..
 import { KubeApiError } from '../../../src/kube/errors.ts';
 import { createInformer, watchBackoffMs, type InformerOptions } from '../../../src/kube/informer.ts';
 import type { Resource } from '../../../src/kube/resources.ts';
-import type { Timers } from '../../../src/runtime/timers.ts';
+import type { Timers } from '../../../src/time/timers.ts';
 
 const configMaps: Resource = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
 type ConfigMap = KubeObject & { data?: Record<string, string> };

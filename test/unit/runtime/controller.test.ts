@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { createMetrics } from '../../../src/observability/metrics.ts';
-import { systemClock } from '../../../src/policy/clock.ts';
+import { systemClock } from '../../../src/time/clock.ts';
 import { createController } from '../../../src/runtime/controller.ts';
 
 describe('controller', () => {

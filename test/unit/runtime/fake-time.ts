@@ -1,7 +1,7 @@
 // A clock and timers that move only when told, in lockstep. Like Node's setTimeout, a delay above 2^31−1 ms
 // (or below 1, or NaN) becomes 1 ms, so code that forgets the cap fires early here as it would in production.
-import type { Clock } from '../../../src/policy/clock.ts';
-import type { Timers } from '../../../src/runtime/timers.ts';
+import type { Clock } from '../../../src/time/clock.ts';
+import type { Timers } from '../../../src/time/timers.ts';
 
 const NODE_TIMEOUT_MAX = 2 ** 31 - 1;
 

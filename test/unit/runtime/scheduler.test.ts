@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { systemClock } from '../../../src/policy/clock.ts';
+import { systemClock } from '../../../src/time/clock.ts';
 import { createScheduler, type Scheduler } from '../../../src/runtime/scheduler.ts';
-import { MAX_TIMER_MS } from '../../../src/runtime/timers.ts';
+import { MAX_TIMER_MS } from '../../../src/time/timers.ts';
 import { createFakeTime, type FakeTime } from './fake-time.ts';
 
 const SECOND = 1000;

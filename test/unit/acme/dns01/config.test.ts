@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isCertsmithError } from '../../../../src/errors.ts';
-import { fixedClock } from '../../../../src/policy/clock.ts';
+import { fixedClock } from '../../../../src/time/clock.ts';
 import { formatServerAddress, parseServerAddress } from '../../../../src/acme/dns01/address.ts';
 import { createRfc2136Provider, parseTsigAlgorithm, parseTsigKey } from '../../../../src/acme/dns01/rfc2136.ts';
 import { createWebhookProvider } from '../../../../src/acme/dns01/webhook.ts';

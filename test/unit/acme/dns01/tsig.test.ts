@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { isCertsmithError } from '../../../../src/errors.ts';
-import { fixedClock } from '../../../../src/policy/clock.ts';
+import { fixedClock } from '../../../../src/time/clock.ts';
 import { signMessage, TsigError, verifyResponse, type TsigKey } from '../../../../src/acme/dns01/tsig.ts';
 import { decodeMessage, encodeMessage, encodeUpdate, RRClass, RRType, txtData, type DecodedMessage, type Message, type TsigData } from '../../../../src/acme/dns01/wire.ts';
 

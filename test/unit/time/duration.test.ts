@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isCertsmithError } from '../../../src/errors.ts';
-import { formatDuration, parseDuration } from '../../../src/policy/duration.ts';
+import { formatDuration, parseDuration } from '../../../src/time/duration.ts';
 
 const H = 3_600_000;
 
