@@ -1,7 +1,6 @@
 // The measured part every scenario shares: create N Certificates at once, wait until all are Ready, and read what it
 // cost — API writes, operator memory and CPU, reconcile time per controller, and what the operator logged.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CertificateSpec } from '../src/api/certificate.ts';
 import type { KubeClient } from '../src/kube/client.ts';

@@ -30,6 +30,8 @@ if (only.length === 0 || only.some((f) => f.includes('traefik'))) buildTraefikIn
 step('operator and pause images (built from the Dockerfile with buildah; cached after the first build)', 'bash', ['-c', 'bash test/env/build-image.sh pause && bash test/env/build-image.sh operator']);
 step('generated CRDs are current', process.execPath, ['scripts/generate-crds.ts', '--check']);
 step('typecheck', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
+// biome.jsonc: the formatter's output and the linter's rules; any difference or finding fails (`npm run format` fixes the first).
+step('format and lint (Biome)', join(root, 'node_modules/.bin/biome'), ['ci', '--error-on-warnings']);
 // One file at a time: integration files each run a control plane (and some a node: one per machine at a time), and
 // the machine has 2 cores.
 step('tests', process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files]);

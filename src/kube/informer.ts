@@ -38,6 +38,9 @@ export interface InformerOptions<T extends KubeObject> {
   random?: () => number;
 }
 
+/** What starting and stopping an informer needs, whatever it holds: for lists of informers of different kinds. */
+export type InformerLifecycle = Pick<Informer<KubeObject>, 'start' | 'stop' | 'hasSynced'>;
+
 export interface Informer<T extends KubeObject> {
   /** Resolves once the first full list is in the store (or at once if stop() comes first: see hasSynced()). */
   start(): Promise<void>;

@@ -8,9 +8,7 @@ import type { Clock } from '../time/clock.ts';
 import { createScheduler } from './scheduler.ts';
 import { createWorkQueue } from './workqueue.ts';
 
-export interface Reconciler {
-  (key: string): Promise<{ requeueAfterMs?: number } | void>;
-}
+export type Reconciler = (key: string) => Promise<{ requeueAfterMs?: number } | undefined>
 
 export interface Controller {
   readonly name: string;

@@ -14,7 +14,7 @@ import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { describeCertificate, parseCertificatesPem } from '../../src/pki/index.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
-import { certificate, clusterIssuer, createNamespace, decode, replaceSecretData, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
+import { clusterIssuer, createNamespace, decode, replaceSecretData, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { assertLeavesAlwaysTrusted, assertReissuedOnceBy, createTrustedLeaves, startRotationRecorder, type RotationSetup } from './helpers/rotation.ts';
 import { waitFor } from './helpers/wait.ts';

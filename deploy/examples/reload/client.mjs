@@ -73,7 +73,7 @@ const loops = Array.from({ length: workers }, async (_, worker) => {
 });
 
 const statsServer = process.env.STATS_PORT
-  ? createHttpServer((req, res) => {
+  ? createHttpServer((_req, res) => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ ...stats, generation: client.generation(), identityGeneration: identity.generation() }));
     }).listen(Number(process.env.STATS_PORT))

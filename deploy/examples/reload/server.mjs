@@ -42,7 +42,7 @@ tls.attach(server);
 server.listen(Number(process.env.PORT ?? 8443), () => log('listening', { port: server.address().port }));
 
 const statsServer = process.env.STATS_PORT
-  ? createHttpServer((req, res) => {
+  ? createHttpServer((_req, res) => {
       stats.certificateGeneration = certificate.generation();
       stats.clientCAGeneration = clientCAs.generation();
       stats.ticketKeysGeneration = ticketKeys?.generation() ?? 0;

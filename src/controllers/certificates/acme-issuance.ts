@@ -174,7 +174,6 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
         return progress(order, 'the CA is issuing the certificate', pollDelay(remote.retryAfterMs));
       case 'valid':
         return download(client, input, order);
-      case 'invalid':
       default: {
         const perName = await challengeErrors(client, order);
         const why = perName ? `the CA could not validate ${perName}` : `the CA rejected the order: ${remote.error?.detail ?? `it is ${remote.status}`}`;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { SESSION_TICKET_KEYS_ANNOTATION, type SessionTicketKeys } from '../../api/session-ticket-keys.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
-import { createInformer, type Informer } from '../../kube/informer.ts';
+import { createInformer, type InformerLifecycle } from '../../kube/informer.ts';
 import { Resources } from '../../kube/resources.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { Clock } from '../../time/clock.ts';
@@ -16,7 +16,7 @@ import { createSessionTicketKeysReconciler } from './reconciler.ts';
 
 export interface SessionTicketKeysWiring {
   controller: Controller;
-  informers: Informer<any>[];
+  informers: InformerLifecycle[];
   /** A managed Secret changed: the SessionTicketKeys it names looks again. */
   secretChanged(secret: SecretObject): void;
 }

@@ -8,7 +8,7 @@ import type { Issuer, IssuerKind } from '../../api/issuer.ts';
 import { TRUST_BUNDLE_LABEL, type TrustBundle } from '../../api/trust-bundle.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
-import { createInformer, type Informer } from '../../kube/informer.ts';
+import { createInformer, type Informer, type InformerLifecycle } from '../../kube/informer.ts';
 import { createObjectReader } from '../../kube/object-reader.ts';
 import { Resources } from '../../kube/resources.ts';
 import type { SecretReader } from '../../kube/secret-reader.ts';
@@ -22,7 +22,7 @@ import { bundlesReadingIssuer, bundlesReadingSecret } from './triggers.ts';
 
 export interface TrustBundleWiring {
   controller: Controller;
-  informers: Informer<any>[];
+  informers: InformerLifecycle[];
   /** Labelled ClusterTrustBundles: started by the manager only when the API server serves them. */
   clusterTrustBundles: Informer<TargetObject>;
   /** A managed Secret changed: bundles reading it (a Certificate's ca.crt, a CA issuer's Secret) look again. */

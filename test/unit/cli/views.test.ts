@@ -165,8 +165,8 @@ describe('status view', () => {
     const v = buildStatusView({ ...cert, metadata: { name: 'web', namespace: 'shop' }, status: undefined }, undefined, []);
     const text = formatStatus(v, now);
     assert.match(text, /^Ready:\s+Unknown: the operator has not reported on this Certificate yet$/m);
-    assert.match(text, /^Secret web-tls:\n  does not exist$/m);
-    assert.match(text, /^Events:\n  none$/m);
+    assert.match(text, /^Secret web-tls:\n {2}does not exist$/m);
+    assert.match(text, /^Events:\n {2}none$/m);
   });
 
   it('summarizes an unreadable tls.crt without failing', () => {
