@@ -91,7 +91,8 @@ const LIBRARY_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu',
 /** Where this machine's jemalloc is (Debian's libjemalloc2). */
 export function localJemalloc(): string {
   const found = LIBRARY_DIRS.map((dir) => join(dir, JEMALLOC)).find((path) => existsSync(path));
-  if (!found) throw new Error(`${JEMALLOC} not found in ${LIBRARY_DIRS.join(', ')}: run \`bash test/env/system-packages.sh\` (installs the Debian package libjemalloc2)`);
+  if (!found)
+    throw new Error(`${JEMALLOC} not found in ${LIBRARY_DIRS.join(', ')}: run \`bash test/env/system-packages.sh\` (installs the Debian package libjemalloc2)`);
   return found;
 }
 
@@ -178,7 +179,7 @@ function warningsByMessage(log: string): Record<string, number> {
 }
 
 export function memoryFromMetrics(samples: Sample[]): Record<string, number> {
-  const mib = (name: string) => +((samples.filter((x) => x.name === name).reduce((a, x) => a + x.value, 0)) / 2 ** 20).toFixed(1);
+  const mib = (name: string) => +(samples.filter((x) => x.name === name).reduce((a, x) => a + x.value, 0) / 2 ** 20).toFixed(1);
   return {
     rss: mib('certsmith_process_resident_memory_bytes'),
     heapTotal: mib('certsmith_nodejs_heap_size_total_bytes'),

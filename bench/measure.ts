@@ -116,7 +116,10 @@ export function parsePrometheus(text: string): Sample[] {
     const brace = line.indexOf('{');
     const space = line.lastIndexOf(' ');
     const name = brace >= 0 && brace < space ? line.slice(0, brace) : line.slice(0, line.indexOf(' '));
-    const labels = brace >= 0 && brace < space ? Object.fromEntries([...line.slice(brace, line.lastIndexOf('}')).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!])) : {};
+    const labels =
+      brace >= 0 && brace < space
+        ? Object.fromEntries([...line.slice(brace, line.lastIndexOf('}')).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]))
+        : {};
     samples.push({ name, labels, value: Number(line.slice(space + 1)) });
   }
   return samples;

@@ -37,7 +37,10 @@ import { benchNode, type NodeResult } from './scenario-node.ts';
 import { benchReload, RELOAD_TARGET_P99_MS, type ReloadResult } from './scenario-reload.ts';
 import { benchScale, SCALE_TARGET_RSS_MIB, type ScaleResult } from './scenario-scale.ts';
 
-type Run = (o: { count: number; crdsDir: string }) => Promise<IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult | NodeResult>;
+type Run = (o: {
+  count: number;
+  crdsDir: string;
+}) => Promise<IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult | NodeResult>;
 const SCENARIOS: Record<'ca' | 'acme' | 'bundle' | 'reload' | 'handshakes' | 'scale' | 'node', { defaultCount: number; unit: string; run: Run }> = {
   ca: { defaultCount: 1000, unit: 'Certificates', run: benchCa },
   acme: { defaultCount: 500, unit: 'Certificates', run: benchAcme },
@@ -67,7 +70,9 @@ if (count !== undefined && !(Number.isInteger(count) && count > 0)) {
   console.error(`--count must be a positive integer, not ${countArg}`);
   process.exit(2);
 }
-const selected = (positionals.length > 0 ? [...new Set(positionals)] : Object.keys(SCENARIOS).filter((n) => !NOT_BY_DEFAULT.includes(n as ScenarioName))) as ScenarioName[];
+const selected = (
+  positionals.length > 0 ? [...new Set(positionals)] : Object.keys(SCENARIOS).filter((n) => !NOT_BY_DEFAULT.includes(n as ScenarioName))
+) as ScenarioName[];
 
 const machine = {
   cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -107,14 +112,17 @@ const report = { date: new Date().toISOString(), machine, scenarios: results };
 await mkdir(join(root, 'bench/results'), { recursive: true });
 await writeFile(join(root, 'bench/results/latest.json'), JSON.stringify(report, null, 2) + '\n');
 console.log(`\n${machine.cores} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverage1mAtStart} at start`);
-const issuance = Object.fromEntries(ISSUANCE.filter((n) => results[n]).map((n) => [n, results[n]])) as Partial<Record<ScenarioName, IssuanceResult | AcmeResult | { error: string }>>;
+const issuance = Object.fromEntries(ISSUANCE.filter((n) => results[n]).map((n) => [n, results[n]])) as Partial<
+  Record<ScenarioName, IssuanceResult | AcmeResult | { error: string }>
+>;
 if (Object.keys(issuance).length > 0) console.log(table(issuance));
 const trust = trustTable(results);
 if (trust) console.log(`\n${trust}`);
 const acme = results.acme;
 if (acme && !('error' in acme) && 'orders' in acme) {
   if (acme.orders.perCertificate !== 1) console.log(`\nacme: ${acme.orders.atCa} orders for ${acme.certificates} Certificates: ${JSON.stringify(acme.orders)}`);
-  if (acme.secondsUntilAllReady > ACME_TARGET_SECONDS) console.log(`\nacme missed the ${ACME_TARGET_SECONDS} s target; where the time went:\n${whereTimeWent(acme)}`);
+  if (acme.secondsUntilAllReady > ACME_TARGET_SECONDS)
+    console.log(`\nacme missed the ${ACME_TARGET_SECONDS} s target; where the time went:\n${whereTimeWent(acme)}`);
   else if (values.breakdown) console.log(`\nacme, where the time went:\n${whereTimeWent(acme)}`);
 }
 const ca = results.ca;
@@ -128,7 +136,10 @@ function table(rows: Partial<Record<ScenarioName, IssuanceResult | AcmeResult | 
     !r ? '' : 'error' in r ? 'failed' : f(r as IssuanceResult & Partial<AcmeResult>);
   const lines: [string, (x: IssuanceResult & Partial<AcmeResult>) => string][] = [
     ['Certificates', (x) => String(x.certificates)],
-    ['seconds until all Ready', (x) => `${x.secondsUntilAllReady}${x.orders ? (x.secondsUntilAllReady <= ACME_TARGET_SECONDS ? ' (≤ 60 ✓)' : ' (> 60 ✗)') : ''}`],
+    [
+      'seconds until all Ready',
+      (x) => `${x.secondsUntilAllReady}${x.orders ? (x.secondsUntilAllReady <= ACME_TARGET_SECONDS ? ' (≤ 60 ✓)' : ' (> 60 ✗)') : ''}`,
+    ],
     ['  50% / 90% Ready at (s)', (x) => `${x.readyAt.half} / ${x.readyAt.p90}`],
     ['issuances per second', (x) => String(x.issuancesPerSecond)],
     ['API writes per issuance', (x) => String(x.writesPerIssuance)],
@@ -157,7 +168,11 @@ function trustTable(rows: typeof results): string | undefined {
     lines.push(
       ['bundle: namespaces (ConfigMap targets)', String(b.namespaces), ''],
       ['  first sync (s)', String(b.secondsInitialSync), ''],
-      ['  source change → all targets updated (s)', `${b.secondsUntilAllUpdated}${ok(b.secondsUntilAllUpdated <= BUNDLE_TARGET_SECONDS)}`, `≤ ${BUNDLE_TARGET_SECONDS}`],
+      [
+        '  source change → all targets updated (s)',
+        `${b.secondsUntilAllUpdated}${ok(b.secondsUntilAllUpdated <= BUNDLE_TARGET_SECONDS)}`,
+        `≤ ${BUNDLE_TARGET_SECONDS}`,
+      ],
       ['    first / 50% / 90% updated at (s)', `${b.updatedAt.first} / ${b.updatedAt.half} / ${b.updatedAt.p90}`, ''],
       ['  writes for the change', String(Object.values(b.writesForChange).reduce((a, x) => a + x, 0)), ''],
       [`  writes on no-op resync (${b.noOpResync.idleSeconds} s idle + restart)`, `${b.noOpResync.total}${ok(b.noOpResync.total === 0)}`, '0'],
@@ -185,11 +200,21 @@ function trustTable(rows: typeof results): string | undefined {
       ['  operator peak RSS (MiB)', String(s.afterBurst.peakRssMiB), ''],
       ['  heap used / total, external (MiB)', `${m.heapUsed} / ${m.heapTotal}, ${m.external}`, ''],
       ['  heap used / total 60 s later (MiB)', `${s.settled.metricsMiB.heapUsed} / ${s.settled.metricsMiB.heapTotal}`, ''],
-      ['  control plane RSS (MiB)', Object.entries(s.controlPlaneRssMiB).map(([k, v]) => `${k} ${v}`).join(', '), ''],
+      [
+        '  control plane RSS (MiB)',
+        Object.entries(s.controlPlaneRssMiB)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
+        '',
+      ],
       ['  restart → /readyz (s)', String(s.restart.secondsUntilReady), ''],
       ['  new Certificate after restart → Ready (s)', String(s.restart.secondsNewCertificateReady), ''],
       ['  resync of every Certificate after restart (s; slowest /healthz, ms)', `${s.restart.secondsUntilResynced} (${s.restart.maxHealthzMs} ms)`, ''],
-      ['  RSS at /readyz / 30 s after the resync / peak (MiB)', `${s.restart.rssAtReadyMiB} / ${s.restart.rssAfterSettleMiB}${ok(s.restart.rssAfterSettleMiB <= SCALE_TARGET_RSS_MIB)} / ${s.restart.peakRssMiB}`, `≤ ${SCALE_TARGET_RSS_MIB}`],
+      [
+        '  RSS at /readyz / 30 s after the resync / peak (MiB)',
+        `${s.restart.rssAtReadyMiB} / ${s.restart.rssAfterSettleMiB}${ok(s.restart.rssAfterSettleMiB <= SCALE_TARGET_RSS_MIB)} / ${s.restart.peakRssMiB}`,
+        `≤ ${SCALE_TARGET_RSS_MIB}`,
+      ],
     );
   }
   if (!failed('handshakes')) {
@@ -203,7 +228,11 @@ function trustTable(rows: typeof results): string | undefined {
       // The Node client costs about twice the server per handshake: on a small machine the clients, not the server,
       // set the rate, and the server's CPU per handshake is what bounds its own rate.
       ['  server busy, static / reload (cores)', `${h.static.serverBusy} / ${h.reload.serverBusy}`, ''],
-      ['  reload / static, capacity by server CPU', `${(h.cpuRatio * 100).toFixed(1)} %${ok(h.cpuRatio >= HANDSHAKE_TARGET_RATIO)}`, `≥ ${HANDSHAKE_TARGET_RATIO * 100} %`],
+      [
+        '  reload / static, capacity by server CPU',
+        `${(h.cpuRatio * 100).toFixed(1)} %${ok(h.cpuRatio >= HANDSHAKE_TARGET_RATIO)}`,
+        `≥ ${HANDSHAKE_TARGET_RATIO * 100} %`,
+      ],
     );
   }
   if (!failed('node')) {
@@ -226,7 +255,8 @@ function trustTable(rows: typeof results): string | undefined {
         '',
       ]),
     );
-    if (n.nodeAddressRestored > 0) lines.push(['  node address gone from loopback and put back (times; figures include the gaps)', String(n.nodeAddressRestored), '0']);
+    if (n.nodeAddressRestored > 0)
+      lines.push(['  node address gone from loopback and put back (times; figures include the gaps)', String(n.nodeAddressRestored), '0']);
   }
   if (lines.length === 0) return undefined;
   const all: [string, string, string][] = [['', 'result', 'target'], ...lines];
@@ -253,7 +283,9 @@ function whereTimeWent(r: IssuanceResult): string {
     `  Certificate-seconds by phase: ${fmt(phaseSeconds)}`,
     `  first Ready at ${r.readyAt.first} s, half at ${r.readyAt.half} s, 90% at ${r.readyAt.p90} s`,
     `  CPU seconds by process: ${fmt(b.cpuSeconds)}`,
-    `  reconciles: ${Object.entries(b.reconciles).map(([c, v]) => `${c} ${v.count}× mean ${v.meanMs} ms (busy ${v.busySeconds} s over ${OPERATOR_WORKERS} workers)`).join('; ')}`,
+    `  reconciles: ${Object.entries(b.reconciles)
+      .map(([c, v]) => `${c} ${v.count}× mean ${v.meanMs} ms (busy ${v.busySeconds} s over ${OPERATOR_WORKERS} workers)`)
+      .join('; ')}`,
     `  reconcile results: ${fmt(b.reconcileResults)}; work-queue retries: ${fmt(b.workqueueRetries) || 'none'}`,
     `  ACME requests per Certificate: ${fmt(b.acmeRequestsPerCertificate) || 'none'}`,
     `  API writes per issuance by kind: ${fmt(Object.fromEntries(Object.entries(r.writesByKind).map(([k, v]) => [k, v / r.certificates])))}`,

@@ -118,7 +118,10 @@ async function countOrders(pebble: Pebble, accountKeyPem: string, certificates: 
     await inBatches(urls, 8, async (url) => {
       const order = await acme.getOrder(url);
       byStatus[order.status] = (byStatus[order.status] ?? 0) + 1;
-      const names = order.identifiers.map((i) => i.value).sort().join(',');
+      const names = order.identifiers
+        .map((i) => i.value)
+        .sort()
+        .join(',');
       byName.set(names, (byName.get(names) ?? 0) + 1);
     });
     const repeated = [...byName].filter(([, n]) => n > 1).sort(([a], [b]) => a.localeCompare(b));

@@ -62,7 +62,11 @@ async function caPem(commonName: string): Promise<string> {
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const delta = (a: Record<string, number>, b: Record<string, number>) =>
-  Object.fromEntries(Object.keys(b).map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)] as const).filter(([, n]) => n !== 0));
+  Object.fromEntries(
+    Object.keys(b)
+      .map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)] as const)
+      .filter(([, n]) => n !== 0),
+  );
 const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 
 interface ConfigMap extends KubeObject {
@@ -79,8 +83,7 @@ export async function benchBundle(opts: { count: number; crdsDir: string }): Pro
     const client = createKubeClient({ kubeconfigPath: cp.kubeconfigPath, maxSockets: 64 });
     await createNamespace(client, 'certsmith');
     const metricsPort = await freePort();
-    const start = () =>
-      startOperator({ ...operatorImage(), kubeconfigPath: cp.kubeconfigPath, logDir, args: operatorArgs(metricsPort) });
+    const start = () => startOperator({ ...operatorImage(), kubeconfigPath: cp.kubeconfigPath, logDir, args: operatorArgs(metricsPort) });
     operator = start();
     const writes = () => apiWriteCounts(cp.binDir, cp.kubeconfigPath, BUNDLE_WRITES);
 
@@ -105,7 +108,8 @@ export async function benchBundle(opts: { count: number; crdsDir: string }): Pro
     t = performance.now();
     const allNamespaces = (await client.list(Resources.namespaces)).items.length;
     await waitFor(
-      async () => ((await client.list(Resources.configMaps, { fieldSelector: 'metadata.name=kube-root-ca.crt' })).items.length >= allNamespaces ? true : undefined),
+      async () =>
+        (await client.list(Resources.configMaps, { fieldSelector: 'metadata.name=kube-root-ca.crt' })).items.length >= allNamespaces ? true : undefined,
       300_000,
       1000,
     );

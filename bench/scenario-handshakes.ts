@@ -71,7 +71,9 @@ export async function benchHandshakes(opts: { secondsEach: number }): Promise<Ha
       reload: await startServer(['reload', join(work.path, 'mounted')]),
     };
     children.push(servers.static.child, servers.reload.child);
-    const clients = Array.from({ length: CLIENTS }, () => fork(join(import.meta.dirname, 'handshake-client.ts'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const clients = Array.from({ length: CLIENTS }, () =>
+      fork(join(import.meta.dirname, 'handshake-client.ts'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    );
     children.push(...clients);
     const round = async (port: number, ms: number) => {
       const replies = await Promise.all(

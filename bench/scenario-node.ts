@@ -138,7 +138,18 @@ async function onDefaultSyncCluster(period: (typeof SYNC_PERIODS)[number], count
   try {
     const client = createKubeClient({ kubeconfigPath: cluster.cp.kubeconfigPath, maxSockets: 64 });
     const started = performance.now();
-    await helm('install', 'certsmith', chartDir, '--namespace', RELEASE_NS, '--create-namespace', '--kubeconfig', cluster.cp.kubeconfigPath, '--wait', '--timeout=300s');
+    await helm(
+      'install',
+      'certsmith',
+      chartDir,
+      '--namespace',
+      RELEASE_NS,
+      '--create-namespace',
+      '--kubeconfig',
+      cluster.cp.kubeconfigPath,
+      '--wait',
+      '--timeout=300s',
+    );
     await waitAvailable(cluster, client);
     const helmInstallSeconds = +((performance.now() - started) / 1000).toFixed(1);
     console.error(`bench: node: helm install to ${REPLICAS} Ready pods in ${helmInstallSeconds} s`);
@@ -241,10 +252,14 @@ const isReady = (p: Pod) => p.status?.phase === 'Running' && (p.status.container
 /** The Deployment rolled out and exactly REPLICAS operator pods, all Ready. */
 async function waitAvailable(cluster: Cluster, client: KubeClient): Promise<void> {
   await cluster.cp.kubectl('rollout', 'status', 'deployment/certsmith', '-n', RELEASE_NS, '--timeout=300s');
-  await waitFor(`${REPLICAS} operator pods Ready`, async () => {
-    const pods = await operatorPods(client);
-    return pods.length === REPLICAS && pods.every(isReady);
-  }, { timeoutMs: 300_000, intervalMs: 200 });
+  await waitFor(
+    `${REPLICAS} operator pods Ready`,
+    async () => {
+      const pods = await operatorPods(client);
+      return pods.length === REPLICAS && pods.every(isReady);
+    },
+    { timeoutMs: 300_000, intervalMs: 200 },
+  );
 }
 
 async function lease(client: KubeClient): Promise<Lease | undefined> {
@@ -269,7 +284,10 @@ function containerId(pod: Pod): string {
 async function operatorPid(cluster: Cluster, pod: Pod): Promise<number> {
   const id = containerId(pod);
   // TASK  PID  STATUS
-  const row = (await cluster.node.ctr('tasks', 'ls')).split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[0] === id);
+  const row = (await cluster.node.ctr('tasks', 'ls'))
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f[0] === id);
   const pid = Number(row?.[1]);
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no running task for container ${id} of ${pod.metadata.name}`);
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -339,11 +357,15 @@ async function measureTakeovers(cluster: Cluster, client: KubeClient): Promise<N
     const before = await lease(client);
     leaseDurationSeconds = before?.spec?.leaseDurationSeconds ?? 0;
     await cluster.cp.kubectl('delete', 'pod', leader.metadata.name, '-n', RELEASE_NS, '--grace-period=0', '--force', '--wait=false');
-    const next = await waitFor('another pod to hold the Lease', async () => {
-      const l = await lease(client);
-      const h = l?.spec?.holderIdentity;
-      return h && h !== leader.metadata.name ? l : undefined;
-    }, { timeoutMs: 120_000, intervalMs: FILE_POLL_MS });
+    const next = await waitFor(
+      'another pod to hold the Lease',
+      async () => {
+        const l = await lease(client);
+        const h = l?.spec?.holderIdentity;
+        return h && h !== leader.metadata.name ? l : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: FILE_POLL_MS },
+    );
     const ms = Math.round(performance.now() - killed);
     const lastRenewToAcquireMs = Date.parse(next.spec!.acquireTime!) - Date.parse(before!.spec!.renewTime!);
     await waitAvailable(cluster, client);
@@ -380,13 +402,17 @@ async function measureSecretToFile(
     metadata: { name: 'mounter', namespace: MOUNT_NS },
     spec: {
       // kubelet sets up only the volumes a container mounts.
-      containers: [{ name: 'pause', image: PAUSE_IMAGE_REF, imagePullPolicy: 'Never', volumeMounts: [{ name: 'secret', mountPath: '/secret', readOnly: true }] }],
+      containers: [
+        { name: 'pause', image: PAUSE_IMAGE_REF, imagePullPolicy: 'Never', volumeMounts: [{ name: 'secret', mountPath: '/secret', readOnly: true }] },
+      ],
       volumes: [{ name: 'secret', secret: { secretName: 'mounted' } }],
       automountServiceAccountToken: false,
       terminationGracePeriodSeconds: 0,
     },
   });
-  await waitFor('the mounting pod Running', async () => (await client.get<Pod>(PODS, MOUNT_NS, 'mounter'))?.status?.phase === 'Running', { timeoutMs: 120_000 });
+  await waitFor('the mounting pod Running', async () => (await client.get<Pod>(PODS, MOUNT_NS, 'mounter'))?.status?.phase === 'Running', {
+    timeoutMs: 120_000,
+  });
   const file = join(podVolumeDir(pod.metadata.uid!, 'secret', 'secret'), 'value');
   const shows = (v: string) => {
     try {

@@ -90,7 +90,8 @@ export async function benchScale(opts: { count: number; crdsDir: string }): Prom
         type: 'Opaque',
         data: { blob: randomBytes(UNRELATED_BYTES).toString('base64') },
       });
-      if (++created % 5000 === 0) console.error(`bench: scale: ${created}/${unrelated} unrelated Secrets after ${((performance.now() - createStarted) / 1000).toFixed(0)} s`);
+      if (++created % 5000 === 0)
+        console.error(`bench: scale: ${created}/${unrelated} unrelated Secrets after ${((performance.now() - createStarted) / 1000).toFixed(0)} s`);
     });
     const createSeconds = (performance.now() - createStarted) / 1000;
     console.error(`bench: scale: ${unrelated} unrelated Secrets of ${UNRELATED_BYTES / 1024} KiB in ${createSeconds.toFixed(1)} s`);
@@ -105,7 +106,12 @@ export async function benchScale(opts: { count: number; crdsDir: string }): Prom
     await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
     await client.create(
       Resources.certificates,
-      certificate('certsmith', 'bench-ca', { secretName: 'bench-ca', isCA: true, commonName: 'bench CA', issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' } }),
+      certificate('certsmith', 'bench-ca', {
+        secretName: 'bench-ca',
+        isCA: true,
+        commonName: 'bench CA',
+        issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' },
+      }),
     );
     await waitForReady(client, Resources.certificates, 'certsmith', 'bench-ca', undefined, 180_000);
     await client.create(Resources.clusterIssuers, clusterIssuer('bench-ca', { ca: { secretName: 'bench-ca' } }));
@@ -134,7 +140,10 @@ export async function benchScale(opts: { count: number; crdsDir: string }): Prom
     const again = start('operator-restarted');
     for (;;) {
       if (again.exitCode() !== null) throw new Error(`the restarted operator exited with ${again.exitCode()}: ${(await again.logs()).slice(-2000)}`);
-      const ok = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (performance.now() - restarted > 300_000) throw new Error('the restarted operator was not ready after 300 s');
       await new Promise((r) => setTimeout(r, 50));
@@ -150,7 +159,10 @@ export async function benchScale(opts: { count: number; crdsDir: string }): Prom
     let maxHealthzMs = 0;
     for (;;) {
       const asked = performance.now();
-      const ok = await fetch(`http://127.0.0.1:${metricsPort}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${metricsPort}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       maxHealthzMs = Math.max(maxHealthzMs, performance.now() - asked);
       if (!ok) throw new Error('the restarted operator failed /healthz');
       const depth = (await scrapeOperator(metricsPort)).find((x) => x.name === 'certsmith_workqueue_depth' && x.labels.name === 'certificates')?.value;

@@ -22,7 +22,9 @@ const header = [
 
 /** The manifests deploy/base/certsmith.yaml should hold, rendered with the given helm binary. */
 export async function renderDeployBase(helm: string): Promise<string> {
-  const { stdout } = await run(helm, ['template', 'certsmith', chartDir, '--namespace', 'certsmith', '--set', 'crds.enabled=false'], { maxBuffer: 64 * 2 ** 20 });
+  const { stdout } = await run(helm, ['template', 'certsmith', chartDir, '--namespace', 'certsmith', '--set', 'crds.enabled=false'], {
+    maxBuffer: 64 * 2 ** 20,
+  });
   // Trailing spaces and runs of blank lines are template whitespace, not content.
   const body = stdout
     .split('\n')

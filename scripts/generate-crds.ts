@@ -36,4 +36,8 @@ if (check && stale.length > 0) {
   console.error(`generated CRDs or docs/reference are stale (${stale.join(', ')}): run 'npm run generate' and commit the result`);
   process.exit(1);
 }
-console.log(check ? 'crds/, its copies and docs/reference/ are up to date' : `wrote ${Object.keys(files).length} CRDs to crds/, charts/certsmith/files/crds/ and deploy/base/crds/, and docs/reference/`);
+console.log(
+  check
+    ? 'crds/, its copies and docs/reference/ are up to date'
+    : `wrote ${Object.keys(files).length} CRDs to crds/, charts/certsmith/files/crds/ and deploy/base/crds/, and docs/reference/`,
+);

@@ -164,13 +164,14 @@ const PAGES: { file: string; kinds: string[]; intro: string }[] = [
   {
     file: 'trustbundle.md',
     kinds: ['TrustBundle'],
-    intro: 'A TrustBundle gathers CA certificates from its sources into one deduplicated, sorted PEM bundle and writes it into ConfigMaps and/or Secrets in the namespaces it selects.',
+    intro:
+      'A TrustBundle gathers CA certificates from its sources into one deduplicated, sorted PEM bundle and writes it into ConfigMaps and/or Secrets in the namespaces it selects.',
   },
   {
     file: 'sessionticketkeys.md',
     kinds: ['SessionTicketKeys'],
     intro:
-      'A SessionTicketKeys keeps 48-byte TLS session-ticket keys in one Secret of its namespace and rotates them on an interval, so the replicas of a service that mount it resume each other\'s sessions (read with `watchTicketKeys` of certsmith/reload; see docs/reload.md).',
+      "A SessionTicketKeys keeps 48-byte TLS session-ticket keys in one Secret of its namespace and rotates them on an interval, so the replicas of a service that mount it resume each other's sessions (read with `watchTicketKeys` of certsmith/reload; see docs/reload.md).",
   },
 ];
 
@@ -191,7 +192,7 @@ function renderPage(page: Page): string {
     out.push(`| ${n.kind} | \`${crd.spec.group}/${crd.spec.versions[0]!.name}\` | ${crd.spec.scope} | \`${n.plural}\` | ${short} |`);
   }
   out.push('');
-  out.push('Defaults not set by the schema are applied by the operator; the Default column quotes them from the field\'s description.\n');
+  out.push("Defaults not set by the schema are applied by the operator; the Default column quotes them from the field's description.\n");
   for (const part of ['spec', 'status'] as const) {
     out.push(`## ${part}\n`);
     out.push(fieldTable(fieldRows(props[part]!, part)));

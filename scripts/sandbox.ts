@@ -178,15 +178,38 @@ async function runForeground(daemon: boolean): Promise<void> {
     await writeFile(join(dir, 'values.json'), JSON.stringify(values, null, 2));
     const helm = spawnSync(
       join(binDir, 'helm'),
-      ['install', 'certsmith', join(root, 'charts/certsmith'), '--namespace', 'certsmith', '--create-namespace', '--kubeconfig', kubeconfig, '-f', join(dir, 'values.json'), '--wait', '--timeout=180s'],
-      { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: join(dir, 'helm', 'cache'), HELM_CONFIG_HOME: join(dir, 'helm', 'config'), HELM_DATA_HOME: join(dir, 'helm', 'data') } },
+      [
+        'install',
+        'certsmith',
+        join(root, 'charts/certsmith'),
+        '--namespace',
+        'certsmith',
+        '--create-namespace',
+        '--kubeconfig',
+        kubeconfig,
+        '-f',
+        join(dir, 'values.json'),
+        '--wait',
+        '--timeout=180s',
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          HELM_CACHE_HOME: join(dir, 'helm', 'cache'),
+          HELM_CONFIG_HOME: join(dir, 'helm', 'config'),
+          HELM_DATA_HOME: join(dir, 'helm', 'data'),
+        },
+      },
     );
     if (helm.status !== 0) throw new Error(`helm install failed: ${helm.stderr}`);
     applyObjects([solverNodePort()]);
 
     say('applying deploy/examples');
     kubectl('apply', '--server-side', '-f', join(root, 'deploy/examples'));
-    say(`applying the ACME examples: ClusterIssuer sandbox-acme (HTTP-01), Certificate demo/acme-web, annotated Ingress demo/shop${bind ? ', ClusterIssuer sandbox-acme-dns (DNS-01), Certificate demo/acme-wildcard' : ''}`);
+    say(
+      `applying the ACME examples: ClusterIssuer sandbox-acme (HTTP-01), Certificate demo/acme-web, annotated Ingress demo/shop${bind ? ', ClusterIssuer sandbox-acme-dns (DNS-01), Certificate demo/acme-wildcard' : ''}`,
+    );
     applyObjects(
       acmeExamples({
         directoryUrl: pebble.directoryUrl,
@@ -194,7 +217,9 @@ async function runForeground(daemon: boolean): Promise<void> {
         ...(bind ? { dns01: { nameserver: bind.address, tsigSecret } } : {}),
       }),
     );
-    say('applying the certsmith/reload demo: ClusterIssuer sandbox-rotating (a CA rotated every 10 minutes), TrustBundle demo-trust, an mTLS server and client as pods');
+    say(
+      'applying the certsmith/reload demo: ClusterIssuer sandbox-rotating (a CA rotated every 10 minutes), TrustBundle demo-trust, an mTLS server and client as pods',
+    );
     applyObjects(reloadDemoObjects());
     applyObjects([demoCode('demo')]);
     applyObjects(reloadDemoWorkloads(cluster.operatorImage!));
@@ -216,7 +241,9 @@ async function runForeground(daemon: boolean): Promise<void> {
         '',
       ].join('\n'),
     );
-    say(`ready in ${((Date.now() - started) / 1000).toFixed(0)} s; ${daemon ? 'running in the background (stop: npm run sandbox -- down)' : 'press Ctrl-C to stop'}`);
+    say(
+      `ready in ${((Date.now() - started) / 1000).toFixed(0)} s; ${daemon ? 'running in the background (stop: npm run sandbox -- down)' : 'press Ctrl-C to stop'}`,
+    );
     await new Promise(() => {}); // until a signal
   } catch (err) {
     console.error(`sandbox: ${(err as Error).message}`);
@@ -246,19 +273,29 @@ function solverNodePort(): KubeObject {
  */
 function reloadDemoObjects(): KubeObject[] {
   const issuerRef = { kind: 'ClusterIssuer', name: 'sandbox-rotating' };
-  const cert = (name: string, spec: Record<string, unknown>) => ({ apiVersion: API_VERSION, kind: 'Certificate', metadata: { name, namespace: 'demo' }, spec: { ...spec, issuerRef, duration: '24h' } });
+  const cert = (name: string, spec: Record<string, unknown>) => ({
+    apiVersion: API_VERSION,
+    kind: 'Certificate',
+    metadata: { name, namespace: 'demo' },
+    spec: { ...spec, issuerRef, duration: '24h' },
+  });
   return [
     {
       apiVersion: API_VERSION,
       kind: 'ClusterIssuer',
       metadata: { name: 'sandbox-rotating' },
-      spec: { ca: { managed: { commonName: 'certsmith sandbox rotating CA', duration: '30m', rotateBefore: '20m', retireGracePeriod: '2m', reissueWindow: '1m' } } },
+      spec: {
+        ca: { managed: { commonName: 'certsmith sandbox rotating CA', duration: '30m', rotateBefore: '20m', retireGracePeriod: '2m', reissueWindow: '1m' } },
+      },
     },
     {
       apiVersion: API_VERSION,
       kind: 'TrustBundle',
       metadata: { name: 'demo-trust' },
-      spec: { sources: [{ issuer: issuerRef }], target: { configMap: { key: 'trust-bundle.pem' }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'demo' } } } },
+      spec: {
+        sources: [{ issuer: issuerRef }],
+        target: { configMap: { key: 'trust-bundle.pem' }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'demo' } } },
+      },
     },
     cert('reload-demo', { secretName: 'reload-demo-tls', dnsNames: [DEMO_SERVER_NAME], usages: ['digital signature', 'server auth'] }),
     cert('reload-demo-client', { secretName: 'reload-demo-client-tls', commonName: 'reload-demo-client', usages: ['digital signature', 'client auth'] }),
@@ -272,9 +309,21 @@ function reloadDemoWorkloads(image: string): unknown[] {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'reload-demo', namespace: 'demo' },
-      spec: { type: 'NodePort', selector: { app: 'reload-demo' }, ports: [{ name: 'https', port: HTTPS_PORT, targetPort: HTTPS_PORT, nodePort: DEMO_NODE_PORT }] },
+      spec: {
+        type: 'NodePort',
+        selector: { app: 'reload-demo' },
+        ports: [{ name: 'https', port: HTTPS_PORT, targetPort: HTTPS_PORT, nodePort: DEMO_NODE_PORT }],
+      },
     },
-    demoServer({ namespace: 'demo', name: 'reload-demo', image, replicas: 2, tlsSecret: 'reload-demo-tls', trustConfigMap: 'demo-trust', trustKey: 'trust-bundle.pem' }),
+    demoServer({
+      namespace: 'demo',
+      name: 'reload-demo',
+      image,
+      replicas: 2,
+      tlsSecret: 'reload-demo-tls',
+      trustConfigMap: 'demo-trust',
+      trustKey: 'trust-bundle.pem',
+    }),
     demoClient({
       namespace: 'demo',
       name: 'reload-demo-client',
@@ -341,7 +390,11 @@ function printSummary(certs: Certificate[], kubeconfig: string, kubectl: (...a: 
     .sort((a, b) => a[0]!.localeCompare(b[0]!));
   const header = ['CERTIFICATE', 'READY', 'NOT AFTER', 'SECRET', 'ISSUER', 'MADE FOR'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (r: string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   console.log('\n' + fmt(header));
   for (const r of rows) console.log(fmt(r));
   console.log(`\nThe node and the operator pods:\n${kubectl('get', 'nodes').trimEnd()}\n${kubectl('get', 'pods', '-n', 'certsmith').trimEnd()}`);
@@ -503,7 +556,12 @@ function acmeExamples(opts: { directoryUrl: string; caPem: string; dns01?: { nam
       acme('sandbox-acme-dns', [
         {
           dns01: {
-            rfc2136: { nameserver: opts.dns01.nameserver, tsigKeyName: TSIG_KEY_NAME, tsigAlgorithm: 'HMACSHA256', tsigSecretSecretRef: { name: 'sandbox-tsig' } },
+            rfc2136: {
+              nameserver: opts.dns01.nameserver,
+              tsigKeyName: TSIG_KEY_NAME,
+              tsigAlgorithm: 'HMACSHA256',
+              tsigSecretSecretRef: { name: 'sandbox-tsig' },
+            },
           },
         },
       ]),

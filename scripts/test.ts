@@ -27,7 +27,10 @@ step('system packages: BIND9, openssl, keytool, jemalloc, containerd, runc, CNI 
 const files = only.length > 0 ? only : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'];
 if (only.length === 0 || only.some((f) => f.includes('traefik'))) buildTraefikInBackground();
 // After the packages: the image build needs buildah, debootstrap and runc. Cached by its inputs (0.1 s warm).
-step('operator and pause images (built from the Dockerfile with buildah; cached after the first build)', 'bash', ['-c', 'bash test/env/build-image.sh pause && bash test/env/build-image.sh operator']);
+step('operator and pause images (built from the Dockerfile with buildah; cached after the first build)', 'bash', [
+  '-c',
+  'bash test/env/build-image.sh pause && bash test/env/build-image.sh operator',
+]);
 step('generated CRDs are current', process.execPath, ['scripts/generate-crds.ts', '--check']);
 step('typecheck', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
 // biome.jsonc: the formatter's output and the linter's rules; any difference or finding fails (`npm run format` fixes the first).

@@ -207,7 +207,8 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
     }),
     readSecret: (ns, name) => secretReader.get(ns, name),
     onOrderCreated: (kind) => metrics.acmeOrders.inc({ issuer_kind: kind }),
-    onReplacesRefused: (detail) => log.warn({ detail }, 'the ACME CA refused the renewal order naming the certificate it replaces (RFC 9773); placed it without'),
+    onReplacesRefused: (detail) =>
+      log.warn({ detail }, 'the ACME CA refused the renewal order naming the certificate it replaces (RFC 9773); placed it without'),
   });
 
   const certificateController = createController({
@@ -231,7 +232,9 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
       log,
       ariMaxCheckMs: parseDuration(config.acmeAriMaxCheckInterval),
       onAcmeAccountProblem: (kind, i) =>
-        kind === 'ClusterIssuer' ? clusterIssuerController.enqueue(i.metadata.name) : issuerController.enqueue(objectKey(i.metadata.namespace, i.metadata.name)),
+        kind === 'ClusterIssuer'
+          ? clusterIssuerController.enqueue(i.metadata.name)
+          : issuerController.enqueue(objectKey(i.metadata.namespace, i.metadata.name)),
     }),
   });
   // Managed CAs read the TrustBundles' sync state; the bundle cache is built with the TrustBundle wiring below.
@@ -352,7 +355,13 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
   }
   /** Status writes do not concern the shim; only what it sets (or a person changed) does. */
   function sameShimFields(a: Certificate, b: Certificate) {
-    const pick = (c: Certificate) => [c.metadata.generation, c.metadata.labels, c.metadata.annotations, c.metadata.ownerReferences, c.metadata.deletionTimestamp];
+    const pick = (c: Certificate) => [
+      c.metadata.generation,
+      c.metadata.labels,
+      c.metadata.annotations,
+      c.metadata.ownerReferences,
+      c.metadata.deletionTimestamp,
+    ];
     return isDeepStrictEqual(pick(a), pick(b));
   }
   function onSecret(s: SecretObject) {
@@ -387,8 +396,10 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
   /** The set of user CA Secrets to watch follows the issuers naming one. */
   function syncUserCaSecrets() {
     const wanted: [string, string][] = [];
-    for (const i of issuers.list()) if (i.spec?.ca?.secretName && !i.metadata.deletionTimestamp) wanted.push([i.metadata.namespace ?? '', i.spec.ca.secretName]);
-    for (const i of clusterIssuers.list()) if (i.spec?.ca?.secretName && !i.metadata.deletionTimestamp) wanted.push([config.clusterResourceNamespace, i.spec.ca.secretName]);
+    for (const i of issuers.list())
+      if (i.spec?.ca?.secretName && !i.metadata.deletionTimestamp) wanted.push([i.metadata.namespace ?? '', i.spec.ca.secretName]);
+    for (const i of clusterIssuers.list())
+      if (i.spec?.ca?.secretName && !i.metadata.deletionTimestamp) wanted.push([config.clusterResourceNamespace, i.spec.ca.secretName]);
     userCaSecrets.sync(wanted);
   }
   /** A leaf Secret changed: the managed CA that signed it counts its old CA's leaves, but only while one retires. */
@@ -424,12 +435,18 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
       onAdd: changed,
       onUpdate: (_old: Issuer, i: Issuer) => changed(i),
       onDelete: changed,
-      onResync: (i: Issuer) =>
-        (kind === 'Issuer' ? issuerController : clusterIssuerController).enqueue(objectKey(i.metadata.namespace, i.metadata.name)),
+      onResync: (i: Issuer) => (kind === 'Issuer' ? issuerController : clusterIssuerController).enqueue(objectKey(i.metadata.namespace, i.metadata.name)),
     };
   }
 
-  const controllers = [issuerController, clusterIssuerController, certificateController, ingressController, trustBundles.controller, sessionTicketKeys.controller];
+  const controllers = [
+    issuerController,
+    clusterIssuerController,
+    certificateController,
+    ingressController,
+    trustBundles.controller,
+    sessionTicketKeys.controller,
+  ];
   const informers = [certificates, issuers, clusterIssuers, secrets, ingresses, ...trustBundles.informers, ...sessionTicketKeys.informers];
   let synced = false;
   let health: { port: number; close(): Promise<void> } | undefined;
@@ -516,7 +533,10 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
         gatewaysWatched = true;
         log.info('Gateway API found: annotated Gateways become Certificates');
       } else {
-        log.info({ why: gatewayApi.why }, 'Gateway support is off: gateways.gateway.networking.k8s.io is not available; restart the operator after installing the Gateway API CRDs');
+        log.info(
+          { why: gatewayApi.why },
+          'Gateway support is off: gateways.gateway.networking.k8s.io is not available; restart the operator after installing the Gateway API CRDs',
+        );
       }
       // ClusterTrustBundles (certificates.k8s.io/v1): watched only where the API server serves them; a TrustBundle
       // asking for one elsewhere reports the failed write.

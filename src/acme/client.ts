@@ -210,7 +210,9 @@ export function createAcmeClient(opts: AcmeClientOptions): AcmeClient {
     accountKeyThumbprint() {
       // acme-client's JWK has its members in lexicographic order, RFC 7638's canonical form, and is what its key
       // authorizations are made from.
-      thumbprint ??= createHash('sha256').update(JSON.stringify(acme.crypto.getJwk(opts.accountKeyPem))).digest('base64url');
+      thumbprint ??= createHash('sha256')
+        .update(JSON.stringify(acme.crypto.getJwk(opts.accountKeyPem)))
+        .digest('base64url');
       return thumbprint;
     },
     async newOrder(req) {

@@ -72,18 +72,10 @@ export function codeForProblem(problemType: string | undefined, httpStatus: numb
 }
 
 /** Pure: an AcmeError from an error response of the CA. */
-export function problemError(
-  method: string,
-  url: string,
-  httpStatus: number,
-  body: unknown,
-  retryAfterMs: number | undefined,
-): AcmeError {
+export function problemError(method: string, url: string, httpStatus: number, body: unknown, retryAfterMs: number | undefined): AcmeError {
   const doc = (typeof body === 'object' && body !== null ? body : {}) as AcmeProblemDocument;
   const problemType = doc.type?.startsWith(PREFIX) ? doc.type.slice(PREFIX.length) : doc.type;
-  const sub = (doc.subproblems ?? [])
-    .map((p) => `${p.identifier ? `${p.identifier.value}: ` : ''}${p.detail ?? p.type ?? ''}`)
-    .filter(Boolean);
+  const sub = (doc.subproblems ?? []).map((p) => `${p.identifier ? `${p.identifier.value}: ` : ''}${p.detail ?? p.type ?? ''}`).filter(Boolean);
   const detail = doc.detail ?? (typeof body === 'string' ? body.slice(0, 200) : `HTTP ${httpStatus}`);
   const where = `${method.toUpperCase()} ${url}`;
   const retry = retryAfterMs !== undefined ? `; the CA asks to retry after ${Math.ceil(retryAfterMs / 1000)} s` : '';

@@ -52,7 +52,11 @@ function resolverLookup(nameservers: readonly string[]): LookupFunction {
   return (hostname, options, callback) => {
     resolver.resolve4(hostname).then(
       (addrs) => {
-        if (options.all) callback(null, addrs.map((address) => ({ address, family: 4 })));
+        if (options.all)
+          callback(
+            null,
+            addrs.map((address) => ({ address, family: 4 })),
+          );
         else callback(null, addrs[0]!, 4);
       },
       (err: NodeJS.ErrnoException) => callback(err, '', 4),

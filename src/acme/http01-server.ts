@@ -103,7 +103,10 @@ export function createChallengeIndex(): ChallengeIndex {
       const live = (challenges ?? []).filter((c) => c.type === 'http-01' && (c.state === 'presented' || c.state === 'submitted'));
       if (live.length === 0) return;
       for (const c of live) byToken.set(c.token, c.keyAuthorization);
-      byCert.set(key, live.map((c) => c.token));
+      byCert.set(
+        key,
+        live.map((c) => c.token),
+      );
     },
     lookup: (token) => byToken.get(token),
     size: () => byToken.size,

@@ -7,9 +7,7 @@ import type { AcmeSolver } from '../api/issuer.ts';
 
 export type ChallengeType = 'http-01' | 'dns-01';
 
-export type SolverChoice =
-  | { ok: true; index: number; type: ChallengeType }
-  | { ok: false; message: string };
+export type SolverChoice = { ok: true; index: number; type: ChallengeType } | { ok: false; message: string };
 
 interface Score {
   nameMatch: number;

@@ -43,8 +43,7 @@ export function setCondition(conditions: readonly Condition[] | undefined, next:
   const list = [...(conditions ?? [])];
   const i = list.findIndex((c) => c.type === next.type);
   const prev = i >= 0 ? list[i] : undefined;
-  const lastTransitionTime =
-    prev && prev.status === next.status && prev.lastTransitionTime ? prev.lastTransitionTime : toRfc3339(now);
+  const lastTransitionTime = prev && prev.status === next.status && prev.lastTransitionTime ? prev.lastTransitionTime : toRfc3339(now);
   const merged: Condition = { ...next, lastTransitionTime };
   if (i >= 0) list[i] = merged;
   else list.push(merged);

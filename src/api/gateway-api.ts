@@ -46,5 +46,4 @@ export interface HttpRouteRule {
   backendRefs?: { group?: string; kind?: string; name: string; namespace?: string; port?: number; weight?: number }[];
 }
 
-export interface HttpRouteObject
-  extends KubeObject<{ parentRefs?: ParentReference[]; hostnames?: string[]; rules?: HttpRouteRule[] }> {}
+export interface HttpRouteObject extends KubeObject<{ parentRefs?: ParentReference[]; hostnames?: string[]; rules?: HttpRouteRule[] }> {}

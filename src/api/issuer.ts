@@ -32,11 +32,15 @@ export const Http01Solver = z
           .describe("Edit in place: add the challenge path to this existing Ingress in the Certificate's namespace instead of a temporary one."),
       })
       .optional()
-      .describe("Route the CA to the operator through an Ingress: a solver Service and EndpointSlice in the Certificate's namespace, and a temporary Ingress (or a path on an existing one)."),
+      .describe(
+        "Route the CA to the operator through an Ingress: a solver Service and EndpointSlice in the Certificate's namespace, and a temporary Ingress (or a path on an existing one).",
+      ),
     selfCheck: z
       .boolean()
       .optional()
-      .describe('Fetch the challenge over HTTP before asking the CA to validate (default true); turn off where the cluster cannot reach its own public address.'),
+      .describe(
+        'Fetch the challenge over HTTP before asking the CA to validate (default true); turn off where the cluster cannot reach its own public address.',
+      ),
   })
   .describe('Answer HTTP-01 challenges: every operator replica serves /.well-known/acme-challenge/ on its solver port.');
 
@@ -59,9 +63,7 @@ export const Dns01Solver = z
     webhook: WebhookProvider.optional().describe('Any DNS provider behind an HTTP endpoint of yours.'),
   })
   .meta({
-    'x-kubernetes-validations': [
-      { rule: 'has(self.rfc2136) != has(self.webhook)', message: 'set exactly one of rfc2136 or webhook' },
-    ],
+    'x-kubernetes-validations': [{ rule: 'has(self.rfc2136) != has(self.webhook)', message: 'set exactly one of rfc2136 or webhook' }],
   })
   .describe('Answer DNS-01 challenges with a TXT record at _acme-challenge.<name>.');
 
@@ -72,9 +74,7 @@ export const AcmeSolver = z
     dns01: Dns01Solver.optional(),
   })
   .meta({
-    'x-kubernetes-validations': [
-      { rule: 'has(self.http01) != has(self.dns01)', message: 'set exactly one of http01 or dns01' },
-    ],
+    'x-kubernetes-validations': [{ rule: 'has(self.http01) != has(self.dns01)', message: 'set exactly one of http01 or dns01' }],
   });
 export type AcmeSolver = z.infer<typeof AcmeSolver>;
 
@@ -82,9 +82,7 @@ export const AcmeIssuer = z
   .object({
     server: z.string().url().describe('ACME directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory.'),
     email: z.string().optional().describe('Contact address registered with the account.'),
-    privateKeySecretRef: SecretKeySelector.describe(
-      'Secret holding the account key (key default: tls.key). Generated and stored when missing; reused after.',
-    ),
+    privateKeySecretRef: SecretKeySelector.describe('Secret holding the account key (key default: tls.key). Generated and stored when missing; reused after.'),
     caBundle: base64Pem.optional().describe('Base64 PEM CAs to trust for the ACME server (a private CA such as Pebble). Default: the public roots.'),
     externalAccountBinding: z
       .object({
@@ -109,7 +107,10 @@ export const ManagedCa = z
       'Secret the operator keeps the CA generations in (default <issuer>-ca; cluster-resource namespace for a ClusterIssuer). A Secret it did not create is never overwritten.',
     ),
     duration: z.string().optional().describe('Lifetime of each CA generation, Go duration syntax (default 8760h = 1 year).'),
-    rotateBefore: z.string().optional().describe('Start a rotation this long before the signing CA expires (Go duration). Default: when 1/3 of its lifetime remains.'),
+    rotateBefore: z
+      .string()
+      .optional()
+      .describe('Start a rotation this long before the signing CA expires (Go duration). Default: when 1/3 of its lifetime remains.'),
     rotateBeforePercentage: z
       .number()
       .int()
@@ -120,7 +121,9 @@ export const ManagedCa = z
     propagationDelay: z
       .string()
       .optional()
-      .describe("After every TrustBundle holds the new CA in all its targets, wait this long before signing with it (default 2m, the kubelet's sync period for mounted volumes)."),
+      .describe(
+        "After every TrustBundle holds the new CA in all its targets, wait this long before signing with it (default 2m, the kubelet's sync period for mounted volumes).",
+      ),
     retireGracePeriod: z
       .string()
       .optional()
@@ -128,7 +131,7 @@ export const ManagedCa = z
     reissueWindow: z
       .string()
       .optional()
-      .describe("Certificates are re-issued by the new CA at a steady offset within this window after the switch, not all at once (default 10m)."),
+      .describe('Certificates are re-issued by the new CA at a steady offset within this window after the switch, not all at once (default 10m).'),
     privateKey: z
       .object({
         algorithm: z.enum(['RSA', 'ECDSA', 'Ed25519']).optional().describe('Key algorithm (default ECDSA).'),
@@ -141,7 +144,9 @@ export const ManagedCa = z
       { rule: '!(has(self.rotateBefore) && has(self.rotateBeforePercentage))', message: 'set rotateBefore or rotateBeforePercentage, not both' },
     ],
   })
-  .describe('A CA the operator creates and rotates: new generations are trusted (published to TrustBundles) before they sign, and old ones leave the bundles only when nothing they signed is in use.');
+  .describe(
+    'A CA the operator creates and rotates: new generations are trusted (published to TrustBundles) before they sign, and old ones leave the bundles only when nothing they signed is in use.',
+  );
 export type ManagedCa = z.infer<typeof ManagedCa>;
 
 export const IssuerSpec = z
@@ -155,11 +160,15 @@ export const IssuerSpec = z
         reissueWindow: z
           .string()
           .optional()
-          .describe('With secretName: after the CA in the Secret is replaced, Certificates are re-issued at a steady offset within this window (Go duration, default 10m). A managed CA sets its own.'),
+          .describe(
+            'With secretName: after the CA in the Secret is replaced, Certificates are re-issued at a steady offset within this window (Go duration, default 10m). A managed CA sets its own.',
+          ),
         retireGracePeriod: z
           .string()
           .optional()
-          .describe('With secretName: after no unexpired certificate signed by the replaced CA is left, wait this long before removing it from the bundles (default 5m).'),
+          .describe(
+            'With secretName: after no unexpired certificate signed by the replaced CA is left, wait this long before removing it from the bundles (default 5m).',
+          ),
         managed: ManagedCa.optional(),
       })
       .meta({
@@ -189,7 +198,9 @@ export const IssuerStatus = z.object({
       phase: z
         .enum(['Stable', 'Publishing', 'Reissuing'])
         .optional()
-        .describe('Stable: one CA signs. Publishing: a new CA is in the bundles, the old one still signs. Reissuing: the new CA signs; the old one stays in the bundles until nothing it signed is in use.'),
+        .describe(
+          'Stable: one CA signs. Publishing: a new CA is in the bundles, the old one still signs. Reissuing: the new CA signs; the old one stays in the bundles until nothing it signed is in use.',
+        ),
       signingSince: z.string().optional().describe('When the signing CA started signing; Certificates spread their re-issuance from here.'),
       gateOpenSince: z.string().optional().describe("When the current phase's condition to move on was first met (its delay counts from here)."),
       generations: z
@@ -198,7 +209,9 @@ export const IssuerStatus = z.object({
             fingerprint: z.string().describe('SHA-256 of the DER, lowercase hex.'),
             notBefore: z.string(),
             notAfter: z.string(),
-            role: z.enum(['signing', 'published', 'retiring']).describe('signing: signs now; published: trusted, signs next; retiring: trusted until nothing it signed is in use.'),
+            role: z
+              .enum(['signing', 'published', 'retiring'])
+              .describe('signing: signs now; published: trusted, signs next; retiring: trusted until nothing it signed is in use.'),
             certificate: z
               .string()
               .optional()

@@ -18,7 +18,11 @@ export const LabelSelector = z
 export type LabelSelector = z.infer<typeof LabelSelector>;
 
 /** A ConfigMap or Secret key; the API server allows these characters. */
-const DataKey = z.string().min(1).max(253).regex(/^[-._a-zA-Z0-9]+$/, 'must be a valid ConfigMap/Secret key');
+const DataKey = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[-._a-zA-Z0-9]+$/, 'must be a valid ConfigMap/Secret key');
 
 const ObjectSource = (what: string) =>
   z
@@ -60,16 +64,11 @@ export const TrustBundleSource = z
         namespace: LocalObjectName.optional().describe('Namespace of an Issuer; not set for a ClusterIssuer.'),
       })
       .meta({
-        'x-kubernetes-validations': [
-          { rule: "(self.kind == 'Issuer') == has(self.namespace)", message: 'an Issuer needs a namespace, a ClusterIssuer none' },
-        ],
+        'x-kubernetes-validations': [{ rule: "(self.kind == 'Issuer') == has(self.namespace)", message: 'an Issuer needs a namespace, a ClusterIssuer none' }],
       })
       .optional()
       .describe("The CA certificate of a ca issuer's Secret; a selfSigned or acme issuer contributes nothing."),
-    certificate: z
-      .object({ namespace: LocalObjectName, name: LocalObjectName })
-      .optional()
-      .describe("The ca.crt of a Certificate's Secret."),
+    certificate: z.object({ namespace: LocalObjectName, name: LocalObjectName }).optional().describe("The ca.crt of a Certificate's Secret."),
     configMap: ObjectSource('ConfigMap').optional(),
     secret: ObjectSource('Secret').optional(),
     inline: z.string().optional().describe('PEM certificates written here.'),

@@ -75,7 +75,11 @@ export interface LeaseLike extends KubeObject {
 export function evaluateLease(lease: LeaseLike | undefined, where: string, now: Date): CheckResult {
   const name = 'operator/lease';
   if (!lease) {
-    return { name, ok: false, message: `Lease ${where} not found: no operator replica has run with leader election here (or --operator-namespace/--lease differ)` };
+    return {
+      name,
+      ok: false,
+      message: `Lease ${where} not found: no operator replica has run with leader election here (or --operator-namespace/--lease differ)`,
+    };
   }
   const holder = lease.spec?.holderIdentity;
   if (!holder) return { name, ok: false, message: `Lease ${where} is not held: no operator replica is leading (released at shutdown?)` };
@@ -178,7 +182,12 @@ function equalJson(a: Json, b: Json): boolean {
 
 function canonical(v: Json): Json {
   if (Array.isArray(v)) return v.map(canonical);
-  if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
+  if (isObject(v))
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical(v[k])]),
+    );
   return v;
 }
 

@@ -14,16 +14,20 @@ export async function checkCommand(ctx: CliContext): Promise<CommandResult> {
   checks.push(api);
   if (api.ok) {
     for (const want of customResourceDefinitions() as CrdLike[]) {
-      checks.push(await guarded(`crd/${want.metadata.name}`, async () => {
-        const have = await ctx.client.get<CrdLike>(Resources.customResourceDefinitions, undefined, want.metadata.name);
-        return compareCrd(want, have);
-      }));
+      checks.push(
+        await guarded(`crd/${want.metadata.name}`, async () => {
+          const have = await ctx.client.get<CrdLike>(Resources.customResourceDefinitions, undefined, want.metadata.name);
+          return compareCrd(want, have);
+        }),
+      );
     }
     const { operatorNamespace: ns, leaseName } = ctx.options;
-    checks.push(await guarded('operator/lease', async () => {
-      const lease = await ctx.client.get<LeaseLike>(Resources.leases, ns, leaseName);
-      return evaluateLease(lease, `${ns}/${leaseName}`, ctx.clock.now());
-    }));
+    checks.push(
+      await guarded('operator/lease', async () => {
+        const lease = await ctx.client.get<LeaseLike>(Resources.leases, ns, leaseName);
+        return evaluateLease(lease, `${ns}/${leaseName}`, ctx.clock.now());
+      }),
+    );
   }
   if (ctx.options.healthUrl) checks.push(await checkHealth(ctx.options.healthUrl));
   const r = report(checks);

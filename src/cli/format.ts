@@ -48,7 +48,14 @@ export function formatFields(fields: readonly (readonly [string, string | undefi
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], indent = ''): string[] {
   const all = [headers.map((h) => h.toUpperCase()), ...rows.map((r) => headers.map((_, i) => oneLine(r[i] ?? '')))];
   const widths = headers.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  return all.map((r) => indent + r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  return all.map(
+    (r) =>
+      indent +
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+  );
 }
 
 /** "a, b, c", or "-" for none. */

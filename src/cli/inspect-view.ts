@@ -82,7 +82,10 @@ export async function buildInspectView(secret: SecretObject): Promise<InspectVie
 
 async function findSigner(leafDer: Uint8Array, leaf: LeafSummary, rest: Uint8Array[], caDer: Uint8Array[]): Promise<SignedBy> {
   if (await isSignedBy(leafDer, leafDer)) return { kind: 'self', subject: leaf.subject };
-  for (const [kind, candidates] of [['chain', rest], ['ca.crt', caDer]] as const) {
+  for (const [kind, candidates] of [
+    ['chain', rest],
+    ['ca.crt', caDer],
+  ] as const) {
     for (const der of candidates) {
       if (await isSignedBy(leafDer, der).catch(() => false)) {
         const s = leafSummary(der);

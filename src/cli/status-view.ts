@@ -244,9 +244,25 @@ export function formatStatus(v: StatusView, now: Date): string {
   if (v.acmeOrder) {
     const o = v.acmeOrder;
     out.push('', 'ACME order:');
-    out.push(...formatFields([['URL', o.orderURL ?? (o.requestedAt ? `(being placed since ${timeWithRelative(o.requestedAt, now)})` : '(being placed)')], ['State', o.state], ['Expires', timeWithRelative(o.expires, now)], ['Next poll', timeWithRelative(o.nextPollTime, now)]], '  '));
+    out.push(
+      ...formatFields(
+        [
+          ['URL', o.orderURL ?? (o.requestedAt ? `(being placed since ${timeWithRelative(o.requestedAt, now)})` : '(being placed)')],
+          ['State', o.state],
+          ['Expires', timeWithRelative(o.expires, now)],
+          ['Next poll', timeWithRelative(o.nextPollTime, now)],
+        ],
+        '  ',
+      ),
+    );
     if (o.challenges.length > 0) {
-      out.push(...formatTable(['Identifier', 'Type', 'State', 'Error'], o.challenges.map((c) => [c.identifier, c.type, c.state, c.error ?? '']), '  '));
+      out.push(
+        ...formatTable(
+          ['Identifier', 'Type', 'State', 'Error'],
+          o.challenges.map((c) => [c.identifier, c.type, c.state, c.error ?? '']),
+          '  ',
+        ),
+      );
     }
   }
   if (v.renewalInfo) {
@@ -301,7 +317,13 @@ export function formatSecretSummary(s: SecretSummary, now: Date, indent: string)
   );
 }
 
-function conditionView(c: { type: string; status: string; reason?: string | undefined; message?: string | undefined; lastTransitionTime?: string | undefined }): ConditionView {
+function conditionView(c: {
+  type: string;
+  status: string;
+  reason?: string | undefined;
+  message?: string | undefined;
+  lastTransitionTime?: string | undefined;
+}): ConditionView {
   return {
     type: c.type,
     status: c.status,

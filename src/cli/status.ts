@@ -30,7 +30,10 @@ export async function statusCommand(ctx: CliContext, name: string): Promise<Comm
 export async function getCertificate(ctx: CliContext, name: string): Promise<Certificate> {
   const cert = await ctx.client.get<Certificate>(Resources.certificates, ctx.namespace, name);
   if (!cert) {
-    throw new CertsmithError('KubeNotFound', `Certificate ${ctx.namespace}/${name} not found (list them: kubectl get certificates.certsmith.dev -n ${ctx.namespace})`);
+    throw new CertsmithError(
+      'KubeNotFound',
+      `Certificate ${ctx.namespace}/${name} not found (list them: kubectl get certificates.certsmith.dev -n ${ctx.namespace})`,
+    );
   }
   return cert;
 }

@@ -11,7 +11,12 @@ const int = z.coerce.number().int();
 const hostPortList = z
   .string()
   .default('')
-  .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean));
+  .transform((v) =>
+    v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 const goDuration = z.string().refine((v) => {
   try {
     return parseDuration(v) > 0;
@@ -100,7 +105,7 @@ const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: stri
   '--acme-dns01-check-nameservers': {
     key: 'acmeDns01CheckNameservers',
     env: 'CERTSMITH_ACME_DNS01_CHECK_NAMESERVERS',
-    help: 'host:port,... servers asked whether a DNS-01 record is visible (default: the zone\'s authoritative servers)',
+    help: "host:port,... servers asked whether a DNS-01 record is visible (default: the zone's authoritative servers)",
   },
   '--acme-ari-max-check-interval': {
     key: 'acmeAriMaxCheckInterval',
@@ -110,7 +115,7 @@ const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: stri
   '--default-issuer-kind': {
     key: 'defaultIssuerKind',
     env: 'CERTSMITH_DEFAULT_ISSUER_KIND',
-    help: 'Issuer|ClusterIssuer of the default issuer (default ClusterIssuer; an Issuer is looked up in the Ingress\'s namespace)',
+    help: "Issuer|ClusterIssuer of the default issuer (default ClusterIssuer; an Issuer is looked up in the Ingress's namespace)",
   },
   '--default-issuer-name': {
     key: 'defaultIssuerName',

@@ -147,9 +147,7 @@ export function createKubeClient(opts: KubeClientOptions = {}): KubeClient {
       // WATCH is only how requests are counted: on the wire a watch is a GET with watch=true.
       requestOptions(method === 'WATCH' ? 'GET' : method, path, headers).then((o) => {
         const req = https.request({ ...o, signal }, resolve);
-        req.on('error', (err) =>
-          reject(err.name === 'AbortError' ? err : new KubeApiError('KubeUnavailable', 0, `${method} ${path}: ${err.message}`)),
-        );
+        req.on('error', (err) => reject(err.name === 'AbortError' ? err : new KubeApiError('KubeUnavailable', 0, `${method} ${path}: ${err.message}`)));
         if (payload) req.write(payload);
         req.end();
       }, reject);
@@ -188,10 +186,7 @@ export function createKubeClient(opts: KubeClientOptions = {}): KubeClient {
         continue: o.continue,
         resourceVersion: o.resourceVersion,
       });
-      const res = await call<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>(
-        'GET',
-        resourcePath(r, o.namespace) + q,
-      );
+      const res = await call<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>('GET', resourcePath(r, o.namespace) + q);
       const kind = r.kind;
       const apiVersion = apiVersionOf(r);
       // List items come without apiVersion/kind; fill them so objects look the same from list and watch.
@@ -252,12 +247,7 @@ export function createKubeClient(opts: KubeClientOptions = {}): KubeClient {
     },
     apply<T extends KubeObject>(r: Resource, obj: T, o: ApplyOptions = {}) {
       const q = query({ fieldManager: FIELD_MANAGER, force: o.force ? 'true' : undefined });
-      return call<T>(
-        'PATCH',
-        resourcePath(r, obj.metadata.namespace, obj.metadata.name, o.subresource) + q,
-        obj,
-        'application/apply-patch+yaml',
-      );
+      return call<T>('PATCH', resourcePath(r, obj.metadata.namespace, obj.metadata.name, o.subresource) + q, obj, 'application/apply-patch+yaml');
     },
     async delete(r: Resource, namespace: string | undefined, name: string, o: { uid?: string } = {}) {
       const body = o.uid ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: o.uid } } : undefined;

@@ -59,12 +59,7 @@ export function createCertificateMetrics(registry: Registry) {
     return r;
   };
 
-  function gauge<L extends string>(
-    name: string,
-    help: string,
-    labelNames: readonly L[],
-    values: (r: CertificateRecord) => GaugeValue<L>[],
-  ): CollectedGauge<L> {
+  function gauge<L extends string>(name: string, help: string, labelNames: readonly L[], values: (r: CertificateRecord) => GaugeValue<L>[]): CollectedGauge<L> {
     const metric: CollectedGauge<L> = {
       name,
       help,
@@ -122,10 +117,7 @@ export function createCertificateMetrics(registry: Registry) {
     'certsmith_certificate_ready_status',
     'The Ready condition of a Certificate: 1 on the series of its current status.',
     ['namespace', 'name', 'condition'] as const,
-    (r) =>
-      r.ready
-        ? READY_STATUSES.map((s) => ({ labels: { namespace: r.namespace, name: r.name, condition: s }, value: s === r.ready ? 1 : 0 }))
-        : [],
+    (r) => (r.ready ? READY_STATUSES.map((s) => ({ labels: { namespace: r.namespace, name: r.name, condition: s }, value: s === r.ready ? 1 : 0 })) : []),
   );
 
   return {

@@ -97,10 +97,7 @@ function checkRequest(req: SignRequest, subjectPublic: KeyObject): void {
     throw new CertsmithError('SigningFailed', 'a certificate needs a subject (commonName or another field) or at least one subject alternative name');
   }
   if (!(req.notAfter.getTime() > req.notBefore.getTime())) {
-    throw new CertsmithError(
-      'SigningFailed',
-      `notAfter (${req.notAfter.toISOString()}) must be later than notBefore (${req.notBefore.toISOString()})`,
-    );
+    throw new CertsmithError('SigningFailed', `notAfter (${req.notAfter.toISOString()}) must be later than notBefore (${req.notBefore.toISOString()})`);
   }
   const serial = req.serialNumber;
   // The library would silently replace an empty or all-zero serial with a random one.

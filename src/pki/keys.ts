@@ -61,10 +61,7 @@ export function encodePrivateKeyPem(key: KeyObject, encoding: KeyEncoding): stri
   if (encoding === 'PKCS8') return key.export({ format: 'pem', type: 'pkcs8' }) as string;
   if (key.asymmetricKeyType === 'rsa') return key.export({ format: 'pem', type: 'pkcs1' }) as string;
   if (key.asymmetricKeyType === 'ec') return key.export({ format: 'pem', type: 'sec1' }) as string;
-  throw new CertsmithError(
-    'UnsupportedKey',
-    `${describeKeySpec(keySpecOf(key))} keys have no PKCS1 encoding: set privateKey.encoding to PKCS8`,
-  );
+  throw new CertsmithError('UnsupportedKey', `${describeKeySpec(keySpecOf(key))} keys have no PKCS1 encoding: set privateKey.encoding to PKCS8`);
 }
 
 /** PKCS8 DER, for the key.der output format. */
@@ -95,10 +92,7 @@ export function parsePrivateKeyPem(pem: string): KeyObject {
   }
   const type = KEY_TYPES[block.label];
   if (!type) {
-    throw new CertsmithError(
-      'InvalidPEM',
-      `expected a PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block, found "${block.label}"`,
-    );
+    throw new CertsmithError('InvalidPEM', `expected a PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block, found "${block.label}"`);
   }
   let key: KeyObject;
   try {

@@ -68,7 +68,8 @@ export function decideRotation(i: RotationInputs): RotationDecision {
 
   if (!usable(i.signing, now)) {
     // Nothing can sign: trust ordering cannot be kept without a CA, so a usable pending one signs at once, else a new one.
-    if (usable(i.pending, now)) return { action: { kind: 'switch' }, phase: 'Reissuing', message: 'The signing CA is missing or expired: the published CA signs now' };
+    if (usable(i.pending, now))
+      return { action: { kind: 'switch' }, phase: 'Reissuing', message: 'The signing CA is missing or expired: the published CA signs now' };
     return {
       action: { kind: 'create', signNow: true },
       phase: i.retiring.length > 0 || i.signing ? 'Reissuing' : 'Stable',
@@ -119,7 +120,11 @@ export function decideRotation(i: RotationInputs): RotationDecision {
     const since = i.gateOpenSince ?? now;
     const retireAt = new Date(since.getTime() + i.retireGraceMs);
     if (now >= retireAt) {
-      return { action: { kind: 'retire', fingerprints: i.retiring.map((g) => g.fingerprint) }, phase: 'Stable', message: 'Removed the old CA from the bundles' };
+      return {
+        action: { kind: 'retire', fingerprints: i.retiring.map((g) => g.fingerprint) },
+        phase: 'Stable',
+        message: 'Removed the old CA from the bundles',
+      };
     }
     return {
       action: { kind: 'wait' },

@@ -250,12 +250,7 @@ function commonNameDiff(want: DesiredCertificateState, cert: CertInfo): string |
   }
   if (has === undefined) return undefined;
   // With no commonName in the spec many CAs copy one of the SANs into the CN; that is not a change.
-  const sans = [
-    ...cert.dnsNames.map((n) => n.toLowerCase()),
-    ...cert.ipAddresses,
-    ...cert.uris,
-    ...cert.emailAddresses,
-  ];
+  const sans = [...cert.dnsNames.map((n) => n.toLowerCase()), ...cert.ipAddresses, ...cert.uris, ...cert.emailAddresses];
   if (sans.includes(has) || sans.includes(has.toLowerCase())) return undefined;
   return `commonName changed from "${has}" to none`;
 }

@@ -61,9 +61,7 @@ function secretNameProblems(spec: CertificateSpecInput): string[] {
   const name = spec.secretName;
   if (!name) return ['secretName must be set: name the Secret to write the certificate into'];
   if (name.length > 253 || !SECRET_NAME.test(name)) {
-    return [
-      `secretName "${name}" is not a valid Secret name: use lowercase letters, digits, "-" and ".", at most 253 characters`,
-    ];
+    return [`secretName "${name}" is not a valid Secret name: use lowercase letters, digits, "-" and ".", at most 253 characters`];
   }
   return [];
 }
@@ -91,9 +89,7 @@ function subjectProblems(spec: CertificateSpecInput): string[] {
     problems.push('no identity: set at least one of commonName, dnsNames, ipAddresses, uris or emailAddresses');
   }
   if (spec.commonName !== undefined && spec.commonName.length > MAX_COMMON_NAME) {
-    problems.push(
-      `commonName "${spec.commonName}" is ${spec.commonName.length} characters long; the limit is ${MAX_COMMON_NAME}: put long names in dnsNames`,
-    );
+    problems.push(`commonName "${spec.commonName}" is ${spec.commonName.length} characters long; the limit is ${MAX_COMMON_NAME}: put long names in dnsNames`);
   }
   if (total > MAX_SANS) {
     problems.push(

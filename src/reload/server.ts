@@ -59,7 +59,11 @@ export function serverTLS(config: ServerTLSOptions): ServerTLS {
   );
 
   const getCertificate = (serverName: string | undefined): KeyPair | undefined => {
-    const selection = selectCertificate(serverName, certificates.map((source) => source.current()), defaultCertificate?.current());
+    const selection = selectCertificate(
+      serverName,
+      certificates.map((source) => source.current()),
+      defaultCertificate?.current(),
+    );
     return selection.match === 'none' ? undefined : selection.value;
   };
   const getClientCAs = (): CAPool | undefined => clientCAs?.current();

@@ -8,7 +8,7 @@ import type { Clock } from '../time/clock.ts';
 import { createScheduler } from './scheduler.ts';
 import { createWorkQueue } from './workqueue.ts';
 
-export type Reconciler = (key: string) => Promise<{ requeueAfterMs?: number } | undefined>
+export type Reconciler = (key: string) => Promise<{ requeueAfterMs?: number } | undefined>;
 
 export interface Controller {
   readonly name: string;
@@ -19,14 +19,7 @@ export interface Controller {
   depth(): number;
 }
 
-export function createController(opts: {
-  name: string;
-  reconcile: Reconciler;
-  workers: number;
-  clock: Clock;
-  log: Logger;
-  metrics: Metrics;
-}): Controller {
+export function createController(opts: { name: string; reconcile: Reconciler; workers: number; clock: Clock; log: Logger; metrics: Metrics }): Controller {
   const { name, metrics } = opts;
   const queue = createWorkQueue<string>({
     name,

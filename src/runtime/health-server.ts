@@ -88,14 +88,10 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Heal
     }
     switch (path) {
       case '/healthz':
-        void check(liveness).then(({ ok, why }) =>
-          ok ? reply(res, 200, 'ok\n') : reply(res, 500, why ? `unhealthy: ${why}\n` : 'unhealthy\n'),
-        );
+        void check(liveness).then(({ ok, why }) => (ok ? reply(res, 200, 'ok\n') : reply(res, 500, why ? `unhealthy: ${why}\n` : 'unhealthy\n')));
         return;
       case '/readyz':
-        void check(opts.readiness).then(({ ok, why }) =>
-          ok ? reply(res, 200, 'ok\n') : reply(res, 503, why ? `not ready: ${why}\n` : 'not ready\n'),
-        );
+        void check(opts.readiness).then(({ ok, why }) => (ok ? reply(res, 200, 'ok\n') : reply(res, 503, why ? `not ready: ${why}\n` : 'not ready\n')));
         return;
       case '/metrics':
         void streamMetrics(res, opts.registry);

@@ -207,9 +207,7 @@ export function createLeaderElector(opts: LeaderElectorOptions): LeaderElector {
       if (stopped) break;
       // Candidates jitter so they do not knock on the Lease in step; the leader keeps a steady beat, but never
       // sleeps past its renew deadline.
-      const pause = leader
-        ? Math.max(0, Math.min(retryPeriodMs, deadlineLeftMs()))
-        : Math.round(retryPeriodMs * (0.8 + 0.4 * random()));
+      const pause = leader ? Math.max(0, Math.min(retryPeriodMs, deadlineLeftMs())) : Math.round(retryPeriodMs * (0.8 + 0.4 * random()));
       await sleep(pause);
     }
   }

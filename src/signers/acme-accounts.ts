@@ -29,16 +29,11 @@ export interface AcmeAccountSource {
   takeRecheck(issuer: Issuer, kind: IssuerKind): boolean;
 }
 
-export function createAcmeAccountSource(opts: {
-  secrets: SecretReader;
-  clusterResourceNamespace: string;
-  transport?: TransportOptions;
-}): AcmeAccountSource {
+export function createAcmeAccountSource(opts: { secrets: SecretReader; clusterResourceNamespace: string; transport?: TransportOptions }): AcmeAccountSource {
   const clients = new Map<string, { fingerprint: string; client: AcmeClient }>();
   const rechecks = new Set<string>();
   const idOf = (issuer: Issuer, kind: IssuerKind) => `${kind}/${issuer.metadata.namespace ?? ''}/${issuer.metadata.name}`;
-  const secretNamespace = (issuer: Issuer, kind: IssuerKind) =>
-    kind === 'ClusterIssuer' ? opts.clusterResourceNamespace : (issuer.metadata.namespace ?? '');
+  const secretNamespace = (issuer: Issuer, kind: IssuerKind) => (kind === 'ClusterIssuer' ? opts.clusterResourceNamespace : (issuer.metadata.namespace ?? ''));
   const spec = (issuer: Issuer): AcmeIssuer => {
     if (!issuer.spec?.acme) throw new CertsmithError('InvalidSpec', `${issuer.metadata.name} is not an ACME issuer`);
     return issuer.spec.acme;
@@ -61,7 +56,10 @@ export function createAcmeAccountSource(opts: {
       throw new CertsmithError('InvalidPEM', `the ACME account key in Secret ${ns}/${acme.privateKeySecretRef.name} is not usable: ${(err as Error).message}`);
     }
     if (keySpecOf(key).algorithm === 'Ed25519') {
-      throw new CertsmithError('UnsupportedKey', `the ACME account key in Secret ${ns}/${acme.privateKeySecretRef.name} is Ed25519: ACME servers take RSA or ECDSA account keys`);
+      throw new CertsmithError(
+        'UnsupportedKey',
+        `the ACME account key in Secret ${ns}/${acme.privateKeySecretRef.name} is Ed25519: ACME servers take RSA or ECDSA account keys`,
+      );
     }
     return { pem: value, key };
   }
@@ -74,14 +72,18 @@ export function createAcmeAccountSource(opts: {
       const ns = secretNamespace(issuer, kind);
       const key = await accountKey(issuer, kind);
       if (!key) {
-        throw new CertsmithError('SecretMissingKey', `the ACME account key Secret ${ns}/${acme.privateKeySecretRef.name} (key ${acme.privateKeySecretRef.key ?? ACCOUNT_KEY_DEFAULT}) does not exist yet`);
+        throw new CertsmithError(
+          'SecretMissingKey',
+          `the ACME account key Secret ${ns}/${acme.privateKeySecretRef.name} (key ${acme.privateKeySecretRef.key ?? ACCOUNT_KEY_DEFAULT}) does not exist yet`,
+        );
       }
       let eab: { keyID: string; hmacKey: string } | undefined;
       if (acme.externalAccountBinding) {
         const ref = acme.externalAccountBinding.keySecretRef;
         const { secret, value } = await readKey(ns, ref, EAB_KEY_DEFAULT);
         if (!secret) throw new CertsmithError('SecretNotFound', `the external account binding Secret ${ns}/${ref.name} does not exist`);
-        if (!value) throw new CertsmithError('SecretMissingKey', `the external account binding Secret ${ns}/${ref.name} has no key "${ref.key ?? EAB_KEY_DEFAULT}"`);
+        if (!value)
+          throw new CertsmithError('SecretMissingKey', `the external account binding Secret ${ns}/${ref.name} has no key "${ref.key ?? EAB_KEY_DEFAULT}"`);
         eab = { keyID: acme.externalAccountBinding.keyID, hmacKey: value.trim() };
       }
       const caPem = acme.caBundle ? Buffer.from(acme.caBundle, 'base64').toString('utf8') : undefined;

@@ -68,7 +68,11 @@ export function liveGenerations(g: CaGenerations): StoredGeneration[] {
 /** The Secret data (base64) for these generations. */
 export function generationsData(g: CaGenerations): Record<string, string> {
   const data: Record<string, string> = {
-    'ca.crt': encodeSecretValue(liveGenerations(g).map((x) => encodePem('CERTIFICATE', x.der)).join('')),
+    'ca.crt': encodeSecretValue(
+      liveGenerations(g)
+        .map((x) => encodePem('CERTIFICATE', x.der))
+        .join(''),
+    ),
   };
   if (g.signing?.keyPem) {
     data['tls.crt'] = encodeSecretValue(encodePem('CERTIFICATE', g.signing.der));
@@ -78,7 +82,11 @@ export function generationsData(g: CaGenerations): Record<string, string> {
     data['pending.crt'] = encodeSecretValue(encodePem('CERTIFICATE', g.pending.der));
     data['pending.key'] = encodeSecretValue(g.pending.keyPem);
   }
-  return Object.fromEntries(Object.keys(data).sort().map((k) => [k, data[k]!]));
+  return Object.fromEntries(
+    Object.keys(data)
+      .sort()
+      .map((k) => [k, data[k]!]),
+  );
 }
 
 export function roleOf(g: CaGenerations, fingerprint: string): 'signing' | 'published' | 'retiring' {

@@ -15,8 +15,7 @@ export interface SignerSource {
 
 export function createSignerSource(opts: { secrets: SecretReader; clusterResourceNamespace: string; clock: Clock }): SignerSource {
   const parsed = new Map<string, { resourceVersion: string; signer: CaSigner }>();
-  const secretNamespace = (issuer: Issuer, kind: IssuerKind) =>
-    kind === 'ClusterIssuer' ? opts.clusterResourceNamespace : (issuer.metadata.namespace ?? '');
+  const secretNamespace = (issuer: Issuer, kind: IssuerKind) => (kind === 'ClusterIssuer' ? opts.clusterResourceNamespace : (issuer.metadata.namespace ?? ''));
   return {
     secretNamespace,
     async signerFor(issuer, kind) {

@@ -5,8 +5,8 @@ import { CertsmithError } from '../errors.ts';
 const NS_PER_UNIT: Record<string, bigint> = {
   ns: 1n,
   us: 1_000n,
-  'µs': 1_000n, // U+00B5 micro sign
-  'μs': 1_000n, // U+03BC Greek mu: Go accepts both spellings
+  µs: 1_000n, // U+00B5 micro sign
+  μs: 1_000n, // U+03BC Greek mu: Go accepts both spellings
   ms: 1_000_000n,
   s: 1_000_000_000n,
   m: 60_000_000_000n,
@@ -20,10 +20,7 @@ const MAX_NS = 2n ** 63n - 1n;
 const COMPONENT = /(\d+)?(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/y;
 
 function invalid(text: string, why = ''): CertsmithError {
-  return new CertsmithError(
-    'InvalidDuration',
-    `"${text}" is not a valid duration${why}: use Go syntax such as "2160h" or "90m" (units h, m, s, ms; no days)`,
-  );
+  return new CertsmithError('InvalidDuration', `"${text}" is not a valid duration${why}: use Go syntax such as "2160h" or "90m" (units h, m, s, ms; no days)`);
 }
 
 /**

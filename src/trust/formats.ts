@@ -78,10 +78,7 @@ export function encodePkcs12({ ders, password }: TruststoreInput): Buffer {
     seq(
       oid(OID.certBag),
       explicit0(seq(oid(OID.x509Certificate), explicit0(octets(der)))),
-      set(
-        seq(oid(OID.friendlyName), set(bmpString(aliasOf(der)))),
-        seq(oid(OID.javaTrustedKeyUsage), set(oid(OID.anyExtendedKeyUsage))),
-      ),
+      set(seq(oid(OID.friendlyName), set(bmpString(aliasOf(der)))), seq(oid(OID.javaTrustedKeyUsage), set(oid(OID.anyExtendedKeyUsage)))),
     ),
   );
   const safeContents = seq(...bags);

@@ -84,7 +84,12 @@ function backend(image: string): Manifest[] {
         },
       },
     },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'shop', namespace: NS }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'shop', namespace: NS },
+      spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    },
   ];
 }
 
@@ -158,20 +163,30 @@ describe('HTTP-01 through Traefik on a real node', () => {
   async function held(certName: string, host: string, create: () => Promise<void>) {
     await dns.addA(host, [NOWHERE]);
     await create();
-    const cert = await waitFor(`the challenge of ${certName} to be presented and held by the self-check`, async () => {
-      const c = await getCert(certName);
-      return c?.status?.acmeOrder?.challenges?.[0]?.state === 'presented' && findCondition(c.status.conditions, 'Issuing')?.message?.includes('self-check') ? c : undefined;
-    }, { timeoutMs: 90_000 });
+    const cert = await waitFor(
+      `the challenge of ${certName} to be presented and held by the self-check`,
+      async () => {
+        const c = await getCert(certName);
+        return c?.status?.acmeOrder?.challenges?.[0]?.state === 'presented' && findCondition(c.status.conditions, 'Issuing')?.message?.includes('self-check')
+          ? c
+          : undefined;
+      },
+      { timeoutMs: 90_000 },
+    );
     const token = cert.status!.acmeOrder!.challenges![0]!.token;
     return { token, release: () => dns.clearA(host) };
   }
 
   /** The challenge answered through Traefik: what the CA will fetch (the key authorization starts with the token). */
   async function assertServedThroughTraefik(host: string, token: string) {
-    const res = await waitFor(`Traefik to route ${CHALLENGE_PREFIX}${token} for ${host}`, async () => {
-      const r = await getThroughTraefik(host, `${CHALLENGE_PREFIX}${token}`);
-      return r.status === 200 ? r : undefined;
-    }, { timeoutMs: 30_000 });
+    const res = await waitFor(
+      `Traefik to route ${CHALLENGE_PREFIX}${token} for ${host}`,
+      async () => {
+        const r = await getThroughTraefik(host, `${CHALLENGE_PREFIX}${token}`);
+        return r.status === 200 ? r : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     assert.match(res.body, new RegExp(`^${token}\\.[A-Za-z0-9_-]{43}$`), 'the key authorization, from an operator pod');
   }
 
@@ -192,13 +207,32 @@ describe('HTTP-01 through Traefik on a real node', () => {
     helm = await createHelm(cluster.cp.binDir);
     // Every name answers the node's address, where Traefik's NodePorts listen; Pebble validates on the web NodePort.
     dns = await startChallTestSrv({ binDir: cluster.cp.binDir, listenHost: NODE_ADDRESS, defaultIPv4: NODE_ADDRESS });
-    pebble = await startPebble({ binDir: cluster.cp.binDir, listenHost: NODE_ADDRESS, httpPort: WEB_NODE_PORT, dnsServer: dns.dnsAddress, retryAfter: { authz: 1, order: 1 } });
+    pebble = await startPebble({
+      binDir: cluster.cp.binDir,
+      listenHost: NODE_ADDRESS,
+      httpPort: WEB_NODE_PORT,
+      dnsServer: dns.dnsAddress,
+      retryAfter: { authz: 1, order: 1 },
+    });
     pebbleRoots = await pebble.rootsPem();
 
     await apply(traefikManifests({ image: traefik.ref, webNodePort: WEB_NODE_PORT, websecureNodePort: WEBSECURE_NODE_PORT }));
     const values = join(cluster.cp.dir, 'certsmith-values.json');
     writeFileSync(values, JSON.stringify({ acme: { http01: { checkPort: WEB_NODE_PORT }, recursiveNameservers: [dns.dnsAddress] } }));
-    await helm('install', 'certsmith', chartDir, '--namespace', 'certsmith', '--create-namespace', '--kubeconfig', cluster.cp.kubeconfigPath, '-f', values, '--wait', '--timeout=180s');
+    await helm(
+      'install',
+      'certsmith',
+      chartDir,
+      '--namespace',
+      'certsmith',
+      '--create-namespace',
+      '--kubeconfig',
+      cluster.cp.kubeconfigPath,
+      '-f',
+      values,
+      '--wait',
+      '--timeout=180s',
+    );
     await kubectl('rollout', 'status', 'deployment/traefik', '-n', TRAEFIK_NAMESPACE, '--timeout=120s');
 
     await createNamespace(client, NS);
@@ -228,10 +262,13 @@ describe('HTTP-01 through Traefik on a real node', () => {
     await cluster?.stop();
   });
 
-  it('a temporary Ingress of the issuer\'s class: Traefik routes the CA to an operator pod, and the Ingress goes after', async () => {
+  it("a temporary Ingress of the issuer's class: Traefik routes the CA to an operator pod, and the Ingress goes after", async () => {
     const host = 'direct.traefik.test';
     const { token, release } = await held('direct', host, async () => {
-      await client.create(Resources.certificates, certificate(NS, 'direct', { secretName: 'direct-tls', dnsNames: [host], issuerRef: { kind: 'ClusterIssuer', name: 'pebble-temporary-ingress' } }));
+      await client.create(
+        Resources.certificates,
+        certificate(NS, 'direct', { secretName: 'direct-tls', dnsNames: [host], issuerRef: { kind: 'ClusterIssuer', name: 'pebble-temporary-ingress' } }),
+      );
     });
     const [ing] = await solverIngresses();
     assert.equal(ing?.spec?.ingressClassName, TRAEFIK_INGRESS_CLASS);
@@ -247,7 +284,10 @@ describe('HTTP-01 through Traefik on a real node', () => {
     await apply([userIngress('storefront', host)]);
     await waitFor("Traefik to serve the user's path", async () => (await getThroughTraefik(host, '/')).body === 'shop /');
     const { token, release } = await held('storefront', host, async () => {
-      await client.create(Resources.certificates, certificate(NS, 'storefront', { secretName: 'storefront-tls', dnsNames: [host], issuerRef: { kind: 'ClusterIssuer', name: 'pebble-edit-in-place' } }));
+      await client.create(
+        Resources.certificates,
+        certificate(NS, 'storefront', { secretName: 'storefront-tls', dnsNames: [host], issuerRef: { kind: 'ClusterIssuer', name: 'pebble-edit-in-place' } }),
+      );
     });
     await assertServedThroughTraefik(host, token);
     assert.equal((await getThroughTraefik(host, '/cart')).body, 'shop /cart', 'the user path is still routed during the challenge');
@@ -258,8 +298,9 @@ describe('HTTP-01 through Traefik on a real node', () => {
       const i = await client.get<IngressObject>(Resources.ingresses, NS, 'storefront');
       return JSON.stringify(i?.spec?.rules?.[0]?.http?.paths.map((p) => p.path)) === JSON.stringify(['/']);
     });
-    await waitFor("the challenge path to fall back to the user's route in Traefik", async () =>
-      (await getThroughTraefik(host, `${CHALLENGE_PREFIX}${token}`)).body === `shop ${CHALLENGE_PREFIX}${token}`,
+    await waitFor(
+      "the challenge path to fall back to the user's route in Traefik",
+      async () => (await getThroughTraefik(host, `${CHALLENGE_PREFIX}${token}`)).body === `shop ${CHALLENGE_PREFIX}${token}`,
     );
   });
 
@@ -274,7 +315,9 @@ describe('HTTP-01 through Traefik on a real node', () => {
     await release();
     await waitForReady(client, Resources.certificates, NS, 'store-tls', undefined, 90_000);
     await pebbleValidatedThrough(token, new RegExp(`^${NS}-${ing!.metadata.name}-.*@kubernetes$`));
-    const res = await waitFor('Traefik to serve HTTPS with the issued certificate', () => getHttps(host, pebbleRoots).catch(() => undefined), { timeoutMs: 30_000 });
+    const res = await waitFor('Traefik to serve HTTPS with the issued certificate', () => getHttps(host, pebbleRoots).catch(() => undefined), {
+      timeoutMs: 30_000,
+    });
     assert.equal(res.body, 'shop /');
     assert.equal(res.peerSubjectAltName, `DNS:${host}`);
   });
@@ -291,7 +334,13 @@ describe('HTTP-01 through Traefik on a real node', () => {
             gatewayClassName: TRAEFIK_GATEWAY_CLASS,
             listeners: [
               { name: 'web', port: TRAEFIK_WEB_PORT, protocol: 'HTTP' },
-              { name: 'websecure', port: TRAEFIK_WEBSECURE_PORT, protocol: 'HTTPS', hostname: host, tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: 'edge-tls' }] } },
+              {
+                name: 'websecure',
+                port: TRAEFIK_WEBSECURE_PORT,
+                protocol: 'HTTPS',
+                hostname: host,
+                tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: 'edge-tls' }] },
+              },
             ],
           },
         },
@@ -310,7 +359,9 @@ describe('HTTP-01 through Traefik on a real node', () => {
     await waitForReady(client, Resources.certificates, NS, 'edge-tls', undefined, 90_000);
     await pebbleValidatedThrough(token, new RegExp(`^httproute-${NS}-${route.metadata.name}-.*@kubernetesgateway$`));
     await waitFor('the temporary HTTPRoute to be gone', async () => (await solverRoutes()).length === 0);
-    const res = await waitFor('the Gateway to serve HTTPS with the issued certificate', () => getHttps(host, pebbleRoots).catch(() => undefined), { timeoutMs: 30_000 });
+    const res = await waitFor('the Gateway to serve HTTPS with the issued certificate', () => getHttps(host, pebbleRoots).catch(() => undefined), {
+      timeoutMs: 30_000,
+    });
     assert.equal(res.body, 'shop /');
     assert.equal(res.peerSubjectAltName, `DNS:${host}`);
   });

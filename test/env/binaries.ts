@@ -51,7 +51,10 @@ export function gatewayApiCrdsDir(binDir: string): string {
 
 // Mirrors the cache layout of build-binaries.sh: <cache root>/<first 12 hex of sha256(versions.env)>/bin.
 function cachedBinDir(): string {
-  const hash = createHash('sha256').update(readFileSync(join(import.meta.dirname, 'versions.env'))).digest('hex').slice(0, 12);
+  const hash = createHash('sha256')
+    .update(readFileSync(join(import.meta.dirname, 'versions.env')))
+    .digest('hex')
+    .slice(0, 12);
   const dir = join(process.env.CERTSMITH_CACHE_DIR ?? join(homedir(), '.cache', 'certsmith'), hash);
   if (!existsSync(join(dir, '.complete'))) {
     throw new Error(`the control-plane binaries are not built (no ${join(dir, '.complete')}): ${buildHint}`);

@@ -115,7 +115,13 @@ function zoneFile(dir: string, zone: string): string {
 
 /** named from PATH or /usr/sbin (Debian's place, often not on PATH); a clear failure when it is not installed. */
 export function findNamed(): string {
-  const candidates = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, 'named')), '/usr/sbin/named'];
+  const candidates = [
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => join(d, 'named')),
+    '/usr/sbin/named',
+  ];
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);

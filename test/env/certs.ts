@@ -110,7 +110,10 @@ async function writePair(dir: string, name: string, cert: x509.X509Certificate, 
   const keyFile = join(dir, `${name}.key`);
   const certPem = cert.toString('pem') + '\n';
   const pkcs8 = Buffer.from(await crypto.subtle.exportKey('pkcs8', key));
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
   await writeFile(certFile, certPem);
   await writeFile(keyFile, keyPem, { mode: 0o600 });
   return { certFile, keyFile, certPem };

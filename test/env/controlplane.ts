@@ -75,7 +75,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const binDir = await ensureBinaries();
   const bin = (name: string) => binaryPath(binDir, name);
   // Fail before starting anything when a binary is missing.
-  for (const name of ['etcd', 'kube-apiserver', 'kubectl', ...(opts.withControllerManager ?? true ? ['kube-controller-manager'] : [])]) bin(name);
+  for (const name of ['etcd', 'kube-apiserver', 'kubectl', ...((opts.withControllerManager ?? true) ? ['kube-controller-manager'] : [])]) bin(name);
   // Likewise the Gateway API CRDs, when asked for.
   const gatewayCrds = opts.gatewayApi ? gatewayApiCrdsDir(binDir) : undefined;
   const dir = await mkdtemp(join(tmpdir(), 'certsmith-cp-'));
@@ -166,11 +166,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       '--allow-privileged=true',
       // Without a node nothing mounts a token, and the plugin would make every test create service accounts first.
       ...(opts.forNode
-        ? [
-            `--kubelet-client-certificate=${admin.certFile}`,
-            `--kubelet-client-key=${admin.keyFile}`,
-            '--kubelet-preferred-address-types=InternalIP',
-          ]
+        ? [`--kubelet-client-certificate=${admin.certFile}`, `--kubelet-client-key=${admin.keyFile}`, '--kubelet-preferred-address-types=InternalIP']
         : ['--disable-admission-plugins=ServiceAccount']),
       '--enable-priority-and-fairness=false',
       // Without it a SIGTERMed apiserver waits for open watches (clients hold them for minutes) and never exits in time.
@@ -217,8 +213,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       ].join('\n'),
       { mode: 0o600 },
     );
-    const kubectl = async (...args: string[]) =>
-      (await run(bin('kubectl'), ['--kubeconfig', kubeconfigPath, ...args], { maxBuffer: 64 * 2 ** 20 })).stdout;
+    const kubectl = async (...args: string[]) => (await run(bin('kubectl'), ['--kubeconfig', kubeconfigPath, ...args], { maxBuffer: 64 * 2 ** 20 })).stdout;
 
     const startControllerManager = async () => {
       if (!(opts.withControllerManager ?? true)) return;

@@ -68,7 +68,9 @@ function demoDeployment(o: DemoPodOptions, script: 'server.mjs' | 'client.mjs', 
               command: ['/nodejs/bin/node', `/app/demo/${script}`],
               env: Object.entries({
                 TLS_DIR: '/etc/certsmith/tls',
-                ...(script === 'server.mjs' ? { CLIENT_CA: '/etc/certsmith/trust', CLIENT_CA_FILE: o.trustKey } : { ROOTS_DIR: '/etc/certsmith/trust', ROOTS_FILE: o.trustKey }),
+                ...(script === 'server.mjs'
+                  ? { CLIENT_CA: '/etc/certsmith/trust', CLIENT_CA_FILE: o.trustKey }
+                  : { ROOTS_DIR: '/etc/certsmith/trust', ROOTS_FILE: o.trustKey }),
                 STATS_PORT: String(STATS_PORT),
                 ...o.env,
               }).map(([name, value]) => ({ name, value })),

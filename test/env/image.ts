@@ -88,12 +88,7 @@ function runBuild(target: string): Promise<string> {
  * Imports a docker-archive tarball into the k8s.io namespace (the one the CRI plugin, hence the kubelet, sees) of the
  * containerd listening on `containerdSocket`, and unpacks it for the snapshotter (containerd's default unless given).
  */
-export function importImage(
-  ctrPath: string,
-  containerdSocket: string,
-  archive: string,
-  opts: { snapshotter?: string } = {},
-): Promise<void> {
+export function importImage(ctrPath: string, containerdSocket: string, archive: string, opts: { snapshotter?: string } = {}): Promise<void> {
   if (!existsSync(archive)) {
     return Promise.reject(new Error(`image archive ${archive} does not exist: ${buildHint('[operator|pause|traefik]')}`));
   }

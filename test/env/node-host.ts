@@ -72,7 +72,11 @@ export function addNodeAddress(): void {
  */
 export function removeNodeAddress(): void {
   rmSync(join(ADDRESS_USERS_DIR, String(process.pid)), { force: true });
-  const others = existsSync(ADDRESS_USERS_DIR) ? readdirSync(ADDRESS_USERS_DIR).map(Number).filter((pid) => pid !== process.pid && isLive(pid)) : [];
+  const others = existsSync(ADDRESS_USERS_DIR)
+    ? readdirSync(ADDRESS_USERS_DIR)
+        .map(Number)
+        .filter((pid) => pid !== process.pid && isLive(pid))
+    : [];
   if (others.length > 0) return;
   sh('ip', ['addr', 'del', `${NODE_ADDRESS}/32`, 'dev', 'lo'], { allowFail: true });
 }

@@ -11,16 +11,7 @@ import { promisify } from 'node:util';
 import { binaryPath } from './binaries.ts';
 import { importImage } from './image.ts';
 import type { ControlPlane } from './controlplane.ts';
-import {
-  installEgressDrop,
-  NODE_ADDRESS,
-  nodeLeftovers,
-  POD_BRIDGE,
-  POD_CIDR,
-  saveSysctls,
-  setSysctl,
-  teardownNodeSync,
-} from './node-host.ts';
+import { installEgressDrop, NODE_ADDRESS, nodeLeftovers, POD_BRIDGE, POD_CIDR, saveSysctls, setSysctl, teardownNodeSync } from './node-host.ts';
 import { freePort } from './ports.ts';
 import { isAlive, startProcess, waitUntil, type ManagedProcess } from './processes.ts';
 
@@ -289,7 +280,14 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<Ku
     const kubeletHealthz = await freePort();
     writeFileSync(
       join(dir, 'kubelet.json'),
-      kubeletConfig({ dir, socket, caFile: cp.caFile, port: kubeletPort, healthzPort: kubeletHealthz, syncFrequency: opts.syncFrequency ?? DEFAULT_SYNC_FREQUENCY }),
+      kubeletConfig({
+        dir,
+        socket,
+        caFile: cp.caFile,
+        port: kubeletPort,
+        healthzPort: kubeletHealthz,
+        syncFrequency: opts.syncFrequency ?? DEFAULT_SYNC_FREQUENCY,
+      }),
     );
     const kubelet = startProcess({
       name: 'kubelet',
@@ -326,10 +324,7 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<Ku
     procs.push(scheduler);
 
     const proxyHealthz = await freePort();
-    writeFileSync(
-      join(dir, 'kube-proxy.json'),
-      kubeProxyConfig({ kubeconfig: cp.kubeconfigPath, healthzPort: proxyHealthz, metricsPort: await freePort() }),
-    );
+    writeFileSync(join(dir, 'kube-proxy.json'), kubeProxyConfig({ kubeconfig: cp.kubeconfigPath, healthzPort: proxyHealthz, metricsPort: await freePort() }));
     const proxy = startProcess({
       name: 'kube-proxy',
       command: bin('kube-proxy'),
@@ -338,15 +333,25 @@ export async function startNode(cp: ControlPlane, opts: NodeOptions): Promise<Ku
     });
     procs.push(proxy);
 
-    await waitUntil(kubelet, `Node ${NODE_NAME} Ready`, async () => {
-      const out = await cp.kubectl('get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}');
-      return out.trim() === 'True';
-    }, 90_000);
+    await waitUntil(
+      kubelet,
+      `Node ${NODE_NAME} Ready`,
+      async () => {
+        const out = await cp.kubectl('get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}');
+        return out.trim() === 'True';
+      },
+      90_000,
+    );
     mark('node Ready');
-    await waitUntil(proxy, 'kube-proxy healthy', async () => {
-      const res = await fetch(`http://127.0.0.1:${proxyHealthz}/healthz`);
-      return res.ok;
-    }, 60_000);
+    await waitUntil(
+      proxy,
+      'kube-proxy healthy',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${proxyHealthz}/healthz`);
+        return res.ok;
+      },
+      60_000,
+    );
     await waitUntil(scheduler, 'kube-scheduler healthy', () => httpsOkInsecure(`https://127.0.0.1:${schedulerPort}/healthz`), 60_000);
     mark('node up');
     if (process.env.CERTSMITH_TEST_VERBOSE) console.error(`node ${NODE_NAME} ready in ${Date.now() - started} ms (logs in ${logDir})`);

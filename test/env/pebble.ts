@@ -46,14 +46,22 @@ export async function startChallTestSrv(opts: {
     name: 'pebble-challtestsrv',
     command,
     args: [
-      '-dnsserver', dnsAddress,
-      '-management', managementUrl.slice('http://'.length),
-      '-defaultIPv4', defaultIPv4,
-      '-defaultIPv6', '',
-      '-http01', '',
-      '-https01', '',
-      '-tlsalpn01', '',
-      '-doh', '',
+      '-dnsserver',
+      dnsAddress,
+      '-management',
+      managementUrl.slice('http://'.length),
+      '-defaultIPv4',
+      defaultIPv4,
+      '-defaultIPv6',
+      '',
+      '-http01',
+      '',
+      '-https01',
+      '',
+      '-tlsalpn01',
+      '',
+      '-doh',
+      '',
     ],
     logFile: join(opts.logDir ?? dir, 'pebble-challtestsrv.log'),
     handleSignals: opts.handleSignals ?? true,
@@ -67,7 +75,12 @@ export async function startChallTestSrv(opts: {
     await waitUntil(p, 'challtestsrv management API', () => httpResponds(`${managementUrl}/`), 20_000);
     const resolver = new Resolver({ timeout: 500, tries: 1 });
     resolver.setServers([dnsAddress]);
-    await waitUntil(p, `challtestsrv DNS to answer ${defaultIPv4}`, async () => (await resolver.resolve4('ready.certsmith.test')).includes(defaultIPv4), 20_000);
+    await waitUntil(
+      p,
+      `challtestsrv DNS to answer ${defaultIPv4}`,
+      async () => (await resolver.resolve4('ready.certsmith.test')).includes(defaultIPv4),
+      20_000,
+    );
   } catch (err) {
     await stop();
     throw err;

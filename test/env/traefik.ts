@@ -45,7 +45,16 @@ export function traefikManifests(o: TraefikOptions): Manifest[] {
         },
         {
           apiGroups: ['gateway.networking.k8s.io'],
-          resources: ['gatewayclasses/status', 'gateways/status', 'httproutes/status', 'grpcroutes/status', 'tcproutes/status', 'tlsroutes/status', 'referencegrants/status', 'backendtlspolicies/status'],
+          resources: [
+            'gatewayclasses/status',
+            'gateways/status',
+            'httproutes/status',
+            'grpcroutes/status',
+            'tcproutes/status',
+            'tlsroutes/status',
+            'referencegrants/status',
+            'backendtlspolicies/status',
+          ],
           verbs: ['update'],
         },
       ],

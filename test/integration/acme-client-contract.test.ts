@@ -80,10 +80,14 @@ async function issue(c: AcmeClient, identifiers: AcmeIdentifier[]) {
     emailAddresses: [],
   });
   const finalized = await c.finalize(order, csr);
-  const valid = await waitFor('the order to be valid', async () => {
-    const o = await c.getOrder(order.url);
-    return o.status === 'valid' ? o : undefined;
-  }, { intervalMs: 100, timeoutMs: 20_000 });
+  const valid = await waitFor(
+    'the order to be valid',
+    async () => {
+      const o = await c.getOrder(order.url);
+      return o.status === 'valid' ? o : undefined;
+    },
+    { intervalMs: 100, timeoutMs: 20_000 },
+  );
   return { order, finalized, valid: valid as AcmeOrder & { certificate: string; status: 'valid' } };
 }
 
@@ -199,7 +203,8 @@ describe('orders', () => {
   it("lists every order of the account, across Pebble's pages of three", async () => {
     const own = await registered(pebble);
     const placed: string[] = [];
-    for (const n of [1, 2, 3, 4, 5]) placed.push((await own.newOrder({ identifiers: [{ type: 'dns', value: `list-${n}.contract.test` }], profile: 'default' })).url);
+    for (const n of [1, 2, 3, 4, 5])
+      placed.push((await own.newOrder({ identifiers: [{ type: 'dns', value: `list-${n}.contract.test` }], profile: 'default' })).url);
     assert.deepEqual((await own.listOrders()).sort(), placed.sort());
   });
 
@@ -216,7 +221,10 @@ describe('orders', () => {
     const polled = await c.getAuthorization(url);
     release();
     assert.equal(polled.status, 'pending');
-    assert.ok(polled.retryAfterMs !== undefined && polled.retryAfterMs > 0 && polled.retryAfterMs <= RETRY_AFTER.authz * 1000, `retryAfterMs ${polled.retryAfterMs}`);
+    assert.ok(
+      polled.retryAfterMs !== undefined && polled.retryAfterMs > 0 && polled.retryAfterMs <= RETRY_AFTER.authz * 1000,
+      `retryAfterMs ${polled.retryAfterMs}`,
+    );
     await waitFor('the authorization to be valid', async () => (await c.getAuthorization(url)).status === 'valid', { intervalMs: 100 });
   });
 });
@@ -277,7 +285,7 @@ describe('issuance', () => {
 });
 
 describe('nonces', () => {
-  it('takes each signed request\'s nonce from the previous response: no newNonce round trip between requests', async () => {
+  it("takes each signed request's nonce from the previous response: no newNonce round trip between requests", async () => {
     const seen: string[] = [];
     const c = await registered(pebble, { onResponse: (method) => seen.push(method) });
     const order = await c.newOrder({ identifiers: [{ type: 'dns', value: 'nonce.contract.test' }], profile: 'default' });

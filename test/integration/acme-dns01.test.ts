@@ -59,7 +59,12 @@ async function createIssuer(name: string, solvers: AcmeSolver[]) {
 }
 
 function secret(name: string, data: Record<string, string>): Secret {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'certsmith' }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: 'certsmith' },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  };
 }
 
 async function txtValues(fqdn: string): Promise<string[]> {
@@ -73,7 +78,10 @@ async function leafOf(name: string) {
 }
 
 function create(name: string, issuerName: string, spec: Partial<CertificateSpec>) {
-  return client.create(Resources.certificates, certificate(NS, name, { secretName: `${name}-tls`, issuerRef: { kind: 'ClusterIssuer', name: issuerName }, ...spec }));
+  return client.create(
+    Resources.certificates,
+    certificate(NS, name, { secretName: `${name}-tls`, issuerRef: { kind: 'ClusterIssuer', name: issuerName }, ...spec }),
+  );
 }
 
 before(async () => {

@@ -129,10 +129,15 @@ after(async () => {
 /** Holds the challenge (the self-check fails while the name points nowhere) until `release` is called. */
 async function heldChallenge(certName: string, host: string, issuerName: string) {
   await dns.addA(host, ['127.0.0.2']);
-  await client.create(Resources.certificates, certificate(NS, certName, { secretName: `${certName}-tls`, issuerRef: { kind: 'ClusterIssuer', name: issuerName }, dnsNames: [host] }));
+  await client.create(
+    Resources.certificates,
+    certificate(NS, certName, { secretName: `${certName}-tls`, issuerRef: { kind: 'ClusterIssuer', name: issuerName }, dnsNames: [host] }),
+  );
   const cert = await waitFor('the challenge to be presented', async () => {
     const c = await client.get<Certificate>(Resources.certificates, NS, certName);
-    return c?.status?.acmeOrder?.challenges?.[0]?.state === 'presented' && findCondition(c.status.conditions, 'Issuing')?.message?.includes('self-check') ? c : undefined;
+    return c?.status?.acmeOrder?.challenges?.[0]?.state === 'presented' && findCondition(c.status.conditions, 'Issuing')?.message?.includes('self-check')
+      ? c
+      : undefined;
   });
   const order = cert.status!.acmeOrder!;
   return { token: order.challenges![0]!.token, orderURL: order.orderURL, release: () => dns.clearA(host) };
@@ -184,7 +189,14 @@ describe('HTTP-01', () => {
     const first = await issue('short', { dnsNames: ['short.acme.test'] }, 'pebble-short');
     const leaf1 = describeCertificate((await chainOf('short-tls'))[0]!);
     assert.ok(leaf1.notAfter.getTime() - leaf1.notBefore.getTime() <= 46_000, 'the profile set a 45 s lifetime');
-    const renewed = await waitForReady(client, Resources.certificates, NS, 'short', (c, o) => c.status === 'True' && (o.status?.revision ?? 0) > (first.status?.revision ?? 0), 60_000);
+    const renewed = await waitForReady(
+      client,
+      Resources.certificates,
+      NS,
+      'short',
+      (c, o) => c.status === 'True' && (o.status?.revision ?? 0) > (first.status?.revision ?? 0),
+      60_000,
+    );
     const leaf2 = describeCertificate((await chainOf('short-tls'))[0]!);
     assert.ok(leaf2.notBefore < leaf1.notAfter, 'renewed before the first certificate expired');
     assert.ok((renewed.status?.revision ?? 0) >= 2);
@@ -245,7 +257,10 @@ describe('HTTP-01 routed through an Ingress', () => {
   });
 
   it('creates the solver Service, its EndpointSlice and a temporary Ingress, and removes the Ingress when done', async () => {
-    await client.create(Resources.clusterIssuers, clusterIssuer('pebble-ingress', { acme: acmeSpec(pebble, 'pebble-account', { solvers: [{ http01: { ingress: { ingressClassName: 'nginx' } } }] }) }));
+    await client.create(
+      Resources.clusterIssuers,
+      clusterIssuer('pebble-ingress', { acme: acmeSpec(pebble, 'pebble-account', { solvers: [{ http01: { ingress: { ingressClassName: 'nginx' } } }] }) }),
+    );
     await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble-ingress');
     const { token, release } = await heldChallenge('routed', 'routed.acme.test', 'pebble-ingress');
     const ingresses = (await client.list<IngressObject>(Resources.ingresses, { namespace: NS, labelSelector: 'certsmith.dev/acme-http01-solver=true' })).items;
@@ -253,18 +268,25 @@ describe('HTTP-01 routed through an Ingress', () => {
     const ing = ingresses[0]!;
     assert.equal(ing.spec?.ingressClassName, 'nginx');
     assert.deepEqual(ing.spec?.rules, [
-      { host: 'routed.acme.test', http: { paths: [{ path: path(token), pathType: 'Exact', backend: { service: { name: 'certsmith-acme-solver', port: { number: 8089 } } } }] } },
+      {
+        host: 'routed.acme.test',
+        http: { paths: [{ path: path(token), pathType: 'Exact', backend: { service: { name: 'certsmith-acme-solver', port: { number: 8089 } } } }] },
+      },
     ]);
     assert.equal(ing.metadata.ownerReferences?.[0]?.name, 'routed', 'owned by the Certificate, so deleting it cleans up');
     const svc = await client.get<KubeObject & { spec?: { selector?: unknown } }>(Resources.services, NS, 'certsmith-acme-solver');
     assert.equal(svc?.spec?.selector, undefined, 'no selector: its endpoints are the operator pods in another namespace');
     const slice = await client.get<KubeObject & { endpoints?: { addresses: string[] }[] }>(Resources.endpointSlices, NS, 'certsmith-acme-solver');
-    assert.deepEqual(slice?.endpoints?.map((e) => e.addresses[0]), ['10.0.0.50']);
+    assert.deepEqual(
+      slice?.endpoints?.map((e) => e.addresses[0]),
+      ['10.0.0.50'],
+    );
 
     await release();
     await waitForReady(client, Resources.certificates, NS, 'routed', undefined, 60_000);
-    await waitFor('the temporary Ingress to be gone', async () =>
-      (await client.list(Resources.ingresses, { namespace: NS, labelSelector: 'certsmith.dev/acme-http01-solver=true' })).items.length === 0,
+    await waitFor(
+      'the temporary Ingress to be gone',
+      async () => (await client.list(Resources.ingresses, { namespace: NS, labelSelector: 'certsmith.dev/acme-http01-solver=true' })).items.length === 0,
     );
   });
 
@@ -273,10 +295,15 @@ describe('HTTP-01 routed through an Ingress', () => {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
       metadata: { name: 'shop', namespace: NS },
-      spec: { rules: [{ host: 'shop.acme.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } }] },
+      spec: {
+        rules: [{ host: 'shop.acme.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } }],
+      },
     };
     await client.create(Resources.ingresses, original);
-    await client.create(Resources.clusterIssuers, clusterIssuer('pebble-inplace', { acme: acmeSpec(pebble, 'pebble-account', { solvers: [{ http01: { ingress: { name: 'shop' } } }] }) }));
+    await client.create(
+      Resources.clusterIssuers,
+      clusterIssuer('pebble-inplace', { acme: acmeSpec(pebble, 'pebble-account', { solvers: [{ http01: { ingress: { name: 'shop' } } }] }) }),
+    );
     await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble-inplace');
     const { token, release } = await heldChallenge('shop', 'shop.acme.test', 'pebble-inplace');
     const during = await client.get<IngressObject>(Resources.ingresses, NS, 'shop');
@@ -322,18 +349,30 @@ describe('restarts', () => {
     }
     // And the status it left: the intent, written before it asked the CA, with no order URL.
     const issuer = await client.get<Issuer>(Resources.clusterIssuers, undefined, 'pebble');
-    await client.create(Resources.certificates, certificate(NS, 'orphan', { secretName: 'orphan-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: [name] }));
+    await client.create(
+      Resources.certificates,
+      certificate(NS, 'orphan', { secretName: 'orphan-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: [name] }),
+    );
     const digest = requestDigest(`ClusterIssuer/pebble ${issuer!.status!.acme!.uri}`, pebble.directoryUrl, identifiers, 'default');
     await client.apply<Certificate>(
       Resources.certificates,
-      { apiVersion: API_VERSION, kind: 'Certificate', metadata: { name: 'orphan', namespace: NS }, status: { acmeOrder: { state: 'ordering', requestDigest: digest, issuer: 'ClusterIssuer/pebble', requestedAt } } },
+      {
+        apiVersion: API_VERSION,
+        kind: 'Certificate',
+        metadata: { name: 'orphan', namespace: NS },
+        status: { acmeOrder: { state: 'ordering', requestDigest: digest, issuer: 'ClusterIssuer/pebble', requestedAt } },
+      },
       { subresource: 'status', force: true },
     );
     operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, name: 'operator-3', args: operatorArgs });
-    const taken = await waitFor('the order to be recorded', async () => (await client.get<Certificate>(Resources.certificates, NS, 'orphan'))?.status?.acmeOrder?.orderURL, {
-      intervalMs: 20,
-      timeoutMs: 60_000,
-    });
+    const taken = await waitFor(
+      'the order to be recorded',
+      async () => (await client.get<Certificate>(Resources.certificates, NS, 'orphan'))?.status?.acmeOrder?.orderURL,
+      {
+        intervalMs: 20,
+        timeoutMs: 60_000,
+      },
+    );
     assert.equal(taken, orphan, 'the order in status is the one placed before the restart');
     await waitForReady(client, Resources.certificates, NS, 'orphan', undefined, 60_000);
     assert.equal(await orderCount(name), 1, 'no other order was placed');
@@ -384,7 +423,10 @@ describe('restarts', () => {
       await new Promise((resolve) => solver.close(resolve));
     }
     const issuer = await client.get<Issuer>(Resources.clusterIssuers, undefined, 'pebble');
-    await client.create(Resources.certificates, certificate(NS, 'lostkey', { secretName: 'lostkey-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: [name] }));
+    await client.create(
+      Resources.certificates,
+      certificate(NS, 'lostkey', { secretName: 'lostkey-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: [name] }),
+    );
     const acmeOrder = {
       state: 'valid',
       orderURL: order.url,
@@ -410,10 +452,17 @@ describe('restarts', () => {
   });
 
   it('a CA restarted mid-order (its accounts and orders forgotten) ends with a certificate from the new CA', async () => {
-    await client.create(Resources.certificates, certificate(NS, 'amnesia', { secretName: 'amnesia-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: ['amnesia.acme.test'] }));
-    await waitFor('an order to be in progress', async () => (await client.get<Certificate>(Resources.certificates, NS, 'amnesia'))?.status?.acmeOrder?.orderURL, {
-      intervalMs: 20,
-    });
+    await client.create(
+      Resources.certificates,
+      certificate(NS, 'amnesia', { secretName: 'amnesia-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: ['amnesia.acme.test'] }),
+    );
+    await waitFor(
+      'an order to be in progress',
+      async () => (await client.get<Certificate>(Resources.certificates, NS, 'amnesia'))?.status?.acmeOrder?.orderURL,
+      {
+        intervalMs: 20,
+      },
+    );
     await pebble.restart();
     await waitForReady(client, Resources.certificates, NS, 'amnesia', undefined, 90_000);
     const chain = await chainOf('amnesia-tls');
@@ -424,9 +473,15 @@ describe('restarts', () => {
 
 describe('bad input', () => {
   it('a wildcard without a dns01 solver is refused before any order is placed', async () => {
-    await client.create(Resources.certificates, certificate(NS, 'wild', { secretName: 'wild-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: ['*.wild.acme.test'] }));
+    await client.create(
+      Resources.certificates,
+      certificate(NS, 'wild', { secretName: 'wild-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: ['*.wild.acme.test'] }),
+    );
     const c = await waitForReady(client, Resources.certificates, NS, 'wild', (cond) => cond.status === 'False' && cond.reason === 'NoSolver');
-    assert.match(findCondition(c.status?.conditions, 'Ready')!.message ?? '', /wildcard \*\.wild\.acme\.test can only be validated over DNS-01.*no order was placed/);
+    assert.match(
+      findCondition(c.status?.conditions, 'Ready')!.message ?? '',
+      /wildcard \*\.wild\.acme\.test can only be validated over DNS-01.*no order was placed/,
+    );
     assert.equal((c as Certificate).status?.acmeOrder, undefined);
     assert.equal(await orderCount('wild.acme.test'), 0);
   });
@@ -437,7 +492,10 @@ describe('bad input', () => {
       clusterIssuer('pebble-picky', { acme: acmeSpec(pebble, 'pebble-account', { solvers: [{ selector: { dnsNames: ['picky.acme.test'] }, http01: {} }] }) }),
     );
     await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble-picky');
-    await client.create(Resources.certificates, certificate(NS, 'unpicked', { secretName: 'unpicked-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble-picky' }, dnsNames: ['other.acme.test'] }));
+    await client.create(
+      Resources.certificates,
+      certificate(NS, 'unpicked', { secretName: 'unpicked-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble-picky' }, dnsNames: ['other.acme.test'] }),
+    );
     const c = await waitForReady(client, Resources.certificates, NS, 'unpicked', (cond) => cond.status === 'False' && cond.reason === 'NoSolver');
     assert.match(findCondition(c.status?.conditions, 'Ready')!.message ?? '', /no solver of the issuer selects other\.acme\.test/);
   });
@@ -445,7 +503,12 @@ describe('bad input', () => {
   it('a commonName outside the names is refused: an ACME CA only certifies validated names', async () => {
     await client.create(
       Resources.certificates,
-      certificate(NS, 'cn', { secretName: 'cn-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, commonName: 'elsewhere.acme.test', dnsNames: ['cn.acme.test'] }),
+      certificate(NS, 'cn', {
+        secretName: 'cn-tls',
+        issuerRef: { kind: 'ClusterIssuer', name: 'pebble' },
+        commonName: 'elsewhere.acme.test',
+        dnsNames: ['cn.acme.test'],
+      }),
     );
     const c = await waitForReady(client, Resources.certificates, NS, 'cn', (cond) => cond.status === 'False' && cond.reason === 'InvalidSpec');
     assert.match(findCondition(c.status?.conditions, 'Ready')!.message ?? '', /commonName "elsewhere\.acme\.test" must also be listed in dnsNames/);
@@ -453,14 +516,24 @@ describe('bad input', () => {
 
   it('a self-check that cannot fetch the challenge holds the order back and says why, before the CA is asked', async () => {
     await dns.addA('unreachable.acme.test', ['127.0.0.2']);
-    await client.create(Resources.certificates, certificate(NS, 'held', { secretName: 'held-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: ['unreachable.acme.test'] }));
+    await client.create(
+      Resources.certificates,
+      certificate(NS, 'held', { secretName: 'held-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble' }, dnsNames: ['unreachable.acme.test'] }),
+    );
     const c = await waitFor('the self-check to report', async () => {
       const cert = await client.get<Certificate>(Resources.certificates, NS, 'held');
       const issuing = findCondition(cert?.status?.conditions, 'Issuing');
       return issuing?.message?.includes('self-check') ? cert : undefined;
     });
-    assert.match(findCondition(c.status?.conditions, 'Issuing')!.message ?? '', /unreachable\.acme\.test: self-check: http:\/\/unreachable\.acme\.test:\d+\/\.well-known\/acme-challenge\/\S+ could not be fetched \(ECONNREFUSED\)/);
-    assert.deepEqual(c.status?.acmeOrder?.challenges?.map((ch) => ch.state), ['presented'], 'the CA was not asked to validate');
+    assert.match(
+      findCondition(c.status?.conditions, 'Issuing')!.message ?? '',
+      /unreachable\.acme\.test: self-check: http:\/\/unreachable\.acme\.test:\d+\/\.well-known\/acme-challenge\/\S+ could not be fetched \(ECONNREFUSED\)/,
+    );
+    assert.deepEqual(
+      c.status?.acmeOrder?.challenges?.map((ch) => ch.state),
+      ['presented'],
+      'the CA was not asked to validate',
+    );
     assert.equal(c.status?.failedIssuanceAttempts, undefined);
     await client.delete(Resources.certificates, NS, 'held');
   });
@@ -472,8 +545,18 @@ describe('bad input', () => {
       clusterIssuer('pebble-nocheck', { acme: acmeSpec(pebble, 'pebble-account', { solvers: [{ http01: { selfCheck: false } }] }) }),
     );
     await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble-nocheck');
-    await client.create(Resources.certificates, certificate(NS, 'refused', { secretName: 'refused-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble-nocheck' }, dnsNames: ['refused.acme.test'] }));
-    const c = (await waitForReady(client, Resources.certificates, NS, 'refused', (cond) => cond.status === 'False' && cond.reason === 'Failed', 60_000)) as Certificate;
+    await client.create(
+      Resources.certificates,
+      certificate(NS, 'refused', { secretName: 'refused-tls', issuerRef: { kind: 'ClusterIssuer', name: 'pebble-nocheck' }, dnsNames: ['refused.acme.test'] }),
+    );
+    const c = (await waitForReady(
+      client,
+      Resources.certificates,
+      NS,
+      'refused',
+      (cond) => cond.status === 'False' && cond.reason === 'Failed',
+      60_000,
+    )) as Certificate;
     assert.match(findCondition(c.status?.conditions, 'Ready')!.message ?? '', /the CA could not validate refused\.acme\.test \(http-01\): .*127\.0\.0\.2/);
     assert.equal(c.status?.failedIssuanceAttempts, 1);
     const waitMs = Date.parse(c.status!.nextRetryTime!) - Date.parse(c.status!.lastFailureTime!);
@@ -482,7 +565,10 @@ describe('bad input', () => {
   });
 
   it('an unreachable directory leaves the issuer not Ready with a message naming it', async () => {
-    await client.create(Resources.clusterIssuers, clusterIssuer('nowhere', { acme: { ...acmeSpec(pebble, 'nowhere-account'), server: 'https://127.0.0.1:1/dir' } }));
+    await client.create(
+      Resources.clusterIssuers,
+      clusterIssuer('nowhere', { acme: { ...acmeSpec(pebble, 'nowhere-account'), server: 'https://127.0.0.1:1/dir' } }),
+    );
     const iss = await waitForReady(client, Resources.clusterIssuers, undefined, 'nowhere', (c) => c.status === 'False');
     const ready = findCondition(iss.status?.conditions, 'Ready')!;
     assert.equal(ready.reason, 'ACMEServerUnreachable');
@@ -529,7 +615,9 @@ describe('external account binding and chains (a second CA)', () => {
   it('a wrong EAB key is refused, and the issuer says so', async () => {
     await client.create(
       Resources.clusterIssuers,
-      clusterIssuer('eab-wrong', { acme: acmeSpec(special, 'eab-wrong-account', { externalAccountBinding: { keyID: 'kid-1', keySecretRef: { name: 'eab', key: 'wrong' } } }) }),
+      clusterIssuer('eab-wrong', {
+        acme: acmeSpec(special, 'eab-wrong-account', { externalAccountBinding: { keyID: 'kid-1', keySecretRef: { name: 'eab', key: 'wrong' } } }),
+      }),
     );
     const iss = await waitForReady(client, Resources.clusterIssuers, undefined, 'eab-wrong', (c) => c.status === 'False');
     assert.match(findCondition(iss.status?.conditions, 'Ready')!.message ?? '', /the ACME server refused POST \S+: unauthorized: external account binding/);

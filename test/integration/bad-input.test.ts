@@ -160,7 +160,11 @@ describe('reported on the Certificate by the operator', () => {
     const firstLater = (await client.get<Certificate>(Resources.certificates, NS, 'first'))!;
     assert.equal(firstLater.status?.revision, first.status?.revision, 'nothing loops: the first is not re-issued');
     assert.equal(firstLater.metadata.resourceVersion, first.metadata.resourceVersion, 'and its status is not rewritten');
-    assert.equal((await client.get<Certificate>(Resources.certificates, NS, 'second'))!.metadata.resourceVersion, second.metadata.resourceVersion, "nor the second's");
+    assert.equal(
+      (await client.get<Certificate>(Resources.certificates, NS, 'second'))!.metadata.resourceVersion,
+      second.metadata.resourceVersion,
+      "nor the second's",
+    );
     assert.equal((await client.get<Secret>(Resources.secrets, NS, 'shared-tls'))!.metadata.resourceVersion, shared.metadata.resourceVersion, 'nor the Secret');
   });
 

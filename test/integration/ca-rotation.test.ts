@@ -64,7 +64,10 @@ describe('managed CA rotation', () => {
     const ready = (await waitForReady(client, Resources.clusterIssuers, undefined, 'rotating')) as Issuer;
     const ca1 = ready.status!.caFingerprint!;
     assert.equal(ready.status?.ca?.phase, 'Stable');
-    assert.deepEqual(ready.status?.ca?.generations?.map((g) => [g.fingerprint, g.role]), [[ca1, 'signing']]);
+    assert.deepEqual(
+      ready.status?.ca?.generations?.map((g) => [g.fingerprint, g.role]),
+      [[ca1, 'signing']],
+    );
     const caSecret = await client.get<Secret>(Resources.secrets, 'certsmith', 'rotating-ca');
     assert.equal(caSecret?.metadata.labels?.[MANAGED_BY_LABEL], 'certsmith');
     assert.equal(caSecret?.metadata.annotations?.[CA_ISSUER_ANNOTATION], 'ClusterIssuer//rotating');
@@ -86,11 +89,7 @@ describe('managed CA rotation', () => {
       assert.notEqual(ca2, ca1);
       assert.equal(publishing.status?.caFingerprint, ca1, 'the old CA still signs while the new one is published');
       // Phase 2: the leaves are re-issued by the new CA.
-      await waitFor(
-        'every leaf signed by the new CA',
-        () => recorder.snapshots.at(-1)?.leaves.every((l) => l.ca === ca2),
-        { timeoutMs: 30_000 },
-      );
+      await waitFor('every leaf signed by the new CA', () => recorder.snapshots.at(-1)?.leaves.every((l) => l.ca === ca2), { timeoutMs: 30_000 });
       // Phase 3: the old CA leaves the bundle.
       await waitFor('the bundle to hold only the new CA', () => recorder.snapshots.at(-1)?.bundle.join() === ca2, { timeoutMs: 30_000 });
       await waitFor('phase Stable', () => recorder.snapshots.at(-1)?.phase === 'Stable', { timeoutMs: 10_000 });
@@ -128,13 +127,21 @@ describe('managed CA rotation', () => {
       assert.ok(describeCertificate(last.leafDer).notAfter.getTime() <= describeCertificate(caDer).notAfter.getTime(), `${name} does not outlive its CA`);
     }
     const final = await getIssuer('rotating');
-    assert.deepEqual(final?.status?.ca?.generations?.map((g) => [g.fingerprint, g.role]), [[ca2, 'signing']]);
+    assert.deepEqual(
+      final?.status?.ca?.generations?.map((g) => [g.fingerprint, g.role]),
+      [[ca2, 'signing']],
+    );
   });
 });
 
 describe('managed CA bad input', () => {
   it('a Secret of that name made by someone else is never overwritten', async () => {
-    const foreign = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'taken-ca', namespace: 'certsmith' }, data: { note: Buffer.from('mine').toString('base64') } };
+    const foreign = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'taken-ca', namespace: 'certsmith' },
+      data: { note: Buffer.from('mine').toString('base64') },
+    };
     await client.create(Resources.secrets, foreign as Secret);
     await client.create(Resources.clusterIssuers, clusterIssuer('taken', { ca: { managed: { commonName: 'taken', secretName: 'taken-ca' } } }));
     const i = await waitForReady(client, Resources.clusterIssuers, undefined, 'taken', (c) => c.status === 'False');

@@ -134,8 +134,17 @@ describe('issuance', () => {
 describe('lifecycle', () => {
   it('a changed spec re-issues the certificate with the new names', async () => {
     const first = await issue('changing', { dnsNames: ['one.example.test'] });
-    await updateSpec<CertificateSpec>(client, Resources.certificates, NS, 'changing', (spec) => ({ ...spec, dnsNames: ['one.example.test', 'two.example.test'] }));
-    await waitForReady(client, Resources.certificates, NS, 'changing', (c, o) => c.status === 'True' && (o.status?.revision ?? 0) > (first.status?.revision ?? 0));
+    await updateSpec<CertificateSpec>(client, Resources.certificates, NS, 'changing', (spec) => ({
+      ...spec,
+      dnsNames: ['one.example.test', 'two.example.test'],
+    }));
+    await waitForReady(
+      client,
+      Resources.certificates,
+      NS,
+      'changing',
+      (c, o) => c.status === 'True' && (o.status?.revision ?? 0) > (first.status?.revision ?? 0),
+    );
     const leaf = describeCertificate(parseCertificatesPem(decode(await readSecret('changing-tls'), 'tls.crt'))[0]!);
     assert.deepEqual(leaf.dnsNames.sort(), ['one.example.test', 'two.example.test']);
   });
@@ -168,7 +177,14 @@ describe('lifecycle', () => {
       assert.equal(notAfter - notBefore, 60_000, `${name}: a 1 minute lifetime`);
       const due = notAfter - 0.75 * (notAfter - notBefore);
       assert.equal(Date.parse(c1.status!.renewalTime!), due, `${name}: renewal due when 75% of the lifetime remains`);
-      const renewed = (await waitForReady(client, Resources.certificates, NS, name, (c, o) => c.status === 'True' && (o.status?.revision ?? 0) >= 2, 60_000)) as Certificate;
+      const renewed = (await waitForReady(
+        client,
+        Resources.certificates,
+        NS,
+        name,
+        (c, o) => c.status === 'True' && (o.status?.revision ?? 0) >= 2,
+        60_000,
+      )) as Certificate;
       assert.equal(renewed.status?.revision, 2, `${name}: seen at its first renewal`);
       // The issuer stamps notBefore with the time it signed, to the second: when the renewal happened.
       const leaf = describeCertificate(parseCertificatesPem(decode(await readSecret(`${name}-tls`), 'tls.crt'))[0]!);
@@ -228,9 +244,12 @@ describe('lifecycle', () => {
   it('an operator killed mid-flight loses nothing and issues nothing twice after restart', async () => {
     const names = Array.from({ length: 20 }, (_, i) => `burst-${i}`);
     await Promise.all(
-      names.map((n) => client.create(Resources.certificates, certificate(NS, n, { secretName: `${n}-tls`, issuerRef: caIssuer, dnsNames: [`${n}.example.test`] }))),
+      names.map((n) =>
+        client.create(Resources.certificates, certificate(NS, n, { secretName: `${n}-tls`, issuerRef: caIssuer, dnsNames: [`${n}.example.test`] })),
+      ),
     );
-    const written = async () => (await client.list<Secret>(Resources.secrets, { namespace: NS })).items.filter((s) => s.metadata.name.startsWith('burst-')).length;
+    const written = async () =>
+      (await client.list<Secret>(Resources.secrets, { namespace: NS })).items.filter((s) => s.metadata.name.startsWith('burst-')).length;
     // Killed once issuance is under way (its first Secret is written), not after a guessed delay.
     await waitFor('the first Secret of the burst', async () => (await written()) > 0, { intervalMs: 10 });
     await operator.kill();

@@ -182,21 +182,28 @@ describe('certsmith CLI', () => {
 
   it('check passes with the operator running: API reachable, CRDs current, Lease held', async () => {
     // The Lease is taken within a few seconds of start.
-    const { run, json } = await waitFor('check to pass', async () => {
-      const c = await cliJson<{ ok: boolean; checks: { name: string; ok: boolean; message: string }[] }>('check');
-      if (!c.json.ok) throw new Error(JSON.stringify(c.json.checks.filter((x) => !x.ok)));
-      return c;
-    }, { timeoutMs: 30_000, intervalMs: 1000 });
+    const { run, json } = await waitFor(
+      'check to pass',
+      async () => {
+        const c = await cliJson<{ ok: boolean; checks: { name: string; ok: boolean; message: string }[] }>('check');
+        if (!c.json.ok) throw new Error(JSON.stringify(c.json.checks.filter((x) => !x.ok)));
+        return c;
+      },
+      { timeoutMs: 30_000, intervalMs: 1000 },
+    );
     assert.equal(run.code, 0);
-    assert.deepEqual(json.checks.map((c) => c.name), [
-      'api',
-      'crd/certificates.certsmith.dev',
-      'crd/issuers.certsmith.dev',
-      'crd/clusterissuers.certsmith.dev',
-      'crd/trustbundles.certsmith.dev',
-      'crd/sessionticketkeys.certsmith.dev',
-      'operator/lease',
-    ]);
+    assert.deepEqual(
+      json.checks.map((c) => c.name),
+      [
+        'api',
+        'crd/certificates.certsmith.dev',
+        'crd/issuers.certsmith.dev',
+        'crd/clusterissuers.certsmith.dev',
+        'crd/trustbundles.certsmith.dev',
+        'crd/sessionticketkeys.certsmith.dev',
+        'operator/lease',
+      ],
+    );
     const text = await cli('check');
     assert.equal(text.code, 0, text.stdout);
     assert.match(text.stdout, /All checks passed\./);
@@ -210,7 +217,10 @@ describe('certsmith CLI', () => {
     const lease = json.checks.find((c) => c.name === 'operator/lease');
     assert.equal(lease?.ok, false);
     assert.match(lease!.message, /Lease certsmith\/certsmith-operator is not held/);
-    assert.ok(json.checks.filter((c) => c.name !== 'operator/lease').every((c) => c.ok), 'only the Lease fails');
+    assert.ok(
+      json.checks.filter((c) => c.name !== 'operator/lease').every((c) => c.ok),
+      'only the Lease fails',
+    );
     const text = await cli('check');
     assert.match(text.stdout, /operator\/lease\s+FAIL\s+Lease certsmith\/certsmith-operator is not held/);
     assert.match(text.stdout, /1 of 7 checks failed\./);

@@ -29,11 +29,13 @@ const keys = {
 /** An ACME-like digest: 43 base64url characters, different each time so tests do not see each other's records. */
 const digest = () => randomBytes(32).toString('base64url');
 
-const failsWith = (code: ErrorCode, ...patterns: RegExp[]) => (err: unknown) => {
-  assert.ok(isCertsmithError(err, code), `expected ${code}, got ${isCertsmithError(err) ? `${err.code}: ${err.message}` : String(err)}`);
-  for (const p of patterns) assert.match(err.message, p);
-  return true;
-};
+const failsWith =
+  (code: ErrorCode, ...patterns: RegExp[]) =>
+  (err: unknown) => {
+    assert.ok(isCertsmithError(err, code), `expected ${code}, got ${isCertsmithError(err) ? `${err.code}: ${err.message}` : String(err)}`);
+    for (const p of patterns) assert.match(err.message, p);
+    return true;
+  };
 
 describe('RFC 2136 provider against BIND', () => {
   let bind: Bind;
@@ -61,7 +63,11 @@ describe('RFC 2136 provider against BIND', () => {
     await p.present(r);
     assert.deepEqual(await checkTxtPropagation({ fqdn: r.fqdn, value: r.value, nameservers: [bind.address] }), { visible: true, missingOn: [], errors: [] });
     await p.cleanup(r);
-    assert.deepEqual(await checkTxtPropagation({ fqdn: r.fqdn, value: r.value, nameservers: [bind.address] }), { visible: false, missingOn: [bind.address], errors: [] });
+    assert.deepEqual(await checkTxtPropagation({ fqdn: r.fqdn, value: r.value, nameservers: [bind.address] }), {
+      visible: false,
+      missingOn: [bind.address],
+      errors: [],
+    });
   });
 
   it('signs with hmac-sha512 keys too, given in BIND spelling', async () => {
@@ -126,7 +132,13 @@ describe('RFC 2136 provider against BIND', () => {
     const p = provider({ name: keys.sha256.name, secret: secret() });
     await assert.rejects(
       p.present({ fqdn: '_acme-challenge.example.test', value: digest(), zone: 'example.test' }),
-      failsWith('Dns01TsigRejected', new RegExp(`^nameserver ${bind.address} \\(zone "example.test"\\)`), /TSIG key "certsmith-sha256"/, /BADSIG/, /secret differs/),
+      failsWith(
+        'Dns01TsigRejected',
+        new RegExp(`^nameserver ${bind.address} \\(zone "example.test"\\)`),
+        /TSIG key "certsmith-sha256"/,
+        /BADSIG/,
+        /secret differs/,
+      ),
     );
   });
 
@@ -146,26 +158,42 @@ describe('RFC 2136 provider against BIND', () => {
   it('reports a clock an hour off as Dns01TsigRejected telling to check NTP', async () => {
     const skewed: Clock = { now: () => new Date(Date.now() - 3_600_000) };
     const p = provider(keys.sha256, {}, skewed);
-    await assert.rejects(p.present({ fqdn: '_acme-challenge.example.test', value: digest(), zone: 'example.test' }), failsWith('Dns01TsigRejected', /BADTIME/, /check NTP/));
+    await assert.rejects(
+      p.present({ fqdn: '_acme-challenge.example.test', value: digest(), zone: 'example.test' }),
+      failsWith('Dns01TsigRejected', /BADTIME/, /check NTP/),
+    );
   });
 
   it('reports a key not allowed in the zone as Dns01UpdateRefused pointing at update-policy', async () => {
     const p = provider(keys.sha256);
     await assert.rejects(
       p.present({ fqdn: '_acme-challenge.other.test', value: digest() }),
-      failsWith('Dns01UpdateRefused', /\(zone "other.test"\) refused adding TXT "_acme-challenge.other.test" \(REFUSED\)/, /update-policy grants key "certsmith-sha256"/),
+      failsWith(
+        'Dns01UpdateRefused',
+        /\(zone "other.test"\) refused adding TXT "_acme-challenge.other.test" \(REFUSED\)/,
+        /update-policy grants key "certsmith-sha256"/,
+      ),
     );
   });
 
   it('reports a zone the nameserver does not serve: NOTAUTH when given, Dns01ZoneNotFound when discovered', async () => {
     const p = provider(keys.sha256);
-    await assert.rejects(p.present({ fqdn: '_acme-challenge.nowhere.test', value: digest(), zone: 'nowhere.test' }), failsWith('Dns01UpdateRefused', /not authoritative for zone "nowhere.test" \(NOTAUTH\)/));
-    await assert.rejects(p.present({ fqdn: '_acme-challenge.nowhere.test', value: digest() }), failsWith('Dns01ZoneNotFound', /asked SOA for _acme-challenge.nowhere.test, nowhere.test, test/));
+    await assert.rejects(
+      p.present({ fqdn: '_acme-challenge.nowhere.test', value: digest(), zone: 'nowhere.test' }),
+      failsWith('Dns01UpdateRefused', /not authoritative for zone "nowhere.test" \(NOTAUTH\)/),
+    );
+    await assert.rejects(
+      p.present({ fqdn: '_acme-challenge.nowhere.test', value: digest() }),
+      failsWith('Dns01ZoneNotFound', /asked SOA for _acme-challenge.nowhere.test, nowhere.test, test/),
+    );
   });
 
   it('finds the authoritative nameservers of a zone through NS and A lookups', async () => {
     assert.deepEqual(await findAuthoritativeNameservers({ zone: 'example.test', resolver: bind.address, port: bind.port }), [bind.address]);
-    await assert.rejects(findAuthoritativeNameservers({ zone: 'missing.example.test', resolver: bind.address }), failsWith('Dns01ZoneNotFound', /knows no NS records for zone "missing.example.test"/));
+    await assert.rejects(
+      findAuthoritativeNameservers({ zone: 'missing.example.test', resolver: bind.address }),
+      failsWith('Dns01ZoneNotFound', /knows no NS records for zone "missing.example.test"/),
+    );
   });
 
   it('lists the servers that do not have the record yet, with why when they could not be asked', async () => {
@@ -242,7 +270,12 @@ describe('webhook provider', () => {
       req.on('end', () => {
         const path = new URL(req.url ?? '/', 'https://webhook').pathname;
         if (path === '/hang') return; // never answers
-        seen.push({ path: req.url ?? '', authorization: req.headers.authorization, contentType: req.headers['content-type'], body: JSON.parse(text) as WebhookRequest });
+        seen.push({
+          path: req.url ?? '',
+          authorization: req.headers.authorization,
+          contentType: req.headers['content-type'],
+          body: JSON.parse(text) as WebhookRequest,
+        });
         if (path === '/fail') {
           res.writeHead(500, { 'content-type': 'text/plain' });
           res.end(`zone example.test is locked\n${'by another change '.repeat(40)}`);
@@ -292,7 +325,10 @@ describe('webhook provider', () => {
   it('reports a 500 as Dns01WebhookFailed with the status and a short excerpt of the body, never the token', async () => {
     const p = createWebhookProvider({ url: `${url}/fail?key=query-secret`, bearerToken: 's3cret-token', caBundle });
     await assert.rejects(p.present({ fqdn: '_acme-challenge.example.test', value: 'v' }), (err) => {
-      failsWith('Dns01WebhookFailed', new RegExp(`^webhook ${url}/fail answered 500 to present of "_acme-challenge.example.test.": zone example.test is locked by another change`))(err);
+      failsWith(
+        'Dns01WebhookFailed',
+        new RegExp(`^webhook ${url}/fail answered 500 to present of "_acme-challenge.example.test.": zone example.test is locked by another change`),
+      )(err);
       const message = (err as Error).message;
       assert.ok(message.length < 400, `the message stays short (${message.length} characters)`);
       assert.doesNotMatch(message, /s3cret-token|query-secret/);

@@ -136,7 +136,10 @@ async function currentLeader(): Promise<string> {
 
 /** The highest resourceVersion among the namespace's Certificates and Secrets: it moves on any write there. */
 async function lastWriteRv(ns: string): Promise<number> {
-  const [certs, secrets] = await Promise.all([client.list<Certificate>(Resources.certificates, { namespace: ns }), client.list<Secret>(Resources.secrets, { namespace: ns })]);
+  const [certs, secrets] = await Promise.all([
+    client.list<Certificate>(Resources.certificates, { namespace: ns }),
+    client.list<Secret>(Resources.secrets, { namespace: ns }),
+  ]);
   return Math.max(0, ...[...certs.items, ...secrets.items].map((o) => Number(o.metadata.resourceVersion)));
 }
 
@@ -157,10 +160,14 @@ async function readyCount(ns: string): Promise<number> {
 }
 
 async function waitAllReady(ns: string, n: number, timeoutMs: number): Promise<void> {
-  await waitFor(`${n} Ready Certificates in ${ns}`, async () => {
-    const r = await readyCount(ns);
-    return r >= n ? true : undefined;
-  }, { timeoutMs, intervalMs: 250 });
+  await waitFor(
+    `${n} Ready Certificates in ${ns}`,
+    async () => {
+      const r = await readyCount(ns);
+      return r >= n ? true : undefined;
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
 }
 
 interface Takeover {
@@ -199,7 +206,12 @@ async function killLeader(replicas: ReturnType<typeof startReplicas>, ns: string
   const rvAtTakeover = await lastWriteRv(ns);
   const leaseMs = spec.acquireTime ? Date.parse(spec.acquireTime) - killedAt : Date.now() - killedAt;
   await waitFor('the new leader to write', async () => (await lastWriteRv(ns)) > rvAtTakeover, { timeoutMs: 30_000, intervalMs: 100 });
-  return { leaseMs, firstWriteMs: Date.now() - killedAt, from, to: spec.holderIdentity!, pendingAtKill: certs.items.length - secrets,
+  return {
+    leaseMs,
+    firstWriteMs: Date.now() - killedAt,
+    from,
+    to: spec.holderIdentity!,
+    pendingAtKill: certs.items.length - secrets,
     orderedAtKill: certs.items.filter((c) => c.status?.acmeOrder?.orderURL).map((c) => c.metadata.name),
     placingAtKill: certs.items.filter((c) => c.status?.acmeOrder && !c.status.acmeOrder.orderURL).map((c) => c.metadata.name),
   };
@@ -208,12 +220,14 @@ async function killLeader(replicas: ReturnType<typeof startReplicas>, ns: string
 async function createCertificates(ns: string, names: string[], issuer: string): Promise<void> {
   for (let i = 0; i < names.length; i += 10) {
     await Promise.all(
-      names.slice(i, i + 10).map((n) =>
-        client.create(
-          Resources.certificates,
-          certificate(ns, n, { secretName: `${n}-tls`, issuerRef: { kind: 'ClusterIssuer', name: issuer }, dnsNames: [`${n}.${ns}.test`] }),
+      names
+        .slice(i, i + 10)
+        .map((n) =>
+          client.create(
+            Resources.certificates,
+            certificate(ns, n, { secretName: `${n}-tls`, issuerRef: { kind: 'ClusterIssuer', name: issuer }, dnsNames: [`${n}.${ns}.test`] }),
+          ),
         ),
-      ),
     );
   }
 }
@@ -281,7 +295,12 @@ describe('two replicas, a CA issuer, and the leader SIGKILLed 5 times during 200
     await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
     await client.create(
       Resources.certificates,
-      certificate('certsmith', 'root-ca', { secretName: 'root-ca', isCA: true, commonName: 'faults root', issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' } }),
+      certificate('certsmith', 'root-ca', {
+        secretName: 'root-ca',
+        isCA: true,
+        commonName: 'faults root',
+        issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' },
+      }),
     );
     await waitForReady(client, Resources.certificates, 'certsmith', 'root-ca');
     caDer = parseCertificatesPem(decode(await client.get<Secret>(Resources.secrets, 'certsmith', 'root-ca'), 'tls.crt'))[0]!;
@@ -348,7 +367,10 @@ describe('two replicas, a CA issuer, and the leader SIGKILLed 5 times during 200
     await cp.restartEtcd();
     const etcdBackAt = Date.now();
     // kube-apiserver answers again once its etcd client has reconnected.
-    await waitFor('kube-apiserver to serve again', async () => (await client.list(Resources.namespaces)).items.length > 0, { timeoutMs: 60_000, intervalMs: 100 });
+    await waitFor('kube-apiserver to serve again', async () => (await client.list(Resources.namespaces)).items.length > 0, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+    });
     const apiserverServingAt = Date.now();
     await createCertificates(ns, batch('d'), 'ca');
     await waitFor('a Secret for a Certificate created after the etcd restart', () => hasSecret(ns, 'd-'), { timeoutMs: 60_000, intervalMs: 100 });
@@ -374,7 +396,11 @@ describe('two replicas, a CA issuer, and the leader SIGKILLed 5 times during 200
     assert.equal(extra, 0, `no Certificate issued twice (re-issued: ${reissued.join(', ')})`);
     // A leader that cannot renew its Lease for the 10 s renew deadline steps down and exits, by design; an etcd
     // restart on a loaded machine comes near that. So: at most one step-down per restart, and no crash.
-    assert.deepEqual(exits.filter((e) => !e.steppedDown), [], 'no replica crashed (exits other than a step-down after losing the Lease)');
+    assert.deepEqual(
+      exits.filter((e) => !e.steppedDown),
+      [],
+      'no replica crashed (exits other than a step-down after losing the Lease)',
+    );
     assert.ok(exits.length <= 2, `at most one step-down per control-plane restart: ${JSON.stringify(exits)}`);
   });
 });
@@ -393,7 +419,12 @@ describe('two replicas, an ACME issuer (Pebble, HTTP-01), and the leader SIGKILL
     // forwarder on 127.0.0.1 plays the Service: the 127.0.0.2 replica answers whichever leads, and while it is down
     // (killed, restarting) the other one does.
     failover = await startFailover(solverPort, ['127.0.0.2', '127.0.0.3']);
-    const args = (host: string) => [`--acme-http01-solver-host=${host}`, `--acme-http01-solver-port=${solverPort}`, `--acme-http01-check-port=${solverPort}`, `--acme-recursive-nameservers=${dns.dnsAddress}`];
+    const args = (host: string) => [
+      `--acme-http01-solver-host=${host}`,
+      `--acme-http01-solver-port=${solverPort}`,
+      `--acme-http01-check-port=${solverPort}`,
+      `--acme-recursive-nameservers=${dns.dnsAddress}`,
+    ];
     replicas = startReplicas([
       { base: 'acme-a', args: args('127.0.0.2') },
       { base: 'acme-b', args: args('127.0.0.3') },
@@ -487,12 +518,18 @@ describe('two replicas, an ACME issuer (Pebble, HTTP-01), and the leader SIGKILL
       unexpectedExits: replicas.unexpectedExits,
       totalMs: Date.now() - started,
     });
-    assert.ok(counts.every((c) => c >= 1), 'every name was ordered');
+    assert.ok(
+      counts.every((c) => c >= 1),
+      'every name was ordered',
+    );
     for (const [i, n] of names.entries()) {
       if (resumable.has(n)) assert.equal(counts[i], 1, `${n}: the order in its status at the kill was resumed, not placed again`);
       assert.ok(counts[i]! <= 1 + KILLS, `${n}: at most one extra order per kill (${counts[i]} orders)`);
     }
-    assert.ok(extraOrders <= KILLS, `at most one extra order per kill in total: ${extraOrders} extra for ${KILLS} kill(s) (${names.filter((_, i) => counts[i]! > 1).join(', ')})`);
+    assert.ok(
+      extraOrders <= KILLS,
+      `at most one extra order per kill in total: ${extraOrders} extra for ${KILLS} kill(s) (${names.filter((_, i) => counts[i]! > 1).join(', ')})`,
+    );
     assert.equal(extra, 0, `no Certificate issued twice (re-issued: ${reissued.join(', ')})`);
     // The replica that died is the leader the test killed: none crashed or stepped down by itself.
     assert.equal(takeovers.length, KILLS);

@@ -52,7 +52,12 @@ const https = (name: string, hostname: string | undefined, secretName: string): 
 });
 
 function gateway(name: string, annotations: Record<string, string>, listeners: GatewayListener[]): GatewayObject {
-  return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name, namespace: NS, annotations }, spec: { gatewayClassName: 'example', listeners } };
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { name, namespace: NS, annotations },
+    spec: { gatewayClassName: 'example', listeners },
+  };
 }
 
 const editGateway = (name: string, change: (g: GatewayObject) => GatewayObject) => editObject<GatewayObject>(client, Resources.gateways, NS, name, change);
@@ -68,7 +73,9 @@ async function eventsOn(name: string): Promise<Event[]> {
 
 /** Waits for an event with that reason on the Gateway and returns it. */
 function eventOn(name: string, reason: string, message?: RegExp): Promise<Event> {
-  return waitFor(`a ${reason} event on Gateway ${name}`, async () => (await eventsOn(name)).find((e) => e.reason === reason && (!message || message.test(e.message))));
+  return waitFor(`a ${reason} event on Gateway ${name}`, async () =>
+    (await eventsOn(name)).find((e) => e.reason === reason && (!message || message.test(e.message))),
+  );
 }
 
 async function chainOf(secretName: string) {
@@ -129,7 +136,9 @@ describe('an annotated Gateway', () => {
     uid = created.metadata.uid!;
     const a = await certExists('a-tls');
     assert.deepEqual(a.spec, { secretName: 'a-tls', issuerRef: { kind: 'ClusterIssuer', name: 'test-ca' }, dnsNames: ['a.gw.test'], duration: '720h' });
-    assert.deepEqual(a.metadata.ownerReferences, [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', name: 'edge', uid, controller: true, blockOwnerDeletion: true }]);
+    assert.deepEqual(a.metadata.ownerReferences, [
+      { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', name: 'edge', uid, controller: true, blockOwnerDeletion: true },
+    ]);
     assert.equal(a.metadata.labels?.['certsmith.dev/owner-kind'], 'Gateway');
     assert.equal(a.metadata.annotations?.['certsmith.dev/acme-http01-gateway'], 'edge', 'HTTP-01 would go through this Gateway');
     const shared = await certExists('shared-tls');
@@ -158,7 +167,10 @@ describe('an annotated Gateway', () => {
       g.spec!.listeners!.push(https('e', 'e.gw.test', 'shared-tls'));
       return g;
     });
-    await waitFor('the shared Certificate to gain the name', async () => JSON.stringify((await getCert('shared-tls'))?.spec?.dnsNames) === JSON.stringify(['b.gw.test', 'c.gw.test', 'e.gw.test']));
+    await waitFor(
+      'the shared Certificate to gain the name',
+      async () => JSON.stringify((await getCert('shared-tls'))?.spec?.dnsNames) === JSON.stringify(['b.gw.test', 'c.gw.test', 'e.gw.test']),
+    );
     await waitForReady(client, Resources.certificates, NS, 'shared-tls', (c, o) => c.status === 'True' && (o.status?.revision ?? 0) >= 2);
     assert.deepEqual(describeCertificate((await chainOf('shared-tls'))[0]!).dnsNames.sort(), ['b.gw.test', 'c.gw.test', 'e.gw.test']);
     await eventOn('edge', 'UpdateCertificate', /Updated Certificate shared-tls/);
@@ -171,7 +183,10 @@ describe('an annotated Gateway', () => {
     });
     await waitFor('Certificate a-tls to be deleted', async () => (await getCert('a-tls')) === undefined);
     assert.ok(await client.get(Resources.secrets, NS, 'a-tls'), 'the Secret stays');
-    await waitFor('the shared Certificate to lose the name', async () => JSON.stringify((await getCert('shared-tls'))?.spec?.dnsNames) === JSON.stringify(['c.gw.test', 'e.gw.test']));
+    await waitFor(
+      'the shared Certificate to lose the name',
+      async () => JSON.stringify((await getCert('shared-tls'))?.spec?.dnsNames) === JSON.stringify(['c.gw.test', 'e.gw.test']),
+    );
     await eventOn('edge', 'DeleteCertificate', /Deleted Certificate a-tls: no listener asks for it any more \(its Secret stays\)/);
   });
 
@@ -197,17 +212,26 @@ describe('HTTP-01 through Pebble for an annotated Gateway', () => {
     const host = 'shop.gw.test';
     // The self-check fails while the name points nowhere: the challenge stays presented until released.
     await dns.addA(host, ['127.0.0.2']);
-    await client.create(Resources.gateways, gateway('shop', { 'certsmith.dev/cluster-issuer': 'pebble' }, [http('plain'), http('other', 'elsewhere.gw.test'), https('https', host, 'shop-tls')]));
+    await client.create(
+      Resources.gateways,
+      gateway('shop', { 'certsmith.dev/cluster-issuer': 'pebble' }, [http('plain'), http('other', 'elsewhere.gw.test'), https('https', host, 'shop-tls')]),
+    );
     const cert = await waitFor('the challenge to be presented', async () => {
       const c = await getCert('shop-tls');
-      return c?.status?.acmeOrder?.challenges?.[0]?.state === 'presented' && findCondition(c.status.conditions, 'Issuing')?.message?.includes('self-check') ? c : undefined;
+      return c?.status?.acmeOrder?.challenges?.[0]?.state === 'presented' && findCondition(c.status.conditions, 'Issuing')?.message?.includes('self-check')
+        ? c
+        : undefined;
     });
     const token = cert.status!.acmeOrder!.challenges![0]!.token;
 
     const routes = await solverRoutes();
     assert.equal(routes.length, 1, 'one temporary HTTPRoute');
     const route = routes[0]!;
-    assert.deepEqual(route.spec?.parentRefs, [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'shop', sectionName: 'plain' }], 'on the HTTP listener that serves the name');
+    assert.deepEqual(
+      route.spec?.parentRefs,
+      [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'shop', sectionName: 'plain' }],
+      'on the HTTP listener that serves the name',
+    );
     assert.deepEqual(route.spec?.hostnames, [host]);
     assert.deepEqual(route.spec?.rules?.[0]?.matches, [{ path: { type: 'Exact', value: `/.well-known/acme-challenge/${token}` } }]);
     assert.deepEqual(route.spec?.rules?.[0]?.backendRefs, [{ group: '', kind: 'Service', name: 'certsmith-acme-solver', port: 8089, weight: 1 }]);
@@ -215,7 +239,12 @@ describe('HTTP-01 through Pebble for an annotated Gateway', () => {
     const svc = await client.get<KubeObject & { spec?: { selector?: unknown } }>(Resources.services, NS, 'certsmith-acme-solver');
     assert.ok(svc, 'the solver Service the route points at');
     assert.equal(svc.spec?.selector, undefined);
-    assert.deepEqual((await client.get<KubeObject & { endpoints?: { addresses: string[] }[] }>(Resources.endpointSlices, NS, 'certsmith-acme-solver'))?.endpoints?.map((e) => e.addresses[0]), ['10.0.0.50']);
+    assert.deepEqual(
+      (await client.get<KubeObject & { endpoints?: { addresses: string[] }[] }>(Resources.endpointSlices, NS, 'certsmith-acme-solver'))?.endpoints?.map(
+        (e) => e.addresses[0],
+      ),
+      ['10.0.0.50'],
+    );
 
     await dns.clearA(host);
     await waitForReady(client, Resources.certificates, NS, 'shop-tls', undefined, 90_000);
@@ -227,10 +256,15 @@ describe('HTTP-01 through Pebble for an annotated Gateway', () => {
   });
 
   it('a Gateway without an HTTP listener for the name: the Certificate says the CA cannot reach the operator through it', async () => {
-    await client.create(Resources.gateways, gateway('sealed', { 'certsmith.dev/cluster-issuer': 'pebble' }, [http('other', 'elsewhere.gw.test'), https('https', 'sealed.gw.test', 'sealed-tls')]));
+    await client.create(
+      Resources.gateways,
+      gateway('sealed', { 'certsmith.dev/cluster-issuer': 'pebble' }, [http('other', 'elsewhere.gw.test'), https('https', 'sealed.gw.test', 'sealed-tls')]),
+    );
     const c = await waitFor('the Certificate to report the missing listener', async () => {
       const cert = await getCert('sealed-tls');
-      const said = [findCondition(cert?.status?.conditions, 'Ready'), findCondition(cert?.status?.conditions, 'Issuing')].map((x) => x?.message ?? '').join('\n');
+      const said = [findCondition(cert?.status?.conditions, 'Ready'), findCondition(cert?.status?.conditions, 'Issuing')]
+        .map((x) => x?.message ?? '')
+        .join('\n');
       return /has no HTTP listener/.test(said) ? cert : undefined;
     });
     const said = [findCondition(c.status?.conditions, 'Ready'), findCondition(c.status?.conditions, 'Issuing')].map((x) => x?.message ?? '').join('\n');
@@ -258,7 +292,10 @@ describe('bad input on a Gateway', () => {
     );
     const e = await eventOn('malformed', 'BadConfig');
     assert.equal(e.type, 'Warning');
-    assert.match(e.message, /^Certificates not changed: certsmith\.dev\/renew-before: .*"soon".*; certsmith\.dev\/private-key-algorithm: "DSA" is not supported: use RSA, ECDSA or Ed25519$/);
+    assert.match(
+      e.message,
+      /^Certificates not changed: certsmith\.dev\/renew-before: .*"soon".*; certsmith\.dev\/private-key-algorithm: "DSA" is not supported: use RSA, ECDSA or Ed25519$/,
+    );
     assert.equal(await getCert('malformed-tls'), undefined);
   });
 
@@ -276,7 +313,10 @@ describe('bad input on a Gateway', () => {
       delete g.metadata.annotations!['certsmith.dev/usages'];
       return g;
     });
-    await waitFor('the fixed Gateway to be synced', async () => JSON.stringify((await getCert('steady-tls'))?.spec?.dnsNames) === JSON.stringify(['more.gw.test', 'steady.gw.test']));
+    await waitFor(
+      'the fixed Gateway to be synced',
+      async () => JSON.stringify((await getCert('steady-tls'))?.spec?.dnsNames) === JSON.stringify(['more.gw.test', 'steady.gw.test']),
+    );
   });
 
   it('listeners that cannot get a certificate are told once each; the other listeners get theirs', async () => {
@@ -294,7 +334,10 @@ describe('bad input on a Gateway', () => {
     const other = await eventOn('partial', 'BadConfig', /elsewhere/);
     assert.match(other.message, /^listener elsewhere refers to the Secret other\/theirs in another namespace/);
     const owned = (await client.list<Certificate>(Resources.certificates, { namespace: NS, labelSelector: 'certsmith.dev/owner-name=partial' })).items;
-    assert.deepEqual(owned.map((c) => c.metadata.name), ['fine-tls']);
+    assert.deepEqual(
+      owned.map((c) => c.metadata.name),
+      ['fine-tls'],
+    );
     // A resync or an unrelated change must not repeat them: the change is reconciled (counted), and says nothing new.
     const reconciles = await reconcileCount(operator, 'gateways');
     await editGateway('partial', (g) => ({ ...g, metadata: { ...g.metadata, labels: { touched: 'yes' } } }));
@@ -303,9 +346,15 @@ describe('bad input on a Gateway', () => {
   });
 
   it('a wildcard hostname with an HTTP-01-only issuer: the Certificate says NoSolver, and so does the Gateway', async () => {
-    await client.create(Resources.gateways, gateway('wild', { 'certsmith.dev/cluster-issuer': 'pebble' }, [http('http'), https('https', '*.wild.gw.test', 'wild-tls')]));
+    await client.create(
+      Resources.gateways,
+      gateway('wild', { 'certsmith.dev/cluster-issuer': 'pebble' }, [http('http'), https('https', '*.wild.gw.test', 'wild-tls')]),
+    );
     const c = await waitForReady(client, Resources.certificates, NS, 'wild-tls', (cond) => cond.status === 'False' && cond.reason === 'NoSolver');
-    assert.match(findCondition(c.status?.conditions, 'Ready')!.message ?? '', /wildcard \*\.wild\.gw\.test can only be validated over DNS-01.*no order was placed/);
+    assert.match(
+      findCondition(c.status?.conditions, 'Ready')!.message ?? '',
+      /wildcard \*\.wild\.gw\.test can only be validated over DNS-01.*no order was placed/,
+    );
     const e = await eventOn('wild', 'NoSolver');
     assert.equal(e.type, 'Warning');
     assert.match(e.message, /^Certificate wild-tls: wildcard \*\.wild\.gw\.test can only be validated over DNS-01/);
@@ -319,7 +368,10 @@ describe('a cluster without Gateway API', () => {
     await cp.kubectl('delete', 'crd', 'gateways.gateway.networking.k8s.io', '--wait=true');
     operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, name: 'operator-without-gateways', args: operatorArgs });
     await waitFor('the operator to say Gateway support is off', async () => /Gateway support is off/.test(await operator.logs()));
-    await client.create(Resources.certificates, certificate(NS, 'plain', { secretName: 'plain-tls', issuerRef: { kind: 'ClusterIssuer', name: 'test-ca' }, dnsNames: ['plain.gw.test'] }));
+    await client.create(
+      Resources.certificates,
+      certificate(NS, 'plain', { secretName: 'plain-tls', issuerRef: { kind: 'ClusterIssuer', name: 'test-ca' }, dnsNames: ['plain.gw.test'] }),
+    );
     await waitForReady(client, Resources.certificates, NS, 'plain');
     assert.doesNotMatch(await operator.logs(), /informer: 'gateways'|"informer":"gateways"/, 'no watch on Gateways was tried');
   });

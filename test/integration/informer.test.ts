@@ -62,7 +62,11 @@ function watched(opts: Partial<InformerOptions<ConfigMap>> & { namespace: string
   return { informer, seen, lists: () => own.requestCounts().GET ?? 0, watches: () => own.requestCounts().WATCH ?? 0 };
 }
 
-const names = (i: Informer<ConfigMap>, ns?: string) => i.list(ns).map((o) => o.metadata.name).sort();
+const names = (i: Informer<ConfigMap>, ns?: string) =>
+  i
+    .list(ns)
+    .map((o) => o.metadata.name)
+    .sort();
 
 describe('informer on a real API server', () => {
   it('lists the ConfigMaps that exist before it starts, and resolves start with them stored', async () => {
@@ -122,7 +126,11 @@ describe('informer on a real API server', () => {
     }
     await waitFor('every object', () => informer.list().length === created.length);
     assert.deepEqual(names(informer), created);
-    assert.deepEqual(seen, created.map((n) => `add ${n}`), 'each object added exactly once, in order');
+    assert.deepEqual(
+      seen,
+      created.map((n) => `add ${n}`),
+      'each object added exactly once, in order',
+    );
     assert.equal(lists(), 1, 'closed watches were re-opened from their resourceVersion, not relisted');
     assert.ok(watches() >= 3, `several watches were opened (${watches()})`);
   });

@@ -67,7 +67,9 @@ async function eventsOn(name: string): Promise<Event[]> {
 
 /** Waits for an event with that reason on the Ingress and returns it. */
 function eventOn(name: string, reason: string, message?: RegExp): Promise<Event> {
-  return waitFor(`a ${reason} event on Ingress ${name}`, async () => (await eventsOn(name)).find((e) => e.reason === reason && (!message || message.test(e.message))));
+  return waitFor(`a ${reason} event on Ingress ${name}`, async () =>
+    (await eventsOn(name)).find((e) => e.reason === reason && (!message || message.test(e.message))),
+  );
 }
 
 async function leafOf(secretName: string) {
@@ -120,7 +122,12 @@ describe('an annotated Ingress', () => {
       Resources.ingresses,
       ingress(
         'web',
-        { 'certsmith.dev/cluster-issuer': 'test-ca', 'certsmith.dev/duration': '720h', 'certsmith.dev/private-key-algorithm': 'RSA', 'certsmith.dev/usages': 'digital signature,server auth' },
+        {
+          'certsmith.dev/cluster-issuer': 'test-ca',
+          'certsmith.dev/duration': '720h',
+          'certsmith.dev/private-key-algorithm': 'RSA',
+          'certsmith.dev/usages': 'digital signature,server auth',
+        },
         [
           { hosts: ['web.shim.test', 'www.shim.test'], secretName: 'web-tls' },
           { hosts: ['api.shim.test'], secretName: 'api-tls' },
@@ -138,7 +145,9 @@ describe('an annotated Ingress', () => {
       privateKey: { algorithm: 'RSA' },
       usages: ['digital signature', 'server auth'],
     });
-    assert.deepEqual(web.metadata.ownerReferences, [{ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web', uid, controller: true, blockOwnerDeletion: true }]);
+    assert.deepEqual(web.metadata.ownerReferences, [
+      { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'web', uid, controller: true, blockOwnerDeletion: true },
+    ]);
     assert.equal(web.metadata.labels?.['certsmith.dev/owner-kind'], 'Ingress');
     assert.equal(web.metadata.labels?.['certsmith.dev/owner-name'], 'web');
     assert.equal(web.metadata.annotations?.['certsmith.dev/acme-http01-ingress-class'], 'nginx', 'the HTTP-01 route would go through the same class');
@@ -181,7 +190,10 @@ describe('an annotated Ingress', () => {
   });
 
   it('kubernetes.io/tls-acme: "true" uses the default issuer of --default-issuer-name', async () => {
-    await client.create(Resources.ingresses, ingress('acme-default', { 'kubernetes.io/tls-acme': 'true' }, [{ hosts: ['default.shim.test'], secretName: 'default-tls' }]));
+    await client.create(
+      Resources.ingresses,
+      ingress('acme-default', { 'kubernetes.io/tls-acme': 'true' }, [{ hosts: ['default.shim.test'], secretName: 'default-tls' }]),
+    );
     const c = await certExists('default-tls');
     assert.deepEqual(c.spec?.issuerRef, { kind: 'ClusterIssuer', name: 'test-ca' });
     await waitForReady(client, Resources.certificates, NS, 'default-tls');
@@ -192,7 +204,10 @@ describe('an annotated Ingress', () => {
       Resources.certificates,
       certificate(NS, 'taken-tls', { secretName: 'taken-tls', issuerRef: { kind: 'ClusterIssuer', name: 'test-ca' }, dnsNames: ['mine.shim.test'] }),
     );
-    await client.create(Resources.ingresses, ingress('taken', { 'certsmith.dev/cluster-issuer': 'test-ca' }, [{ hosts: ['taken.shim.test'], secretName: 'taken-tls' }]));
+    await client.create(
+      Resources.ingresses,
+      ingress('taken', { 'certsmith.dev/cluster-issuer': 'test-ca' }, [{ hosts: ['taken.shim.test'], secretName: 'taken-tls' }]),
+    );
     const e = await eventOn('taken', 'CertificateConflict');
     assert.equal(e.type, 'Warning');
     assert.match(e.message, /^Certificate taken-tls already exists and is not owned by Ingress taken \(it has no controller\): left alone/);
@@ -210,7 +225,10 @@ describe('an annotated Ingress', () => {
 
 describe('bad input on an Ingress', () => {
   it('an unknown issuer: the Certificate is made and waits with IssuerNotFound; the Ingress says so', async () => {
-    await client.create(Resources.ingresses, ingress('nowhere', { 'certsmith.dev/cluster-issuer': 'nope' }, [{ hosts: ['nowhere.shim.test'], secretName: 'nowhere-tls' }]));
+    await client.create(
+      Resources.ingresses,
+      ingress('nowhere', { 'certsmith.dev/cluster-issuer': 'nope' }, [{ hosts: ['nowhere.shim.test'], secretName: 'nowhere-tls' }]),
+    );
     const c = await waitForReady(client, Resources.certificates, NS, 'nowhere-tls', (cond) => cond.status === 'False' && cond.reason === 'IssuerNotFound');
     assert.match(findCondition(c.status?.conditions, 'Ready')!.message ?? '', /ClusterIssuer nope does not exist/);
     const e = await eventOn('nowhere', 'IssuerNotFound');
@@ -226,12 +244,18 @@ describe('bad input on an Ingress', () => {
     );
     const e = await eventOn('malformed', 'BadConfig');
     assert.equal(e.type, 'Warning');
-    assert.match(e.message, /^Certificates not changed: certsmith\.dev\/duration: "90d" is not a valid duration: use Go syntax.*; certsmith\.dev\/private-key-size: "big" is not a key size/);
+    assert.match(
+      e.message,
+      /^Certificates not changed: certsmith\.dev\/duration: "90d" is not a valid duration: use Go syntax.*; certsmith\.dev\/private-key-size: "big" is not a key size/,
+    );
     assert.equal(await getCert('malformed-tls'), undefined);
   });
 
   it('malformed values on an Ingress that already has Certificates leave them as they are', async () => {
-    await client.create(Resources.ingresses, ingress('steady', { 'certsmith.dev/cluster-issuer': 'test-ca' }, [{ hosts: ['steady.shim.test'], secretName: 'steady-tls' }]));
+    await client.create(
+      Resources.ingresses,
+      ingress('steady', { 'certsmith.dev/cluster-issuer': 'test-ca' }, [{ hosts: ['steady.shim.test'], secretName: 'steady-tls' }]),
+    );
     await waitForReady(client, Resources.certificates, NS, 'steady-tls');
     await editIngress('steady', (i) => {
       i.metadata.annotations = { ...i.metadata.annotations, 'certsmith.dev/renew-before-percentage': '150' };
@@ -245,17 +269,30 @@ describe('bad input on an Ingress', () => {
   it('a TLS entry without secretName is skipped with an event; the other entries get their Certificates', async () => {
     await client.create(
       Resources.ingresses,
-      ingress('partial', { 'certsmith.dev/cluster-issuer': 'test-ca' }, [{ hosts: ['nosecret.shim.test'] }, { hosts: ['partial.shim.test'], secretName: 'partial-tls' }]),
+      ingress('partial', { 'certsmith.dev/cluster-issuer': 'test-ca' }, [
+        { hosts: ['nosecret.shim.test'] },
+        { hosts: ['partial.shim.test'], secretName: 'partial-tls' },
+      ]),
     );
     const e = await eventOn('partial', 'BadConfig');
-    assert.match(e.message, /^spec\.tls\[0\] has no secretName \(hosts nosecret\.shim\.test\): name the Secret the certificate goes into; no Certificate was made for it$/);
+    assert.match(
+      e.message,
+      /^spec\.tls\[0\] has no secretName \(hosts nosecret\.shim\.test\): name the Secret the certificate goes into; no Certificate was made for it$/,
+    );
     await waitForReady(client, Resources.certificates, NS, 'partial-tls');
     const owned = (await client.list<Certificate>(Resources.certificates, { namespace: NS, labelSelector: 'certsmith.dev/owner-name=partial' })).items;
-    assert.deepEqual(owned.map((c) => c.metadata.name), ['partial-tls'], 'found through the owner label');
+    assert.deepEqual(
+      owned.map((c) => c.metadata.name),
+      ['partial-tls'],
+      'found through the owner label',
+    );
   });
 
   it('a wildcard host with an HTTP-01-only issuer: the Certificate says NoSolver, and so does the Ingress', async () => {
-    await client.create(Resources.ingresses, ingress('wild', { 'certsmith.dev/cluster-issuer': 'pebble' }, [{ hosts: ['*.wild.shim.test'], secretName: 'wild-tls' }]));
+    await client.create(
+      Resources.ingresses,
+      ingress('wild', { 'certsmith.dev/cluster-issuer': 'pebble' }, [{ hosts: ['*.wild.shim.test'], secretName: 'wild-tls' }]),
+    );
     const c = await waitForReady(client, Resources.certificates, NS, 'wild-tls', (cond) => cond.status === 'False' && cond.reason === 'NoSolver');
     assert.match(findCondition(c.status?.conditions, 'Ready')!.message ?? '', /wildcard \*\.wild\.shim\.test can only be validated over DNS-01/);
     const e = await eventOn('wild', 'NoSolver');
@@ -271,7 +308,9 @@ describe('HTTP-01 through Pebble for an annotated Ingress', () => {
     const secretName = ing.spec!.tls![0]!.secretName!;
     const cert = await waitFor('the challenge to be presented', async () => {
       const c = await getCert(secretName);
-      return c?.status?.acmeOrder?.challenges?.[0]?.state === 'presented' && findCondition(c.status.conditions, 'Issuing')?.message?.includes('self-check') ? c : undefined;
+      return c?.status?.acmeOrder?.challenges?.[0]?.state === 'presented' && findCondition(c.status.conditions, 'Issuing')?.message?.includes('self-check')
+        ? c
+        : undefined;
     });
     return { token: cert.status!.acmeOrder!.challenges![0]!.token, release: () => dns.clearA(host) };
   }
@@ -281,7 +320,8 @@ describe('HTTP-01 through Pebble for an annotated Ingress', () => {
       ingress('shop', { 'certsmith.dev/cluster-issuer': 'pebble' }, [{ hosts: ['shop.shim.test'], secretName: 'shop-tls' }], 'nginx'),
       'shop.shim.test',
     );
-    const solverIngresses = (await client.list<IngressObject>(Resources.ingresses, { namespace: NS, labelSelector: 'certsmith.dev/acme-http01-solver=true' })).items;
+    const solverIngresses = (await client.list<IngressObject>(Resources.ingresses, { namespace: NS, labelSelector: 'certsmith.dev/acme-http01-solver=true' }))
+      .items;
     assert.equal(solverIngresses.length, 1);
     const route = solverIngresses[0]!;
     assert.equal(route.spec?.ingressClassName, 'nginx', "the class of the user's Ingress, though the issuer names none");
@@ -296,8 +336,9 @@ describe('HTTP-01 through Pebble for an annotated Ingress', () => {
     assert.deepEqual(describeCertificate(chain[0]!).dnsNames, ['shop.shim.test']);
     const root = parseCertificatesPem(await pebble.rootsPem())[0]!;
     assert.ok(isSignedBy(chain[chain.length - 1]!, root), "the chain ends at Pebble's root");
-    await waitFor('the temporary Ingress to be gone', async () =>
-      (await client.list(Resources.ingresses, { namespace: NS, labelSelector: 'certsmith.dev/acme-http01-solver=true' })).items.length === 0,
+    await waitFor(
+      'the temporary Ingress to be gone',
+      async () => (await client.list(Resources.ingresses, { namespace: NS, labelSelector: 'certsmith.dev/acme-http01-solver=true' })).items.length === 0,
     );
   });
 
@@ -309,7 +350,10 @@ describe('HTTP-01 through Pebble for an annotated Ingress', () => {
       'inplace.shim.test',
     );
     const during = await client.get<Ingress>(Resources.ingresses, NS, 'inplace');
-    assert.deepEqual(during?.spec?.rules?.[0]?.http?.paths.map((p) => p.path), [`/.well-known/acme-challenge/${token}`, '/']);
+    assert.deepEqual(
+      during?.spec?.rules?.[0]?.http?.paths.map((p) => p.path),
+      [`/.well-known/acme-challenge/${token}`, '/'],
+    );
     assert.equal((await getCert('inplace-tls'))?.metadata.annotations?.['certsmith.dev/acme-http01-edit-in-place'], 'inplace');
     await release();
     await waitForReady(client, Resources.certificates, NS, 'inplace-tls', undefined, 90_000);
@@ -322,25 +366,39 @@ describe('HTTP-01 through Pebble for an annotated Ingress', () => {
 
 describe('migrating from cert-manager', () => {
   const legacy = () =>
-    ingress('legacy', { 'cert-manager.io/cluster-issuer': 'test-ca', 'cert-manager.io/duration': '240h', 'cert-manager.io/private-key-rotation-policy': 'Never' }, [
-      { hosts: ['legacy.shim.test'], secretName: 'legacy-tls' },
-    ]);
+    ingress(
+      'legacy',
+      { 'cert-manager.io/cluster-issuer': 'test-ca', 'cert-manager.io/duration': '240h', 'cert-manager.io/private-key-rotation-policy': 'Never' },
+      [{ hosts: ['legacy.shim.test'], secretName: 'legacy-tls' }],
+    );
 
   it("without --honour-cert-manager-annotations, cert-manager's annotations are not acted on", async () => {
     const reconciles = await reconcileCount(operator, 'ingresses');
     await client.create(Resources.ingresses, legacy());
     // An Ingress created after it, which the operator does act on, shows that it has come to both; two reconciles
     // counted, that it has finished with both (the queue hands out keys in order: the first is legacy's).
-    await client.create(Resources.ingresses, ingress('marker', { 'certsmith.dev/cluster-issuer': 'test-ca' }, [{ hosts: ['marker.shim.test'], secretName: 'marker-tls' }]));
+    await client.create(
+      Resources.ingresses,
+      ingress('marker', { 'certsmith.dev/cluster-issuer': 'test-ca' }, [{ hosts: ['marker.shim.test'], secretName: 'marker-tls' }]),
+    );
     await certExists('marker-tls');
     await reconciledAgain(operator, 'ingresses', reconciles, 2);
     assert.equal(await getCert('legacy-tls'), undefined);
-    assert.deepEqual((await eventsOn('legacy')).map((e) => e.reason), [], 'nor told about');
+    assert.deepEqual(
+      (await eventsOn('legacy')).map((e) => e.reason),
+      [],
+      'nor told about',
+    );
   });
 
   it('with it, the same Ingress gets its Certificate, with the fields of cert-manager.io/ annotations', async () => {
     await operator.stop();
-    operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, name: 'operator-honouring', args: [...operatorArgs, '--honour-cert-manager-annotations'] });
+    operator = startOperator({
+      kubeconfigPath: cp.kubeconfigPath,
+      logDir,
+      name: 'operator-honouring',
+      args: [...operatorArgs, '--honour-cert-manager-annotations'],
+    });
     const c = await certExists('legacy-tls');
     assert.deepEqual(c.spec, {
       secretName: 'legacy-tls',

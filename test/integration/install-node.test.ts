@@ -23,7 +23,13 @@ import { waitFor } from './helpers/wait.ts';
 const root = join(import.meta.dirname, '..', '..');
 const NS = 'certsmith';
 const LEASE = 'certsmith-operator';
-const CRD_NAMES = ['certificates.certsmith.dev', 'clusterissuers.certsmith.dev', 'issuers.certsmith.dev', 'sessionticketkeys.certsmith.dev', 'trustbundles.certsmith.dev'];
+const CRD_NAMES = [
+  'certificates.certsmith.dev',
+  'clusterissuers.certsmith.dev',
+  'issuers.certsmith.dev',
+  'sessionticketkeys.certsmith.dev',
+  'trustbundles.certsmith.dev',
+];
 
 interface Pod {
   metadata: { name: string; uid: string };
@@ -42,13 +48,24 @@ describe('the operator as pods on a real node', () => {
   const crdsPresent = async () => (await Promise.all(CRD_NAMES.map((n) => client.get(Resources.customResourceDefinitions, undefined, n)))).every(Boolean);
   const waitAvailable = async (replicas: number) => {
     await kubectl('rollout', 'status', 'deployment/certsmith', '-n', NS, '--timeout=180s');
-    await waitFor(`${replicas} operator pods Ready`, async () => {
-      const ready = (await pods()).filter((p) => p.status.phase === 'Running' && p.status.containerStatuses?.every((c) => c.ready));
-      return ready.length === replicas && (await pods()).length === replicas;
-    }, { timeoutMs: 120_000 });
+    await waitFor(
+      `${replicas} operator pods Ready`,
+      async () => {
+        const ready = (await pods()).filter((p) => p.status.phase === 'Running' && p.status.containerStatuses?.every((c) => c.ready));
+        return ready.length === replicas && (await pods()).length === replicas;
+      },
+      { timeoutMs: 120_000 },
+    );
   };
   const issue = async (namespace: string, name: string) => {
-    await client.create(Resources.certificates, certificate(namespace, name, { secretName: `${name}-tls`, dnsNames: [`${name}.${namespace}.svc`], issuerRef: { kind: 'ClusterIssuer', name: 'node-ca' } }));
+    await client.create(
+      Resources.certificates,
+      certificate(namespace, name, {
+        secretName: `${name}-tls`,
+        dnsNames: [`${name}.${namespace}.svc`],
+        issuerRef: { kind: 'ClusterIssuer', name: 'node-ca' },
+      }),
+    );
     await waitForReady(client, Resources.certificates, namespace, name, undefined, 90_000);
     const secret = await client.get<Secret>(Resources.secrets, namespace, `${name}-tls`);
     assert.match(decode(secret, 'tls.crt'), /BEGIN CERTIFICATE/);
@@ -68,11 +85,22 @@ describe('the operator as pods on a real node', () => {
     await cluster?.stop();
   });
 
-  it('helm install with the chart\'s defaults runs two replicas from the local image, passing their probes, one holding the Lease', async () => {
+  it("helm install with the chart's defaults runs two replicas from the local image, passing their probes, one holding the Lease", async () => {
     const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
-    assert.equal(cluster.operatorImage, `ghcr.io/certsmith/certsmith:${version}`, 'the image is tagged as the chart\'s default');
+    assert.equal(cluster.operatorImage, `ghcr.io/certsmith/certsmith:${version}`, "the image is tagged as the chart's default");
     const started = Date.now();
-    await helm('install', 'certsmith', chartDir, '--namespace', NS, '--create-namespace', '--kubeconfig', cluster.cp.kubeconfigPath, '--wait', '--timeout=180s');
+    await helm(
+      'install',
+      'certsmith',
+      chartDir,
+      '--namespace',
+      NS,
+      '--create-namespace',
+      '--kubeconfig',
+      cluster.cp.kubeconfigPath,
+      '--wait',
+      '--timeout=180s',
+    );
     await waitAvailable(2);
     timings['helm install to Available'] = Date.now() - started;
     const deploy = JSON.parse(await kubectl('get', 'deployment', 'certsmith', '-n', NS, '-o', 'json'));
@@ -124,7 +152,11 @@ describe('the operator as pods on a real node', () => {
     const file = join(cluster.cp.dir, 'image-help.json');
     writeFileSync(file, JSON.stringify(pod));
     await kubectl('apply', '-f', file);
-    await waitFor('the --help pod to finish', async () => (await kubectl('get', 'pod', 'image-help', '-n', NS, '-o', 'jsonpath={.status.phase}')) === 'Succeeded', { timeoutMs: 60_000 });
+    await waitFor(
+      'the --help pod to finish',
+      async () => (await kubectl('get', 'pod', 'image-help', '-n', NS, '-o', 'jsonpath={.status.phase}')) === 'Succeeded',
+      { timeoutMs: 60_000 },
+    );
     const out = await kubectl('logs', 'image-help', '-n', NS);
     assert.match(out, /--leader-elect/);
     assert.match(out, /--cluster-resource-namespace/);
@@ -137,7 +169,7 @@ describe('the operator as pods on a real node', () => {
     await issue('team', 'web');
   });
 
-  it('a TrustBundle\'s PKCS#12 and JKS truststores (binaryData) reach a pod\'s mounted files, and keytool reads them there', async () => {
+  it("a TrustBundle's PKCS#12 and JKS truststores (binaryData) reach a pod's mounted files, and keytool reads them there", async () => {
     await createNamespace(client, 'java');
     await kubectl('label', 'namespace', 'java', 'java=yes');
     await kubectl('create', 'secret', 'generic', 'jks-password', '-n', NS, '--from-literal=password=changeit');
@@ -149,7 +181,10 @@ describe('the operator as pods on a real node', () => {
         sources: [{ issuer: { kind: 'ClusterIssuer', name: 'node-ca' } }],
         target: {
           configMap: { key: 'ca.crt' },
-          additionalFormats: { pkcs12: { key: 'truststore.p12' }, jks: { key: 'truststore.jks', passwordSecretRef: { namespace: NS, name: 'jks-password', key: 'password' } } },
+          additionalFormats: {
+            pkcs12: { key: 'truststore.p12' },
+            jks: { key: 'truststore.jks', passwordSecretRef: { namespace: NS, name: 'jks-password', key: 'password' } },
+          },
           namespaceSelector: { matchLabels: { java: 'yes' } },
         },
       },
@@ -164,14 +199,18 @@ describe('the operator as pods on a real node', () => {
       metadata: { name: 'jvm', namespace: 'java' },
       spec: {
         automountServiceAccountToken: false,
-        containers: [{ name: 'jvm', image: PAUSE_IMAGE_REF, imagePullPolicy: 'Never', volumeMounts: [{ name: 'trust', mountPath: '/etc/trust', readOnly: true }] }],
+        containers: [
+          { name: 'jvm', image: PAUSE_IMAGE_REF, imagePullPolicy: 'Never', volumeMounts: [{ name: 'trust', mountPath: '/etc/trust', readOnly: true }] },
+        ],
         volumes: [{ name: 'trust', configMap: { name: 'java-roots' } }],
       },
     };
     const file = join(cluster.cp.dir, 'jvm.json');
     writeFileSync(file, JSON.stringify(pod));
     await kubectl('apply', '-f', file);
-    await waitFor('the pod Running', async () => (await kubectl('get', 'pod', 'jvm', '-n', 'java', '-o', 'jsonpath={.status.phase}')) === 'Running', { timeoutMs: 60_000 });
+    await waitFor('the pod Running', async () => (await kubectl('get', 'pod', 'jvm', '-n', 'java', '-o', 'jsonpath={.status.phase}')) === 'Running', {
+      timeoutMs: 60_000,
+    });
     const uid = await kubectl('get', 'pod', 'jvm', '-n', 'java', '-o', 'jsonpath={.metadata.uid}');
     // What the container sees: kubelet's files, read from the host side of the bind mount.
     const mounted = podVolumeDir(uid, 'configmap', 'trust');
@@ -182,8 +221,14 @@ describe('the operator as pods on a real node', () => {
       { file: 'truststore.p12', type: 'PKCS12', password: '' },
       { file: 'truststore.jks', type: 'JKS', password: 'changeit' },
     ]) {
-      const keytool = spawnSync('keytool', ['-list', '-rfc', '-keystore', join(mounted, s.file), '-storetype', s.type, '-storepass', s.password], { encoding: 'utf8' });
-      assert.equal(keytool.error, undefined, `keytool must be on PATH (openjdk-17-jre-headless, installed by test/env/system-packages.sh): ${keytool.error?.message}`);
+      const keytool = spawnSync('keytool', ['-list', '-rfc', '-keystore', join(mounted, s.file), '-storetype', s.type, '-storepass', s.password], {
+        encoding: 'utf8',
+      });
+      assert.equal(
+        keytool.error,
+        undefined,
+        `keytool must be on PATH (openjdk-17-jre-headless, installed by test/env/system-packages.sh): ${keytool.error?.message}`,
+      );
       assert.equal(keytool.status, 0, `keytool reads the mounted ${s.file}: ${keytool.stdout}${keytool.stderr}`);
       assert.match(keytool.stdout, /Your keystore contains 1 entry/, `${s.file} holds the one CA`);
       assert.ok(keytool.stdout.replaceAll('\r', '').includes(caPem.trim().split('\n')[1]!), `${s.file} holds the bundle's certificate`);
@@ -199,12 +244,19 @@ describe('the operator as pods on a real node', () => {
     const killed = Date.now();
     await cluster.node.ctr('tasks', 'kill', '--signal', 'SIGKILL', containerId);
     await kubectl('delete', 'pod', leader, '-n', NS, '--grace-period=0', '--force', '--wait=false');
-    const next = await waitFor('another pod to hold the Lease', async () => {
-      const h = await holder();
-      return h && h !== leader ? h : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 200 });
+    const next = await waitFor(
+      'another pod to hold the Lease',
+      async () => {
+        const h = await holder();
+        return h && h !== leader ? h : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
     timings['leader pod killed to new holder'] = Date.now() - killed;
-    assert.ok((await pods()).some((p) => p.metadata.name === next), `the new holder ${next} is one of the operator pods`);
+    assert.ok(
+      (await pods()).some((p) => p.metadata.name === next),
+      `the new holder ${next} is one of the operator pods`,
+    );
     await issue('team', 'after-takeover');
     // The Deployment replaces the killed pod; the replacement waits as the standby.
     await waitAvailable(2);
@@ -213,7 +265,19 @@ describe('the operator as pods on a real node', () => {
 
   it('helm upgrade rolls the pods and the new ones issue; helm uninstall keeps the CRDs, the Certificates and their Secrets', async () => {
     const before = (await pods()).map((p) => p.metadata.uid).sort();
-    await helm('upgrade', 'certsmith', chartDir, '--namespace', NS, '--kubeconfig', cluster.cp.kubeconfigPath, '--set', 'logLevel=debug', '--wait', '--timeout=180s');
+    await helm(
+      'upgrade',
+      'certsmith',
+      chartDir,
+      '--namespace',
+      NS,
+      '--kubeconfig',
+      cluster.cp.kubeconfigPath,
+      '--set',
+      'logLevel=debug',
+      '--wait',
+      '--timeout=180s',
+    );
     await waitAvailable(2);
     const after = (await pods()).map((p) => p.metadata.uid).sort();
     assert.equal(after.filter((u) => before.includes(u)).length, 0, 'every pod was replaced');
@@ -236,10 +300,14 @@ describe('the operator as pods on a real node', () => {
     await kubectl('apply', '--server-side', '--force-conflicts', '-k', join(root, 'deploy', 'base'));
     await waitAvailable(2);
     timings['kubectl apply -k to Available'] = Date.now() - started;
-    await waitFor('a Lease holder among the new pods', async () => {
-      const h = await holder();
-      return (await pods()).some((p) => p.metadata.name === h);
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'a Lease holder among the new pods',
+      async () => {
+        const h = await holder();
+        return (await pods()).some((p) => p.metadata.name === h);
+      },
+      { timeoutMs: 60_000 },
+    );
     await issue('team', 'from-kustomize');
     await waitForReady(client, Resources.certificates, 'team', 'web');
   });

@@ -33,7 +33,13 @@ const chartCrdsDir = join(chartDir, 'files', 'crds');
 const deployCrdsDir = join(root, 'deploy', 'base', 'crds');
 const NS = 'certsmith';
 const SA = `system:serviceaccount:${NS}:certsmith`;
-const CRD_NAMES = ['certificates.certsmith.dev', 'clusterissuers.certsmith.dev', 'issuers.certsmith.dev', 'sessionticketkeys.certsmith.dev', 'trustbundles.certsmith.dev'];
+const CRD_NAMES = [
+  'certificates.certsmith.dev',
+  'clusterissuers.certsmith.dev',
+  'issuers.certsmith.dev',
+  'sessionticketkeys.certsmith.dev',
+  'trustbundles.certsmith.dev',
+];
 
 type Manifest = KubeObject<any> & Record<string, any>;
 
@@ -84,7 +90,10 @@ describe('chart', () => {
     assert.deepEqual(c.readinessProbe.httpGet, { path: '/readyz', port: 'health' });
     assert.deepEqual(
       c.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]),
-      [['health', 9402], ['acme-http01', 8089]],
+      [
+        ['health', 9402],
+        ['acme-http01', 8089],
+      ],
     );
     assert.deepEqual(c.securityContext, {
       allowPrivilegeEscalation: false,
@@ -172,7 +181,11 @@ describe('chart', () => {
     const notSet = new Set(['--kubeconfig', '--identity', '--operator-namespace', '--health-host', '--acme-http01-solver-host', '--help']);
     const flags = [...usage().matchAll(/^ {2}(--[a-z0-9-]+)/gm)].map((m) => m[1]!);
     const set = new Set(args.map((a) => a.split('=')[0]));
-    assert.deepEqual(flags.filter((f) => !notSet.has(f) && !set.has(f)), [], 'flags the chart cannot set');
+    assert.deepEqual(
+      flags.filter((f) => !notSet.has(f) && !set.has(f)),
+      [],
+      'flags the chart cannot set',
+    );
     // The solver Service is named by the flag, targets the solver port by name and selects the operator's pods.
     const solver = find(docs, 'Service', 'my-solver');
     assert.deepEqual(solver.spec.ports, [{ name: 'http', port: 8089, targetPort: 'acme-http01', protocol: 'TCP' }]);
@@ -189,7 +202,7 @@ describe('chart', () => {
     assert.equal(cm.data['certsmith.json'] + '\n', await readFile(join(chartDir, 'dashboards', 'certsmith.json'), 'utf8'));
   });
 
-  it('renders a ServiceMonitor and a PrometheusRule on the operator\'s metric names', async () => {
+  it("renders a ServiceMonitor and a PrometheusRule on the operator's metric names", async () => {
     const docs = await template('metrics.serviceMonitor.enabled=true', 'prometheusRule.enabled=true');
     const sm = find(docs, 'ServiceMonitor');
     const metricsService = find(docs, 'Service', 'certsmith-metrics');
@@ -212,7 +225,10 @@ describe('chart', () => {
     for (const dir of [chartCrdsDir, deployCrdsDir]) {
       assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort(), names, dir);
       for (const n of names) {
-        assert.ok((await readFile(join(dir, n), 'utf8')) === (await readFile(join(crdsDir, n), 'utf8')), `${join(dir, n)} differs from crds/${n}: run npm run generate`);
+        assert.ok(
+          (await readFile(join(dir, n), 'utf8')) === (await readFile(join(crdsDir, n), 'utf8')),
+          `${join(dir, n)} differs from crds/${n}: run npm run generate`,
+        );
       }
     }
   });
@@ -230,7 +246,13 @@ describe('chart', () => {
     const docs = loadAll(stdout) as Manifest[];
     const kinds = docs.map((d) => d.kind);
     for (const k of ['Namespace', 'Deployment', 'ClusterRole', 'Role', 'Service', 'PodDisruptionBudget']) assert.ok(kinds.includes(k), k);
-    assert.deepEqual(docs.filter((d) => d.kind === 'CustomResourceDefinition').map((d) => d.metadata.name).sort(), CRD_NAMES);
+    assert.deepEqual(
+      docs
+        .filter((d) => d.kind === 'CustomResourceDefinition')
+        .map((d) => d.metadata.name)
+        .sort(),
+      CRD_NAMES,
+    );
   });
 });
 
@@ -269,7 +291,9 @@ describe('on a cluster', () => {
     const first = await cp.kubectl('apply', '--server-side', '-f', crdsDir);
     assert.equal(first.match(/serverside-applied/g)?.length, CRD_NAMES.length, first);
     await cp.kubectl('wait', '--for=condition=Established', ...CRD_NAMES.map((n) => `crd/${n}`), '--timeout=60s');
-    const generations = await Promise.all(CRD_NAMES.map(async (n) => (await client.get(Resources.customResourceDefinitions, undefined, n))!.metadata.generation));
+    const generations = await Promise.all(
+      CRD_NAMES.map(async (n) => (await client.get(Resources.customResourceDefinitions, undefined, n))!.metadata.generation),
+    );
     await cp.kubectl('apply', '--server-side', '-f', crdsDir);
     const again = await Promise.all(CRD_NAMES.map(async (n) => (await client.get(Resources.customResourceDefinitions, undefined, n))!.metadata.generation));
     assert.deepEqual(again, generations, 'unchanged CRDs are not rewritten');
@@ -294,7 +318,13 @@ describe('on a cluster', () => {
     assert.deepEqual(solver.spec.selector, deploy.spec.selector.matchLabels);
     assert.equal(solver.spec.ports[0].port, 8089);
     assert.equal(solver.spec.ports[0].targetPort, 'acme-http01');
-    for (const [kind, name] of [['service', 'certsmith-metrics'], ['serviceaccount', 'certsmith'], ['poddisruptionbudget', 'certsmith'], ['role', 'certsmith:leader-election'], ['role', 'certsmith:solver-endpoints']] as const) {
+    for (const [kind, name] of [
+      ['service', 'certsmith-metrics'],
+      ['serviceaccount', 'certsmith'],
+      ['poddisruptionbudget', 'certsmith'],
+      ['role', 'certsmith:leader-election'],
+      ['role', 'certsmith:solver-endpoints'],
+    ] as const) {
       await cp.kubectl('get', kind, name, '-n', NS);
     }
     await cp.kubectl('get', 'clusterrole', 'certsmith');
@@ -392,7 +422,7 @@ describe('on a cluster', () => {
     assert.deepEqual(wrong, [], 'allowed');
   });
 
-  it('the real operator, running as the chart\'s service account, leads, issues, builds a TrustBundle and follows an annotated Ingress', async () => {
+  it("the real operator, running as the chart's service account, leads, issues, builds a TrustBundle and follows an annotated Ingress", async () => {
     await client.create(Resources.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team', labels: { trust: 'yes' } } });
     const token = (await cp.kubectl('create', 'token', 'certsmith', '-n', NS, '--duration=1h')).trim();
     const kubeconfigPath = join(logDir, 'sa.kubeconfig');
@@ -411,7 +441,9 @@ describe('on a cluster', () => {
     );
     // The flags the chart renders, as the pod would run them (leader election on, in the release namespace).
     const docs = await template();
-    const args: string[] = find(docs, 'Deployment').spec.template.spec.containers[0].args.filter((a: string) => !/^--(health-port|acme-http01-solver-port)=/.test(a));
+    const args: string[] = find(docs, 'Deployment').spec.template.spec.containers[0].args.filter(
+      (a: string) => !/^--(health-port|acme-http01-solver-port)=/.test(a),
+    );
     operator = startOperator({ kubeconfigPath, logDir, name: 'certsmith-sa', args });
     const refused = async () => (await operator!.logs()).split('\n').filter((l) => /forbidden|KubeForbidden|\b403\b/i.test(l));
     try {
@@ -434,12 +466,20 @@ describe('on a cluster', () => {
     await client.create(Resources.clusterIssuers, clusterIssuer('install-selfsigned', { selfSigned: {} }));
     await client.create(
       Resources.certificates,
-      certificate(NS, 'install-root', { secretName: 'install-root', isCA: true, commonName: 'install test root', issuerRef: { kind: 'ClusterIssuer', name: 'install-selfsigned' } }),
+      certificate(NS, 'install-root', {
+        secretName: 'install-root',
+        isCA: true,
+        commonName: 'install test root',
+        issuerRef: { kind: 'ClusterIssuer', name: 'install-selfsigned' },
+      }),
     );
     await waitForReady(client, Resources.certificates, NS, 'install-root');
     await client.create(Resources.clusterIssuers, clusterIssuer('install-ca', { ca: { secretName: 'install-root' } }));
     await waitForReady(client, Resources.clusterIssuers, undefined, 'install-ca');
-    await client.create(Resources.certificates, certificate('team', 'web', { secretName: 'web-tls', dnsNames: ['web.team.example'], issuerRef: { kind: 'ClusterIssuer', name: 'install-ca' } }));
+    await client.create(
+      Resources.certificates,
+      certificate('team', 'web', { secretName: 'web-tls', dnsNames: ['web.team.example'], issuerRef: { kind: 'ClusterIssuer', name: 'install-ca' } }),
+    );
     await waitForReady(client, Resources.certificates, 'team', 'web');
 
     await client.create(Resources.trustBundles, {
@@ -463,7 +503,9 @@ describe('on a cluster', () => {
       metadata: { name: 'shop', namespace: 'team', annotations: { 'certsmith.dev/cluster-issuer': 'install-ca' } },
       spec: {
         tls: [{ hosts: ['shop.team.example'], secretName: 'shop-tls' }],
-        rules: [{ host: 'shop.team.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } }],
+        rules: [
+          { host: 'shop.team.example', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } },
+        ],
       },
     } as KubeObject);
     const shop = (await waitForReady(client, Resources.certificates, 'team', 'shop-tls')) as Certificate;
@@ -473,24 +515,37 @@ describe('on a cluster', () => {
   }
 
   it('helm upgrade changes the operator in place', async () => {
-    await helm('upgrade', 'certsmith', chartDir, '--namespace', NS, '--kubeconfig', cp.kubeconfigPath, '--set', 'replicas=3,logLevel=debug,podDisruptionBudget.enabled=false');
+    await helm(
+      'upgrade',
+      'certsmith',
+      chartDir,
+      '--namespace',
+      NS,
+      '--kubeconfig',
+      cp.kubeconfigPath,
+      '--set',
+      'replicas=3,logLevel=debug,podDisruptionBudget.enabled=false',
+    );
     const deploy = JSON.parse(await cp.kubectl('get', 'deployment', 'certsmith', '-n', NS, '-o', 'json'));
     assert.equal(deploy.spec.replicas, 3);
     assert.ok(deploy.spec.template.spec.containers[0].args.includes('--log-level=debug'));
     await assert.rejects(cp.kubectl('get', 'poddisruptionbudget', 'certsmith', '-n', NS), /NotFound/);
     const history = JSON.parse(await helm('history', 'certsmith', '--namespace', NS, '--kubeconfig', cp.kubeconfigPath, '-o', 'json'));
-    assert.deepEqual(history.map((h: { revision: number }) => h.revision), [1, 2]);
+    assert.deepEqual(
+      history.map((h: { revision: number }) => h.revision),
+      [1, 2],
+    );
     assert.ok(await crdsPresent());
   });
 
-  it('helm uninstall removes the operator but keeps the CRDs and every user\'s Certificate', async () => {
+  it("helm uninstall removes the operator but keeps the CRDs and every user's Certificate", async () => {
     await helm('uninstall', 'certsmith', '--namespace', NS, '--kubeconfig', cp.kubeconfigPath);
     await assert.rejects(cp.kubectl('get', 'deployment', 'certsmith', '-n', NS), /NotFound/);
     await assert.rejects(cp.kubectl('get', 'clusterrole', 'certsmith'), /NotFound/);
     await assert.rejects(cp.kubectl('get', 'service', 'certsmith-acme-solver', '-n', NS), /NotFound/);
     assert.ok(await crdsPresent(), 'the CRDs are kept');
-    assert.ok(await client.get(Resources.certificates, 'team', 'web'), 'a user\'s Certificate is kept');
-    assert.ok(await client.get(Resources.clusterIssuers, undefined, 'install-ca'), 'a user\'s ClusterIssuer is kept');
+    assert.ok(await client.get(Resources.certificates, 'team', 'web'), "a user's Certificate is kept");
+    assert.ok(await client.get(Resources.clusterIssuers, undefined, 'install-ca'), "a user's ClusterIssuer is kept");
     assert.ok(await client.get(Resources.secrets, 'team', 'web-tls'), 'its Secret is kept');
   });
 
@@ -516,7 +571,7 @@ async function imageRuntime(): Promise<{ nodeFlags: string[]; env: Record<string
 }
 
 describe('image', () => {
-  it('the benchmark runs the operator with the image\'s Node flags and environment', async () => {
+  it("the benchmark runs the operator with the image's Node flags and environment", async () => {
     const image = await imageRuntime();
     const bench = operatorImage();
     assert.ok(image.nodeFlags.length > 0, 'the ENTRYPOINT has Node flags');
@@ -545,7 +600,10 @@ describe('image', () => {
       assert.ok(!installed.includes('typescript') && !installed.includes('node'), 'dev dependencies are left out');
       // Flags and environment as the image has them, with this machine's jemalloc (the test above checks they agree).
       const image = operatorImage();
-      const { stdout, stderr } = await run(process.execPath, [...image.nodeFlags, 'dist/main.js', '--help'], { cwd: dir, env: { ...process.env, ...image.env } });
+      const { stdout, stderr } = await run(process.execPath, [...image.nodeFlags, 'dist/main.js', '--help'], {
+        cwd: dir,
+        env: { ...process.env, ...image.env },
+      });
       assert.doesNotMatch(stderr, /cannot be preloaded/);
       assert.match(stdout, /Usage: certsmith-operator/);
       assert.match(stdout, /--leader-elect/);

@@ -11,7 +11,6 @@ import { EGRESS_CHAIN, nodeLeftovers, NODE_ADDRESS, POD_BRIDGE, SYSCTLS } from '
 import { NODE_DIR, NODE_NAME, podVolumeDir, SYSCTL_FILE } from '../env/node.ts';
 import { waitFor } from './helpers/wait.ts';
 
-
 function sysctls(): Record<string, string> {
   return Object.fromEntries(SYSCTLS.map((k) => [k, readFileSync(join('/proc/sys', k), 'utf8').trim()]));
 }
@@ -27,7 +26,9 @@ function pause(name: string, secret: string) {
     metadata: { name, namespace: 'default' },
     spec: {
       // kubelet sets up only the volumes a container mounts.
-      containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.10', imagePullPolicy: 'Never', volumeMounts: [{ name: 'tls', mountPath: '/tls', readOnly: true }] }],
+      containers: [
+        { name: 'pause', image: 'registry.k8s.io/pause:3.10', imagePullPolicy: 'Never', volumeMounts: [{ name: 'tls', mountPath: '/tls', readOnly: true }] },
+      ],
       volumes: [{ name: 'tls', secret: { secretName: secret } }],
       automountServiceAccountToken: false,
     },
@@ -49,13 +50,18 @@ describe('a real node', () => {
     // The egress drop is the first thing forwarded pod traffic meets.
     const forward = execFileSync('iptables', ['-t', 'mangle', '-S', 'FORWARD'], { encoding: 'utf8' }).split('\n');
     assert.equal(forward[1], `-A FORWARD -j ${EGRESS_CHAIN}`);
-    assert.match(execFileSync('iptables', ['-t', 'mangle', '-S', EGRESS_CHAIN], { encoding: 'utf8' }), new RegExp(`-s 10\\.244\\.0\\.0/24 ! -o ${POD_BRIDGE} -j DROP`));
+    assert.match(
+      execFileSync('iptables', ['-t', 'mangle', '-S', EGRESS_CHAIN], { encoding: 'utf8' }),
+      new RegExp(`-s 10\\.244\\.0\\.0/24 ! -o ${POD_BRIDGE} -j DROP`),
+    );
 
     await cp.kubectl('create', 'secret', 'generic', 'mounted', '-n', 'default', '--from-literal=value=one');
     const podFile = join(cp.dir, 'pod.json');
     writeFileSync(podFile, JSON.stringify(pause('pause', 'mounted')));
     await cp.kubectl('apply', '-f', podFile);
-    await waitFor('the pod Running', async () => (await cp.kubectl('get', 'pod', 'pause', '-n', 'default', '-o', 'jsonpath={.status.phase}')) === 'Running', { timeoutMs: 60_000 });
+    await waitFor('the pod Running', async () => (await cp.kubectl('get', 'pod', 'pause', '-n', 'default', '-o', 'jsonpath={.status.phase}')) === 'Running', {
+      timeoutMs: 60_000,
+    });
     const uid = await cp.kubectl('get', 'pod', 'pause', '-n', 'default', '-o', 'jsonpath={.metadata.uid}');
     const file = join(podVolumeDir(uid, 'secret', 'tls'), 'value');
     assert.equal(readFileSync(file, 'utf8'), 'one');
@@ -95,7 +101,11 @@ describe('a real node', () => {
     assert.ok(existsSync(SYSCTL_FILE), 'with the kernel settings from before it');
 
     cluster = await startCluster();
-    assert.deepEqual(readdirSync('/var/run/netns').filter((n) => n.startsWith('cni-')), [], 'the killed run\'s pods are gone');
+    assert.deepEqual(
+      readdirSync('/var/run/netns').filter((n) => n.startsWith('cni-')),
+      [],
+      "the killed run's pods are gone",
+    );
     await cluster.stop();
     cluster = undefined;
     assert.deepEqual(nodeLeftovers(NODE_DIR, SYSCTL_FILE), []);
@@ -132,4 +142,3 @@ function processesMentioning(dir: string): string[] {
       }
     });
 }
-

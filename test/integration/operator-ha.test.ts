@@ -46,10 +46,14 @@ it('one replica leads, and the other takes over within the lease duration when t
 
   const killedAt = Date.now();
   await operators.get(first!)!.kill();
-  const second = await waitFor('another leader', async () => {
-    const h = await leaseHolder();
-    return h && h !== first ? h : undefined;
-  }, { timeoutMs: 30_000 });
+  const second = await waitFor(
+    'another leader',
+    async () => {
+      const h = await leaseHolder();
+      return h && h !== first ? h : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
   const takeoverMs = Date.now() - killedAt;
   assert.ok(takeoverMs < 25_000, `takeover took ${takeoverMs} ms`);
   assert.ok(operators.has(second!));

@@ -97,15 +97,19 @@ describe('SessionTicketKeys', () => {
     await client.create(Resources.sessionTicketKeys, stek('fast', { secretName: 'fast-ticket-keys', rotationInterval: '3s', keep: 2 }));
     const seen: string[] = [];
     let last: Secret | undefined;
-    await waitFor('four keys in turn', async () => {
-      last = await getSecret('fast-ticket-keys');
-      const current = last?.data?.['ticket.key'];
-      if (current && seen.at(-1) !== current) seen.push(current);
-      // Each time, the Secret holds the key before as ticket.key.1 and the one before that as ticket.key.2.
-      if (current && seen.length >= 2) assert.equal(last!.data!['ticket.key.1'], seen.at(-2));
-      if (current && seen.length >= 3) assert.equal(last!.data!['ticket.key.2'], seen.at(-3));
-      return seen.length >= 4 ? true : undefined;
-    }, { timeoutMs: 40_000, intervalMs: 200 });
+    await waitFor(
+      'four keys in turn',
+      async () => {
+        last = await getSecret('fast-ticket-keys');
+        const current = last?.data?.['ticket.key'];
+        if (current && seen.at(-1) !== current) seen.push(current);
+        // Each time, the Secret holds the key before as ticket.key.1 and the one before that as ticket.key.2.
+        if (current && seen.length >= 2) assert.equal(last!.data!['ticket.key.1'], seen.at(-2));
+        if (current && seen.length >= 3) assert.equal(last!.data!['ticket.key.2'], seen.at(-3));
+        return seen.length >= 4 ? true : undefined;
+      },
+      { timeoutMs: 40_000, intervalMs: 200 },
+    );
     assert.equal(new Set(seen).size, 4, 'every rotation draws a new key');
     assert.deepEqual(Object.keys(last!.data!).sort(), ['ticket.key', 'ticket.key.1', 'ticket.key.2'], 'the oldest key is dropped');
     for (const k of Object.values(last!.data!)) assert.equal(Buffer.from(k, 'base64').length, 48);
@@ -114,7 +118,10 @@ describe('SessionTicketKeys', () => {
 
     // keep lowered to 0: the previous keys go without a rotation.
     // Retried on a conflict: the operator writes the status at every rotation, between our read and our write.
-    await editObject<SessionTicketKeys>(client, Resources.sessionTicketKeys, NS, 'fast', (o) => ({ ...o, spec: { ...o.spec!, keep: 0, rotationInterval: '1h' } }));
+    await editObject<SessionTicketKeys>(client, Resources.sessionTicketKeys, NS, 'fast', (o) => ({
+      ...o,
+      spec: { ...o.spec!, keep: 0, rotationInterval: '1h' },
+    }));
     await waitFor('previous keys dropped', async () => {
       const s = await getSecret('fast-ticket-keys');
       return Object.keys(s?.data ?? {}).join() === 'ticket.key' ? s : undefined;
@@ -141,7 +148,7 @@ describe('SessionTicketKeys', () => {
     assert.deepEqual(after!.data, mine.data);
   });
 
-  it('lets two servers mounting the Secret resume each other\'s TLS sessions, across a rotation', async () => {
+  it("lets two servers mounting the Secret resume each other's TLS sessions, across a rotation", async () => {
     const ca: CA = await makeCA(workDir, 'STEK Test CA');
     const pair = await ca.issue({ commonName: 'api', dnsNames: ['api.example.com'] });
     await client.create(Resources.sessionTicketKeys, stek('shared', { secretName: 'shared-ticket-keys', rotationInterval: '4s', keep: 1 }));
@@ -150,7 +157,14 @@ describe('SessionTicketKeys', () => {
     // Two pods, each with its own kubelet-style mount of the Secret and its own certificate mount.
     const replicas: { server: Server; port: number; tls: ServerTLS; generation(): number; keys(): Buffer }[] = [];
     for (const pod of ['pod-a', 'pod-b']) {
-      const projector: Projector = startProjector({ client, log, kind: 'Secret', namespace: NS, name: 'shared-ticket-keys', dir: join(workDir, pod, 'tickets') });
+      const projector: Projector = startProjector({
+        client,
+        log,
+        kind: 'Secret',
+        namespace: NS,
+        name: 'shared-ticket-keys',
+        dir: join(workDir, pod, 'tickets'),
+      });
       closers.push(() => projector.stop());
       await projector.ready();
       const certDir = join(workDir, pod, 'tls');
@@ -164,7 +178,13 @@ describe('SessionTicketKeys', () => {
       server.on('tlsClientError', () => undefined);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       closers.push(() => new Promise((r) => server.close(r)));
-      replicas.push({ server, port: (server.address() as { port: number }).port, tls, generation: ticketKeys.generation, keys: () => ticketKeys.current().keys });
+      replicas.push({
+        server,
+        port: (server.address() as { port: number }).port,
+        tls,
+        generation: ticketKeys.generation,
+        keys: () => ticketKeys.current().keys,
+      });
     }
     const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
     const options = { servername: 'api.example.com', ca: ca.certPem };

@@ -123,7 +123,10 @@ describe('TrustBundle', () => {
     const b = await waitForCondition('org-roots', 'Synced', (c) => c.status === 'True', 'Synced');
     assert.equal(findCondition(b.status?.conditions, 'Ready')?.reason, 'Built');
     expected = [...fingerprints(rootCaPem).slice(0, 1), ...fingerprints(inlineCa), ...fingerprints(configMapCa)].sort();
-    assert.deepEqual(b.status?.certificates?.map((c) => c.fingerprint), expected);
+    assert.deepEqual(
+      b.status?.certificates?.map((c) => c.fingerprint),
+      expected,
+    );
     assert.equal(b.status?.targetsSynced, 4);
     assert.equal(b.status?.targetsTotal, 4);
     assert.ok(b.status?.earliestExpiry);
@@ -182,7 +185,10 @@ describe('TrustBundle', () => {
       metadata: { name: 'mine', namespace: 'team-a' },
       data: { note: 'user data' },
     } as ConfigMap);
-    await client.create(Resources.trustBundles, trustBundle('mine', { ...spec(), target: { configMap: { key: 'ca.crt' }, namespaceSelector: { matchLabels: { trust: 'yes' } } } }));
+    await client.create(
+      Resources.trustBundles,
+      trustBundle('mine', { ...spec(), target: { configMap: { key: 'ca.crt' }, namespaceSelector: { matchLabels: { trust: 'yes' } } } }),
+    );
     const b = await waitForCondition('mine', 'Synced', (c) => c.reason === 'TargetConflict', 'TargetConflict');
     assert.match(findCondition(b.status?.conditions, 'Synced')!.message!, /ConfigMap team-a\/mine/);
     assert.deepEqual((await getConfigMap('team-a', 'mine'))?.data, { note: 'user data' });
@@ -261,8 +267,14 @@ describe('TrustBundle truststores and ClusterTrustBundle', () => {
       { file: 'truststore.jks', type: 'JKS', password: 'changeit' },
     ];
     for (const s of stores) {
-      const keytool = spawnSync('keytool', ['-list', '-rfc', '-keystore', join(dir, s.file), '-storetype', s.type, '-storepass', s.password], { encoding: 'utf8' });
-      assert.equal(keytool.error, undefined, `keytool must be on PATH (openjdk-17-jre-headless, installed by test/env/system-packages.sh): ${keytool.error?.message}`);
+      const keytool = spawnSync('keytool', ['-list', '-rfc', '-keystore', join(dir, s.file), '-storetype', s.type, '-storepass', s.password], {
+        encoding: 'utf8',
+      });
+      assert.equal(
+        keytool.error,
+        undefined,
+        `keytool must be on PATH (openjdk-17-jre-headless, installed by test/env/system-packages.sh): ${keytool.error?.message}`,
+      );
       assert.equal(keytool.status, 0, `keytool reads ${s.file}: ${keytool.stdout}${keytool.stderr}`);
       assert.deepEqual(fingerprints(keytool.stdout.replaceAll('\r', '')).sort(), fingerprints(pem), `keytool lists the bundle's certificates from ${s.file}`);
     }

@@ -20,7 +20,15 @@ import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { certificate, clusterIssuer, createNamespace, replaceSecretData, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { reconcileCount, reconciledAgain, touch, type ControllerName } from './helpers/reconciles.ts';
-import { assertLeavesAlwaysTrusted, assertReissuedOnceBy, createTrustedLeaves, fingerprintsOf, startRotationRecorder, type ConfigMap, type RotationSetup } from './helpers/rotation.ts';
+import {
+  assertLeavesAlwaysTrusted,
+  assertReissuedOnceBy,
+  createTrustedLeaves,
+  fingerprintsOf,
+  startRotationRecorder,
+  type ConfigMap,
+  type RotationSetup,
+} from './helpers/rotation.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
@@ -102,7 +110,10 @@ describe('user CA replaced in its Secret', () => {
     }
     const snaps = recorder.snapshots;
     const both = [ca1.fingerprint, ca2.fingerprint].sort().join();
-    assert.ok(snaps.some((s) => s.bundle.join() === both), 'a moment with both CAs in the bundle');
+    assert.ok(
+      snaps.some((s) => s.bundle.join() === both),
+      'a moment with both CAs in the bundle',
+    );
     assertLeavesAlwaysTrusted(snaps);
     // The old CA left only after every leaf had moved.
     const retired = snaps.find((s) => s.at > replacedAt && s.bundle.join() === ca2.fingerprint)!.at;
@@ -111,7 +122,10 @@ describe('user CA replaced in its Secret', () => {
     // Each leaf re-issued exactly once, by the new CA.
     await assertReissuedOnceBy(snaps, LEAVES, ca2.der);
     const final = await getIssuer('user');
-    assert.deepEqual(final?.status?.ca?.generations?.map((g) => [g.fingerprint, g.role]), [[ca2.fingerprint, 'signing']]);
+    assert.deepEqual(
+      final?.status?.ca?.generations?.map((g) => [g.fingerprint, g.role]),
+      [[ca2.fingerprint, 'signing']],
+    );
   });
 });
 
@@ -125,7 +139,10 @@ describe('user CA bad replacement', () => {
       apiVersion: API_VERSION,
       kind: 'TrustBundle',
       metadata: { name: 'bad-trust' },
-      spec: { sources: [{ issuer: { kind: 'ClusterIssuer', name: 'bad' } }], target: { configMap: { key: 'ca.crt' }, namespaceSelector: { matchLabels: { trust: 'yes' } } } },
+      spec: {
+        sources: [{ issuer: { kind: 'ClusterIssuer', name: 'bad' } }],
+        target: { configMap: { key: 'ca.crt' }, namespaceSelector: { matchLabels: { trust: 'yes' } } },
+      },
     } as TrustBundle);
     await client.create(
       Resources.certificates,

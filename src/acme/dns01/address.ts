@@ -7,7 +7,8 @@ export const DNS_PORT = 53;
 
 export function parseServerAddress(text: string, defaultPort = DNS_PORT): ServerAddress {
   const s = text.trim();
-  const bad = (why: string) => new CertsmithError('InvalidSpec', `nameserver "${text}" is not a valid address: ${why} (expected host, host:port or [IPv6]:port)`);
+  const bad = (why: string) =>
+    new CertsmithError('InvalidSpec', `nameserver "${text}" is not a valid address: ${why} (expected host, host:port or [IPv6]:port)`);
   if (s === '') throw bad('it is empty');
   let host: string;
   let port: string | undefined;

@@ -78,7 +78,7 @@ export function answerHasTxt(msg: Message, fqdn: string, value: string): boolean
  * list of nameservers to check is configured.
  */
 export async function findAuthoritativeNameservers(
-  query: { zone: string; resolver: string; /** Port of the nameservers found (default 53). */ port?: number },
+  query: { zone: string; resolver: string /** Port of the nameservers found (default 53). */; port?: number },
   opts: DnsQueryOptions = {},
 ): Promise<string[]> {
   const resolver = parseServerAddress(query.resolver);
@@ -89,7 +89,10 @@ export async function findAuthoritativeNameservers(
     throw new CertsmithError('Dns01ZoneNotFound', `${where} knows no NS records for zone "${canonicalName(query.zone)}": check the zone name`);
   }
   if (nsAnswer.header.rcode !== Rcode.NOERROR) {
-    throw new CertsmithError('Dns01BadResponse', `${where} answered ${rcodeName(nsAnswer.header.rcode)} when asked for the NS records of "${canonicalName(query.zone)}"`);
+    throw new CertsmithError(
+      'Dns01BadResponse',
+      `${where} answered ${rcodeName(nsAnswer.header.rcode)} when asked for the NS records of "${canonicalName(query.zone)}"`,
+    );
   }
   const addresses = new Set<string>();
   for (const host of hosts) {

@@ -7,7 +7,19 @@ import { formatServerAddress, parseServerAddress } from './address.ts';
 import { DEFAULT_DNS_TIMEOUT_MS, exchangeTcp } from './transport.ts';
 import { signMessage, verifyResponse, type TsigAlgorithm, type TsigKey } from './tsig.ts';
 import type { Dns01Provider, TxtRecord } from './types.ts';
-import { canonicalName, decodeMessage, DEFAULT_TXT_TTL, encodeQuery, encodeUpdate, isInZone, nameLabels, Rcode, rcodeName, RRType, type TxtChange } from './wire.ts';
+import {
+  canonicalName,
+  decodeMessage,
+  DEFAULT_TXT_TTL,
+  encodeQuery,
+  encodeUpdate,
+  isInZone,
+  nameLabels,
+  Rcode,
+  rcodeName,
+  RRType,
+  type TxtChange,
+} from './wire.ts';
 import { findZoneBySoa } from './zone.ts';
 
 export interface Rfc2136Config {

@@ -27,7 +27,13 @@ export function exchangeTcp(server: ServerAddress, message: Uint8Array, timeoutM
       else resolve(answer!);
     };
     const timer = setTimeout(
-      () => finish(new CertsmithError('Dns01Unreachable', `nameserver ${where} did not answer over TCP within ${timeoutMs} ms: check the address and that a firewall lets TCP port ${server.port} through`)),
+      () =>
+        finish(
+          new CertsmithError(
+            'Dns01Unreachable',
+            `nameserver ${where} did not answer over TCP within ${timeoutMs} ms: check the address and that a firewall lets TCP port ${server.port} through`,
+          ),
+        ),
       timeoutMs,
     );
     socket.once('connect', () => {
@@ -67,7 +73,13 @@ export async function exchangeUdp(server: ServerAddress, message: Uint8Array, ti
       else resolve(answer!);
     };
     const timer = setTimeout(
-      () => finish(new CertsmithError('Dns01Unreachable', `nameserver ${where} did not answer over UDP within ${timeoutMs} ms: check the address and that a firewall lets UDP port ${server.port} through`)),
+      () =>
+        finish(
+          new CertsmithError(
+            'Dns01Unreachable',
+            `nameserver ${where} did not answer over UDP within ${timeoutMs} ms: check the address and that a firewall lets UDP port ${server.port} through`,
+          ),
+        ),
       timeoutMs,
     );
     socket.on('message', (msg, rinfo) => {

@@ -135,7 +135,9 @@ export function verifyResponse(response: Uint8Array, opts: VerifyOptions): Decod
 
   const skew = t.timeSigned - Math.floor(opts.clock.now().getTime() / 1000);
   if (Math.abs(skew) > t.fudge) {
-    throw rejected(`signed its answer at a time ${Math.abs(skew)} s ${skew > 0 ? 'ahead of' : 'behind'} our clock, beyond the ${t.fudge} s allowed: check NTP on both machines`);
+    throw rejected(
+      `signed its answer at a time ${Math.abs(skew)} s ${skew > 0 ? 'ahead of' : 'behind'} our clock, beyond the ${t.fudge} s allowed: check NTP on both machines`,
+    );
   }
   return msg;
 }

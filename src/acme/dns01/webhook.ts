@@ -39,8 +39,10 @@ export function createWebhookProvider(config: WebhookConfig): Dns01Provider {
   } catch {
     throw new CertsmithError('InvalidSpec', `webhook url "${config.url}" is not a URL`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new CertsmithError('InvalidSpec', `webhook url must be https:// or http://, not ${url.protocol}//`);
-  if (config.caBundle !== undefined && url.protocol !== 'https:') throw new CertsmithError('InvalidSpec', 'webhook caBundle is set but the url is not https://');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new CertsmithError('InvalidSpec', `webhook url must be https:// or http://, not ${url.protocol}//`);
+  if (config.caBundle !== undefined && url.protocol !== 'https:')
+    throw new CertsmithError('InvalidSpec', 'webhook caBundle is set but the url is not https://');
   // Strict parsing: only CERTIFICATE blocks, so a pasted private key is refused here, not sent along as trust.
   const ca = config.caBundle === undefined ? undefined : parseCertificatesPem(config.caBundle).map((der) => encodePem('CERTIFICATE', der));
   const timeoutMs = config.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;

@@ -344,7 +344,10 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
             return {
               kind: 'failed',
               order: undefined,
-              error: new AcmeError('AcmeValidationFailed', `the ${ch.type} challenge for ${ch.identifier} was not visible after ${PRESENT_TIMEOUT_MS / 60_000} minutes: ${seen.detail ?? 'not found'}`),
+              error: new AcmeError(
+                'AcmeValidationFailed',
+                `the ${ch.type} challenge for ${ch.identifier} was not visible after ${PRESENT_TIMEOUT_MS / 60_000} minutes: ${seen.detail ?? 'not found'}`,
+              ),
             };
           }
           waiting.push(`${ch.identifier}: ${seen.detail ?? 'not visible yet'}`);
@@ -384,7 +387,11 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
       // would only find the same. A new order gets a new key.
       await abandon(order, input);
       const { ns, name } = orderKeySecret(input, order);
-      return { kind: 'failed', order: undefined, error: new AcmeError('AcmeProblem', `the private key of order ${order.orderURL} was lost (Secret ${ns}/${name} is gone); a new order will be placed`) };
+      return {
+        kind: 'failed',
+        order: undefined,
+        error: new AcmeError('AcmeProblem', `the private key of order ${order.orderURL} was lost (Secret ${ns}/${name} is gone); a new order will be placed`),
+      };
     }
     const pem = await client.downloadCertificate(
       { url: order.orderURL!, certificate: order.certificateURL, status: 'valid' },
@@ -396,7 +403,11 @@ export function createAcmeIssuance(deps: AcmeIssuanceDeps) {
     if (!publicKeyMatches(key.privateKey, leaf)) {
       // The key that finalized this order is gone (it never reached its Secret): only a new order can help.
       await abandon(order, input);
-      return { kind: 'failed', order: undefined, error: new AcmeError('AcmeProblem', 'the issued certificate does not match the private key kept for the order; a new order will be placed') };
+      return {
+        kind: 'failed',
+        order: undefined,
+        error: new AcmeError('AcmeProblem', 'the issued certificate does not match the private key kept for the order; a new order will be placed'),
+      };
     }
     const x = new X509Certificate(Buffer.from(leaf));
     return {

@@ -45,8 +45,7 @@ export function createChallengeSolvers(opts: ChallengeSolverOptions): ChallengeS
     if (!s) throw new CertsmithError('AcmeNoSolver', `the issuer no longer has solver #${ctx.challenge.solver} for ${ctx.challenge.identifier}`);
     return s;
   };
-  const secretNamespace = (issuer: Issuer, kind: IssuerKind) =>
-    kind === 'ClusterIssuer' ? opts.clusterResourceNamespace : (issuer.metadata.namespace ?? '');
+  const secretNamespace = (issuer: Issuer, kind: IssuerKind) => (kind === 'ClusterIssuer' ? opts.clusterResourceNamespace : (issuer.metadata.namespace ?? ''));
   const recursive = () => (opts.recursiveNameservers?.length ? [...opts.recursiveNameservers] : getServers());
 
   async function secretKey(ns: string, ref: { name: string; key?: string }, fallback: string, what: string): Promise<string> {
@@ -85,16 +84,15 @@ export function createChallengeSolvers(opts: ChallengeSolverOptions): ChallengeS
   /** The zone a webhook's record belongs to, found through the resolvers; undefined when they cannot tell. */
   async function zoneByResolvers(fqdn: string): Promise<string | undefined> {
     const server = parseServerAddress(recursive()[0] ?? '127.0.0.1');
-    const askSoa = async (name: string) => decodeMessage(await exchange(server, encodeQuery({ id: randomInt(0x10000), name, type: RRType.SOA, recursionDesired: true }), 5_000));
+    const askSoa = async (name: string) =>
+      decodeMessage(await exchange(server, encodeQuery({ id: randomInt(0x10000), name, type: RRType.SOA, recursionDesired: true }), 5_000));
     return findZoneBySoa(fqdn, askSoa, 'the resolver').catch(() => undefined);
   }
 
   async function dnsCheckServers(ctx: ChallengeContext, dns01: NonNullable<AcmeSolver['dns01']>): Promise<string[]> {
     if (opts.dns01CheckNameservers?.length) return [...opts.dns01CheckNameservers];
     const zone = ctx.challenge.zone ?? (await zoneByResolvers(ctx.challenge.fqdn!));
-    const authoritative = zone
-      ? await findAuthoritativeNameservers({ zone, resolver: recursive()[0] ?? '127.0.0.1' }).catch(() => [] as string[])
-      : [];
+    const authoritative = zone ? await findAuthoritativeNameservers({ zone, resolver: recursive()[0] ?? '127.0.0.1' }).catch(() => [] as string[]) : [];
     const primary = dns01.rfc2136 ? [dns01.rfc2136.nameserver] : [];
     const all = [...new Set([...primary, ...authoritative])];
     if (all.length === 0) {

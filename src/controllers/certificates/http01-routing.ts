@@ -115,7 +115,8 @@ export function createHttp01Routing(opts: {
       const editName = route.editInPlace;
       if (editName) {
         const ingress = await kube.get<IngressObject>(Resources.ingresses, ns, editName);
-        if (!ingress) throw new CertsmithError('InvalidSpec', `the Ingress ${ns}/${editName} the HTTP-01 challenge path goes into (edit in place) does not exist`);
+        if (!ingress)
+          throw new CertsmithError('InvalidSpec', `the Ingress ${ns}/${editName} the HTTP-01 challenge path goes into (edit in place) does not exist`);
         const next = withChallengePath(ingress, ch.identifier, ch.token);
         if (next !== ingress) await kube.replace(Resources.ingresses, next);
         return;

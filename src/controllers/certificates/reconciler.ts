@@ -122,9 +122,7 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
 
     // 1. Validate: the API server checked the schema; these are the rules it cannot express.
     const parsed = CertificateSpec.safeParse(cert.spec);
-    const problems = parsed.success
-      ? validateCertificateSpec(parsed.data)
-      : [formatZodIssues(parsed.error)];
+    const problems = parsed.success ? validateCertificateSpec(parsed.data) : [formatZodIssues(parsed.error)];
     if (!parsed.success || problems.length > 0) {
       return notReady(Reason.InvalidSpec, `Invalid spec: ${problems.join('; ')}`);
     }
@@ -154,20 +152,16 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
       if (writer && writer !== name) ownership = { kind: 'inUse', by: writer };
     }
     if (ownership.kind === 'inUse') {
-      return notReady(
-        Reason.SecretInUse,
-        `Secret ${desired.secretName} is written by Certificate ${ownership.by}: give this Certificate its own secretName`,
-        { event: 'Conflict' },
-      );
+      return notReady(Reason.SecretInUse, `Secret ${desired.secretName} is written by Certificate ${ownership.by}: give this Certificate its own secretName`, {
+        event: 'Conflict',
+      });
     }
     if (ownership.kind === 'foreign') return secretConflict(desired.secretName);
 
     // 3. Decide whether to issue. For an ACME issuer the CA sets usages and subject fields itself, and may ask
     // (ARI) for an earlier renewal.
     const issuer =
-      desired.issuer.kind === 'ClusterIssuer'
-        ? deps.clusterIssuers.get(undefined, desired.issuer.name)
-        : deps.issuers.get(ns, desired.issuer.name);
+      desired.issuer.kind === 'ClusterIssuer' ? deps.clusterIssuers.get(undefined, desired.issuer.name) : deps.issuers.get(ns, desired.issuer.name);
     const acmeIssuer = issuer?.spec?.acme ? issuer : undefined;
     const stored = ownership.kind === 'ours' ? readStoredSecret(secret) : undefined;
     const certID = acmeIssuer && issuedBy(stored, desired.issuer) ? ariCertId(stored) : undefined;
@@ -454,11 +448,7 @@ function ariMoment(info: RenewalInfoStatus, certID: string): Date {
 
 /** rotationPolicy Never keeps the stored key when it still fits the spec; otherwise a fresh key. */
 async function keyFor(desired: DesiredCertificate, stored: StoredSecret | undefined): Promise<KeyObject> {
-  const reusable =
-    !desired.rotateKey &&
-    stored?.privateKey &&
-    stored.keySpec?.algorithm === desired.key.algorithm &&
-    stored.keySpec.size === desired.key.size;
+  const reusable = !desired.rotateKey && stored?.privateKey && stored.keySpec?.algorithm === desired.key.algorithm && stored.keySpec.size === desired.key.size;
   return reusable ? stored!.privateKey! : generatePrivateKey(desired.key);
 }
 

@@ -57,5 +57,9 @@ export function buildSecret(
 }
 
 function sortKeys(o: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]!]));
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]!]),
+  );
 }

@@ -16,11 +16,7 @@ export interface CertificateRef {
   creationTimestamp?: string;
 }
 
-export function secretOwnership(
-  certName: string,
-  secret: { metadata: ObjectMeta } | undefined,
-  isLive: (certificateName: string) => boolean,
-): SecretOwnership {
+export function secretOwnership(certName: string, secret: { metadata: ObjectMeta } | undefined, isLive: (certificateName: string) => boolean): SecretOwnership {
   if (!secret) return { kind: 'free' };
   if (secret.metadata.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) return { kind: 'foreign' };
   const owner = secret.metadata.annotations?.[CERTIFICATE_NAME_ANNOTATION];
@@ -36,8 +32,6 @@ export function secretOwnership(
  */
 export function secretWriter(certs: readonly CertificateRef[], secretName: string): string | undefined {
   const candidates = certs.filter((c) => c.secretName === secretName);
-  candidates.sort(
-    (a, b) => compareStrings(a.creationTimestamp ?? '', b.creationTimestamp ?? '') || compareStrings(a.name, b.name),
-  );
+  candidates.sort((a, b) => compareStrings(a.creationTimestamp ?? '', b.creationTimestamp ?? '') || compareStrings(a.name, b.name));
   return candidates[0]?.name;
 }

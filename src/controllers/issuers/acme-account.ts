@@ -49,14 +49,20 @@ export async function ensureAcmeAccount(
     });
     if (status === 'valid') return { acme: prev, message: describe(prev.uri!, spec.server), contacted: true };
     if (status !== 'unknown') {
-      throw new CertsmithError('AcmeAccountProblem', `the ACME account ${prev.uri} is ${status} at ${spec.server}: use a new account key Secret to register a new account`);
+      throw new CertsmithError(
+        'AcmeAccountProblem',
+        `the ACME account ${prev.uri} is ${status} at ${spec.server}: use a new account key Secret to register a new account`,
+      );
     }
   }
   const fresh = reuse ? await deps.accounts.clientFor(issuer, kind) : client;
   // Registering an existing key returns its account (RFC 8555 7.3.1), so this is also how a lost account URL is found.
   const { accountUrl, status } = await fresh.registerAccount({ ...(spec.email ? { email: spec.email } : {}) });
   if (status !== 'valid') {
-    throw new CertsmithError('AcmeAccountProblem', `the ACME account ${accountUrl} is ${status} at ${spec.server}: use a new account key Secret to register a new account`);
+    throw new CertsmithError(
+      'AcmeAccountProblem',
+      `the ACME account ${accountUrl} is ${status} at ${spec.server}: use a new account key Secret to register a new account`,
+    );
   }
   const acme = {
     uri: accountUrl,

@@ -4,13 +4,7 @@
 import type { Logger } from 'pino';
 import { toRfc3339 } from '../../api/conditions.ts';
 import { caSecretNameOf, type Issuer, type IssuerKind, type IssuerStatus, type ManagedCa } from '../../api/issuer.ts';
-import {
-  CA_ISSUER_ANNOTATION,
-  CA_SIGNING_SINCE_ANNOTATION,
-  CERTIFICATE_NAME_ANNOTATION,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-} from '../../api/labels.ts';
+import { CA_ISSUER_ANNOTATION, CA_SIGNING_SINCE_ANNOTATION, CERTIFICATE_NAME_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
 import type { TrustBundle } from '../../api/trust-bundle.ts';
 import { CertsmithError, errorCode } from '../../errors.ts';
 import { loadCaSigner } from '../../signers/ca-signer.ts';
@@ -90,7 +84,9 @@ export function createManagedCa(deps: ManagedCaDeps) {
       propagationDelayMs: t.propagationDelayMs,
       retireGraceMs: t.retireGraceMs,
       bundlesNotSynced: pendingFp
-        ? bundles.filter((b) => !bundleHoldsCa({ name: b.metadata.name, generation: b.metadata.generation, status: b.status }, pendingFp)).map((b) => b.metadata.name)
+        ? bundles
+            .filter((b) => !bundleHoldsCa({ name: b.metadata.name, generation: b.metadata.generation, status: b.status }, pendingFp))
+            .map((b) => b.metadata.name)
         : [],
       retiringLeaves: retiringFps.size > 0 ? countLeavesSignedBy(deps.secrets.list(), retiringFps, now) : 0,
       // A gate recorded in another phase does not count for this one.
@@ -102,7 +98,11 @@ export function createManagedCa(deps: ManagedCaDeps) {
     if (a.kind === 'create') {
       const g = await createGeneration({ commonName: spec.commonName, durationMs: t.durationMs, key: t.key }, now);
       if (a.signNow) {
-        gens = { retiring: [...gens.retiring, ...(gens.signing ? [stripKey(gens.signing)] : [])], signing: g, ...(gens.pending ? { pending: gens.pending } : {}) };
+        gens = {
+          retiring: [...gens.retiring, ...(gens.signing ? [stripKey(gens.signing)] : [])],
+          signing: g,
+          ...(gens.pending ? { pending: gens.pending } : {}),
+        };
         signingSince = now;
       } else {
         gens = { ...gens, pending: g };

@@ -134,7 +134,9 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
       const outcome = deps.userCa(issuer, signer, now);
       if (outcome.switched) {
         await deps.events.record(issuer, 'Normal', 'CAReplaced', outcome.message);
-        deps.log.child({ kind: deps.kind, namespace: issuer.metadata.namespace, name: issuer.metadata.name }).info({ ca: outcome.status.caFingerprint }, 'CA Secret replaced');
+        deps.log
+          .child({ kind: deps.kind, namespace: issuer.metadata.namespace, name: issuer.metadata.name })
+          .info({ ca: outcome.status.caFingerprint }, 'CA Secret replaced');
       }
       return { status: 'True', reason: Reason.IssuerReady, message: outcome.message, extra: outcome.status, requeueAfterMs: outcome.requeueAfterMs };
     }
@@ -162,7 +164,13 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
       lastCheckedAt: accountCheckedAt.get(key),
     });
     if (outcome.contacted) accountCheckedAt.set(key, now);
-    return { status: 'True', reason: Reason.AcmeAccountRegistered, message: outcome.message, extra: { acme: outcome.acme }, requeueAfterMs: ACCOUNT_RECHECK_MS };
+    return {
+      status: 'True',
+      reason: Reason.AcmeAccountRegistered,
+      message: outcome.message,
+      extra: { acme: outcome.acme },
+      requeueAfterMs: ACCOUNT_RECHECK_MS,
+    };
   }
 }
 
@@ -175,5 +183,9 @@ interface Check {
 }
 
 function normalize(s: IssuerStatus | undefined): unknown {
-  return Object.fromEntries(Object.entries(s ?? {}).filter(([, v]) => v !== undefined).sort(([a], [b]) => compareStrings(a, b)));
+  return Object.fromEntries(
+    Object.entries(s ?? {})
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => compareStrings(a, b)),
+  );
 }

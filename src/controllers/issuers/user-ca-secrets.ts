@@ -17,11 +17,7 @@ export interface UserCaSecretWatch {
   stop(): void;
 }
 
-export function createUserCaSecretWatch(deps: {
-  client: KubeClient;
-  log: Logger;
-  onChange: (namespace: string, name: string) => void;
-}): UserCaSecretWatch {
+export function createUserCaSecretWatch(deps: { client: KubeClient; log: Logger; onChange: (namespace: string, name: string) => void }): UserCaSecretWatch {
   const informers = new Map<string, Informer<SecretObject>>();
   let stopped = false;
   const keyOf = (ns: string, name: string) => `${ns}/${name}`;

@@ -44,8 +44,11 @@ export function createUserCa(deps: { secrets: Store<SecretObject> }) {
     const signingRec = recorded.find((g) => g.role === 'signing');
     // Before generations were recorded, status named the signing CA only: its certificate is unknown, so it
     // cannot be kept in the bundles, but the switch still starts the spread.
-    const recordedSigning =
-      signingRec ? toGen(signingRec) : issuer.status?.caFingerprint ? { fingerprint: issuer.status.caFingerprint, notBefore: now, notAfter: now } : undefined;
+    const recordedSigning = signingRec
+      ? toGen(signingRec)
+      : issuer.status?.caFingerprint
+        ? { fingerprint: issuer.status.caFingerprint, notBefore: now, notAfter: now }
+        : undefined;
     const prev = issuer.status?.ca;
     const d = decideUserCa({
       now,

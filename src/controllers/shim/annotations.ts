@@ -31,8 +31,7 @@ const FIELD_SUFFIX: Record<ShimField, string> = {
   http01EditInPlace: 'acme-http01-edit-in-place',
 };
 
-const keysUnder = (prefix: string) =>
-  Object.fromEntries(Object.entries(FIELD_SUFFIX).map(([f, s]) => [f, `${prefix}${s}`])) as Record<ShimField, string>;
+const keysUnder = (prefix: string) => Object.fromEntries(Object.entries(FIELD_SUFFIX).map(([f, s]) => [f, `${prefix}${s}`])) as Record<ShimField, string>;
 
 export const ISSUER_ANNOTATION = 'certsmith.dev/issuer';
 export const CLUSTER_ISSUER_ANNOTATION = 'certsmith.dev/cluster-issuer';
@@ -142,10 +141,14 @@ export function certificateSpecFromAnnotations(annotations: Readonly<Record<stri
   if (Object.keys(privateKey).length > 0) fields.privateKey = privateKey;
   const usages = lookup('usages');
   if (usages) {
-    const names = usages.value.split(',').map((u) => u.trim()).filter(Boolean);
+    const names = usages.value
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean);
     const unknown = names.filter((u) => !USAGE.safeParse(u).success);
     if (names.length === 0) bad(usages, 'names no usage: list them separated by commas, such as "digital signature,key encipherment,server auth"');
-    else if (unknown.length > 0) bad(usages, `has unknown usages ${unknown.map((u) => `"${u}"`).join(', ')}: use ${USAGE.options.map((u) => `"${u}"`).join(', ')}`);
+    else if (unknown.length > 0)
+      bad(usages, `has unknown usages ${unknown.map((u) => `"${u}"`).join(', ')}: use ${USAGE.options.map((u) => `"${u}"`).join(', ')}`);
     else fields.usages = names.map((u) => USAGE.parse(u));
   }
   const editInPlace = lookup('http01EditInPlace');
@@ -162,7 +165,10 @@ export function certificateSpecFromAnnotations(annotations: Readonly<Record<stri
 }
 
 /** Which issuer the annotations name; undefined when they name none (the object is not ours to act on). */
-function issuerFrom(ann: Readonly<Record<string, string>>, opts: AnnotationOptions): { ref?: { name: string; kind: IssuerKind }; problems: string[] } | undefined {
+function issuerFrom(
+  ann: Readonly<Record<string, string>>,
+  opts: AnnotationOptions,
+): { ref?: { name: string; kind: IssuerKind }; problems: string[] } | undefined {
   const pick = (issuerKey: string, clusterIssuerKey: string) => {
     const i = ann[issuerKey];
     const ci = ann[clusterIssuerKey];

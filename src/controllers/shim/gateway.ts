@@ -51,7 +51,9 @@ function secretOf(l: GatewayListener, namespace: string): { secretName: string }
     return { problem: `refers to ${kind}${group ? ` (group ${group})` : ''} ${ref.name}: only a core Secret can receive a certificate` };
   }
   if (ref.namespace && ref.namespace !== namespace) {
-    return { problem: `refers to the Secret ${ref.namespace}/${ref.name} in another namespace: a certificate is only written to the Gateway's namespace (${namespace})` };
+    return {
+      problem: `refers to the Secret ${ref.namespace}/${ref.name} in another namespace: a certificate is only written to the Gateway's namespace (${namespace})`,
+    };
   }
   return { secretName: ref.name };
 }
@@ -90,7 +92,9 @@ export function planGateway(gateway: GatewayObject, opts: AnnotationOptions): Ga
   const { targets, problems: listenerProblems } = gatewayTlsPlan(gateway);
   const problems = listenerProblems.map((p) => `${p.message}; no Certificate was made for it`);
   if (asked.http01EditInPlace) {
-    problems.push(`${FIELD_ANNOTATIONS.http01EditInPlace} has no meaning on a Gateway (HTTP-01 goes through a temporary HTTPRoute on its HTTP listener): ignored`);
+    problems.push(
+      `${FIELD_ANNOTATIONS.http01EditInPlace} has no meaning on a Gateway (HTTP-01 goes through a temporary HTTPRoute on its HTTP listener): ignored`,
+    );
   }
   const certificates: DesiredShimCertificate[] = [];
   for (const t of targets) {

@@ -42,12 +42,16 @@ export function planIngress(ingress: Ingress, opts: AnnotationOptions): IngressP
     const hosts = [...new Set((entry.hosts ?? []).map((h) => h.trim()).filter(Boolean))];
     const secretName = entry.secretName?.trim();
     if (!secretName) {
-      problems.push(`${where} has no secretName${hosts.length ? ` (hosts ${hosts.join(', ')})` : ''}: name the Secret the certificate goes into; no Certificate was made for it`);
+      problems.push(
+        `${where} has no secretName${hosts.length ? ` (hosts ${hosts.join(', ')})` : ''}: name the Secret the certificate goes into; no Certificate was made for it`,
+      );
       return;
     }
     const earlier = firstUse.get(secretName);
     if (earlier !== undefined) {
-      problems.push(`${where}.secretName "${secretName}" is also used by spec.tls[${earlier}]: one Certificate writes one Secret; give each entry its own secretName`);
+      problems.push(
+        `${where}.secretName "${secretName}" is also used by spec.tls[${earlier}]: one Certificate writes one Secret; give each entry its own secretName`,
+      );
       return;
     }
     firstUse.set(secretName, i);

@@ -87,7 +87,8 @@ export function createShimReconciler<T extends KubeObject>(ownerKind: ShimOwnerK
     const record = (reason: string, message: string) => deps.events.record(obj, 'Normal', reason, message);
     for (const n of outcome.created) await record(ShimEventReason.CreateCertificate, `Created Certificate ${n}`);
     for (const n of outcome.updated) await record(ShimEventReason.UpdateCertificate, `Updated Certificate ${n}`);
-    for (const n of outcome.deleted) await record(ShimEventReason.DeleteCertificate, `Deleted Certificate ${n}: no ${ownerKind.asker} asks for it any more (its Secret stays)`);
+    for (const n of outcome.deleted)
+      await record(ShimEventReason.DeleteCertificate, `Deleted Certificate ${n}: no ${ownerKind.asker} asks for it any more (its Secret stays)`);
     if (outcome.created.length + outcome.updated.length + outcome.deleted.length > 0) {
       log.info({ created: outcome.created, updated: outcome.updated, deleted: outcome.deleted }, 'synced certificates');
     }

@@ -57,7 +57,10 @@ const LABEL_VALUE = /^[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 export function ownerLabelValue(name: string): string {
   if (LABEL_VALUE.test(name)) return name;
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
-  const head = name.slice(0, 52).replace(/[^-A-Za-z0-9_.]/g, '-').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  const head = name
+    .slice(0, 52)
+    .replace(/[^-A-Za-z0-9_.]/g, '-')
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
   return head ? `${head}-${hash}` : hash;
 }
 
@@ -79,9 +82,7 @@ export function shimCertificate(owner: ShimOwner, desired: DesiredShimCertificat
       namespace: owner.namespace,
       labels: { [SHIM_OWNER_KIND_LABEL]: owner.kind, [SHIM_OWNER_NAME_LABEL]: ownerLabelValue(owner.name) },
       ...(desired.annotations && Object.keys(desired.annotations).length > 0 ? { annotations: { ...desired.annotations } } : {}),
-      ownerReferences: [
-        { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true },
-      ],
+      ownerReferences: [{ apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true }],
     },
     spec: desired.spec,
   };

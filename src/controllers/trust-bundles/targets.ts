@@ -1,12 +1,7 @@
 // Which ConfigMaps, Secrets and ClusterTrustBundle a TrustBundle should have, which of them already hold its bundle, and the objects
 // to apply. Pure: the reconciler does the reads and writes.
 import type { KubeObject } from '../../api/meta.ts';
-import {
-  TRUST_BUNDLE_ANNOTATION,
-  TRUST_BUNDLE_HASH_ANNOTATION,
-  TRUST_BUNDLE_LABEL,
-  type TrustBundleSpec,
-} from '../../api/trust-bundle.ts';
+import { TRUST_BUNDLE_ANNOTATION, TRUST_BUNDLE_HASH_ANNOTATION, TRUST_BUNDLE_LABEL, type TrustBundleSpec } from '../../api/trust-bundle.ts';
 import { matchesSelector } from '../../trust/selector.ts';
 
 export type TargetKind = 'ConfigMap' | 'Secret' | 'ClusterTrustBundle';
@@ -60,7 +55,14 @@ export function desiredTargets(bundleName: string, spec: TrustBundleSpec, namesp
   const ctb = spec.target.clusterTrustBundle;
   if (ctb) {
     const name = clusterTrustBundleName(bundleName, ctb.signerName);
-    out.push({ kind: 'ClusterTrustBundle', namespace: '', name, key: '', ...(name !== bundleName ? { bundle: bundleName } : {}), ...(ctb.signerName ? { signerName: ctb.signerName } : {}) });
+    out.push({
+      kind: 'ClusterTrustBundle',
+      namespace: '',
+      name,
+      key: '',
+      ...(name !== bundleName ? { bundle: bundleName } : {}),
+      ...(ctb.signerName ? { signerName: ctb.signerName } : {}),
+    });
   }
   return out;
 }
@@ -99,7 +101,11 @@ export function targetObject(t: DesiredTarget, pem: string, hash: string, format
     annotations: { [TRUST_BUNDLE_ANNOTATION]: bundle, [TRUST_BUNDLE_HASH_ANNOTATION]: hash },
   };
   // Sorted keys: the same body every time.
-  const binary = Object.fromEntries(Object.keys(formats).sort().map((k) => [k, Buffer.from(formats[k]!).toString('base64')]));
+  const binary = Object.fromEntries(
+    Object.keys(formats)
+      .sort()
+      .map((k) => [k, Buffer.from(formats[k]!).toString('base64')]),
+  );
   switch (t.kind) {
     case 'ConfigMap':
       return { apiVersion: 'v1', kind: 'ConfigMap', metadata, data: { [t.key]: pem }, ...(Object.keys(binary).length ? { binaryData: binary } : {}) };

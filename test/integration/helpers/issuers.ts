@@ -14,7 +14,12 @@ export async function createCaClusterIssuer(client: KubeClient, namespace: strin
   await client.create(Resources.clusterIssuers, clusterIssuer(`${name}-selfsigned`, { selfSigned: {} }));
   await client.create(
     Resources.certificates,
-    certificate(namespace, `${name}-root`, { secretName: `${name}-root`, commonName: `${name} root`, isCA: true, issuerRef: { kind: 'ClusterIssuer', name: `${name}-selfsigned` } }),
+    certificate(namespace, `${name}-root`, {
+      secretName: `${name}-root`,
+      commonName: `${name} root`,
+      isCA: true,
+      issuerRef: { kind: 'ClusterIssuer', name: `${name}-selfsigned` },
+    }),
   );
   await waitForReady(client, Resources.certificates, namespace, `${name}-root`, undefined, timeoutMs);
   await client.create(Resources.clusterIssuers, clusterIssuer(name, { ca: { secretName: `${name}-root` } }));
@@ -25,7 +30,12 @@ export async function createTestIssuers(client: KubeClient, pebble: Pebble, root
   await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
   await client.create(
     Resources.certificates,
-    certificate('certsmith', 'root-ca', { secretName: 'root-ca', isCA: true, commonName: rootCommonName, issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' } }),
+    certificate('certsmith', 'root-ca', {
+      secretName: 'root-ca',
+      isCA: true,
+      commonName: rootCommonName,
+      issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' },
+    }),
   );
   await waitForReady(client, Resources.certificates, 'certsmith', 'root-ca');
   await client.create(Resources.clusterIssuers, clusterIssuer('test-ca', { ca: { secretName: 'root-ca' } }));

@@ -36,7 +36,19 @@ export function startOperator(opts: {
   const child: ChildProcess = spawn(
     process.execPath,
     // Free ports unless a test names them (the last flag wins): replicas and other runs share this machine.
-    [...(opts.nodeFlags ?? []), opts.entry ?? join(root, 'src/main.ts'), '--kubeconfig', opts.kubeconfigPath, '--health-port', '0', '--acme-http01-solver-port', '0', '--identity', name, ...(opts.args ?? [])],
+    [
+      ...(opts.nodeFlags ?? []),
+      opts.entry ?? join(root, 'src/main.ts'),
+      '--kubeconfig',
+      opts.kubeconfigPath,
+      '--health-port',
+      '0',
+      '--acme-http01-solver-port',
+      '0',
+      '--identity',
+      name,
+      ...(opts.args ?? []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
   );
   child.stdout!.pipe(out, { end: false });

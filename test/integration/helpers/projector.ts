@@ -141,10 +141,14 @@ export function startProjector(opts: ProjectorOptions): Projector {
     dir: opts.dir,
     projections,
     async ready(timeoutMs = 30_000) {
-      await waitFor(`${opts.kind} ${opts.namespace}/${opts.name} projected into ${opts.dir}`, () => {
-        if (failure) throw failure;
-        return projections.length > 0;
-      }, { timeoutMs, intervalMs: 50 });
+      await waitFor(
+        `${opts.kind} ${opts.namespace}/${opts.name} projected into ${opts.dir}`,
+        () => {
+          if (failure) throw failure;
+          return projections.length > 0;
+        },
+        { timeoutMs, intervalMs: 50 },
+      );
     },
     async stop() {
       stopped = true;

@@ -23,7 +23,10 @@ export async function reconcileCount(operator: OperatorProcess, controller: Cont
 
 /** Waits until the controller has finished `times` more reconciles than `since` (waited for: a loaded machine is late). */
 export async function reconciledAgain(operator: OperatorProcess, controller: ControllerName, since: number, times: number, timeoutMs = 30_000): Promise<void> {
-  await waitFor(`${times} more ${controller} reconciles`, async () => (await reconcileCount(operator, controller)) >= since + times, { timeoutMs, intervalMs: 100 });
+  await waitFor(`${times} more ${controller} reconciles`, async () => (await reconcileCount(operator, controller)) >= since + times, {
+    timeoutMs,
+    intervalMs: 100,
+  });
 }
 
 /**

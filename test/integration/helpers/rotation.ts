@@ -16,7 +16,10 @@ export interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
 }
 
-export const fingerprintsOf = (pem: string) => parseCertificatesPem(pem).map((d) => createHash('sha256').update(d).digest('hex')).sort();
+export const fingerprintsOf = (pem: string) =>
+  parseCertificatesPem(pem)
+    .map((d) => createHash('sha256').update(d).digest('hex'))
+    .sort();
 
 export interface RotationSnapshot {
   at: number;
@@ -54,7 +57,12 @@ export async function createTrustedLeaves(r: RotationSetup, firstCa: string): Pr
   for (const name of r.leaves) {
     await r.client.create(
       Resources.certificates,
-      certificate(r.namespace, name, { secretName: `${name}-tls`, dnsNames: [`${name}.apps.svc`], duration: '1h', issuerRef: { kind: 'ClusterIssuer', name: r.issuer } }),
+      certificate(r.namespace, name, {
+        secretName: `${name}-tls`,
+        dnsNames: [`${name}.apps.svc`],
+        duration: '1h',
+        issuerRef: { kind: 'ClusterIssuer', name: r.issuer },
+      }),
     );
   }
   for (const name of r.leaves) await waitForReady(r.client, Resources.certificates, r.namespace, name);

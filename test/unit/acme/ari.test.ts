@@ -53,13 +53,61 @@ describe('certIdOf, on certificates made by openssl', () => {
     newKey('ca.key');
     newKey('ca2.key');
     newKey('leaf.key');
-    run(['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=ARI example CA', '-days', '1', '-addext', `subjectKeyIdentifier=${rfcKeyId}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-out', 'ca.crt']);
+    run([
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'ca.key',
+      '-subj',
+      '/CN=ARI example CA',
+      '-days',
+      '1',
+      '-addext',
+      `subjectKeyIdentifier=${rfcKeyId}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-out',
+      'ca.crt',
+    ]);
     // This CA's key identifier is openssl's own (a SHA-1 of the key), which certsmith must read back the same.
-    run(['req', '-x509', '-new', '-key', 'ca2.key', '-subj', '/CN=ARI hashed-id CA', '-days', '1', '-addext', 'subjectKeyIdentifier=hash', '-addext', 'basicConstraints=critical,CA:TRUE', '-out', 'ca2.crt']);
+    run([
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'ca2.key',
+      '-subj',
+      '/CN=ARI hashed-id CA',
+      '-days',
+      '1',
+      '-addext',
+      'subjectKeyIdentifier=hash',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-out',
+      'ca2.crt',
+    ]);
     run(['req', '-new', '-key', 'leaf.key', '-subj', '/CN=leaf.example.com', '-out', 'leaf.csr']);
     writeFileSync(join(dir, 'leaf.ext'), 'authorityKeyIdentifier=keyid:always\nbasicConstraints=CA:FALSE\n');
     const issue = (ca: string, serial: string, out: string, ext = true): Made => {
-      run(['x509', '-req', '-in', 'leaf.csr', '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-set_serial', serial, '-days', '1', ...(ext ? ['-extfile', 'leaf.ext'] : []), '-out', out]);
+      run([
+        'x509',
+        '-req',
+        '-in',
+        'leaf.csr',
+        '-CA',
+        `${ca}.crt`,
+        '-CAkey',
+        `${ca}.key`,
+        '-set_serial',
+        serial,
+        '-days',
+        '1',
+        ...(ext ? ['-extfile', 'leaf.ext'] : []),
+        '-out',
+        out,
+      ]);
       const printedSerial = /^serial=([0-9A-F]+)$/m.exec(run(['x509', '-in', out, '-noout', '-serial']))?.[1];
       assert.ok(printedSerial, `openssl printed no serial for ${out}`);
       let aki: string | undefined;
@@ -129,7 +177,12 @@ describe('certIdOf refuses what has no certID', () => {
     { name: 'throws InvalidPEM for a length of more than four bytes', der: [0x30, 0x85, 0x01, 0x00, 0x00, 0x00, 0x00] },
   ];
   for (const c of bad) {
-    it(c.name, () => assert.throws(() => certIdOf(new Uint8Array(c.der), 'aabb'), (err) => isCertsmithError(err, 'InvalidPEM')));
+    it(c.name, () =>
+      assert.throws(
+        () => certIdOf(new Uint8Array(c.der), 'aabb'),
+        (err) => isCertsmithError(err, 'InvalidPEM'),
+      ),
+    );
   }
 });
 
@@ -174,7 +227,13 @@ describe('renewalTimeWithAri', () => {
   const caMoment = momentInWindow(window, certID);
   const cases: { name: string; local: Date; window?: typeof window; certID?: string; expected: Date }[] = [
     { name: 'takes the CA moment when it is earlier than the local renewal time', local: new Date('2026-06-01T00:00:00Z'), window, certID, expected: caMoment },
-    { name: 'keeps the local renewal time when the CA window is later', local: new Date('2026-04-01T00:00:00Z'), window, certID, expected: new Date('2026-04-01T00:00:00Z') },
+    {
+      name: 'keeps the local renewal time when the CA window is later',
+      local: new Date('2026-04-01T00:00:00Z'),
+      window,
+      certID,
+      expected: new Date('2026-04-01T00:00:00Z'),
+    },
     { name: 'keeps the local renewal time without a window', local: new Date('2026-06-01T00:00:00Z'), certID, expected: new Date('2026-06-01T00:00:00Z') },
     { name: 'keeps the local renewal time without a certID', local: new Date('2026-06-01T00:00:00Z'), window, expected: new Date('2026-06-01T00:00:00Z') },
   ];

@@ -58,7 +58,9 @@ async function startFakeCa(dir: string, name: string): Promise<FakeCa> {
       state.requests.push({ method: req.method ?? '', path, ...(jws ? { jws } : {}) });
       const send = (status: number, body: object | undefined, headers: Record<string, string> = {}) => {
         const type = status >= 400 ? 'application/problem+json' : 'application/json';
-        res.writeHead(status, { 'replay-nonce': `${name}-${++nonce}`, ...(body ? { 'content-type': type } : {}), ...headers }).end(body ? JSON.stringify(body) : undefined);
+        res
+          .writeHead(status, { 'replay-nonce': `${name}-${++nonce}`, ...(body ? { 'content-type': type } : {}), ...headers })
+          .end(body ? JSON.stringify(body) : undefined);
       };
       const accountOf = (kid: string | undefined) => [...state.accounts.entries()].find(([url]) => url === kid);
       if (path === '/dir') return send(200, { newNonce: `${base}/nonce`, newAccount: `${base}/new-account`, newOrder: `${base}/new-order` });

@@ -152,7 +152,8 @@ describe('planSolvers', () => {
     const plan = planSolvers([dns('www.example.com'), dns('*.example.org')], [http01, dns01Zone], {});
     assert.deepEqual(plan, {
       ok: false,
-      message: 'wildcard *.example.org can only be validated over DNS-01, and no dns01 solver selects it: add a dns01 solver (or widen a selector) on the issuer',
+      message:
+        'wildcard *.example.org can only be validated over DNS-01, and no dns01 solver selects it: add a dns01 solver (or widen a selector) on the issuer',
     });
   });
 
@@ -188,7 +189,10 @@ describe('authorizationName', () => {
     const ids = orderIdentifiers(request({ dnsNames: ['*.example.com', 'example.com'], ipAddresses: ['192.0.2.1'] }));
     // How the CA answers: a wildcard identifier comes back without "*." and flagged.
     const authzs = ids.map((i) => (i.value.startsWith('*.') ? { identifier: { ...i, value: i.value.slice(2) }, wildcard: true } : { identifier: i }));
-    assert.deepEqual(authzs.map(authorizationName), ids.map((i) => i.value));
+    assert.deepEqual(
+      authzs.map(authorizationName),
+      ids.map((i) => i.value),
+    );
   });
 });
 

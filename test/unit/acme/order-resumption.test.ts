@@ -26,7 +26,12 @@ describe('orderToResume', () => {
       chosen: undefined,
     },
     { name: 'skips an order recorded by a Certificate or taken up already', orders: [order('o/1'), order('o/2')], taken: ['o/1', 'o/2'], chosen: undefined },
-    { name: 'takes the order nobody has recorded when another one is', orders: [order('o/1'), order('o/2', { expires: '2026-12-01T13:00:00Z' })], taken: ['o/1'], chosen: 'o/2' },
+    {
+      name: 'takes the order nobody has recorded when another one is',
+      orders: [order('o/1'), order('o/2', { expires: '2026-12-01T13:00:00Z' })],
+      taken: ['o/1'],
+      chosen: 'o/2',
+    },
     { name: 'skips an expired order', orders: [order('o/1', { expires: '2026-12-01T12:00:00Z' })], chosen: undefined },
     { name: 'takes an order that states no expiry', orders: [order('o/1', { expires: undefined })], chosen: 'o/1' },
     { name: 'skips an order for other names', orders: [order('o/1', { identifiers: [dns('api.example.com')] })], chosen: undefined },
@@ -47,14 +52,33 @@ describe('orderToResume', () => {
       orders: [order('o/1', { identifiers: [ip('2001:DB8:0:0::1'), dns('WWW.example.com'), dns('api.example.com')] })],
       chosen: 'o/1',
     },
-    { name: 'does not take a DNS name for an IP address', wanted: { identifiers: [ip('192.0.2.1')] }, orders: [order('o/1', { identifiers: [dns('192.0.2.1')] })], chosen: undefined },
-    { name: 'skips an order under another profile than the one wanted', wanted: { ...wantWww, profile: 'shortlived' }, orders: [order('o/1', { profile: 'classic' })], chosen: undefined },
-    { name: 'takes an order under the wanted profile', wanted: { ...wantWww, profile: 'shortlived' }, orders: [order('o/1', { profile: 'shortlived' })], chosen: 'o/1' },
+    {
+      name: 'does not take a DNS name for an IP address',
+      wanted: { identifiers: [ip('192.0.2.1')] },
+      orders: [order('o/1', { identifiers: [dns('192.0.2.1')] })],
+      chosen: undefined,
+    },
+    {
+      name: 'skips an order under another profile than the one wanted',
+      wanted: { ...wantWww, profile: 'shortlived' },
+      orders: [order('o/1', { profile: 'classic' })],
+      chosen: undefined,
+    },
+    {
+      name: 'takes an order under the wanted profile',
+      wanted: { ...wantWww, profile: 'shortlived' },
+      orders: [order('o/1', { profile: 'shortlived' })],
+      chosen: 'o/1',
+    },
     { name: 'takes an order whose profile the CA chose when none is wanted', orders: [order('o/1', { profile: 'default' })], chosen: 'o/1' },
     { name: 'takes an order from a CA that states no profile', wanted: { ...wantWww, profile: 'shortlived' }, orders: [order('o/1')], chosen: 'o/1' },
     {
       name: 'prefers the order expiring last, the newest',
-      orders: [order('o/1', { expires: '2026-12-02T10:00:00Z' }), order('o/3', { expires: '2026-12-02T11:30:00Z' }), order('o/2', { expires: '2026-12-02T11:00:00Z' })],
+      orders: [
+        order('o/1', { expires: '2026-12-02T10:00:00Z' }),
+        order('o/3', { expires: '2026-12-02T11:30:00Z' }),
+        order('o/2', { expires: '2026-12-02T11:00:00Z' }),
+      ],
       chosen: 'o/3',
     },
     { name: 'between orders expiring together, takes the first URL', orders: [order('o/2'), order('o/1')], chosen: 'o/1' },
@@ -69,7 +93,13 @@ describe('orderToResume', () => {
 });
 
 describe('mayBeUnrecorded', () => {
-  for (const [status, expected] of [['pending', true], ['ready', true], ['processing', false], ['valid', false], ['invalid', false]] as const) {
+  for (const [status, expected] of [
+    ['pending', true],
+    ['ready', true],
+    ['processing', false],
+    ['valid', false],
+    ['invalid', false],
+  ] as const) {
     it(`${expected ? 'keeps' : 'drops'} ${status === 'invalid' ? 'an' : 'a'} ${status} order`, () => assert.equal(mayBeUnrecorded(status), expected));
   }
 });

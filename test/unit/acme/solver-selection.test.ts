@@ -21,7 +21,12 @@ describe('chooseSolver picks the most specific solver that can validate the name
     labels?: Record<string, string>;
     expected: { index: number; type: 'http-01' | 'dns-01' };
   }[] = [
-    { name: 'a lone solver without a selector takes every name', identifier: dns('www.example.com'), solvers: [http01()], expected: { index: 0, type: 'http-01' } },
+    {
+      name: 'a lone solver without a selector takes every name',
+      identifier: dns('www.example.com'),
+      solvers: [http01()],
+      expected: { index: 0, type: 'http-01' },
+    },
     { name: 'a dns01 solver answers with dns-01', identifier: dns('www.example.com'), solvers: [dns01()], expected: { index: 0, type: 'dns-01' } },
     {
       name: 'without selectors the first in the list wins',

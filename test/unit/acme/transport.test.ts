@@ -122,7 +122,9 @@ describe('the ACME transport', () => {
 
   describe('answers', () => {
     it('sends a body as JWS JSON and reads a JSON answer', async () => {
-      const res = await transport({ caPem, userAgent: 'certsmith-test/1' }).request(`${base}/echo`, 'post', { data: { protected: 'p', payload: '', signature: 's' } });
+      const res = await transport({ caPem, userAgent: 'certsmith-test/1' }).request(`${base}/echo`, 'post', {
+        data: { protected: 'p', payload: '', signature: 's' },
+      });
       assert.equal(res.status, 200);
       assert.deepEqual(res.data, {
         method: 'POST',

@@ -23,7 +23,10 @@ describe('setCondition', () => {
   });
   it('orders conditions by type', () => {
     const list = setCondition(setCondition([], { type: 'Ready', status: 'True' }, t0), { type: 'Issuing', status: 'False' }, t0);
-    assert.deepEqual(list.map((c) => c.type), ['Issuing', 'Ready']);
+    assert.deepEqual(
+      list.map((c) => c.type),
+      ['Issuing', 'Ready'],
+    );
   });
   it('formats times as whole-second RFC 3339', () => assert.equal(toRfc3339(t0), '2026-01-01T00:00:00Z'));
 });

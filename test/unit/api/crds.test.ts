@@ -28,7 +28,10 @@ describe('CRD generation', () => {
     for (const crd of customResourceDefinitions()) {
       const v = crd.spec.versions[0]!;
       assert.deepEqual(v.subresources, { status: {} });
-      assert.ok(v.additionalPrinterColumns.some((c) => c.name === 'Ready'), crd.metadata.name);
+      assert.ok(
+        v.additionalPrinterColumns.some((c) => c.name === 'Ready'),
+        crd.metadata.name,
+      );
     }
   });
 

@@ -11,7 +11,11 @@ describe('API reference generation', () => {
   const types: { name: string; schema: Record<string, unknown>; expected: string }[] = [
     { name: 'a plain string', schema: { type: 'string' }, expected: 'string' },
     { name: 'an enum lists its values', schema: { type: 'string', enum: ['RSA', 'ECDSA'] }, expected: 'string (one of `RSA`, `ECDSA`)' },
-    { name: 'zod\'s unbounded integer limits are left out', schema: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 }, expected: 'integer' },
+    {
+      name: "zod's unbounded integer limits are left out",
+      schema: { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 },
+      expected: 'integer',
+    },
     { name: 'a range is shown', schema: { type: 'integer', minimum: 1, maximum: 99 }, expected: 'integer (1–99)' },
     { name: 'string lengths are shown', schema: { type: 'string', minLength: 1, maxLength: 253 }, expected: 'string (1–253 chars)' },
     { name: 'an array of strings', schema: { type: 'array', items: { type: 'string' }, maxItems: 50 }, expected: '[]string (≤ 50 items)' },
@@ -19,7 +23,12 @@ describe('API reference generation', () => {
     { name: 'a map', schema: { type: 'object', additionalProperties: { type: 'string' } }, expected: 'map[string]string' },
     {
       name: 'a list map names its keys',
-      schema: { type: 'array', items: { type: 'object', properties: { type: { type: 'string' } } }, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] },
+      schema: {
+        type: 'array',
+        items: { type: 'object', properties: { type: { type: 'string' } } },
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
+      },
       expected: '[]object (list map keyed by type)',
     },
     { name: 'no type is any', schema: {}, expected: 'any' },
@@ -31,9 +40,17 @@ describe('API reference generation', () => {
     { name: '"(default X)" in the description', schema: { description: 'Key algorithm (default ECDSA).' }, expected: 'ECDSA' },
     { name: '"(default: X)" in the description', schema: { description: 'Namespaces that get the targets (default: all).' }, expected: 'all' },
     { name: '"(key default: X)" names the key', schema: { description: 'Secret holding the key (key default: tls.key).' }, expected: 'key: tls.key' },
-    { name: 'a "Default:" sentence', schema: { description: 'Renew early. Default: when 1/3 of the lifetime remains.' }, expected: 'when 1/3 of the lifetime remains' },
+    {
+      name: 'a "Default:" sentence',
+      schema: { description: 'Renew early. Default: when 1/3 of the lifetime remains.' },
+      expected: 'when 1/3 of the lifetime remains',
+    },
     { name: 'a value marked "(default)"', schema: { description: 'Always: a new key every time (default). Never: keep it.' }, expected: 'Always' },
-    { name: 'several defaults keep what each is for', schema: { description: 'RSA 2048/4096 (default 2048); ECDSA 256/384 (default 256)' }, expected: 'RSA 2048; ECDSA 256' },
+    {
+      name: 'several defaults keep what each is for',
+      schema: { description: 'RSA 2048/4096 (default 2048); ECDSA 256/384 (default 256)' },
+      expected: 'RSA 2048; ECDSA 256',
+    },
     { name: 'no default stated', schema: { description: 'Email subject alternative names.' }, expected: '' },
   ];
   for (const c of defaults) it(`default: ${c.name}`, () => assert.equal(defaultOf(c.schema), c.expected));

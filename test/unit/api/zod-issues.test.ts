@@ -3,11 +3,14 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { formatZodIssues } from '../../../src/api/zod-issues.ts';
 
-const Spec = z.object({
-  secretName: z.string({ error: 'must be a string' }),
-  privateKey: z.object({ size: z.number({ error: 'must be a number' }) }).optional(),
-  dnsNames: z.array(z.string({ error: 'must be a string' })).optional(),
-}, { error: 'must be an object' });
+const Spec = z.object(
+  {
+    secretName: z.string({ error: 'must be a string' }),
+    privateKey: z.object({ size: z.number({ error: 'must be a number' }) }).optional(),
+    dnsNames: z.array(z.string({ error: 'must be a string' })).optional(),
+  },
+  { error: 'must be an object' },
+);
 
 function issuesOf(value: unknown): z.ZodError {
   const parsed = Spec.safeParse(value);
@@ -30,6 +33,9 @@ describe('formatZodIssues', () => {
 
   it('names a path the way the caller says (a flag for a config key)', () => {
     const flags: Record<string, string> = { secretName: '--secret-name' };
-    assert.equal(formatZodIssues(issuesOf({ secretName: 1 }), (path) => flags[String(path[0])] ?? String(path[0])), '--secret-name: must be a string');
+    assert.equal(
+      formatZodIssues(issuesOf({ secretName: 1 }), (path) => flags[String(path[0])] ?? String(path[0])),
+      '--secret-name: must be a string',
+    );
   });
 });

@@ -35,8 +35,7 @@ interface Rule {
 const rules: Rule[] = [
   {
     name: 'policy/ and pki/ do no I/O: no I/O built-in, nothing from kube/, runtime/, acme/, controllers/ or observability/',
-    breaks: (i) =>
-      inPolicyOrPki(i.file) && ((isIoBuiltin(i.target) && !takesOnlyPureNetNames(i)) || IO_LAYERS.some((l) => under(l)(i.target))),
+    breaks: (i) => inPolicyOrPki(i.file) && ((isIoBuiltin(i.target) && !takesOnlyPureNetNames(i)) || IO_LAYERS.some((l) => under(l)(i.target))),
   },
   {
     name: 'only kube/ imports @kubernetes/client-node',
@@ -118,10 +117,18 @@ describe('extractImports', () => {
     },
   ];
   for (const c of cases) {
-    it(c.name, () => assert.deepEqual(extractImports(c.source).map(({ specifier, names }) => ({ specifier, names })), c.expected));
+    it(c.name, () =>
+      assert.deepEqual(
+        extractImports(c.source).map(({ specifier, names }) => ({ specifier, names })),
+        c.expected,
+      ),
+    );
   }
   it('gives the line of each import', () => {
-    assert.deepEqual(extractImports(`\nimport './a.ts';\n\nconst m = import('./b.ts');`).map((r) => r.line), [2, 4]);
+    assert.deepEqual(
+      extractImports(`\nimport './a.ts';\n\nconst m = import('./b.ts');`).map((r) => r.line),
+      [2, 4],
+    );
   });
 });
 

@@ -4,14 +4,29 @@ import { compareCrd, diffPaths, evaluateLease, formatCheck, normalizeSchema, rep
 import { customResourceDefinitions } from '../../../src/api/crds.ts';
 
 const now = new Date('2026-01-01T00:00:10Z');
-const lease = (spec: LeaseLike['spec']): LeaseLike => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'certsmith-operator', namespace: 'certsmith' }, spec });
+const lease = (spec: LeaseLike['spec']): LeaseLike => ({
+  apiVersion: 'coordination.k8s.io/v1',
+  kind: 'Lease',
+  metadata: { name: 'certsmith-operator', namespace: 'certsmith' },
+  spec,
+});
 
 describe('evaluateLease', () => {
   const cases: { name: string; lease: LeaseLike | undefined; ok: boolean; message: RegExp }[] = [
-    { name: 'passes a Lease renewed within its duration', lease: lease({ holderIdentity: 'pod-a', leaseDurationSeconds: 15, renewTime: '2026-01-01T00:00:08.000000Z' }), ok: true, message: /^Lease certsmith\/certsmith-operator held by pod-a, renewed 2s ago$/ },
+    {
+      name: 'passes a Lease renewed within its duration',
+      lease: lease({ holderIdentity: 'pod-a', leaseDurationSeconds: 15, renewTime: '2026-01-01T00:00:08.000000Z' }),
+      ok: true,
+      message: /^Lease certsmith\/certsmith-operator held by pod-a, renewed 2s ago$/,
+    },
     { name: 'fails a missing Lease', lease: undefined, ok: false, message: /not found/ },
     { name: 'fails a released Lease', lease: lease({ holderIdentity: '', renewTime: '2026-01-01T00:00:08Z' }), ok: false, message: /is not held/ },
-    { name: 'fails a Lease not renewed for longer than its duration', lease: lease({ holderIdentity: 'pod-a', leaseDurationSeconds: 15, renewTime: '2025-12-31T23:59:00Z' }), ok: false, message: /last renewed 70s ago, longer than its 15s duration: the operator is stopped/ },
+    {
+      name: 'fails a Lease not renewed for longer than its duration',
+      lease: lease({ holderIdentity: 'pod-a', leaseDurationSeconds: 15, renewTime: '2025-12-31T23:59:00Z' }),
+      ok: false,
+      message: /last renewed 70s ago, longer than its 15s duration: the operator is stopped/,
+    },
     { name: 'fails a held Lease without a renewTime', lease: lease({ holderIdentity: 'pod-a' }), ok: false, message: /has no renewTime/ },
   ];
   for (const c of cases) {
@@ -27,7 +42,10 @@ describe('compareCrd', () => {
   const want = customResourceDefinitions()[0] as unknown as CrdLike;
   const established = { conditions: [{ type: 'Established', status: 'True' }] };
   // What the API server returns: the same CRD, empty `properties: {}` dropped, plus status.
-  const asStored = (c: CrdLike): CrdLike => ({ ...(JSON.parse(JSON.stringify(c, (k, v) => (k === 'properties' && v && Object.keys(v).length === 0 ? undefined : v))) as CrdLike), status: established });
+  const asStored = (c: CrdLike): CrdLike => ({
+    ...(JSON.parse(JSON.stringify(c, (k, v) => (k === 'properties' && v && Object.keys(v).length === 0 ? undefined : v))) as CrdLike),
+    status: established,
+  });
 
   it('passes the generated CRD as the API server stores it', () => {
     assert.deepEqual(compareCrd(want, asStored(want)), { name: 'crd/certificates.certsmith.dev', ok: true, message: 'installed, Established and current' });
@@ -85,6 +103,9 @@ describe('formatCheck', () => {
       { name: 'operator/lease', ok: false, message: 'not held' },
     ]);
     assert.equal(r.ok, false);
-    assert.equal(formatCheck(r), ['CHECK           RESULT  DETAIL', 'api             ok      reachable', 'operator/lease  FAIL    not held', '', '1 of 2 checks failed.', ''].join('\n'));
+    assert.equal(
+      formatCheck(r),
+      ['CHECK           RESULT  DETAIL', 'api             ok      reachable', 'operator/lease  FAIL    not held', '', '1 of 2 checks failed.', ''].join('\n'),
+    );
   });
 });

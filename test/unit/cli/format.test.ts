@@ -45,20 +45,32 @@ describe('relativeTime', () => {
 
 describe('formatFields', () => {
   it('aligns the values and leaves out undefined ones', () => {
-    assert.deepEqual(formatFields([['Ready', 'True'], ['Missing', undefined], ['Next renewal', 'in 59d']], '  '), [
-      '  Ready:         True',
-      '  Next renewal:  in 59d',
-    ]);
+    assert.deepEqual(
+      formatFields(
+        [
+          ['Ready', 'True'],
+          ['Missing', undefined],
+          ['Next renewal', 'in 59d'],
+        ],
+        '  ',
+      ),
+      ['  Ready:         True', '  Next renewal:  in 59d'],
+    );
   });
 });
 
 describe('formatTable', () => {
   it('upper-cases headers, pads every column but the last, keeps rows in order', () => {
-    assert.deepEqual(formatTable(['Type', 'Reason', 'Message'], [['Normal', 'Issued', 'Issued certificate'], ['Warning', 'Failed', 'no']]), [
-      'TYPE     REASON  MESSAGE',
-      'Normal   Issued  Issued certificate',
-      'Warning  Failed  no',
-    ]);
+    assert.deepEqual(
+      formatTable(
+        ['Type', 'Reason', 'Message'],
+        [
+          ['Normal', 'Issued', 'Issued certificate'],
+          ['Warning', 'Failed', 'no'],
+        ],
+      ),
+      ['TYPE     REASON  MESSAGE', 'Normal   Issued  Issued certificate', 'Warning  Failed  no'],
+    );
   });
 
   it('keeps a multi-line message on one line', () => {

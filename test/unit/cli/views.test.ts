@@ -19,7 +19,15 @@ let otherKeyPem: string;
 before(async () => {
   const caKey = await generatePrivateKey({ algorithm: 'ECDSA', size: 256 });
   const base = { dnsNames: [], ipAddresses: [], uris: [], emailAddresses: [], notBefore, serialNumber: '01' };
-  const caDer = await signCertificate({ ...base, publicKey: caKey, subject: { commonName: 'Test Root' }, usages: [], isCA: true, notAfter: new Date(notBefore.getTime() + 365 * D), signer: { privateKey: caKey } });
+  const caDer = await signCertificate({
+    ...base,
+    publicKey: caKey,
+    subject: { commonName: 'Test Root' },
+    usages: [],
+    isCA: true,
+    notAfter: new Date(notBefore.getTime() + 365 * D),
+    signer: { privateKey: caKey },
+  });
   const leafKey = await generatePrivateKey({ algorithm: 'RSA', size: 2048 });
   const leafDer = await signCertificate({
     ...base,
@@ -49,7 +57,12 @@ function secret(data: Record<string, string>, annotations: Record<string, string
   };
 }
 
-const managed = { 'certsmith.dev/revision': '2', 'certsmith.dev/issuer-name': 'private-ca', 'certsmith.dev/issuer-kind': 'ClusterIssuer', 'certsmith.dev/certificate-name': 'web' };
+const managed = {
+  'certsmith.dev/revision': '2',
+  'certsmith.dev/issuer-name': 'private-ca',
+  'certsmith.dev/issuer-kind': 'ClusterIssuer',
+  'certsmith.dev/certificate-name': 'web',
+};
 
 describe('inspect view', () => {
   it('names the CA in ca.crt whose signature verifies, the key type, the SANs and the issuer', async () => {
@@ -102,11 +115,28 @@ describe('status view', () => {
     apiVersion: 'certsmith.dev/v1alpha1',
     kind: 'Certificate',
     metadata: { name: 'web', namespace: 'shop', uid: 'u1', annotations: { 'certsmith.dev/renew-revision': '2' } },
-    spec: { secretName: 'web-tls', issuerRef: { kind: 'ClusterIssuer', name: 'private-ca' }, dnsNames: ['web.example.test', 'www.example.test'], ipAddresses: ['10.0.0.1'] },
+    spec: {
+      secretName: 'web-tls',
+      issuerRef: { kind: 'ClusterIssuer', name: 'private-ca' },
+      dnsNames: ['web.example.test', 'www.example.test'],
+      ipAddresses: ['10.0.0.1'],
+    },
     status: {
       conditions: [
-        { type: 'Issuing', status: 'True', reason: 'RenewalRequested', message: 'a renewal of revision 2 was requested; waiting: issuer not ready', lastTransitionTime: '2026-01-10T23:59:00Z' },
-        { type: 'Ready', status: 'True', reason: 'Ready', message: 'Certificate is up to date and has not expired', lastTransitionTime: '2026-01-01T00:00:00Z' },
+        {
+          type: 'Issuing',
+          status: 'True',
+          reason: 'RenewalRequested',
+          message: 'a renewal of revision 2 was requested; waiting: issuer not ready',
+          lastTransitionTime: '2026-01-10T23:59:00Z',
+        },
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Ready',
+          message: 'Certificate is up to date and has not expired',
+          lastTransitionTime: '2026-01-01T00:00:00Z',
+        },
       ],
       notBefore: '2026-01-01T00:00:00Z',
       notAfter: '2026-04-01T00:00:00Z',
@@ -118,14 +148,41 @@ describe('status view', () => {
         requestDigest: 'x',
         issuer: 'ClusterIssuer/private-ca',
         challenges: [
-          { identifier: 'web.example.test', type: 'http-01', url: 'u', authorizationURL: 'a', token: 't', keyAuthorization: 'k', solver: 0, state: 'presented' },
+          {
+            identifier: 'web.example.test',
+            type: 'http-01',
+            url: 'u',
+            authorizationURL: 'a',
+            token: 't',
+            keyAuthorization: 'k',
+            solver: 0,
+            state: 'presented',
+          },
         ],
       },
     },
   };
   const events: EventLike[] = [
-    { apiVersion: 'v1', kind: 'Event', metadata: { name: 'b' }, type: 'Normal', reason: 'Renewed', message: 'Renewed certificate (revision 2)', count: 1, lastTimestamp: '2026-01-05T00:00:00Z' },
-    { apiVersion: 'v1', kind: 'Event', metadata: { name: 'a' }, type: 'Normal', reason: 'Issued', message: 'Issued certificate (revision 1)', count: 1, lastTimestamp: '2026-01-01T00:00:00Z' },
+    {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'b' },
+      type: 'Normal',
+      reason: 'Renewed',
+      message: 'Renewed certificate (revision 2)',
+      count: 1,
+      lastTimestamp: '2026-01-05T00:00:00Z',
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'a' },
+      type: 'Normal',
+      reason: 'Issued',
+      message: 'Issued certificate (revision 1)',
+      count: 1,
+      lastTimestamp: '2026-01-01T00:00:00Z',
+    },
   ];
 
   it('gathers conditions, renewal, the open renew request, ACME progress, the Secret and events (oldest first)', () => {
@@ -134,9 +191,15 @@ describe('status view', () => {
     assert.equal(v.issuing?.reason, 'RenewalRequested');
     assert.equal(v.renewalRequestedForRevision, 2);
     assert.deepEqual(v.acmeOrder?.challenges, [{ identifier: 'web.example.test', type: 'http-01', state: 'presented' }]);
-    assert.deepEqual(v.secret.keys?.map((k) => k.name), ['ca.crt', 'tls.crt', 'tls.key']);
+    assert.deepEqual(
+      v.secret.keys?.map((k) => k.name),
+      ['ca.crt', 'tls.crt', 'tls.key'],
+    );
     assert.equal(v.secret.certificate?.publicKey, 'RSA 2048');
-    assert.deepEqual(v.events.map((e) => e.reason), ['Issued', 'Renewed']);
+    assert.deepEqual(
+      v.events.map((e) => e.reason),
+      ['Issued', 'Renewed'],
+    );
 
     const text = formatStatus(v, now);
     assert.match(text, /^Ready:\s+True \(Ready\): Certificate is up to date and has not expired$/m);
@@ -150,7 +213,10 @@ describe('status view', () => {
   });
 
   it('shows an order that is being placed: no URL yet, since when', () => {
-    const placing = { ...cert, status: { ...cert.status, acmeOrder: { state: 'ordering', requestDigest: 'x', issuer: 'ClusterIssuer/private-ca', requestedAt: '2026-01-10T23:59:00Z' } } };
+    const placing = {
+      ...cert,
+      status: { ...cert.status, acmeOrder: { state: 'ordering', requestDigest: 'x', issuer: 'ClusterIssuer/private-ca', requestedAt: '2026-01-10T23:59:00Z' } },
+    };
     const v = buildStatusView(placing, undefined, []);
     assert.equal(v.acmeOrder?.orderURL, undefined);
     assert.match(formatStatus(v, now), /^ACME order:\n\s+URL:\s+\(being placed since 2026-01-10T23:59:00Z \(\S+ ago\)\)\n\s+State:\s+ordering$/m);

@@ -34,8 +34,18 @@ describe('parseConfig', () => {
   });
   const operatorNamespaces: { name: string; argv: string[]; env: Record<string, string>; expected: string }[] = [
     { name: 'defaults to the cluster-resource namespace', argv: ['--cluster-resource-namespace=infra'], env: {}, expected: 'infra' },
-    { name: 'reads POD_NAMESPACE as the downward API sets it', argv: ['--cluster-resource-namespace=infra'], env: { POD_NAMESPACE: 'certsmith-system' }, expected: 'certsmith-system' },
-    { name: 'takes --operator-namespace over POD_NAMESPACE', argv: ['--operator-namespace', 'ops'], env: { POD_NAMESPACE: 'certsmith-system' }, expected: 'ops' },
+    {
+      name: 'reads POD_NAMESPACE as the downward API sets it',
+      argv: ['--cluster-resource-namespace=infra'],
+      env: { POD_NAMESPACE: 'certsmith-system' },
+      expected: 'certsmith-system',
+    },
+    {
+      name: 'takes --operator-namespace over POD_NAMESPACE',
+      argv: ['--operator-namespace', 'ops'],
+      env: { POD_NAMESPACE: 'certsmith-system' },
+      expected: 'ops',
+    },
     { name: 'ignores an empty POD_NAMESPACE', argv: [], env: { POD_NAMESPACE: '' }, expected: 'certsmith' },
   ];
   for (const o of operatorNamespaces) {
@@ -60,7 +70,10 @@ describe('parseConfig', () => {
   ];
   for (const b of bad) {
     it(`refuses ${b.name} with a ConfigInvalid error naming it`, () => {
-      assert.throws(() => parseConfig(b.argv, {}), (err: Error & { code?: string }) => err.code === 'ConfigInvalid' && b.message.test(err.message));
+      assert.throws(
+        () => parseConfig(b.argv, {}),
+        (err: Error & { code?: string }) => err.code === 'ConfigInvalid' && b.message.test(err.message),
+      );
     });
   }
 });

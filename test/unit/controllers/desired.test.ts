@@ -7,12 +7,24 @@ const base = { secretName: 's', issuerRef: { name: 'ca' }, dnsNames: ['a.example
 
 describe('desiredCertificate fills in the documented defaults', () => {
   const cases = [
-    { name: 'ECDSA P-256, PKCS1, rotate Always, 90 days', spec: base, check: { key: { algorithm: 'ECDSA', size: 256 }, keyEncoding: 'PKCS1', rotateKey: true, durationMs: 2160 * 3600_000 } },
+    {
+      name: 'ECDSA P-256, PKCS1, rotate Always, 90 days',
+      spec: base,
+      check: { key: { algorithm: 'ECDSA', size: 256 }, keyEncoding: 'PKCS1', rotateKey: true, durationMs: 2160 * 3600_000 },
+    },
     { name: 'RSA defaults to 2048 bits', spec: { ...base, privateKey: { algorithm: 'RSA' as const } }, check: { key: { algorithm: 'RSA', size: 2048 } } },
-    { name: 'Ed25519 has no size and is always PKCS8', spec: { ...base, privateKey: { algorithm: 'Ed25519' as const, encoding: 'PKCS1' as const } }, check: { key: { algorithm: 'Ed25519' }, keyEncoding: 'PKCS8' } },
+    {
+      name: 'Ed25519 has no size and is always PKCS8',
+      spec: { ...base, privateKey: { algorithm: 'Ed25519' as const, encoding: 'PKCS1' as const } },
+      check: { key: { algorithm: 'Ed25519' }, keyEncoding: 'PKCS8' },
+    },
     { name: 'issuerRef kind defaults to Issuer', spec: base, check: { issuer: { name: 'ca', kind: 'Issuer' } } },
     { name: 'usages default to server TLS', spec: base, check: { usages: ['digital signature', 'key encipherment', 'server auth'] } },
-    { name: 'a CA gets cert sign and crl sign', spec: { ...base, isCA: true, usages: ['digital signature' as const] }, check: { usages: ['cert sign', 'crl sign', 'digital signature'], isCA: true } },
+    {
+      name: 'a CA gets cert sign and crl sign',
+      spec: { ...base, isCA: true, usages: ['digital signature' as const] },
+      check: { usages: ['cert sign', 'crl sign', 'digital signature'], isCA: true },
+    },
     { name: 'rotationPolicy Never keeps the key', spec: { ...base, privateKey: { rotationPolicy: 'Never' as const } }, check: { rotateKey: false } },
   ];
   for (const c of cases) {

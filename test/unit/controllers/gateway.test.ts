@@ -4,7 +4,12 @@ import type { GatewayListener, GatewayObject } from '../../../src/api/gateway-ap
 import { gatewayTlsPlan, planGateway } from '../../../src/controllers/shim/gateway.ts';
 
 function gateway(listeners: GatewayListener[]): GatewayObject {
-  return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'edge', namespace: 'web' }, spec: { gatewayClassName: 'any', listeners } };
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { name: 'edge', namespace: 'web' },
+    spec: { gatewayClassName: 'any', listeners },
+  };
 }
 const https = (name: string, hostname: string | undefined, secret: string, extra: Partial<GatewayListener> = {}): GatewayListener => ({
   name,
@@ -16,7 +21,12 @@ const https = (name: string, hostname: string | undefined, secret: string, extra
 });
 
 describe('Gateway listeners → certificates', () => {
-  const cases: { name: string; listeners: GatewayListener[]; targets: { secretName: string; dnsNames: string[]; listeners: string[] }[]; problems?: RegExp[] }[] = [
+  const cases: {
+    name: string;
+    listeners: GatewayListener[];
+    targets: { secretName: string; dnsNames: string[]; listeners: string[] }[];
+    problems?: RegExp[];
+  }[] = [
     {
       name: 'an HTTPS listener with a hostname gets a certificate for its Secret',
       listeners: [https('a', 'a.example.com', 'a-tls')],
@@ -59,7 +69,11 @@ describe('Gateway listeners → certificates', () => {
     },
     {
       name: 'only the first certificateRef receives the certificate; an explicit core group and the own namespace are fine',
-      listeners: [https('a', 'a.example.com', 'x', { tls: { certificateRefs: [{ group: 'core', kind: 'Secret', name: 'first', namespace: 'web' }, { name: 'second' }] } })],
+      listeners: [
+        https('a', 'a.example.com', 'x', {
+          tls: { certificateRefs: [{ group: 'core', kind: 'Secret', name: 'first', namespace: 'web' }, { name: 'second' }] },
+        }),
+      ],
       targets: [{ secretName: 'first', dnsNames: ['a.example.com'], listeners: ['a'] }],
     },
     {
@@ -103,7 +117,10 @@ describe('Gateway listeners → certificates', () => {
 
 describe('an annotated Gateway → Certificates', () => {
   const opts = { honourCertManager: false };
-  const annotated = (annotations: Record<string, string>, listeners: GatewayListener[]): GatewayObject => ({ ...gateway(listeners), metadata: { name: 'edge', namespace: 'web', annotations } });
+  const annotated = (annotations: Record<string, string>, listeners: GatewayListener[]): GatewayObject => ({
+    ...gateway(listeners),
+    metadata: { name: 'edge', namespace: 'web', annotations },
+  });
 
   it('a Gateway without an issuer annotation is not ours', () => {
     assert.deepEqual(planGateway(gateway([https('a', 'a.example.com', 'a-tls')]), opts), { kind: 'notAnnotated' });
@@ -124,19 +141,36 @@ describe('an annotated Gateway → Certificates', () => {
     assert.deepEqual(plan.certificates, [
       {
         name: 'c-tls',
-        spec: { secretName: 'c-tls', issuerRef: { name: 'le', kind: 'ClusterIssuer' }, dnsNames: ['c.example.com'], duration: '720h', privateKey: { algorithm: 'RSA' } },
+        spec: {
+          secretName: 'c-tls',
+          issuerRef: { name: 'le', kind: 'ClusterIssuer' },
+          dnsNames: ['c.example.com'],
+          duration: '720h',
+          privateKey: { algorithm: 'RSA' },
+        },
         annotations: { 'certsmith.dev/acme-http01-gateway': 'edge' },
       },
       {
         name: 'shared',
-        spec: { secretName: 'shared', issuerRef: { name: 'le', kind: 'ClusterIssuer' }, dnsNames: ['a.example.com', 'b.example.com'], duration: '720h', privateKey: { algorithm: 'RSA' } },
+        spec: {
+          secretName: 'shared',
+          issuerRef: { name: 'le', kind: 'ClusterIssuer' },
+          dnsNames: ['a.example.com', 'b.example.com'],
+          duration: '720h',
+          privateKey: { algorithm: 'RSA' },
+        },
         annotations: { 'certsmith.dev/acme-http01-gateway': 'edge' },
       },
     ]);
   });
 
   it('malformed annotation values make the whole Gateway invalid, naming each annotation and value', () => {
-    const plan = planGateway(annotated({ 'certsmith.dev/issuer': 'ca', 'certsmith.dev/duration': 'soon', 'certsmith.dev/private-key-size': 'big' }, [https('a', 'a.example.com', 'a-tls')]), opts);
+    const plan = planGateway(
+      annotated({ 'certsmith.dev/issuer': 'ca', 'certsmith.dev/duration': 'soon', 'certsmith.dev/private-key-size': 'big' }, [
+        https('a', 'a.example.com', 'a-tls'),
+      ]),
+      opts,
+    );
     assert.equal(plan.kind, 'invalid');
     if (plan.kind !== 'invalid') return;
     assert.equal(plan.problems.length, 2);
@@ -146,19 +180,29 @@ describe('an annotated Gateway → Certificates', () => {
 
   it('listener problems and a Secret name a Certificate cannot have are told, the other listeners still get theirs', () => {
     const plan = planGateway(
-      annotated({ 'certsmith.dev/issuer': 'ca' }, [https('nohost', undefined, 'n-tls'), https('bad', 'bad.example.com', 'Not_A_Name'), https('a', 'a.example.com', 'a-tls')]),
+      annotated({ 'certsmith.dev/issuer': 'ca' }, [
+        https('nohost', undefined, 'n-tls'),
+        https('bad', 'bad.example.com', 'Not_A_Name'),
+        https('a', 'a.example.com', 'a-tls'),
+      ]),
       opts,
     );
     assert.equal(plan.kind, 'planned');
     if (plan.kind !== 'planned') return;
-    assert.deepEqual(plan.certificates.map((c) => c.name), ['a-tls']);
+    assert.deepEqual(
+      plan.certificates.map((c) => c.name),
+      ['a-tls'],
+    );
     assert.equal(plan.problems.length, 2);
     assert.match(plan.problems[0]!, /^listener nohost has no hostname.*; no Certificate was made for it$/);
     assert.match(plan.problems[1]!, /^listener bad: secretName "Not_A_Name" is not a valid Secret name/);
   });
 
   it('edit-in-place has no meaning on a Gateway and says so', () => {
-    const plan = planGateway(annotated({ 'certsmith.dev/issuer': 'ca', 'certsmith.dev/acme-http01-edit-in-place': 'true' }, [https('a', 'a.example.com', 'a-tls')]), opts);
+    const plan = planGateway(
+      annotated({ 'certsmith.dev/issuer': 'ca', 'certsmith.dev/acme-http01-edit-in-place': 'true' }, [https('a', 'a.example.com', 'a-tls')]),
+      opts,
+    );
     assert.equal(plan.kind, 'planned');
     if (plan.kind !== 'planned') return;
     assert.equal(plan.certificates.length, 1);

@@ -17,7 +17,9 @@ const userIngress: IngressObject = {
   apiVersion: 'networking.k8s.io/v1',
   kind: 'Ingress',
   metadata: { name: 'shop', namespace: 'demo' },
-  spec: { rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } }] },
+  spec: {
+    rules: [{ host: 'shop.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } }] } }],
+  },
 };
 
 describe('temporary HTTP-01 Ingress', () => {
@@ -27,7 +29,11 @@ describe('temporary HTTP-01 Ingress', () => {
     assert.deepEqual(ing.spec?.rules, [
       {
         host: 'web.example.com',
-        http: { paths: [{ path: '/.well-known/acme-challenge/tok', pathType: 'Exact', backend: { service: { name: 'certsmith-acme-solver', port: { number: 8089 } } } }] },
+        http: {
+          paths: [
+            { path: '/.well-known/acme-challenge/tok', pathType: 'Exact', backend: { service: { name: 'certsmith-acme-solver', port: { number: 8089 } } } },
+          ],
+        },
       },
     ]);
     assert.deepEqual(ing.metadata.ownerReferences, [owner]);
@@ -105,8 +111,14 @@ describe('solver endpoints', () => {
   });
 
   it('the mirrored EndpointSlice is sorted, so an unchanged set compares equal', () => {
-    const a = solverEndpointSlice('demo', 8089, [{ address: '10.0.0.2', ready: true }, { address: '10.0.0.1', ready: true }]);
-    const b = solverEndpointSlice('demo', 8089, [{ address: '10.0.0.1', ready: true }, { address: '10.0.0.2', ready: true }]);
+    const a = solverEndpointSlice('demo', 8089, [
+      { address: '10.0.0.2', ready: true },
+      { address: '10.0.0.1', ready: true },
+    ]);
+    const b = solverEndpointSlice('demo', 8089, [
+      { address: '10.0.0.1', ready: true },
+      { address: '10.0.0.2', ready: true },
+    ]);
     assert.deepEqual(a, b);
     assert.equal(a.metadata.labels?.['kubernetes.io/service-name'], 'certsmith-acme-solver');
   });

@@ -20,7 +20,13 @@ describe('secretOwnership', () => {
     { name: 'a managed Secret naming another live Certificate is in use', secret: managed('b'), want: { kind: 'inUse', by: 'b' } },
     { name: 'a managed Secret whose Certificate is gone may be taken over', secret: managed('gone'), want: { kind: 'ours' } },
   ];
-  for (const c of cases) it(c.name, () => assert.deepEqual(secretOwnership('a', c.secret, (n) => live.has(n)), c.want));
+  for (const c of cases)
+    it(c.name, () =>
+      assert.deepEqual(
+        secretOwnership('a', c.secret, (n) => live.has(n)),
+        c.want,
+      ),
+    );
 });
 
 describe('secretWriter', () => {

@@ -9,18 +9,37 @@ const withDefault: AnnotationOptions = { honourCertManager: false, defaultIssuer
 describe('certificateSpecFromAnnotations: which issuer', () => {
   const cases: { name: string; annotations: Record<string, string>; opts?: AnnotationOptions; issuer?: { kind: string; name: string } }[] = [
     { name: 'no annotations: not annotated', annotations: {} },
-    { name: 'certsmith.dev/cluster-issuer names a ClusterIssuer', annotations: { 'certsmith.dev/cluster-issuer': 'ca' }, issuer: { kind: 'ClusterIssuer', name: 'ca' } },
+    {
+      name: 'certsmith.dev/cluster-issuer names a ClusterIssuer',
+      annotations: { 'certsmith.dev/cluster-issuer': 'ca' },
+      issuer: { kind: 'ClusterIssuer', name: 'ca' },
+    },
     { name: 'certsmith.dev/issuer names an Issuer', annotations: { 'certsmith.dev/issuer': 'local' }, issuer: { kind: 'Issuer', name: 'local' } },
     { name: "cert-manager's annotation is ignored without the migration flag", annotations: { 'cert-manager.io/cluster-issuer': 'ca' } },
-    { name: "cert-manager's cluster-issuer is honoured with the flag", annotations: { 'cert-manager.io/cluster-issuer': 'ca' }, opts: on, issuer: { kind: 'ClusterIssuer', name: 'ca' } },
-    { name: "cert-manager's issuer is honoured with the flag", annotations: { 'cert-manager.io/issuer': 'local' }, opts: on, issuer: { kind: 'Issuer', name: 'local' } },
+    {
+      name: "cert-manager's cluster-issuer is honoured with the flag",
+      annotations: { 'cert-manager.io/cluster-issuer': 'ca' },
+      opts: on,
+      issuer: { kind: 'ClusterIssuer', name: 'ca' },
+    },
+    {
+      name: "cert-manager's issuer is honoured with the flag",
+      annotations: { 'cert-manager.io/issuer': 'local' },
+      opts: on,
+      issuer: { kind: 'Issuer', name: 'local' },
+    },
     {
       name: "certsmith.dev wins over cert-manager's when both are present",
       annotations: { 'certsmith.dev/issuer': 'mine', 'cert-manager.io/cluster-issuer': 'theirs' },
       opts: on,
       issuer: { kind: 'Issuer', name: 'mine' },
     },
-    { name: 'kubernetes.io/tls-acme "true" uses the default issuer', annotations: { 'kubernetes.io/tls-acme': 'true' }, opts: withDefault, issuer: { kind: 'ClusterIssuer', name: 'letsencrypt' } },
+    {
+      name: 'kubernetes.io/tls-acme "true" uses the default issuer',
+      annotations: { 'kubernetes.io/tls-acme': 'true' },
+      opts: withDefault,
+      issuer: { kind: 'ClusterIssuer', name: 'letsencrypt' },
+    },
     { name: 'kubernetes.io/tls-acme without a default issuer is not ours to act on', annotations: { 'kubernetes.io/tls-acme': 'true' } },
     { name: 'kubernetes.io/tls-acme "false" asks for nothing', annotations: { 'kubernetes.io/tls-acme': 'false' }, opts: withDefault },
     {
@@ -77,7 +96,13 @@ describe('certificateSpecFromAnnotations: the Certificate fields', () => {
   });
 
   it("cert-manager's field annotations count only with the flag, and certsmith.dev's win", () => {
-    const annotations = { 'cert-manager.io/cluster-issuer': 'ca', 'cert-manager.io/duration': '100h', 'cert-manager.io/common-name': 'a.test', 'certsmith.dev/common-name': 'b.test', 'acme.cert-manager.io/http01-edit-in-place': 'true' };
+    const annotations = {
+      'cert-manager.io/cluster-issuer': 'ca',
+      'cert-manager.io/duration': '100h',
+      'cert-manager.io/common-name': 'a.test',
+      'certsmith.dev/common-name': 'b.test',
+      'acme.cert-manager.io/http01-edit-in-place': 'true',
+    };
     const r = certificateSpecFromAnnotations(annotations, on);
     assert.deepEqual(r.kind === 'annotated' && [r.fields, r.http01EditInPlace], [{ commonName: 'b.test', duration: '100h' }, true]);
     const r2 = certificateSpecFromAnnotations({ ...annotations, 'certsmith.dev/issuer': 'x' }, off);
@@ -88,24 +113,52 @@ describe('certificateSpecFromAnnotations: the Certificate fields', () => {
 describe('certificateSpecFromAnnotations: bad values name the annotation and the value', () => {
   const issuer = { 'certsmith.dev/cluster-issuer': 'ca' };
   const cases: { name: string; annotations: Record<string, string>; opts?: AnnotationOptions; problems: RegExp[] }[] = [
-    { name: 'both issuer annotations', annotations: { 'certsmith.dev/issuer': 'a', 'certsmith.dev/cluster-issuer': 'b' }, problems: [/^certsmith\.dev\/issuer and certsmith\.dev\/cluster-issuer are both set/] },
+    {
+      name: 'both issuer annotations',
+      annotations: { 'certsmith.dev/issuer': 'a', 'certsmith.dev/cluster-issuer': 'b' },
+      problems: [/^certsmith\.dev\/issuer and certsmith\.dev\/cluster-issuer are both set/],
+    },
     { name: 'an empty issuer name', annotations: { 'certsmith.dev/issuer': ' ' }, problems: [/^certsmith\.dev\/issuer: " " is empty: name the Issuer/] },
-    { name: 'a duration that is not Go syntax', annotations: { ...issuer, 'certsmith.dev/duration': '90d' }, problems: [/^certsmith\.dev\/duration: "90d" is not a valid duration: use Go syntax/] },
-    { name: 'a duration below the minimum', annotations: { ...issuer, 'certsmith.dev/duration': '30s' }, problems: [/^certsmith\.dev\/duration: duration "30s" is shorter than the minimum of 1m/] },
+    {
+      name: 'a duration that is not Go syntax',
+      annotations: { ...issuer, 'certsmith.dev/duration': '90d' },
+      problems: [/^certsmith\.dev\/duration: "90d" is not a valid duration: use Go syntax/],
+    },
+    {
+      name: 'a duration below the minimum',
+      annotations: { ...issuer, 'certsmith.dev/duration': '30s' },
+      problems: [/^certsmith\.dev\/duration: duration "30s" is shorter than the minimum of 1m/],
+    },
     {
       name: 'renew-before not shorter than the duration',
       annotations: { ...issuer, 'certsmith.dev/duration': '24h', 'certsmith.dev/renew-before': '48h' },
       problems: [/^certsmith\.dev\/renew-before: renewBefore "48h" must be shorter than the duration \(24h\)/],
     },
-    { name: 'a percentage out of range', annotations: { ...issuer, 'certsmith.dev/renew-before-percentage': '100' }, problems: [/^certsmith\.dev\/renew-before-percentage: "100" is not a percentage/] },
-    { name: 'a percentage that is no number', annotations: { ...issuer, 'certsmith.dev/renew-before-percentage': '1/3' }, problems: [/renew-before-percentage: "1\/3" is not a percentage/] },
+    {
+      name: 'a percentage out of range',
+      annotations: { ...issuer, 'certsmith.dev/renew-before-percentage': '100' },
+      problems: [/^certsmith\.dev\/renew-before-percentage: "100" is not a percentage/],
+    },
+    {
+      name: 'a percentage that is no number',
+      annotations: { ...issuer, 'certsmith.dev/renew-before-percentage': '1/3' },
+      problems: [/renew-before-percentage: "1\/3" is not a percentage/],
+    },
     {
       name: 'renew-before and renew-before-percentage together',
       annotations: { ...issuer, 'certsmith.dev/renew-before': '24h', 'certsmith.dev/renew-before-percentage': '30' },
       problems: [/^certsmith\.dev\/renew-before and certsmith\.dev\/renew-before-percentage are both set/],
     },
-    { name: 'an unknown algorithm', annotations: { ...issuer, 'certsmith.dev/private-key-algorithm': 'DSA' }, problems: [/^certsmith\.dev\/private-key-algorithm: "DSA" is not supported: use RSA, ECDSA or Ed25519$/] },
-    { name: 'a size that is no number', annotations: { ...issuer, 'certsmith.dev/private-key-size': 'big' }, problems: [/^certsmith\.dev\/private-key-size: "big" is not a key size/] },
+    {
+      name: 'an unknown algorithm',
+      annotations: { ...issuer, 'certsmith.dev/private-key-algorithm': 'DSA' },
+      problems: [/^certsmith\.dev\/private-key-algorithm: "DSA" is not supported: use RSA, ECDSA or Ed25519$/],
+    },
+    {
+      name: 'a size that is no number',
+      annotations: { ...issuer, 'certsmith.dev/private-key-size': 'big' },
+      problems: [/^certsmith\.dev\/private-key-size: "big" is not a key size/],
+    },
     {
       name: 'a size the default algorithm does not have',
       annotations: { ...issuer, 'certsmith.dev/private-key-size': '2048' },
@@ -116,10 +169,26 @@ describe('certificateSpecFromAnnotations: bad values name the annotation and the
       annotations: { ...issuer, 'certsmith.dev/private-key-algorithm': 'Ed25519', 'certsmith.dev/private-key-size': '256' },
       problems: [/private-key-size: privateKey\.size 256 cannot be used with Ed25519/],
     },
-    { name: 'an unknown rotation policy', annotations: { ...issuer, 'certsmith.dev/private-key-rotation-policy': 'Sometimes' }, problems: [/rotation-policy: "Sometimes" is not supported: use Always or Never$/] },
-    { name: 'an unknown usage', annotations: { ...issuer, 'certsmith.dev/usages': 'server auth,teleport' }, problems: [/^certsmith\.dev\/usages: "server auth,teleport" has unknown usages "teleport": use "signing"/] },
-    { name: 'a common name over 64 characters', annotations: { ...issuer, 'certsmith.dev/common-name': `${'a'.repeat(70)}.test` }, problems: [/^certsmith\.dev\/common-name: commonName "a+\.test" is 75 characters long; the limit is 64/] },
-    { name: 'edit-in-place that is not a boolean', annotations: { ...issuer, 'certsmith.dev/acme-http01-edit-in-place': 'yes' }, problems: [/acme-http01-edit-in-place: "yes" is not "true" or "false"/] },
+    {
+      name: 'an unknown rotation policy',
+      annotations: { ...issuer, 'certsmith.dev/private-key-rotation-policy': 'Sometimes' },
+      problems: [/rotation-policy: "Sometimes" is not supported: use Always or Never$/],
+    },
+    {
+      name: 'an unknown usage',
+      annotations: { ...issuer, 'certsmith.dev/usages': 'server auth,teleport' },
+      problems: [/^certsmith\.dev\/usages: "server auth,teleport" has unknown usages "teleport": use "signing"/],
+    },
+    {
+      name: 'a common name over 64 characters',
+      annotations: { ...issuer, 'certsmith.dev/common-name': `${'a'.repeat(70)}.test` },
+      problems: [/^certsmith\.dev\/common-name: commonName "a+\.test" is 75 characters long; the limit is 64/],
+    },
+    {
+      name: 'edit-in-place that is not a boolean',
+      annotations: { ...issuer, 'certsmith.dev/acme-http01-edit-in-place': 'yes' },
+      problems: [/acme-http01-edit-in-place: "yes" is not "true" or "false"/],
+    },
     {
       name: "a bad cert-manager value, named by cert-manager's key",
       annotations: { 'cert-manager.io/issuer': 'x', 'cert-manager.io/renew-before': 'soon' },

@@ -18,12 +18,37 @@ describe('needsHttp01Route', () => {
 });
 
 describe('ingressRouteOf: the hints win over the issuer', () => {
-  const cases: { name: string; annotations: Record<string, string> | undefined; solver: { ingress?: { name?: string; ingressClassName?: string } }; route: object }[] = [
-    { name: "no hints: the issuer's class", annotations: undefined, solver: { ingress: { ingressClassName: 'traefik' } }, route: { ingressClassName: 'traefik' } },
+  const cases: {
+    name: string;
+    annotations: Record<string, string> | undefined;
+    solver: { ingress?: { name?: string; ingressClassName?: string } };
+    route: object;
+  }[] = [
+    {
+      name: "no hints: the issuer's class",
+      annotations: undefined,
+      solver: { ingress: { ingressClassName: 'traefik' } },
+      route: { ingressClassName: 'traefik' },
+    },
     { name: "no hints: the issuer's edit in place", annotations: undefined, solver: { ingress: { name: 'web' } }, route: { editInPlace: 'web' } },
-    { name: "the Ingress's class over the issuer's", annotations: classHint, solver: { ingress: { ingressClassName: 'traefik' } }, route: { ingressClassName: 'nginx' } },
-    { name: "the Ingress's class over the issuer's edit in place", annotations: classHint, solver: { ingress: { name: 'web' } }, route: { ingressClassName: 'nginx' } },
-    { name: 'edit in place over a class', annotations: { ...classHint, ...editHint }, solver: { ingress: { ingressClassName: 'traefik' } }, route: { editInPlace: 'shop' } },
+    {
+      name: "the Ingress's class over the issuer's",
+      annotations: classHint,
+      solver: { ingress: { ingressClassName: 'traefik' } },
+      route: { ingressClassName: 'nginx' },
+    },
+    {
+      name: "the Ingress's class over the issuer's edit in place",
+      annotations: classHint,
+      solver: { ingress: { name: 'web' } },
+      route: { ingressClassName: 'nginx' },
+    },
+    {
+      name: 'edit in place over a class',
+      annotations: { ...classHint, ...editHint },
+      solver: { ingress: { ingressClassName: 'traefik' } },
+      route: { editInPlace: 'shop' },
+    },
     { name: 'no hints and no ingress: a temporary Ingress of the default class', annotations: undefined, solver: {}, route: {} },
   ];
   for (const c of cases) it(c.name, () => assert.deepEqual(ingressRouteOf(c.annotations, c.solver), c.route));

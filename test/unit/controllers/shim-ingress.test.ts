@@ -6,7 +6,12 @@ import type { ShimOwner } from '../../../src/controllers/shim/sync.ts';
 
 const off = { honourCertManager: false };
 function ingress(annotations: Record<string, string>, tls: IngressTls[], extra: Partial<NonNullable<Ingress['spec']>> = {}): Ingress {
-  return { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'web', namespace: 'demo', uid: 'u-1', annotations }, spec: { ...extra, tls } };
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'web', namespace: 'demo', uid: 'u-1', annotations },
+    spec: { ...extra, tls },
+  };
 }
 const issuer = { 'certsmith.dev/cluster-issuer': 'ca' };
 
@@ -23,14 +28,21 @@ describe('planIngress', () => {
       kind: 'planned',
       problems: [],
       certificates: [
-        { name: 'ab-tls', spec: { secretName: 'ab-tls', issuerRef: { kind: 'ClusterIssuer', name: 'ca' }, dnsNames: ['a.example.test', 'b.example.test'], duration: '720h' } },
+        {
+          name: 'ab-tls',
+          spec: { secretName: 'ab-tls', issuerRef: { kind: 'ClusterIssuer', name: 'ca' }, dnsNames: ['a.example.test', 'b.example.test'], duration: '720h' },
+        },
         { name: 'c-tls', spec: { secretName: 'c-tls', issuerRef: { kind: 'ClusterIssuer', name: 'ca' }, dnsNames: ['c.example.test'], duration: '720h' } },
       ],
     });
   });
 
   const hintCases = [
-    { name: 'spec.ingressClassName becomes the class hint', ing: ingress(issuer, [{ hosts: ['a.test'], secretName: 's' }], { ingressClassName: 'nginx' }), hints: { 'certsmith.dev/acme-http01-ingress-class': 'nginx' } },
+    {
+      name: 'spec.ingressClassName becomes the class hint',
+      ing: ingress(issuer, [{ hosts: ['a.test'], secretName: 's' }], { ingressClassName: 'nginx' }),
+      hints: { 'certsmith.dev/acme-http01-ingress-class': 'nginx' },
+    },
     {
       name: 'the legacy kubernetes.io/ingress.class annotation too',
       ing: ingress({ ...issuer, 'kubernetes.io/ingress.class': 'traefik' }, [{ hosts: ['a.test'], secretName: 's' }]),
@@ -67,22 +79,38 @@ describe('planIngress', () => {
   });
 
   const entryCases: { name: string; tls: IngressTls[]; made: string[]; problem: RegExp }[] = [
-    { name: 'an entry without secretName is skipped, the others go ahead', tls: [{ hosts: ['a.test'] }, { hosts: ['b.test'], secretName: 'b' }], made: ['b'], problem: /^spec\.tls\[0\] has no secretName \(hosts a\.test\)/ },
+    {
+      name: 'an entry without secretName is skipped, the others go ahead',
+      tls: [{ hosts: ['a.test'] }, { hosts: ['b.test'], secretName: 'b' }],
+      made: ['b'],
+      problem: /^spec\.tls\[0\] has no secretName \(hosts a\.test\)/,
+    },
     { name: 'an entry without hosts is skipped', tls: [{ secretName: 'a' }], made: [], problem: /^spec\.tls\[0\] \(secretName a\) lists no hosts/ },
     {
       name: 'a second entry with the same secretName is skipped',
-      tls: [{ hosts: ['a.test'], secretName: 'x' }, { hosts: ['b.test'], secretName: 'x' }],
+      tls: [
+        { hosts: ['a.test'], secretName: 'x' },
+        { hosts: ['b.test'], secretName: 'x' },
+      ],
       made: ['x'],
       problem: /^spec\.tls\[1\]\.secretName "x" is also used by spec\.tls\[0\]/,
     },
-    { name: 'a secretName no object can be named', tls: [{ hosts: ['a.test'], secretName: 'Web_TLS' }], made: [], problem: /^spec\.tls\[0\]: secretName "Web_TLS" is not a valid Secret name/ },
+    {
+      name: 'a secretName no object can be named',
+      tls: [{ hosts: ['a.test'], secretName: 'Web_TLS' }],
+      made: [],
+      problem: /^spec\.tls\[0\]: secretName "Web_TLS" is not a valid Secret name/,
+    },
   ];
   for (const c of entryCases) {
     it(c.name, () => {
       const plan = planIngress(ingress(issuer, c.tls), off);
       assert.equal(plan.kind, 'planned');
       if (plan.kind !== 'planned') return;
-      assert.deepEqual(plan.certificates.map((x) => x.name), c.made);
+      assert.deepEqual(
+        plan.certificates.map((x) => x.name),
+        c.made,
+      );
       assert.equal(plan.problems.length, 1, plan.problems.join('\n'));
       assert.match(plan.problems[0]!, c.problem);
     });
@@ -99,10 +127,30 @@ describe('issuerProblems', () => {
     spec: { acme: { server: 'https://acme.test/dir', privateKeySecretRef: { name: 'k' }, solvers } },
   });
   const cases = [
-    { name: 'a missing issuer', certs: [cert(['a.test'])], issuer: undefined, problems: [{ reason: 'IssuerNotFound', message: 'ClusterIssuer le does not exist: its Certificates wait for it' }] },
-    { name: 'a wildcard with an HTTP-01-only issuer', certs: [cert(['*.a.test'])], issuer: acme([{ http01: {} }]), problems: [{ reason: 'NoSolver', message: /^Certificate s: wildcard \*\.a\.test can only be validated over DNS-01/ }] },
-    { name: 'a wildcard with a DNS-01 solver is fine', certs: [cert(['*.a.test'])], issuer: acme([{ dns01: { webhook: { url: 'https://hook.test' } } }]), problems: [] },
-    { name: 'a solver selecting the Ingress by the owner labels is found', certs: [cert(['a.test'])], issuer: acme([{ selector: { matchLabels: { 'certsmith.dev/owner-name': 'web' } }, http01: {} }]), problems: [] },
+    {
+      name: 'a missing issuer',
+      certs: [cert(['a.test'])],
+      issuer: undefined,
+      problems: [{ reason: 'IssuerNotFound', message: 'ClusterIssuer le does not exist: its Certificates wait for it' }],
+    },
+    {
+      name: 'a wildcard with an HTTP-01-only issuer',
+      certs: [cert(['*.a.test'])],
+      issuer: acme([{ http01: {} }]),
+      problems: [{ reason: 'NoSolver', message: /^Certificate s: wildcard \*\.a\.test can only be validated over DNS-01/ }],
+    },
+    {
+      name: 'a wildcard with a DNS-01 solver is fine',
+      certs: [cert(['*.a.test'])],
+      issuer: acme([{ dns01: { webhook: { url: 'https://hook.test' } } }]),
+      problems: [],
+    },
+    {
+      name: 'a solver selecting the Ingress by the owner labels is found',
+      certs: [cert(['a.test'])],
+      issuer: acme([{ selector: { matchLabels: { 'certsmith.dev/owner-name': 'web' } }, http01: {} }]),
+      problems: [],
+    },
     { name: 'a CA issuer has no solvers to check', certs: [cert(['*.a.test'])], issuer: { ...acme([]), spec: { ca: { secretName: 'ca' } } }, problems: [] },
   ];
   for (const c of cases) {

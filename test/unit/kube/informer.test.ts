@@ -247,7 +247,13 @@ describe('informer', () => {
     await settle();
     assert.equal(h.api.lists.length, 2, 'relisted at once, without backoff');
     assert.deepEqual(h.seen.sort(), ['add ns/new@106', 'delete ns/goes@103', 'update ns/changes@102 -> 105'].sort());
-    assert.deepEqual(inf.list().map((o) => o.metadata.name).sort(), ['changes', 'new', 'stays']);
+    assert.deepEqual(
+      inf
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+      ['changes', 'new', 'stays'],
+    );
     assert.ok(h.api.openWatch(), 'watching again');
     inf.stop();
   });
@@ -296,7 +302,10 @@ describe('informer', () => {
     assert.equal(resolved, false);
     await h.time.advance(2000);
     assert.equal(resolved, true);
-    assert.deepEqual(inf.list().map((o) => o.metadata.name), ['a']);
+    assert.deepEqual(
+      inf.list().map((o) => o.metadata.name),
+      ['a'],
+    );
     inf.stop();
   });
 
@@ -371,7 +380,10 @@ describe('informer', () => {
     await inf.start();
     await settle();
     await h.time.advance(120_000);
-    assert.deepEqual(h.seen.filter((s) => s.startsWith('resync')), ['resync ns/a@101', 'resync ns/b@102', 'resync ns/a@101', 'resync ns/b@102']);
+    assert.deepEqual(
+      h.seen.filter((s) => s.startsWith('resync')),
+      ['resync ns/a@101', 'resync ns/b@102', 'resync ns/a@101', 'resync ns/b@102'],
+    );
     inf.stop();
 
     const off = harness();
@@ -379,7 +391,10 @@ describe('informer', () => {
     const inf2 = off.make({ resyncMs: 0 });
     await inf2.start();
     await off.time.advance(600_000);
-    assert.deepEqual(off.seen.filter((s) => s.startsWith('resync')), []);
+    assert.deepEqual(
+      off.seen.filter((s) => s.startsWith('resync')),
+      [],
+    );
     inf2.stop();
   });
 
@@ -400,7 +415,13 @@ describe('informer', () => {
     h.api.put('two', 'b');
     const inf = h.make();
     await inf.start();
-    assert.deepEqual(inf.list('two').map((o) => o.metadata.name).sort(), ['a', 'b']);
+    assert.deepEqual(
+      inf
+        .list('two')
+        .map((o) => o.metadata.name)
+        .sort(),
+      ['a', 'b'],
+    );
     assert.equal(inf.list().length, 3);
     assert.equal(inf.get('one', 'a')?.metadata.namespace, 'one');
     assert.equal(inf.get('one', 'b'), undefined);
@@ -414,14 +435,22 @@ describe('informer', () => {
     const inf = h.make();
     await inf.start();
     await settle();
-    const names = (v: string) => inf.byIndex('byKey', v).map((o) => o.metadata.name).sort();
+    const names = (v: string) =>
+      inf
+        .byIndex('byKey', v)
+        .map((o) => o.metadata.name)
+        .sort();
     assert.deepEqual([names('red'), names('blue')], [['a', 'b'], ['b']]);
     const w = h.api.openWatch()!;
     w.emit('MODIFIED', h.api.put('ns', 'a', { k: 'blue' }));
     w.emit('ADDED', h.api.put('other', 'c', { k: 'red' }));
     w.emit('DELETED', h.api.remove('ns', 'b'));
     assert.deepEqual([names('red'), names('blue')], [['c'], ['a']]);
-    assert.deepEqual(inf.list('ns').map((o) => o.metadata.name), ['a'], 'the namespace index too');
+    assert.deepEqual(
+      inf.list('ns').map((o) => o.metadata.name),
+      ['a'],
+      'the namespace index too',
+    );
     // Changes missed, then a relist: the indexes are rebuilt from what the server has.
     h.api.put('ns', 'a', { k: 'green' });
     h.api.openWatch()!.fail(new KubeApiError('KubeGone', 410, 'too old resource version', 'Expired'));
@@ -437,7 +466,10 @@ describe('informer', () => {
     h.api.put('ns', 'bad', {});
     const inf = h.make();
     await inf.start();
-    assert.deepEqual(inf.byIndex('byKey', 'X').map((o) => o.metadata.name), ['good']);
+    assert.deepEqual(
+      inf.byIndex('byKey', 'X').map((o) => o.metadata.name),
+      ['good'],
+    );
     assert.equal(inf.get('ns', 'bad')?.metadata.name, 'bad', 'still stored');
     assert.ok(h.logLines.some((l) => l.includes('indexer failed')));
     inf.stop();
@@ -493,7 +525,10 @@ describe('informer', () => {
   ];
   for (const c of backoffCases) {
     it(`waits ${c.want} ms after ${c.failures} failure(s) with jitter ${c.random}`, () => {
-      assert.equal(watchBackoffMs(c.failures, () => c.random), c.want);
+      assert.equal(
+        watchBackoffMs(c.failures, () => c.random),
+        c.want,
+      );
     });
   }
 });

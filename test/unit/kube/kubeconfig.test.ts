@@ -143,13 +143,20 @@ describe('selectContext', () => {
   }
 
   it('selects a given context instead of current-context', () => {
-    const text = doc({ server }, { token: 'a' }, {
-      clusters: [{ name: 'c', cluster: { server } }, { name: 'c2', cluster: { server: 'https://other' } }],
-      contexts: [
-        { name: 'ctx', context: { cluster: 'c', user: 'u' } },
-        { name: 'ctx2', context: { cluster: 'c2', user: 'u' } },
-      ],
-    });
+    const text = doc(
+      { server },
+      { token: 'a' },
+      {
+        clusters: [
+          { name: 'c', cluster: { server } },
+          { name: 'c2', cluster: { server: 'https://other' } },
+        ],
+        contexts: [
+          { name: 'ctx', context: { cluster: 'c', user: 'u' } },
+          { name: 'ctx2', context: { cluster: 'c2', user: 'u' } },
+        ],
+      },
+    );
     const t = selectContext(parseKubeconfig(text, '/k/config'), 'ctx2');
     assert.equal(t.server, 'https://other');
     assert.equal(t.context, 'ctx2');
@@ -272,7 +279,6 @@ describe('loadKubeAccess', () => {
     { name: 'nothing configured', opts: { env: { HOME: tmp }, serviceAccountDir: path.join(tmp, 'no-sa') }, pattern: /no Kubernetes cluster configured/ },
   ];
   for (const c of errors) it(`rejects ${c.name}`, () => throwsConfig(() => loadKubeAccess(c.opts), c.pattern));
-
 });
 
 describe('createTokenSource', () => {

@@ -13,7 +13,12 @@ describe('withoutManagedFields', () => {
   it('drops managedFields and keeps every other field', () => {
     const o = { ...obj({ managedFields: [{ manager: 'kubectl' }], labels: { a: 'b' }, resourceVersion: '7' }), data: { k: 'dg==' } };
     const t = withoutManagedFields(o);
-    assert.deepEqual(t, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'a', namespace: 'ns', labels: { a: 'b' }, resourceVersion: '7' }, data: { k: 'dg==' } });
+    assert.deepEqual(t, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'a', namespace: 'ns', labels: { a: 'b' }, resourceVersion: '7' },
+      data: { k: 'dg==' },
+    });
     assert.ok('managedFields' in o.metadata, 'the input is not changed');
   });
   it('returns the object itself when there is nothing to drop', () => {

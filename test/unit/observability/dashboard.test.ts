@@ -27,7 +27,11 @@ function metricNames(expr: string, histograms: Set<string>): string[] {
 }
 
 describe('Grafana dashboard (charts/certsmith/dashboards/certsmith.json)', async () => {
-  const dashboard = JSON.parse(await readFile(join(root, 'charts/certsmith/dashboards/certsmith.json'), 'utf8')) as { uid: string; title: string; panels: Panel[] };
+  const dashboard = JSON.parse(await readFile(join(root, 'charts/certsmith/dashboards/certsmith.json'), 'utf8')) as {
+    uid: string;
+    title: string;
+    panels: Panel[];
+  };
   const sources = await Promise.all(['metrics.ts', 'certificate-metrics.ts'].map((f) => readFile(join(root, 'src/observability', f), 'utf8')));
   // The operator's own metrics, as its sources name them; prom-client's defaults from the registry it builds.
   const declared = new Set([...sources.join('\n').matchAll(/'(certsmith_[a-z0-9_]+)'/g)].map((m) => m[1]!));
@@ -39,7 +43,11 @@ describe('Grafana dashboard (charts/certsmith/dashboards/certsmith.json)', async
   it('finds the metrics in metrics.ts (the extraction itself works)', () => {
     assert.ok(declared.size >= 10, `found only ${[...declared].join(', ')}`);
     assert.ok(declared.has('certsmith_certificate_expiration_timestamp_seconds'));
-    for (const name of declared) assert.ok(registered.some((m) => m.name === name), `${name} is registered`);
+    for (const name of declared)
+      assert.ok(
+        registered.some((m) => m.name === name),
+        `${name} is registered`,
+      );
   });
 
   it('has a stable uid, unique panel ids and a query on every panel', () => {
@@ -49,7 +57,7 @@ describe('Grafana dashboard (charts/certsmith/dashboards/certsmith.json)', async
     for (const p of panels) assert.ok((p.targets ?? []).length > 0 && p.targets!.every((t) => t.expr.trim() !== ''), `${p.title} has a query`);
   });
 
-  it('every panel\'s expressions name only metrics the operator exports, and at least one', () => {
+  it("every panel's expressions name only metrics the operator exports, and at least one", () => {
     for (const p of panels) {
       for (const t of p.targets ?? []) {
         const names = metricNames(t.expr, histograms);

@@ -51,7 +51,10 @@ describe('logger: key material never reaches the output', () => {
     { name: 'a list of Secret objects', write: (log) => log.info({ items: [secret, secret] }, 'listed') },
     { name: 'a key in child logger bindings', write: (log) => log.child({ issuer: { privateKey: pem }, obj: secret }).info('x') },
     { name: 'a Secret in a grandchild’s bindings', write: (log) => log.child({ a: 1 }).child({ secret }).info('x') },
-    { name: 'a key given to objectLogger’s child', write: (log) => objectLogger(log, { kind: 'Certificate', namespace: 'a', name: 'b' }).info({ privateKey: pem }, 'x') },
+    {
+      name: 'a key given to objectLogger’s child',
+      write: (log) => objectLogger(log, { kind: 'Certificate', namespace: 'a', name: 'b' }).info({ privateKey: pem }, 'x'),
+    },
   ];
   for (const c of cases) {
     it(`hides ${c.name}`, () => {
@@ -125,8 +128,16 @@ describe('logger: what it does print', () => {
 
 describe('objectLogger', () => {
   const cases: { name: string; ref: { kind: string; namespace?: string; name: string }; expected: Record<string, string> }[] = [
-    { name: 'a namespaced object carries kind, namespace and name', ref: { kind: 'Certificate', namespace: 'shop', name: 'web' }, expected: { kind: 'Certificate', namespace: 'shop', name: 'web' } },
-    { name: 'a cluster-scoped object carries kind and name', ref: { kind: 'ClusterIssuer', name: 'letsencrypt' }, expected: { kind: 'ClusterIssuer', name: 'letsencrypt' } },
+    {
+      name: 'a namespaced object carries kind, namespace and name',
+      ref: { kind: 'Certificate', namespace: 'shop', name: 'web' },
+      expected: { kind: 'Certificate', namespace: 'shop', name: 'web' },
+    },
+    {
+      name: 'a cluster-scoped object carries kind and name',
+      ref: { kind: 'ClusterIssuer', name: 'letsencrypt' },
+      expected: { kind: 'ClusterIssuer', name: 'letsencrypt' },
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -7,7 +7,13 @@ import { createMetrics, type ReadyStatus } from '../../../src/observability/metr
 async function series(gauge: { get(): Promise<{ values: { labels: Record<string, string | number>; value: number }[] }> }): Promise<string[]> {
   const { values } = await gauge.get();
   return values
-    .map((v) => `${Object.entries(v.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, l]) => `${k}=${l}`).join(',')} ${v.value}`)
+    .map(
+      (v) =>
+        `${Object.entries(v.labels)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, l]) => `${k}=${l}`)
+          .join(',')} ${v.value}`,
+    )
     .sort();
 }
 
@@ -104,10 +110,7 @@ describe('metrics', () => {
     }
     m.forgetCertificate('shop', 'web');
     const names = async (g: Parameters<typeof series>[0]) => [...new Set((await g.get()).values.map((v) => v.labels['name']))];
-    assert.deepEqual(
-      [await names(m.certificateExpiration), await names(m.certificateRenewal), await names(m.certificateReady)],
-      [['api'], ['api'], ['api']],
-    );
+    assert.deepEqual([await names(m.certificateExpiration), await names(m.certificateRenewal), await names(m.certificateReady)], [['api'], ['api'], ['api']]);
   });
 
   it('writes the per-Certificate series as prom-client would, escaping label values', async () => {

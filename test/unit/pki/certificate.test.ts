@@ -228,7 +228,12 @@ describe('signCertificate', () => {
       code: 'SigningFailed',
       message: /notAfter .* must be later than notBefore/,
     },
-    { name: 'a serial that is not hex', req: () => ({ ...base(), serialNumber: 'xyz' }), code: 'SigningFailed', message: /"xyz" must be a positive hexadecimal number/ },
+    {
+      name: 'a serial that is not hex',
+      req: () => ({ ...base(), serialNumber: 'xyz' }),
+      code: 'SigningFailed',
+      message: /"xyz" must be a positive hexadecimal number/,
+    },
     { name: 'a zero serial', req: () => ({ ...base(), serialNumber: '00' }), code: 'SigningFailed', message: /"00" must be a positive/ },
     { name: 'a serial over 20 bytes', req: () => ({ ...base(), serialNumber: '1'.repeat(42) }), code: 'SigningFailed', message: /longer than the 20 bytes/ },
     {

@@ -32,12 +32,26 @@ describe('createCsr', () => {
       assert.equal(san?.critical, false);
       assert.deepEqual(
         san?.names.items.map((n) => `${n.type}:${n.value}`),
-        ['dns:app.example.com', 'dns:*.app.example.com', 'ip:192.0.2.10', 'ip:2001:db8::1', 'url:spiffe://cluster.local/ns/default/sa/app', 'email:ops@example.com'],
+        [
+          'dns:app.example.com',
+          'dns:*.app.example.com',
+          'ip:192.0.2.10',
+          'ip:2001:db8::1',
+          'url:spiffe://cluster.local/ns/default/sa/app',
+          'email:ops@example.com',
+        ],
       );
     });
   }
   it('marks the SANs critical when the subject is empty, as ACME CSRs often are', async () => {
-    const der = await createCsr({ privateKey: await generatePrivateKey({ algorithm: 'ECDSA' }), subject: {}, dnsNames: ['a.example'], ipAddresses: [], uris: [], emailAddresses: [] });
+    const der = await createCsr({
+      privateKey: await generatePrivateKey({ algorithm: 'ECDSA' }),
+      subject: {},
+      dnsNames: ['a.example'],
+      ipAddresses: [],
+      uris: [],
+      emailAddresses: [],
+    });
     const csr = new x509.Pkcs10CertificateRequest(der);
     assert.equal(csr.subject, '');
     assert.equal((csr.getExtension(SAN_OID) as x509.SubjectAlternativeNameExtension | null)?.critical, true);

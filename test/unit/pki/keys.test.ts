@@ -48,7 +48,11 @@ describe('validateKeySpec', () => {
     });
   }
   const unsupported: { name: string; spec: { algorithm?: string; size?: number }; message: RegExp }[] = [
-    { name: 'RSA 1024, naming the sizes to use', spec: { algorithm: 'RSA', size: 1024 }, message: /size 1024 is not supported for RSA: use 2048, 3072, 4096, 8192/ },
+    {
+      name: 'RSA 1024, naming the sizes to use',
+      spec: { algorithm: 'RSA', size: 1024 },
+      message: /size 1024 is not supported for RSA: use 2048, 3072, 4096, 8192/,
+    },
     { name: 'ECDSA 512 (the curve is 521)', spec: { algorithm: 'ECDSA', size: 512 }, message: /size 512 is not supported for ECDSA: use 256, 384, 521/ },
     { name: 'an ECDSA RSA-sized key', spec: { algorithm: 'ECDSA', size: 2048 }, message: /not supported for ECDSA/ },
     { name: 'Ed25519 with a size', spec: { algorithm: 'Ed25519', size: 256 }, message: /must not be set for Ed25519/ },
@@ -114,7 +118,10 @@ describe('key generation and encoding', () => {
         });
       } else {
         it('refuses PKCS1, which Ed25519 keys do not have, saying to use PKCS8', () => {
-          assert.throws(() => encodePrivateKeyPem(key, 'PKCS1'), certsmithError('UnsupportedKey', /Ed25519 keys have no PKCS1 encoding: set privateKey.encoding to PKCS8/));
+          assert.throws(
+            () => encodePrivateKeyPem(key, 'PKCS1'),
+            certsmithError('UnsupportedKey', /Ed25519 keys have no PKCS1 encoding: set privateKey.encoding to PKCS8/),
+          );
         });
       }
       it('writes PKCS8 DER for key.der', () => {
@@ -235,7 +242,10 @@ describe('matching a private key with a certificate', () => {
   });
   it('compares with a bare public key too', () => {
     assert.equal(keyMismatch(ecKey, createPublicKey(ecKey)), undefined);
-    assert.match(keyMismatch(ecKey, createPublicKey(rsaKey)) ?? '', /the private key holds an ECDSA P-256 key but the certificate holds an RSA 2048 public key/);
+    assert.match(
+      keyMismatch(ecKey, createPublicKey(rsaKey)) ?? '',
+      /the private key holds an ECDSA P-256 key but the certificate holds an RSA 2048 public key/,
+    );
   });
   it('refuses DER that is not a certificate with InvalidPEM', () => {
     assert.throws(() => publicKeyMatches(ecKey, new Uint8Array([1, 2, 3])), certsmithError('InvalidPEM', /not a valid X\.509 certificate/));

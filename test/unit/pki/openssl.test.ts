@@ -16,7 +16,9 @@ import { HOUR, noNames, wholeSecond } from './fixtures.ts';
 function openssl(args: string[]): string {
   const r = spawnSync('openssl', args, { encoding: 'utf8' });
   if (r.error) {
-    assert.fail(`the openssl CLI is needed to check certificates independently and could not run (${r.error.message}): install it, e.g. apt-get install -y openssl`);
+    assert.fail(
+      `the openssl CLI is needed to check certificates independently and could not run (${r.error.message}): install it, e.g. apt-get install -y openssl`,
+    );
   }
   assert.equal(r.status, 0, `openssl ${args.join(' ')} failed with exit ${r.status}:\n${r.stdout}${r.stderr}`);
   return r.stdout + r.stderr;
@@ -72,7 +74,14 @@ describe('openssl agrees with what certsmith writes', () => {
           notAfter: new Date(notBefore.getTime() + HOUR),
           signer: { privateKey: caKey, certificateDer: caDer },
         });
-        const csrDer = await createCsr({ privateKey: leafKey, subject: { commonName: 'app.example.com' }, dnsNames: ['app.example.com'], ipAddresses: [], uris: [], emailAddresses: [] });
+        const csrDer = await createCsr({
+          privateKey: leafKey,
+          subject: { commonName: 'app.example.com' },
+          dnsNames: ['app.example.com'],
+          ipAddresses: [],
+          uris: [],
+          emailAddresses: [],
+        });
         const slug = title.replace(' ', '-');
         files = { ca: join(dir, `${slug}-ca.pem`), leaf: join(dir, `${slug}-leaf.pem`), key: join(dir, `${slug}-leaf.key`), csr: join(dir, `${slug}.csr`) };
         writeFileSync(files.ca, encodePem('CERTIFICATE', caDer));

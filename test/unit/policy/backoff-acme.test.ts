@@ -28,9 +28,19 @@ describe('backoffForCode', () => {
     { name: 'starts a refused DNS update at 30 seconds', code: 'Dns01UpdateRefused', expected: { baseMs: 30 * S } },
     { name: 'keeps the defaults for a failure outside ACME', code: 'SecretNotFound', expected: {} },
     { name: 'keeps the defaults without a code', code: undefined, expected: {} },
-    { name: 'keeps a configured cap for ACME failures', code: 'AcmeValidationFailed', defaults: { capMs: 2 * H, baseMs: S }, expected: { capMs: 2 * H, baseMs: 5 * MIN } },
+    {
+      name: 'keeps a configured cap for ACME failures',
+      code: 'AcmeValidationFailed',
+      defaults: { capMs: 2 * H, baseMs: S },
+      expected: { capMs: 2 * H, baseMs: 5 * MIN },
+    },
     { name: 'keeps a configured cap for transient failures', code: 'AcmeUnreachable', defaults: { capMs: 2 * H }, expected: { capMs: 2 * H, baseMs: 30 * S } },
-    { name: 'keeps configured defaults as they are outside ACME', code: 'IssuerNotReady', defaults: { baseMs: S, capMs: H }, expected: { baseMs: S, capMs: H } },
+    {
+      name: 'keeps configured defaults as they are outside ACME',
+      code: 'IssuerNotReady',
+      defaults: { baseMs: S, capMs: H },
+      expected: { baseMs: S, capMs: H },
+    },
   ];
   for (const c of cases) it(c.name, () => assert.deepEqual(backoffForCode(c.code, c.defaults), c.expected));
 

@@ -47,7 +47,12 @@ describe('decideRotation', () => {
       gate: at(62),
       nextCheck: at(65),
     },
-    { name: 'phase 2: after the delay signing switches', in: { now: at(65), pending: gen('new', 60), gateOpenSince: at(62) }, kind: 'switch', phase: 'Reissuing' },
+    {
+      name: 'phase 2: after the delay signing switches',
+      in: { now: at(65), pending: gen('new', 60), gateOpenSince: at(62) },
+      kind: 'switch',
+      phase: 'Reissuing',
+    },
     {
       name: 'phase 2: leaves of the old CA remain: wait, at the latest until it expires',
       in: { now: at(66), signing: gen('new', 60), retiring: [gen('old', 0)], retiringLeaves: 2 },
@@ -114,12 +119,41 @@ describe('bundleHoldsCa', () => {
     observedGeneration: o.observedGeneration ?? 1,
   });
   const cases = [
-    { name: 'holds the CA in every target', b: { certificates: [{ fingerprint: 'new' }], targetsSynced: 3, targetsTotal: 3, conditions: [synced()] }, want: true },
-    { name: 'the CA is not in the bundle yet', b: { certificates: [{ fingerprint: 'old' }], targetsSynced: 3, targetsTotal: 3, conditions: [synced()] }, want: false },
-    { name: 'a target still lags', b: { certificates: [{ fingerprint: 'new' }], targetsSynced: 2, targetsTotal: 3, conditions: [synced({ status: 'False', reason: 'WriteFailed' })] }, want: false },
-    { name: 'status of an older spec', b: { certificates: [{ fingerprint: 'new' }], targetsSynced: 1, targetsTotal: 1, conditions: [synced({ observedGeneration: 0 })] }, want: false },
-    { name: 'no matching namespace: nothing to wait for', b: { certificates: [{ fingerprint: 'new' }], targetsSynced: 0, targetsTotal: 0, conditions: [synced({ status: 'False', reason: 'NoMatchingNamespaces' })] }, want: true },
-    { name: 'a target in conflict', b: { certificates: [{ fingerprint: 'new' }], targetsSynced: 1, targetsTotal: 2, conditions: [synced({ status: 'False', reason: 'TargetConflict' })] }, want: false },
+    {
+      name: 'holds the CA in every target',
+      b: { certificates: [{ fingerprint: 'new' }], targetsSynced: 3, targetsTotal: 3, conditions: [synced()] },
+      want: true,
+    },
+    {
+      name: 'the CA is not in the bundle yet',
+      b: { certificates: [{ fingerprint: 'old' }], targetsSynced: 3, targetsTotal: 3, conditions: [synced()] },
+      want: false,
+    },
+    {
+      name: 'a target still lags',
+      b: { certificates: [{ fingerprint: 'new' }], targetsSynced: 2, targetsTotal: 3, conditions: [synced({ status: 'False', reason: 'WriteFailed' })] },
+      want: false,
+    },
+    {
+      name: 'status of an older spec',
+      b: { certificates: [{ fingerprint: 'new' }], targetsSynced: 1, targetsTotal: 1, conditions: [synced({ observedGeneration: 0 })] },
+      want: false,
+    },
+    {
+      name: 'no matching namespace: nothing to wait for',
+      b: {
+        certificates: [{ fingerprint: 'new' }],
+        targetsSynced: 0,
+        targetsTotal: 0,
+        conditions: [synced({ status: 'False', reason: 'NoMatchingNamespaces' })],
+      },
+      want: true,
+    },
+    {
+      name: 'a target in conflict',
+      b: { certificates: [{ fingerprint: 'new' }], targetsSynced: 1, targetsTotal: 2, conditions: [synced({ status: 'False', reason: 'TargetConflict' })] },
+      want: false,
+    },
   ];
   for (const c of cases) it(c.name, () => assert.equal(bundleHoldsCa({ name: 'b', generation: 1, status: c.b }, 'new'), c.want));
 });

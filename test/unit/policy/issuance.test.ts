@@ -67,8 +67,7 @@ type Patch = {
   extra?: Partial<Pick<IssuanceInputs, 'renewBeforeMs' | 'renewBeforePercentage' | 'issuerSetsProfile' | 'renewalRequest'>>;
 };
 function inputs(p: Patch): IssuanceInputs {
-  const s: StoredSecretState | undefined =
-    p.secret === 'missing' ? undefined : { ...secret, ...p.secret, ...(p.cert ? { cert: { ...cert, ...p.cert } } : {}) };
+  const s: StoredSecretState | undefined = p.secret === 'missing' ? undefined : { ...secret, ...p.secret, ...(p.cert ? { cert: { ...cert, ...p.cert } } : {}) };
   return { ...upToDate, ...p.extra, now: p.now ?? upToDate.now, secret: s, desired: { ...desired, ...p.desired } };
 }
 
@@ -373,7 +372,19 @@ describe('issuanceChecks', () => {
   it('run in the documented order', () => {
     assert.deepEqual(
       issuanceChecks.map((c) => c.name),
-      ['secretMissing', 'missingData', 'invalidCertificate', 'invalidKey', 'keyMismatch', 'issuerChanged', 'specChanged', 'expired', 'renewalRequested', 'renewing', 'caChanged'],
+      [
+        'secretMissing',
+        'missingData',
+        'invalidCertificate',
+        'invalidKey',
+        'keyMismatch',
+        'issuerChanged',
+        'specChanged',
+        'expired',
+        'renewalRequested',
+        'renewing',
+        'caChanged',
+      ],
     );
   });
 

@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  canonicalEmailAddress,
-  dnsNameProblem,
-  emailAddressProblem,
-  ipAddressProblem,
-  uriProblem,
-} from '../../../src/policy/names.ts';
+import { canonicalEmailAddress, dnsNameProblem, emailAddressProblem, ipAddressProblem, uriProblem } from '../../../src/policy/names.ts';
 
 type Case = { name: string; value: string; problem?: RegExp };
 

@@ -48,7 +48,7 @@ describe('planTicketKeys', () => {
       expected: { action: 'rotate', previous: [], rotatedAt: now, nextRotation: new Date(now.getTime() + 12 * H) },
     },
     {
-      name: 'rotates when the rotation time is missing (it cannot tell the key\'s age)',
+      name: "rotates when the rotation time is missing (it cannot tell the key's age)",
       state: { current: key(1), previous: [] },
       expected: { action: 'rotate', previous: [1], rotatedAt: now, nextRotation: new Date(now.getTime() + 12 * H) },
     },

@@ -5,7 +5,12 @@ import { decideUserCa, type UserCaGeneration, type UserCaInputs } from '../../..
 const S = 1000;
 const t0 = new Date('2026-01-01T00:00:00Z');
 const at = (s: number) => new Date(t0.getTime() + s * S);
-const gen = (fp: string, from: number, life = 3600): UserCaGeneration => ({ fingerprint: fp, notBefore: at(from), notAfter: at(from + life), pem: `PEM ${fp}` });
+const gen = (fp: string, from: number, life = 3600): UserCaGeneration => ({
+  fingerprint: fp,
+  notBefore: at(from),
+  notAfter: at(from + life),
+  pem: `PEM ${fp}`,
+});
 
 const base: UserCaInputs = {
   now: at(100),
@@ -101,7 +106,10 @@ describe('decideUserCa', () => {
   for (const c of cases) {
     it(c.name, () => {
       const d = decideUserCa({ ...base, ...c.in });
-      assert.deepEqual(d.retiring.map((g) => g.fingerprint), c.retiring);
+      assert.deepEqual(
+        d.retiring.map((g) => g.fingerprint),
+        c.retiring,
+      );
       assert.equal(d.phase, c.phase);
       assert.equal(d.switched, c.switched ?? false);
       if (c.signingSince) assert.deepEqual(d.signingSince, c.signingSince);

@@ -27,7 +27,10 @@ describe('validateCertificateSpec', () => {
     { name: 'an Ed25519 key without a size', spec: spec({ privateKey: { algorithm: 'Ed25519', rotationPolicy: 'Never' } }) },
     { name: 'known usages, aliases included', spec: spec({ usages: ['signing', 's/mime', 'client auth'] }) },
     { name: 'a CA for a ClusterIssuer', spec: spec({ isCA: true, issuerRef: { name: 'root', kind: 'ClusterIssuer' } }) },
-    { name: 'exactly 100 subject alternative names', spec: spec({ dnsNames: names(97), ipAddresses: ['10.0.0.1'], uris: ['urn:a'], emailAddresses: ['a@example.com'] }) },
+    {
+      name: 'exactly 100 subject alternative names',
+      spec: spec({ dnsNames: names(97), ipAddresses: ['10.0.0.1'], uris: ['urn:a'], emailAddresses: ['a@example.com'] }),
+    },
     { name: 'a 64-character commonName', spec: spec({ commonName: 'c'.repeat(64) }) },
   ];
   for (const c of valid) {
@@ -58,9 +61,7 @@ describe('validateCertificateSpec', () => {
     {
       name: 'renewBefore as long as the duration',
       spec: spec({ duration: '24h', renewBefore: '1440m' }),
-      messages: [
-        'renewBefore "1440m" must be shorter than the duration (24h), or every certificate would be due for renewal as soon as it is issued',
-      ],
+      messages: ['renewBefore "1440m" must be shorter than the duration (24h), or every certificate would be due for renewal as soon as it is issued'],
     },
     {
       name: 'renewBefore longer than the default duration',

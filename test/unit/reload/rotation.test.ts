@@ -24,7 +24,12 @@ describe('server and client helpers under rotation', () => {
     const newServer = await newCA.issue(name);
     const client = await oldCA.issue({ commonName: 'client', clientAuth: true, serverAuth: false });
 
-    const dirs = { server: join(work.path, 'server-tls'), clientCAs: join(work.path, 'client-cas'), identity: join(work.path, 'client-tls'), roots: join(work.path, 'roots') };
+    const dirs = {
+      server: join(work.path, 'server-tls'),
+      clientCAs: join(work.path, 'client-cas'),
+      identity: join(work.path, 'client-tls'),
+      roots: join(work.path, 'roots'),
+    };
     await writeAtomically(dirs.server, tlsPayload(oldServer));
     await writeAtomically(dirs.clientCAs, { 'ca.crt': oldCA.certPem });
     await writeAtomically(dirs.identity, tlsPayload(client));
@@ -85,12 +90,18 @@ describe('server and client helpers under rotation', () => {
     assert.deepEqual(failures, [], `${failures.length} of ${results.length} requests failed`);
     assert.ok(results.length >= 300, `only ${results.length} requests ran`);
     console.log(`# ${results.length} requests, ${new Set(results.map((r) => r.generation)).size} trust generations, 0 failed`);
-    assert.ok(results.every((r) => r.response?.body === 'client'), 'the server saw the client certificate on every request');
+    assert.ok(
+      results.every((r) => r.response?.body === 'client'),
+      'the server saw the client certificate on every request',
+    );
 
     const newFingerprint = new X509Certificate(newServer.certPem).fingerprint256;
     const lastGeneration = results.filter((r) => r.generation === 3);
     assert.ok(lastGeneration.length > 0);
-    assert.ok(lastGeneration.every((r) => r.response?.fingerprint === newFingerprint), 'the newest agent only met the new certificate');
+    assert.ok(
+      lastGeneration.every((r) => r.response?.fingerprint === newFingerprint),
+      'the newest agent only met the new certificate',
+    );
     const fresh = await get(port, agents.agent(), 'api.example.com');
     assert.equal(fresh.fingerprint, newFingerprint);
 

@@ -24,7 +24,12 @@ describe('selectCertificate', () => {
     { name: 'no match with a default is the default', serverName: 'other.test', withDefault: true, expected: 'default:default' },
     { name: 'no SNI is the default', serverName: undefined, withDefault: true, expected: 'default:default' },
     { name: 'no SNI without a default is no certificate', serverName: '', withDefault: false, expected: 'none' },
-    { name: 'a literal star in the request matches only a wildcard entry exactly', serverName: '*.example.com', withDefault: false, expected: 'exact:wildcard' },
+    {
+      name: 'a literal star in the request matches only a wildcard entry exactly',
+      serverName: '*.example.com',
+      withDefault: false,
+      expected: 'exact:wildcard',
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

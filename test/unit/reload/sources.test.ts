@@ -38,7 +38,10 @@ describe('watchKeyPair', () => {
       await writeAtomically(dir, tlsPayload(second));
       await eventually(() => (source.generation() === 2 ? true : undefined));
       assert.deepEqual(source.current().names, ['second.example.com', '*.apps.example.com']);
-      assert.deepEqual(events.reloaded.map((e) => e.generation), [1, 2]);
+      assert.deepEqual(
+        events.reloaded.map((e) => e.generation),
+        [1, 2],
+      );
       assert.equal(events.rejected.length, 0);
     } finally {
       source.close();
@@ -48,7 +51,11 @@ describe('watchKeyPair', () => {
   const invalidStates: { name: string; payload: () => Record<string, string>; code: string }[] = [
     { name: 'an empty certificate file', payload: () => ({ 'tls.crt': '', 'tls.key': second.keyPem }), code: 'Empty' },
     { name: 'an empty key file', payload: () => ({ 'tls.crt': second.certPem, 'tls.key': '' }), code: 'Empty' },
-    { name: 'garbage PEM', payload: () => ({ 'tls.crt': '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n', 'tls.key': second.keyPem }), code: 'Unparsable' },
+    {
+      name: 'garbage PEM',
+      payload: () => ({ 'tls.crt': '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n', 'tls.key': second.keyPem }),
+      code: 'Unparsable',
+    },
     { name: 'a truncated certificate', payload: () => ({ 'tls.crt': second.certPem.slice(0, 200), 'tls.key': second.keyPem }), code: 'Unparsable' },
     { name: 'a key that is no key', payload: () => ({ 'tls.crt': second.certPem, 'tls.key': 'hello' }), code: 'Unparsable' },
     { name: 'a key not matching the certificate', payload: () => ({ 'tls.crt': second.certPem, 'tls.key': first.keyPem }), code: 'KeyMismatch' },

@@ -50,9 +50,21 @@ describe('health server', () => {
       body: /unhealthy: event loop stuck/,
     },
     { name: 'readyz answers ok when ready', request: { path: '/readyz' }, status: 200, body: /^ok\n$/ },
-    { name: 'readyz answers 503 with a reason when not ready', checks: { readiness: () => false }, request: { path: '/readyz' }, status: 503, body: /^not ready\n$/ },
+    {
+      name: 'readyz answers 503 with a reason when not ready',
+      checks: { readiness: () => false },
+      request: { path: '/readyz' },
+      status: 503,
+      body: /^not ready\n$/,
+    },
     { name: 'readyz waits for an async readiness check', checks: { readiness: async () => true }, request: { path: '/readyz' }, status: 200, body: /^ok\n$/ },
-    { name: 'readyz answers 503 when an async check says not ready', checks: { readiness: async () => false }, request: { path: '/readyz' }, status: 503, body: /not ready/ },
+    {
+      name: 'readyz answers 503 when an async check says not ready',
+      checks: { readiness: async () => false },
+      request: { path: '/readyz' },
+      status: 503,
+      body: /not ready/,
+    },
     {
       name: 'readyz answers 503 with the reason when the check throws',
       checks: {
@@ -158,10 +170,9 @@ describe('health server', () => {
   it('rejects when the port is taken', async () => {
     const first = await startHealthServer({ host: '127.0.0.1', port: 0, registry: new CertsmithRegistry(), readiness: () => true });
     try {
-      await assert.rejects(
-        startHealthServer({ host: '127.0.0.1', port: first.port, registry: new CertsmithRegistry(), readiness: () => true }),
-        { code: 'EADDRINUSE' },
-      );
+      await assert.rejects(startHealthServer({ host: '127.0.0.1', port: first.port, registry: new CertsmithRegistry(), readiness: () => true }), {
+        code: 'EADDRINUSE',
+      });
     } finally {
       await first.close();
     }

@@ -9,14 +9,55 @@ const policy = { idleMs: 10_000, minGrowthBytes: 16 * MiB, minIntervalMs: 60_000
 
 describe('memory trim decision', () => {
   const cases: { name: string; state: TrimState; sample: { now: number; idle: boolean; rssMiB: number }; trim: boolean; idleSince?: number }[] = [
-    { name: 'busy: never, and the idle stretch restarts', state: { baselineRssBytes: 100 * MiB, idleSince: 0 }, sample: { now: 20_000, idle: false, rssMiB: 300 }, trim: false },
-    { name: 'first idle sample starts the stretch', state: { baselineRssBytes: 100 * MiB }, sample: { now: 5000, idle: true, rssMiB: 300 }, trim: false, idleSince: 5000 },
-    { name: 'idle, but not long enough', state: { baselineRssBytes: 100 * MiB, idleSince: 0 }, sample: { now: 9999, idle: true, rssMiB: 300 }, trim: false, idleSince: 0 },
-    { name: 'idle long enough and grown: trim', state: { baselineRssBytes: 100 * MiB, idleSince: 0 }, sample: { now: 10_000, idle: true, rssMiB: 116 }, trim: true, idleSince: 0 },
-    { name: 'idle long enough, grown too little', state: { baselineRssBytes: 100 * MiB, idleSince: 0 }, sample: { now: 10_000, idle: true, rssMiB: 115 }, trim: false, idleSince: 0 },
-    { name: 'no trim yet (after start): idle long enough is enough', state: { idleSince: 0 }, sample: { now: 10_000, idle: true, rssMiB: 50 }, trim: true, idleSince: 0 },
+    {
+      name: 'busy: never, and the idle stretch restarts',
+      state: { baselineRssBytes: 100 * MiB, idleSince: 0 },
+      sample: { now: 20_000, idle: false, rssMiB: 300 },
+      trim: false,
+    },
+    {
+      name: 'first idle sample starts the stretch',
+      state: { baselineRssBytes: 100 * MiB },
+      sample: { now: 5000, idle: true, rssMiB: 300 },
+      trim: false,
+      idleSince: 5000,
+    },
+    {
+      name: 'idle, but not long enough',
+      state: { baselineRssBytes: 100 * MiB, idleSince: 0 },
+      sample: { now: 9999, idle: true, rssMiB: 300 },
+      trim: false,
+      idleSince: 0,
+    },
+    {
+      name: 'idle long enough and grown: trim',
+      state: { baselineRssBytes: 100 * MiB, idleSince: 0 },
+      sample: { now: 10_000, idle: true, rssMiB: 116 },
+      trim: true,
+      idleSince: 0,
+    },
+    {
+      name: 'idle long enough, grown too little',
+      state: { baselineRssBytes: 100 * MiB, idleSince: 0 },
+      sample: { now: 10_000, idle: true, rssMiB: 115 },
+      trim: false,
+      idleSince: 0,
+    },
+    {
+      name: 'no trim yet (after start): idle long enough is enough',
+      state: { idleSince: 0 },
+      sample: { now: 10_000, idle: true, rssMiB: 50 },
+      trim: true,
+      idleSince: 0,
+    },
     { name: 'no trim yet, but not idle long enough', state: { idleSince: 0 }, sample: { now: 9999, idle: true, rssMiB: 300 }, trim: false, idleSince: 0 },
-    { name: 'shrunk below the baseline', state: { baselineRssBytes: 100 * MiB, idleSince: 0 }, sample: { now: 50_000, idle: true, rssMiB: 90 }, trim: false, idleSince: 0 },
+    {
+      name: 'shrunk below the baseline',
+      state: { baselineRssBytes: 100 * MiB, idleSince: 0 },
+      sample: { now: 50_000, idle: true, rssMiB: 90 },
+      trim: false,
+      idleSince: 0,
+    },
     {
       name: 'grown, but the last trim was under a minute ago',
       state: { baselineRssBytes: 100 * MiB, idleSince: 0, lastTrimAt: 1000 },
@@ -103,7 +144,14 @@ describe('memory trimmer', () => {
 
   it('without a collector (node without --expose-gc) does nothing and arms no timer', () => {
     const time = createFakeTime();
-    const trimmer = startMemoryTrimmer({ clock: time.clock, timers: time.timers, isIdle: () => true, rssBytes: () => 0, collect: undefined, log: pino({ level: 'silent' }) });
+    const trimmer = startMemoryTrimmer({
+      clock: time.clock,
+      timers: time.timers,
+      isIdle: () => true,
+      rssBytes: () => 0,
+      collect: undefined,
+      log: pino({ level: 'silent' }),
+    });
     assert.deepEqual(time.pendingDelays(), []);
     trimmer.stop();
   });

@@ -131,7 +131,10 @@ describe('scheduler', () => {
     for (let i = 100; i >= 1; i--) scheduler.scheduleAt(`k${i}`, inMs(i * SECOND));
     assert.deepEqual(time.pendingDelays(), [SECOND]);
     await time.advance(100 * SECOND);
-    assert.deepEqual(firedSinceStart(), Array.from({ length: 100 }, (_, i) => `k${i + 1}@${(i + 1) * SECOND}`));
+    assert.deepEqual(
+      firedSinceStart(),
+      Array.from({ length: 100 }, (_, i) => `k${i + 1}@${(i + 1) * SECOND}`),
+    );
     assert.deepEqual(time.pendingDelays(), []);
   });
 

@@ -327,7 +327,10 @@ describe('work queue: rate limiting', () => {
       { ratePerSecond: 0, burst: 10 },
       { ratePerSecond: 5, burst: 0 },
     ]) {
-      assert.throws(() => createWorkQueue({ name: 'bad', bucket }), (err) => isCertsmithError(err, 'ConfigInvalid'));
+      assert.throws(
+        () => createWorkQueue({ name: 'bad', bucket }),
+        (err) => isCertsmithError(err, 'ConfigInvalid'),
+      );
     }
   });
 });

@@ -43,8 +43,14 @@ describe('buildBundle', () => {
     const b = buildBundle([src('inline', caB + caA), src('configMap x/y', caA), src('issuer', caC + caB)], opts());
     assert.equal(b.certificates.length, 3);
     const expected = [caA, caB, caC].map(fp).sort();
-    assert.deepEqual(b.certificates.map((c) => c.fingerprint), expected);
-    assert.deepEqual(parseCertificatesPem(b.pem).map((d) => createHash('sha256').update(d).digest('hex')), expected);
+    assert.deepEqual(
+      b.certificates.map((c) => c.fingerprint),
+      expected,
+    );
+    assert.deepEqual(
+      parseCertificatesPem(b.pem).map((d) => createHash('sha256').update(d).digest('hex')),
+      expected,
+    );
     assert.equal(b.hash, createHash('sha256').update(b.pem).digest('hex'));
     assert.equal(b.certificates.find((c) => c.fingerprint === fp(caA))?.subject, 'CN=a');
   });
@@ -65,7 +71,10 @@ describe('buildBundle', () => {
 
   it('the filters drop expired and non-CA certificates', () => {
     const b = buildBundle([src('s', caA + old + leaf)], opts({ excludeExpired: true, excludeNonCA: true }));
-    assert.deepEqual(b.certificates.map((c) => c.fingerprint), [fp(caA)]);
+    assert.deepEqual(
+      b.certificates.map((c) => c.fingerprint),
+      [fp(caA)],
+    );
     assert.deepEqual(b.excluded, { expired: 1, nonCA: 1 });
     assert.equal(b.expired, 0);
   });
@@ -83,7 +92,12 @@ describe('buildBundle', () => {
       code: 'PrivateKeyInSource',
       message: /secret ns\/s key ca\.crt holds a private key/,
     },
-    { name: 'garbage is not PEM', materials: () => [src('configMap ns/c key ca.crt', 'hello, world')], code: 'InvalidPEM', message: /configMap ns\/c key ca\.crt: no PEM/ },
+    {
+      name: 'garbage is not PEM',
+      materials: () => [src('configMap ns/c key ca.crt', 'hello, world')],
+      code: 'InvalidPEM',
+      message: /configMap ns\/c key ca\.crt: no PEM/,
+    },
     {
       name: 'a damaged block is refused',
       materials: () => [src('inline', caA.replace(/\n[A-Za-z0-9+/]{10}/, '\n!!!!!!!!!!'))],

@@ -66,9 +66,18 @@ describe('truststore formats', () => {
       const a = encodeJks({ ders, password });
       assert.deepEqual(encodeJks({ ders, password }), a);
       const entries = parseJks(a, password);
-      assert.deepEqual(entries.map((e) => e.alias), ders.map(sha256));
-      assert.deepEqual(entries.map((e) => Buffer.from(e.der)), ders.map((d) => Buffer.from(d)));
-      assert.deepEqual(entries.map((e) => e.time), ders.map((d) => new X509Certificate(d).validFromDate.getTime()));
+      assert.deepEqual(
+        entries.map((e) => e.alias),
+        ders.map(sha256),
+      );
+      assert.deepEqual(
+        entries.map((e) => Buffer.from(e.der)),
+        ders.map((d) => Buffer.from(d)),
+      );
+      assert.deepEqual(
+        entries.map((e) => e.time),
+        ders.map((d) => new X509Certificate(d).validFromDate.getTime()),
+      );
       assert.throws(() => parseJks(a, password + 'wrong'), /digest/);
     });
 
@@ -80,14 +89,20 @@ describe('truststore formats', () => {
       writeFileSync(file, p12);
       const out = execFileSync('openssl', ['pkcs12', '-in', file, '-nokeys', '-passin', `pass:${password}`], { encoding: 'utf8' });
       const pems = out.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n/g) ?? [];
-      assert.deepEqual(pems, ders.map((d) => encodePem('CERTIFICATE', d)));
+      assert.deepEqual(
+        pems,
+        ders.map((d) => encodePem('CERTIFICATE', d)),
+      );
       const info = spawnSync('openssl', ['pkcs12', '-in', file, '-info', '-nokeys', '-passin', `pass:${password}`], { encoding: 'utf8' });
       assert.match(info.stderr, /MAC: sha256, Iteration 2048/);
       const bad = spawnSync('openssl', ['pkcs12', '-in', file, '-nokeys', '-passin', `pass:${password}wrong`]);
       assert.notEqual(bad.status, 0, 'a wrong password fails the MAC');
     });
 
-    for (const [type, encode] of [['JKS', encodeJks], ['PKCS12', encodePkcs12]] as const) {
+    for (const [type, encode] of [
+      ['JKS', encodeJks],
+      ['PKCS12', encodePkcs12],
+    ] as const) {
       it(`keytool lists the ${type} store (${label}) as trusted certificate entries`, () => {
         requireTool('keytool');
         const file = join(dir, `k${password.length}.${type}`);

@@ -39,18 +39,30 @@ describe('targets', () => {
 
   it('one desired target per namespace and kind', () => {
     assert.deepEqual(
-      desiredTargets('roots', spec({ configMap: { key: 'bundle.pem' }, secret: { key: 'ca.crt' } }), ['a', 'b']).map((d) => `${d.kind} ${d.namespace} ${d.key}`),
+      desiredTargets('roots', spec({ configMap: { key: 'bundle.pem' }, secret: { key: 'ca.crt' } }), ['a', 'b']).map(
+        (d) => `${d.kind} ${d.namespace} ${d.key}`,
+      ),
       ['ConfigMap a bundle.pem', 'Secret a ca.crt', 'ConfigMap b bundle.pem', 'Secret b ca.crt'],
     );
   });
 
   const cases: { name: string; obj: TargetObject; managed: boolean; holds: boolean }[] = [
     { name: 'what was written holds the bundle', obj: written, managed: true, holds: true },
-    { name: 'another hash does not', obj: { ...written, metadata: { ...written.metadata, annotations: { ...written.metadata.annotations, 'certsmith.dev/bundle-hash': 'h0' } } }, managed: true, holds: false },
+    {
+      name: 'another hash does not',
+      obj: { ...written, metadata: { ...written.metadata, annotations: { ...written.metadata.annotations, 'certsmith.dev/bundle-hash': 'h0' } } },
+      managed: true,
+      holds: false,
+    },
     { name: 'an extra key does not', obj: { ...written, data: { ...written.data, old: 'x' } }, managed: true, holds: false },
     { name: 'edited data does not', obj: { ...written, data: { 'ca.crt': 'eA==' } }, managed: true, holds: false },
     { name: 'the label alone does not make it ours', obj: { ...written, metadata: { ...written.metadata, annotations: {} } }, managed: false, holds: false },
-    { name: 'an unlabelled object is not ours', obj: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'roots', namespace: 'a' } }, managed: false, holds: false },
+    {
+      name: 'an unlabelled object is not ours',
+      obj: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'roots', namespace: 'a' } },
+      managed: false,
+      holds: false,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -79,10 +91,7 @@ describe('targets', () => {
   });
 
   describe('ClusterTrustBundle', () => {
-    const cases: { signerName?: string; name: string }[] = [
-      { name: 'roots' },
-      { signerName: 'example.com/my-signer', name: 'example.com:my-signer:roots' },
-    ];
+    const cases: { signerName?: string; name: string }[] = [{ name: 'roots' }, { signerName: 'example.com/my-signer', name: 'example.com:my-signer:roots' }];
     for (const c of cases) {
       it(`is named ${c.name}${c.signerName ? ` for signer ${c.signerName}` : ' without a signer'}, labelled with the bundle`, () => {
         const [d] = desiredTargets('roots', spec({ clusterTrustBundle: c.signerName ? { signerName: c.signerName } : {} }), ['a', 'b']);
@@ -101,8 +110,14 @@ describe('targets', () => {
   it('targets in namespaces no longer desired, or of a dropped kind, are unwanted', () => {
     const cm = (n: string): TargetObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'roots', namespace: n } });
     const desired = desiredTargets('roots', spec({ configMap: { key: 'k' } }), ['a']);
-    assert.deepEqual(unwantedTargets('ConfigMap', [cm('a'), cm('b')], desired).map((o) => o.metadata.namespace), ['b']);
-    assert.deepEqual(unwantedTargets('Secret', [cm('a')], desired).map((o) => o.metadata.namespace), ['a']);
+    assert.deepEqual(
+      unwantedTargets('ConfigMap', [cm('a'), cm('b')], desired).map((o) => o.metadata.namespace),
+      ['b'],
+    );
+    assert.deepEqual(
+      unwantedTargets('Secret', [cm('a')], desired).map((o) => o.metadata.namespace),
+      ['a'],
+    );
   });
 });
 

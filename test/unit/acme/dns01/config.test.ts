@@ -35,7 +35,10 @@ describe('nameserver addresses', () => {
   ];
   for (const c of invalid) {
     it(`refuses ${c.name} with InvalidSpec naming the input`, () => {
-      assert.throws(() => parseServerAddress(c.input), (err) => isCertsmithError(err, 'InvalidSpec') && err.message.includes(`"${c.input}"`) && c.message.test(err.message));
+      assert.throws(
+        () => parseServerAddress(c.input),
+        (err) => isCertsmithError(err, 'InvalidSpec') && err.message.includes(`"${c.input}"`) && c.message.test(err.message),
+      );
     });
   }
 });
@@ -51,7 +54,10 @@ describe('TSIG key settings', () => {
 
   for (const input of ['HMACMD5', 'hmac-sha1', '']) {
     it(`refuses algorithm "${input}" and lists the supported ones`, () => {
-      assert.throws(() => parseTsigAlgorithm(input), (err) => isCertsmithError(err, 'InvalidSpec') && /use HMACSHA256 or HMACSHA512/.test(err.message));
+      assert.throws(
+        () => parseTsigAlgorithm(input),
+        (err) => isCertsmithError(err, 'InvalidSpec') && /use HMACSHA256 or HMACSHA512/.test(err.message),
+      );
     });
   }
 
@@ -68,24 +74,41 @@ describe('TSIG key settings', () => {
     { name: 'an empty key name', config: { tsigKeyName: ' ', tsigAlgorithm: 'HMACSHA256', tsigSecret: 'AAAA' }, message: /tsigKeyName is empty/ },
     { name: 'a key name that is no DNS name', config: { tsigKeyName: 'a..b', tsigAlgorithm: 'HMACSHA256', tsigSecret: 'AAAA' }, message: /empty label/ },
     { name: 'an empty secret', config: { tsigKeyName: 'k', tsigAlgorithm: 'HMACSHA256', tsigSecret: '' }, message: /tsigSecret of key "k" is empty/ },
-    { name: 'a secret that is not base64', config: { tsigKeyName: 'k', tsigAlgorithm: 'HMACSHA256', tsigSecret: 'not base64!' }, message: /tsigSecret of key "k" is not base64/ },
+    {
+      name: 'a secret that is not base64',
+      config: { tsigKeyName: 'k', tsigAlgorithm: 'HMACSHA256', tsigSecret: 'not base64!' },
+      message: /tsigSecret of key "k" is not base64/,
+    },
   ];
   for (const c of invalid) {
     it(`refuses ${c.name} with InvalidSpec`, () => {
-      assert.throws(() => parseTsigKey(c.config), (err) => isCertsmithError(err, 'InvalidSpec') && c.message.test(err.message));
+      assert.throws(
+        () => parseTsigKey(c.config),
+        (err) => isCertsmithError(err, 'InvalidSpec') && c.message.test(err.message),
+      );
     });
   }
 
   it('checks the configuration when the provider is created, before any network traffic', () => {
     assert.throws(
-      () => createRfc2136Provider({ nameserver: '10.0.0.1:99999', tsigKeyName: 'k', tsigAlgorithm: 'HMACSHA256', tsigSecret: 'AAAA' }, { clock: fixedClock('2026-01-01T00:00:00Z') }),
+      () =>
+        createRfc2136Provider(
+          { nameserver: '10.0.0.1:99999', tsigKeyName: 'k', tsigAlgorithm: 'HMACSHA256', tsigSecret: 'AAAA' },
+          { clock: fixedClock('2026-01-01T00:00:00Z') },
+        ),
       (err) => isCertsmithError(err, 'InvalidSpec'),
     );
   });
 
   it('refuses a record outside the zone it was given, without asking the nameserver', async () => {
-    const p = createRfc2136Provider({ nameserver: '192.0.2.1', tsigKeyName: 'k', tsigAlgorithm: 'HMACSHA256', tsigSecret: 'AAAA' }, { clock: fixedClock('2026-01-01T00:00:00Z') });
-    await assert.rejects(p.present({ fqdn: '_acme-challenge.example.org', value: 'v', zone: 'example.com' }), (err) => isCertsmithError(err, 'InvalidSpec') && /is not inside zone "example.com"/.test(err.message));
+    const p = createRfc2136Provider(
+      { nameserver: '192.0.2.1', tsigKeyName: 'k', tsigAlgorithm: 'HMACSHA256', tsigSecret: 'AAAA' },
+      { clock: fixedClock('2026-01-01T00:00:00Z') },
+    );
+    await assert.rejects(
+      p.present({ fqdn: '_acme-challenge.example.org', value: 'v', zone: 'example.com' }),
+      (err) => isCertsmithError(err, 'InvalidSpec') && /is not inside zone "example.com"/.test(err.message),
+    );
   });
 });
 
@@ -93,7 +116,12 @@ describe('webhook settings', () => {
   const invalid: { name: string; config: Parameters<typeof createWebhookProvider>[0]; code: string; message: RegExp }[] = [
     { name: 'a url that is not a URL', config: { url: 'not a url' }, code: 'InvalidSpec', message: /is not a URL/ },
     { name: 'a url that is not http(s)', config: { url: 'ftp://dns.example/hook' }, code: 'InvalidSpec', message: /must be https:\/\/ or http:\/\/, not ftp:/ },
-    { name: 'a caBundle with a plain http url', config: { url: 'http://dns.example/hook', caBundle: 'x' }, code: 'InvalidSpec', message: /caBundle is set but the url is not https/ },
+    {
+      name: 'a caBundle with a plain http url',
+      config: { url: 'http://dns.example/hook', caBundle: 'x' },
+      code: 'InvalidSpec',
+      message: /caBundle is set but the url is not https/,
+    },
     {
       name: 'a caBundle holding a private key',
       config: { url: 'https://dns.example/hook', caBundle: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' },
@@ -103,7 +131,10 @@ describe('webhook settings', () => {
   ];
   for (const c of invalid) {
     it(`refuses ${c.name}`, () => {
-      assert.throws(() => createWebhookProvider(c.config), (err) => isCertsmithError(err) && err.code === c.code && c.message.test(err.message));
+      assert.throws(
+        () => createWebhookProvider(c.config),
+        (err) => isCertsmithError(err) && err.code === c.code && c.message.test(err.message),
+      );
     });
   }
 });

@@ -28,7 +28,11 @@ describe('does an answer hold the challenge value', () => {
     { name: 'no, when the value differs in case (values are not names)', answer: msg([txt(fqdn, 'V1')]), expected: false },
     { name: 'no, when the value is on another name', answer: msg([txt('_acme-challenge.www.example.com', 'v1')]), expected: false },
     { name: 'no, on NXDOMAIN', answer: msg([], { rcode: 3 }), expected: false },
-    { name: 'yes, at the end of a CNAME chain the answer spells out', answer: msg([cname(fqdn, 'a.acme.net'), cname('a.acme.net', 'b.acme.net'), txt('b.acme.net', 'v1')]), expected: true },
+    {
+      name: 'yes, at the end of a CNAME chain the answer spells out',
+      answer: msg([cname(fqdn, 'a.acme.net'), cname('a.acme.net', 'b.acme.net'), txt('b.acme.net', 'v1')]),
+      expected: true,
+    },
     { name: 'no, for a TXT on a name no CNAME leads to', answer: msg([cname(fqdn, 'a.acme.net'), txt('c.acme.net', 'v1')]), expected: false },
     { name: 'no, and no hang, for a CNAME loop', answer: msg([cname(fqdn, 'a.acme.net'), cname('a.acme.net', fqdn)]), expected: false },
   ];

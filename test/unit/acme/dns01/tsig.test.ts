@@ -4,12 +4,26 @@ import { describe, it } from 'node:test';
 import { isCertsmithError } from '../../../../src/errors.ts';
 import { fixedClock } from '../../../../src/time/clock.ts';
 import { signMessage, TsigError, verifyResponse, type TsigKey } from '../../../../src/acme/dns01/tsig.ts';
-import { decodeMessage, encodeMessage, encodeUpdate, RRClass, RRType, txtData, type DecodedMessage, type Message, type TsigData } from '../../../../src/acme/dns01/wire.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  encodeUpdate,
+  RRClass,
+  RRType,
+  txtData,
+  type DecodedMessage,
+  type Message,
+  type TsigData,
+} from '../../../../src/acme/dns01/wire.ts';
 
 const at = new Date('2026-03-01T12:00:00Z');
 const clock = fixedClock(at);
 const seconds = at.getTime() / 1000;
-const sha256Key: TsigKey = { name: 'certsmith-key.example.', algorithm: 'hmac-sha256', secret: Buffer.from('c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IDEyMzQ=', 'base64') };
+const sha256Key: TsigKey = {
+  name: 'certsmith-key.example.',
+  algorithm: 'hmac-sha256',
+  secret: Buffer.from('c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IDEyMzQ=', 'base64'),
+};
 const sha512Key: TsigKey = { name: 'big-key', algorithm: 'hmac-sha512', secret: Buffer.alloc(64, 0x5a) };
 
 function request(key = sha256Key, id = 0x1234) {
@@ -55,7 +69,15 @@ describe('signing a request', () => {
     assert.deepEqual([rr.name, rr.type, rr.class, rr.ttl], ['certsmith-key.example', RRType.TSIG, RRClass.ANY, 0]);
     const t = tsigOf(msg);
     assert.deepEqual(
-      { algorithm: t.algorithm, timeSigned: t.timeSigned, fudge: t.fudge, macLength: t.mac.length, originalId: t.originalId, error: t.error, other: t.otherData.length },
+      {
+        algorithm: t.algorithm,
+        timeSigned: t.timeSigned,
+        fudge: t.fudge,
+        macLength: t.mac.length,
+        originalId: t.originalId,
+        error: t.error,
+        other: t.otherData.length,
+      },
       { algorithm: 'hmac-sha256', timeSigned: seconds, fudge: 300, macLength: 32, originalId: 0x1234, error: 0, other: 0 },
     );
   });
@@ -122,7 +144,10 @@ describe('verifying a response', () => {
     const answer = signedAnswer(req.mac);
     const at = Buffer.from(answer).indexOf('token-value');
     answer[at]! ^= 0x01;
-    assert.throws(() => verifyResponse(answer, { key: sha256Key, requestMac: req.mac, clock, server: 'nameserver 192.0.2.53:53' }), rejected(/^nameserver 192\.0\.2\.53:53 .*does not verify.*altered on the way or signed with another secret/));
+    assert.throws(
+      () => verifyResponse(answer, { key: sha256Key, requestMac: req.mac, clock, server: 'nameserver 192.0.2.53:53' }),
+      rejected(/^nameserver 192\.0\.2\.53:53 .*does not verify.*altered on the way or signed with another secret/),
+    );
   });
 
   it('detects a flipped byte in the MAC itself', () => {
@@ -147,12 +172,18 @@ describe('verifying a response', () => {
   it('refuses an answer signed with another key name', () => {
     const req = request();
     const other = { ...sha256Key, name: 'other-key' };
-    assert.throws(() => verifyResponse(signedAnswer(req.mac, { key: other }), { key: sha256Key, requestMac: req.mac, clock }), rejected(/signed its answer with key "other-key", not with "certsmith-key.example."/));
+    assert.throws(
+      () => verifyResponse(signedAnswer(req.mac, { key: other }), { key: sha256Key, requestMac: req.mac, clock }),
+      rejected(/signed its answer with key "other-key", not with "certsmith-key.example."/),
+    );
   });
 
   it('refuses an unsigned answer to a signed request', () => {
     const req = request();
-    assert.throws(() => verifyResponse(encodeMessage(serverAnswer(0x1234, 5)), { key: sha256Key, requestMac: req.mac, clock }), rejected(/answered REFUSED without a TSIG signature/));
+    assert.throws(
+      () => verifyResponse(encodeMessage(serverAnswer(0x1234, 5)), { key: sha256Key, requestMac: req.mac, clock }),
+      rejected(/answered REFUSED without a TSIG signature/),
+    );
   });
 
   it('accepts a MAC truncated to half the digest, and refuses one shorter than 10 bytes', () => {
@@ -170,7 +201,12 @@ describe('verifying a response', () => {
   const skews: { name: string; offsetS: number; ok: boolean; message?: RegExp }[] = [
     { name: 'accepts an answer signed 299 s ahead of our clock', offsetS: 299, ok: true },
     { name: 'accepts an answer signed 300 s behind our clock', offsetS: -300, ok: true },
-    { name: 'refuses an answer signed 301 s ahead of our clock', offsetS: 301, ok: false, message: /301 s ahead of our clock, beyond the 300 s allowed: check NTP/ },
+    {
+      name: 'refuses an answer signed 301 s ahead of our clock',
+      offsetS: 301,
+      ok: false,
+      message: /301 s ahead of our clock, beyond the 300 s allowed: check NTP/,
+    },
     { name: 'refuses an answer signed an hour behind our clock', offsetS: -3600, ok: false, message: /3600 s behind our clock/ },
   ];
   for (const c of skews) {
@@ -187,7 +223,10 @@ describe('verifying a response', () => {
     const req = request();
     const msg = decodeMessage(signedAnswer(req.mac));
     msg.additional.push({ name: 'x', type: RRType.A, class: RRClass.IN, ttl: 0, data: { kind: 'A', address: '192.0.2.1' }, start: 0 });
-    assert.throws(() => verifyResponse(encodeMessage(msg), { key: sha256Key, requestMac: req.mac, clock }), (err) => isCertsmithError(err, 'Dns01BadResponse'));
+    assert.throws(
+      () => verifyResponse(encodeMessage(msg), { key: sha256Key, requestMac: req.mac, clock }),
+      (err) => isCertsmithError(err, 'Dns01BadResponse'),
+    );
   });
 });
 
@@ -196,7 +235,11 @@ describe('TSIG errors the server reports', () => {
   const serverClock = Uint8Array.from([0x00, 0x00, ...Buffer.from(Uint32Array.of(seconds + 3600).buffer).reverse()]);
   const cases: { name: string; error: number; otherData?: Uint8Array; message: RegExp }[] = [
     { name: 'BADSIG says the secret differs', error: TsigError.BADSIG, message: /\(BADSIG\): the secret differs from the one configured on the nameserver/ },
-    { name: 'BADKEY says to check key name and algorithm', error: TsigError.BADKEY, message: /does not know TSIG key "certsmith-key.example." \(hmac-sha256\) \(BADKEY\): check that the key name and algorithm/ },
+    {
+      name: 'BADKEY says to check key name and algorithm',
+      error: TsigError.BADKEY,
+      message: /does not know TSIG key "certsmith-key.example." \(hmac-sha256\) \(BADKEY\): check that the key name and algorithm/,
+    },
     {
       name: "BADTIME gives the server's clock and ours",
       error: TsigError.BADTIME,
@@ -210,7 +253,10 @@ describe('TSIG errors the server reports', () => {
     it(`maps ${c.name}, to Dns01TsigRejected naming the server`, () => {
       const req = request();
       const answer = signedAnswer(req.mac, { rcode: 9, error: c.error, ...(c.otherData ? { otherData: c.otherData } : {}) });
-      assert.throws(() => verifyResponse(answer, { key: sha256Key, requestMac: req.mac, clock, server: 'nameserver ns1:53' }), rejected(new RegExp(`^nameserver ns1:53 .*${c.message.source}`)));
+      assert.throws(
+        () => verifyResponse(answer, { key: sha256Key, requestMac: req.mac, clock, server: 'nameserver ns1:53' }),
+        rejected(new RegExp(`^nameserver ns1:53 .*${c.message.source}`)),
+      );
     });
   }
 });

@@ -71,7 +71,10 @@ describe('DNS names', () => {
   ];
   for (const c of invalid) {
     it(`refuses ${c.name} with InvalidSpec`, () => {
-      assert.throws(() => nameLabels(c.input), (err) => isCertsmithError(err, 'InvalidSpec') && c.message.test(err.message));
+      assert.throws(
+        () => nameLabels(c.input),
+        (err) => isCertsmithError(err, 'InvalidSpec') && c.message.test(err.message),
+      );
     });
   }
 
@@ -81,7 +84,10 @@ describe('DNS names', () => {
   });
 
   it('keeps an escaped dot inside its label and prints it escaped again after decoding', () => {
-    assert.deepEqual(nameLabels('a\\.b.example').map((l) => Buffer.from(l).toString()), ['a.b', 'example']);
+    assert.deepEqual(
+      nameLabels('a\\.b.example').map((l) => Buffer.from(l).toString()),
+      ['a.b', 'example'],
+    );
     const query = encodeQuery({ id: 1, name: 'a\\.b.example', type: RRType.TXT });
     assert.equal(decodeMessage(query).questions[0]!.name, 'a\\.b.example');
   });
@@ -169,7 +175,22 @@ describe('decoding messages', () => {
       header: { id: 0xbeef, qr: true, opcode: 0, aa: true, tc: false, rd: true, ra: true, rcode: 3 },
       questions: [{ name: 'example.com', type: RRType.ANY, class: RRClass.IN }],
       answers: [
-        { name: 'example.com', type: RRType.SOA, class: RRClass.IN, ttl: 3600, data: { kind: 'SOA', mname: 'ns1.example.com', rname: 'hostmaster.example.com', serial: 2026010101, refresh: 3600, retry: 600, expire: 86400, minimum: 60 } },
+        {
+          name: 'example.com',
+          type: RRType.SOA,
+          class: RRClass.IN,
+          ttl: 3600,
+          data: {
+            kind: 'SOA',
+            mname: 'ns1.example.com',
+            rname: 'hostmaster.example.com',
+            serial: 2026010101,
+            refresh: 3600,
+            retry: 600,
+            expire: 86400,
+            minimum: 60,
+          },
+        },
         { name: 'example.com', type: RRType.NS, class: RRClass.IN, ttl: 3600, data: { kind: 'NS', host: 'ns1.example.com' } },
         { name: 'www.example.com', type: RRType.CNAME, class: RRClass.IN, ttl: 30, data: { kind: 'CNAME', target: 'example.com' } },
         { name: 'ns1.example.com', type: RRType.A, class: RRClass.IN, ttl: 30, data: { kind: 'A', address: '192.0.2.53' } },
@@ -182,7 +203,16 @@ describe('decoding messages', () => {
           type: RRType.TSIG,
           class: RRClass.ANY,
           ttl: 0,
-          data: { kind: 'TSIG', algorithm: 'hmac-sha256', timeSigned: 0x0001_0203_0405, fudge: 300, mac: new Uint8Array(32).fill(7), originalId: 0xbeef, error: 18, otherData: Uint8Array.of(0, 0, 1, 2, 3, 4) },
+          data: {
+            kind: 'TSIG',
+            algorithm: 'hmac-sha256',
+            timeSigned: 0x0001_0203_0405,
+            fudge: 300,
+            mac: new Uint8Array(32).fill(7),
+            originalId: 0xbeef,
+            error: 18,
+            otherData: Uint8Array.of(0, 0, 1, 2, 3, 4),
+          },
         },
       ],
     };
@@ -239,12 +269,19 @@ describe('decoding messages', () => {
     { name: 'a reserved label type', bytes: header(1).concat([0x40, 0]), message: /unsupported label type 0x40/ },
     { name: 'an A record of five bytes', bytes: header(1).concat(rr(wireName('a'), RRType.A, [1, 2, 3, 4, 5])), message: /an A record is 4/ },
     { name: 'a TXT character-string longer than its record', bytes: header(1).concat(rr(wireName('a'), RRType.TXT, [5, 0x61])), message: /runs past its data/ },
-    { name: 'an NS record whose fields do not fill its length', bytes: header(1).concat(rr(wireName('a'), RRType.NS, [...wireName('b'), 0])), message: /data is 4 bytes but its fields use 3/ },
+    {
+      name: 'an NS record whose fields do not fill its length',
+      bytes: header(1).concat(rr(wireName('a'), RRType.NS, [...wireName('b'), 0])),
+      message: /data is 4 bytes but its fields use 3/,
+    },
     { name: 'bytes after the last record', bytes: header(0).concat([0]), message: /1 bytes follow the last record/ },
   ];
   for (const c of malformed) {
     it(`refuses ${c.name} with Dns01BadResponse`, () => {
-      assert.throws(() => decodeMessage(Uint8Array.from(c.bytes)), (err) => isCertsmithError(err, 'Dns01BadResponse') && c.message.test(err.message));
+      assert.throws(
+        () => decodeMessage(Uint8Array.from(c.bytes)),
+        (err) => isCertsmithError(err, 'Dns01BadResponse') && c.message.test(err.message),
+      );
     });
   }
 });

@@ -25,14 +25,44 @@ function answer(rcode: number, sections: { answers?: ResourceRecord[]; authority
 
 describe('reading one SOA answer', () => {
   const cases: { name: string; queried: string; msg: Message; apex: string | undefined }[] = [
-    { name: 'an SOA in the answer for the name itself makes it the apex', queried: 'Example.COM.', msg: answer(0, { answers: [soa('example.com')] }), apex: 'example.com' },
-    { name: 'an SOA in the authority section of NXDOMAIN names the apex', queried: '_acme-challenge.a.b.example.com', msg: answer(3, { authority: [soa('example.com')] }), apex: 'example.com' },
-    { name: 'an SOA in the authority section of a no-data answer names the apex', queried: 'www.example.com', msg: answer(0, { authority: [soa('Example.com.')] }), apex: 'example.com' },
-    { name: 'an authority SOA of a zone that does not contain the name says nothing', queried: 'www.example.org', msg: answer(3, { authority: [soa('example.com')] }), apex: undefined },
-    { name: 'an SOA in the answer for another name says nothing', queried: 'www.example.com', msg: answer(0, { answers: [soa('example.com')] }), apex: undefined },
+    {
+      name: 'an SOA in the answer for the name itself makes it the apex',
+      queried: 'Example.COM.',
+      msg: answer(0, { answers: [soa('example.com')] }),
+      apex: 'example.com',
+    },
+    {
+      name: 'an SOA in the authority section of NXDOMAIN names the apex',
+      queried: '_acme-challenge.a.b.example.com',
+      msg: answer(3, { authority: [soa('example.com')] }),
+      apex: 'example.com',
+    },
+    {
+      name: 'an SOA in the authority section of a no-data answer names the apex',
+      queried: 'www.example.com',
+      msg: answer(0, { authority: [soa('Example.com.')] }),
+      apex: 'example.com',
+    },
+    {
+      name: 'an authority SOA of a zone that does not contain the name says nothing',
+      queried: 'www.example.org',
+      msg: answer(3, { authority: [soa('example.com')] }),
+      apex: undefined,
+    },
+    {
+      name: 'an SOA in the answer for another name says nothing',
+      queried: 'www.example.com',
+      msg: answer(0, { answers: [soa('example.com')] }),
+      apex: undefined,
+    },
     { name: 'REFUSED from a server that does not serve the name says nothing', queried: 'example.org', msg: answer(5), apex: undefined },
     { name: 'SERVFAIL says nothing, even with an SOA', queried: 'example.com', msg: answer(2, { answers: [soa('example.com')] }), apex: undefined },
-    { name: 'a CNAME alone says nothing', queried: '_acme-challenge.example.com', msg: answer(0, { answers: [cname('_acme-challenge.example.com', 'x.other.net')] }), apex: undefined },
+    {
+      name: 'a CNAME alone says nothing',
+      queried: '_acme-challenge.example.com',
+      msg: answer(0, { answers: [cname('_acme-challenge.example.com', 'x.other.net')] }),
+      apex: undefined,
+    },
   ];
   for (const c of cases) it(c.name, () => assert.equal(apexFromSoaAnswer(c.queried, c.msg), c.apex));
 });
@@ -78,7 +108,9 @@ describe('walking up for the zone', () => {
     await assert.rejects(findZoneBySoa('a.example.org', s.askSoa, 'nameserver 192.0.2.53:53'), (err) => {
       return (
         isCertsmithError(err, 'Dns01ZoneNotFound') &&
-        err.message.startsWith('nameserver 192.0.2.53:53 is authoritative for no zone containing "a.example.org" (asked SOA for a.example.org, example.org, org)')
+        err.message.startsWith(
+          'nameserver 192.0.2.53:53 is authoritative for no zone containing "a.example.org" (asked SOA for a.example.org, example.org, org)',
+        )
       );
     });
     assert.deepEqual(s.asked, ['a.example.org', 'example.org', 'org'], 'never the root');
