@@ -5,26 +5,34 @@
 //
 // Before an order is placed, the status records that it is about to be (status.acmeOrder without an orderURL): an
 // operator that dies between the CA's answer and the status write leaves that behind, and the process after it
-// looks for the order among the account's orders (acme-order-recovery.ts) before placing one.
+// looks for the order among the account's orders (order-recovery.ts) before placing one.
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
-import type { AcmeChallengeStatus, AcmeOrderStatus, Certificate } from '../../api/certificate.ts';
-import { toRfc3339 } from '../../api/conditions.ts';
-import type { Issuer, IssuerKind } from '../../api/issuer.ts';
-import { CERTIFICATE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
-import type { AcmeClient, AcmeIdentifier, AcmeOrder } from '../../acme/client.ts';
-import { AcmeError, isReplacesRefusal } from '../../acme/errors.ts';
-import { acmeSpecProblems, authorizationName, dns01RecordName, orderIdentifiers, planSolvers, requestDigest } from '../../acme/order-plan.ts';
-import { CertsmithError } from '../../errors.ts';
-import type { KubeClient } from '../../kube/client.ts';
-import { isConflict } from '../../kube/errors.ts';
-import { Resources } from '../../kube/resources.ts';
-import { createCsr, encodePrivateKeyPem, generatePrivateKey, keySpecOf, parseCertificatesPem, parsePrivateKeyPem, publicKeyMatches } from '../../pki/index.ts';
-import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
-import { encodeSecretValue, secretValue } from '../../signers/secret-data.ts';
-import { createOrderRecovery } from './acme-order-recovery.ts';
-import type { DesiredCertificate } from './desired.ts';
-import type { SecretObject } from '../../api/secret.ts';
-import { compareStrings } from '../../ordering.ts';
+import type { AcmeChallengeStatus, AcmeOrderStatus, Certificate } from '../../../api/certificate.ts';
+import { toRfc3339 } from '../../../api/conditions.ts';
+import type { Issuer, IssuerKind } from '../../../api/issuer.ts';
+import { CERTIFICATE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../../api/labels.ts';
+import type { AcmeClient, AcmeIdentifier, AcmeOrder } from '../../../acme/client.ts';
+import { AcmeError, isReplacesRefusal } from '../../../acme/errors.ts';
+import { acmeSpecProblems, authorizationName, dns01RecordName, orderIdentifiers, planSolvers, requestDigest } from '../../../acme/order-plan.ts';
+import { CertsmithError } from '../../../errors.ts';
+import type { KubeClient } from '../../../kube/client.ts';
+import { isConflict } from '../../../kube/errors.ts';
+import { Resources } from '../../../kube/resources.ts';
+import {
+  createCsr,
+  encodePrivateKeyPem,
+  generatePrivateKey,
+  keySpecOf,
+  parseCertificatesPem,
+  parsePrivateKeyPem,
+  publicKeyMatches,
+} from '../../../pki/index.ts';
+import type { AcmeAccountSource } from '../../../signers/acme-accounts.ts';
+import { encodeSecretValue, secretValue } from '../../../signers/secret-data.ts';
+import { createOrderRecovery } from './order-recovery.ts';
+import type { DesiredCertificate } from '../desired.ts';
+import type { SecretObject } from '../../../api/secret.ts';
+import { compareStrings } from '../../../ordering.ts';
 
 /** Answers one challenge: puts the response in place, says whether the CA can see it yet, and takes it away. */
 export interface ChallengeSolvers {
