@@ -20,7 +20,7 @@ import { CertsmithError } from '../../../errors.ts';
 import type { SecretReader } from '../../../kube/secret-reader.ts';
 import type { Clock } from '../../../time/clock.ts';
 import { secretValue } from '../../../signers/secret-data.ts';
-import type { ChallengeContext, ChallengeSolvers } from './issuance.ts';
+import type { ChallengeContext, ChallengeSolvers } from './challenges.ts';
 import { needsHttp01Route } from './http01-objects.ts';
 
 /**

@@ -9,7 +9,7 @@ import type { KubeObject } from '../../../api/meta.ts';
 import { CertsmithError } from '../../../errors.ts';
 import type { KubeClient } from '../../../kube/client.ts';
 import { Resources, type Resource } from '../../../kube/resources.ts';
-import type { ChallengeContext } from './issuance.ts';
+import type { ChallengeContext } from './challenges.ts';
 import type { Http01Routing } from './challenge-solvers.ts';
 import { http01Listener, temporaryHttpRoute, temporaryHttpRouteName } from './http01-gateway-objects.ts';
 import {
