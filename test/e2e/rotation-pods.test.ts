@@ -5,21 +5,20 @@
 // kubelet's default one, whose worst case the operator's default propagation delay must cover.
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chartDir } from '../../deploy/render.ts';
 import type { Issuer } from '../../src/api/issuer.ts';
 import { API_VERSION, type KubeObject } from '../../src/api/meta.ts';
 import type { TrustBundle } from '../../src/api/trust-bundle.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { parseCertificatesPem } from '../../src/pki/index.ts';
-import { startCluster, type Cluster } from '../env/cluster.ts';
+import { applyManifests, startCluster, type Cluster } from '../env/cluster.ts';
 import { podVolumeDir } from '../env/node.ts';
 import { demoClient, demoCode, demoServer, demoService, HTTPS_PORT, STATS_PORT } from '../env/demo-workload.ts';
-import { createHelm, type Helm } from '../integration/helpers/helm.ts';
+import { createHelm, installOperatorChart, type Helm } from '../integration/helpers/helm.ts';
 import {
   certificate,
   clusterIssuer,
@@ -88,11 +87,7 @@ for (const c of CASES) {
     let client: KubeClient;
     let helm: Helm;
     const kubectl = (...args: string[]) => cluster.cp.kubectl(...args);
-    const apply = async (objects: Record<string, unknown>[]) => {
-      const file = join(cluster.cp.dir, `apply-${Date.now()}.json`);
-      writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
-      await kubectl('apply', '--server-side', '--field-manager=e2e', '-f', file);
-    };
+    const apply = (objects: Record<string, unknown>[]) => applyManifests(cluster.cp, objects, 'e2e');
     const podsOf = async (ns: string, app: string): Promise<PodInfo[]> =>
       (
         JSON.parse(await kubectl('get', 'pods', '-n', ns, '-l', `app=${app}`, '-o', 'json')).items as {
@@ -113,20 +108,7 @@ for (const c of CASES) {
       cluster = await startCluster({ withOperatorImage: true, node: { syncFrequency: c.syncFrequency } });
       client = createKubeClient({ kubeconfigPath: cluster.cp.kubeconfigPath });
       helm = await createHelm(cluster.cp.binDir);
-      await helm(
-        'install',
-        'certsmith',
-        chartDir,
-        '--namespace',
-        'certsmith',
-        '--create-namespace',
-        '--kubeconfig',
-        cluster.cp.kubeconfigPath,
-        '--set',
-        'replicas=1',
-        '--wait',
-        '--timeout=180s',
-      );
+      await installOperatorChart(helm, cluster.cp.kubeconfigPath, '--set', 'replicas=1');
     });
     after(async () => {
       await helm?.cleanup();

@@ -12,13 +12,12 @@ import { request } from 'node:http';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chartDir } from '../../deploy/render.ts';
 import type { Certificate } from '../../src/api/certificate.ts';
 import { findCondition } from '../../src/api/conditions.ts';
 import type { KubeObject } from '../../src/api/meta.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
-import { startCluster, type Cluster } from '../env/cluster.ts';
+import { applyManifests, startCluster, type Cluster } from '../env/cluster.ts';
 import { ensureTraefikImage } from '../env/image.ts';
 import { NODE_ADDRESS } from '../env/node-host.ts';
 import { startChallTestSrv, startPebble, type ChallTestSrv, type Pebble } from '../env/pebble.ts';
@@ -32,7 +31,7 @@ import {
   TRAEFIK_WEBSECURE_PORT,
   type AccessLogEntry,
 } from '../env/traefik.ts';
-import { createHelm, type Helm } from '../integration/helpers/helm.ts';
+import { createHelm, installOperatorChart, type Helm } from '../integration/helpers/helm.ts';
 import { certificate, clusterIssuer, createNamespace, waitForReady } from '../integration/helpers/objects.ts';
 import { waitFor } from '../integration/helpers/wait.ts';
 
@@ -146,11 +145,7 @@ describe('HTTP-01 through Traefik on a real node', () => {
   let pebbleRoots: string;
 
   const kubectl = (...args: string[]) => cluster.cp.kubectl(...args);
-  const apply = async (objects: Manifest[]) => {
-    const file = join(cluster.cp.dir, `apply-${Date.now()}.json`);
-    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
-    await kubectl('apply', '--server-side', '--field-manager=e2e', '-f', file);
-  };
+  const apply = (objects: Manifest[]) => applyManifests(cluster.cp, objects, 'e2e');
   const getCert = (name: string) => client.get<Certificate>(Resources.certificates, NS, name);
   const accessLog = async (): Promise<AccessLogEntry[]> => parseAccessLog(await kubectl('logs', '-n', TRAEFIK_NAMESPACE, 'deployment/traefik'));
   const solverIngresses = async () => (await client.list<IngressObject>(Resources.ingresses, { namespace: NS, labelSelector: SOLVER_LABEL })).items;
@@ -219,20 +214,7 @@ describe('HTTP-01 through Traefik on a real node', () => {
     await apply(traefikManifests({ image: traefik.ref, webNodePort: WEB_NODE_PORT, websecureNodePort: WEBSECURE_NODE_PORT }));
     const values = join(cluster.cp.dir, 'certsmith-values.json');
     writeFileSync(values, JSON.stringify({ acme: { http01: { checkPort: WEB_NODE_PORT }, recursiveNameservers: [dns.dnsAddress] } }));
-    await helm(
-      'install',
-      'certsmith',
-      chartDir,
-      '--namespace',
-      'certsmith',
-      '--create-namespace',
-      '--kubeconfig',
-      cluster.cp.kubeconfigPath,
-      '-f',
-      values,
-      '--wait',
-      '--timeout=180s',
-    );
+    await installOperatorChart(helm, cluster.cp.kubeconfigPath, '-f', values);
     await kubectl('rollout', 'status', 'deployment/traefik', '-n', TRAEFIK_NAMESPACE, '--timeout=120s');
 
     await createNamespace(client, NS);

@@ -1,5 +1,7 @@
 // A control plane and a real node together: what tests about pods, images, volumes and routing ask for. Tests that
 // need only the API keep startControlPlane, which starts faster.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './controlplane.ts';
 import { ensureOperatorImage, ensurePauseImage } from './image.ts';
 import { startNode, type KubeNode, type NodeOptions } from './node.ts';
@@ -48,4 +50,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       }
     },
   };
+}
+
+let applied = 0;
+
+/** `kubectl apply --server-side` of manifests, as one List, under the field manager `fieldManager`. */
+export async function applyManifests(cp: ControlPlane, objects: Record<string, unknown>[], fieldManager = 'certsmith-test'): Promise<void> {
+  const file = join(cp.dir, `apply-${process.pid}-${++applied}.json`);
+  writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+  await cp.kubectl('apply', '--server-side', `--field-manager=${fieldManager}`, '-f', file);
 }

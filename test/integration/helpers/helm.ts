@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { chartDir } from '../../../deploy/render.ts';
 import { binaryPath } from '../../env/binaries.ts';
 
 const run = promisify(execFile);
@@ -31,4 +32,21 @@ export async function createHelm(binDir: string): Promise<Helm> {
     }
   };
   return Object.assign(helm, { cleanup: () => rm(home, { recursive: true, force: true }) });
+}
+
+/** `helm install` of charts/certsmith as release certsmith in namespace certsmith, waiting for it; `args` adds flags (--set, -f). */
+export function installOperatorChart(helm: Helm, kubeconfigPath: string, ...args: string[]): Promise<string> {
+  return helm(
+    'install',
+    'certsmith',
+    chartDir,
+    '--namespace',
+    'certsmith',
+    '--create-namespace',
+    '--kubeconfig',
+    kubeconfigPath,
+    ...args,
+    '--wait',
+    '--timeout=180s',
+  );
 }
