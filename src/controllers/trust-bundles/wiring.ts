@@ -1,10 +1,11 @@
 // Everything the TrustBundle controller needs, built in one place so the manager adds it with a few lines:
-// informers for TrustBundles, Namespaces and the labelled targets, the source readers, the controller, and the
-// hooks through which managed Secrets and issuers enqueue the bundles that read them.
+// informers for TrustBundles, Namespaces and the labelled targets, the source readers, the controller, and its
+// handlers on the shared managed-Secret, Issuer and ClusterIssuer informers, which enqueue the bundles reading them.
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { Certificate } from '../../api/certificate.ts';
-import type { Issuer, IssuerKind } from '../../api/issuer.ts';
+import type { Issuer } from '../../api/issuer.ts';
+import type { SecretObject } from '../../api/secret.ts';
 import { TRUST_BUNDLE_LABEL, type TrustBundle } from '../../api/trust-bundle.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -25,18 +26,19 @@ export interface TrustBundleWiring {
   informers: InformerLifecycle[];
   /** Labelled ClusterTrustBundles: started by the manager only when the API server serves them. */
   clusterTrustBundles: Informer<TargetObject>;
-  /** A managed Secret changed: bundles reading it (a Certificate's ca.crt, a CA issuer's Secret) look again. */
+  /** A Secret outside the managed-Secret cache changed (a user's CA Secret): bundles reading it look again. */
   secretChanged(namespace: string | undefined, name: string): void;
-  issuerChanged(kind: IssuerKind, namespace: string | undefined, name: string): void;
-  /** The TrustBundle cache: a managed CA's rotation reads the bundles' sync state. */
-  bundles: Store<TrustBundle>;
+  /** The TrustBundle cache: a managed CA's rotation reads the bundles' sync state, and watches them change. */
+  bundles: Informer<TrustBundle>;
 }
 
 export function createTrustBundleWiring(deps: {
   client: KubeClient;
   certificates: Store<Certificate>;
-  issuers: Store<Issuer>;
-  clusterIssuers: Store<Issuer>;
+  issuers: Informer<Issuer>;
+  clusterIssuers: Informer<Issuer>;
+  /** The managed Secrets (the operator's label): a change enqueues the bundles reading one. */
+  managedSecrets: Informer<SecretObject>;
   secrets: SecretReader;
   events: EventRecorder;
   clusterResourceNamespace: string;
@@ -44,8 +46,6 @@ export function createTrustBundleWiring(deps: {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
-  /** A bundle or its status changed (a managed CA waiting for it to sync looks again). */
-  onBundleChanged?: (b: TrustBundle) => void;
 }): TrustBundleWiring {
   const { client, log, resyncMs } = deps;
   const enqueue = (name: string | undefined) => name && controller.enqueue(name);
@@ -55,19 +55,10 @@ export function createTrustBundleWiring(deps: {
     resource: Resources.trustBundles,
     resyncMs,
     log,
-    onAdd: (b) => {
-      enqueue(b.metadata.name);
-      deps.onBundleChanged?.(b);
-    },
-    onUpdate: (_o, b) => {
-      enqueue(b.metadata.name);
-      deps.onBundleChanged?.(b);
-    },
+    onAdd: (b) => enqueue(b.metadata.name),
+    onUpdate: (_o, b) => enqueue(b.metadata.name),
     onResync: (b) => enqueue(b.metadata.name),
-    onDelete: (b) => {
-      enqueue(b.metadata.name);
-      deps.onBundleChanged?.(b);
-    },
+    onDelete: (b) => enqueue(b.metadata.name),
   });
   // Namespaces are few and small; any change of their labels may move a bundle's targets.
   const namespaces = createInformer<NamespaceObject>({
@@ -124,12 +115,21 @@ export function createTrustBundleWiring(deps: {
     }),
   });
   const lookups = { ...deps, bundles };
+  const secretChanged = (ns: string | undefined, name: string) => bundlesReadingSecret(lookups, ns, name).forEach(enqueue);
+  const onSecret = (s: SecretObject) => secretChanged(s.metadata.namespace, s.metadata.name);
+  deps.managedSecrets.addHandler({ onAdd: onSecret, onUpdate: (_o, s) => onSecret(s), onDelete: onSecret });
+  for (const [kind, informer] of [
+    ['Issuer', deps.issuers],
+    ['ClusterIssuer', deps.clusterIssuers],
+  ] as const) {
+    const onIssuer = (i: Issuer) => bundlesReadingIssuer(lookups, kind, i.metadata.namespace, i.metadata.name).forEach(enqueue);
+    informer.addHandler({ onAdd: onIssuer, onUpdate: (_o, i) => onIssuer(i), onDelete: onIssuer });
+  }
   return {
     controller,
     informers: [bundles, namespaces, configMaps, targetSecrets],
     clusterTrustBundles,
-    secretChanged: (ns, name) => bundlesReadingSecret(lookups, ns, name).forEach(enqueue),
-    issuerChanged: (kind, ns, name) => bundlesReadingIssuer(lookups, kind, ns, name).forEach(enqueue),
+    secretChanged,
     bundles,
   };
 }
