@@ -16,7 +16,7 @@ import { createShimWiring } from './controllers/shim/wiring.ts';
 import { createTrustBundleWiring } from './controllers/trust-bundles/wiring.ts';
 import { CertsmithError } from './errors.ts';
 import { createKubeClient, type KubeClient } from './kube/client.ts';
-import { notServed, probeResource } from './kube/discovery.ts';
+import { notServed } from './kube/discovery.ts';
 import { createEventRecorder } from './kube/events.ts';
 import { createInformer } from './kube/informer.ts';
 import { Resources } from './kube/resources.ts';
@@ -97,44 +97,23 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
     },
   });
 
-  const common = { client, events, clock, log, metrics };
-  const trustBundles = createTrustBundleWiring({
-    ...common,
-    certificates,
-    issuers,
-    clusterIssuers,
-    managedSecrets: secrets,
-    secrets: secretReader,
-    clusterResourceNamespace,
-    resyncMs,
-  });
+  // What the wirings share; each takes what its type names. Each registers its own handlers on the shared caches.
+  const shared = { client, events, clock, log, metrics, certificates, issuers, clusterIssuers, secrets, secretReader, signers, accounts, resyncMs };
+  const trustBundles = createTrustBundleWiring({ ...shared, clusterResourceNamespace });
   const issuerWiring = createIssuerWiring({
-    ...common,
-    issuers,
-    clusterIssuers,
-    secrets,
+    ...shared,
     bundles: trustBundles.bundles,
-    secretReader,
-    signers,
-    accounts,
     clusterResourceNamespace,
     onUserCaSecretChanged: trustBundles.secretChanged,
   });
   const certificateWiring = createCertificateWiring({
-    ...common,
+    ...shared,
     config,
-    certificates,
-    secrets,
-    issuers,
-    clusterIssuers,
-    secretReader,
-    signers,
-    accounts,
     cachesSynced: () => synced,
     onAcmeAccountProblem: (kind, i) => issuerWiring.enqueue(kind, i.metadata.namespace, i.metadata.name),
   });
-  const shim = createShimWiring({ ...common, config, certificates, issuers, clusterIssuers, resyncMs });
-  const sessionTicketKeys = createSessionTicketKeysWiring({ ...common, secrets, resyncMs });
+  const shim = createShimWiring({ ...shared, config });
+  const sessionTicketKeys = createSessionTicketKeysWiring(shared);
 
   const controllers = [...issuerWiring.controllers, certificateWiring.controller, shim.controller, trustBundles.controller, sessionTicketKeys.controller];
   const informers = [certificates, issuers, clusterIssuers, secrets, ...shim.informers, ...trustBundles.informers, ...sessionTicketKeys.informers];
@@ -205,25 +184,12 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
           `the API server does not serve ${missing.join(', ')}: install this version's CRDs (kubectl apply --server-side -f crds/, or the chart), then restart the operator`,
         );
       }
-      // Gateway API is optional: a watch on Gateways the API server does not serve would fail forever. Asked once;
-      // CRDs installed later take effect at the next restart.
-      const gatewayApi = await probeResource(client, Resources.gateways);
-      if (gatewayApi.served) {
-        const gateways = shim.watchGateways();
-        informers.push(gateways.informer);
-        controllers.push(gateways.controller);
-        log.info('Gateway API found: annotated Gateways become Certificates');
-      } else {
-        log.info(
-          { why: gatewayApi.why },
-          'Gateway support is off: gateways.gateway.networking.k8s.io is not available; restart the operator after installing the Gateway API CRDs',
-        );
+      // Optional APIs (Gateway API, ClusterTrustBundles): each wiring asks once whether the API server serves them.
+      for (const wiring of [shim, trustBundles]) {
+        const optional = await wiring.optionalApis();
+        informers.push(...optional.informers);
+        controllers.push(...optional.controllers);
       }
-      // ClusterTrustBundles (certificates.k8s.io/v1): watched only where the API server serves them; a TrustBundle
-      // asking for one elsewhere reports the failed write.
-      const ctbApi = await probeResource(client, Resources.clusterTrustBundles);
-      if (ctbApi.served) informers.push(trustBundles.clusterTrustBundles);
-      else log.info({ why: ctbApi.why }, 'ClusterTrustBundle targets are off: clustertrustbundles.certificates.k8s.io is not available');
       void certificates.start().then(() => certificatesLoaded.resolve());
       await Promise.all(informers.map((i) => i.start()));
       synced = true;

@@ -8,6 +8,7 @@ import type { GatewayObject } from '../../api/gateway-api.ts';
 import type { Issuer } from '../../api/issuer.ts';
 import type { Config } from '../../config/config.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import { probeResource } from '../../kube/discovery.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { createInformer, type Informer, type InformerLifecycle } from '../../kube/informer.ts';
 import { Resources } from '../../kube/resources.ts';
@@ -25,8 +26,11 @@ export interface ShimWiring {
   /** The Ingress shim: always on. */
   controller: Controller;
   informers: InformerLifecycle[];
-  /** Turns the Gateway shim on (the manager asks only when the API server serves Gateways): its informer and controller to start. */
-  watchGateways(): { informer: InformerLifecycle; controller: Controller };
+  /**
+   * Asks the API server once whether it serves Gateways (CRDs installed later count at the next restart): if so,
+   * the Gateway shim is on, and its informer and controller are to be started with the others.
+   */
+  optionalApis(): Promise<{ informers: InformerLifecycle[]; controllers: Controller[] }>;
 }
 
 export function createShimWiring(deps: {
@@ -142,9 +146,19 @@ export function createShimWiring(deps: {
   return {
     controller: ingressController,
     informers: [ingresses],
-    watchGateways() {
+    async optionalApis() {
+      // A watch on Gateways the API server does not serve would fail forever.
+      const gatewayApi = await probeResource(client, Resources.gateways);
+      if (!gatewayApi.served) {
+        log.info(
+          { why: gatewayApi.why },
+          'Gateway support is off: gateways.gateway.networking.k8s.io is not available; restart the operator after installing the Gateway API CRDs',
+        );
+        return { informers: [], controllers: [] };
+      }
       gatewaysWatched = true;
-      return { informer: gateways, controller: gatewayController };
+      log.info('Gateway API found: annotated Gateways become Certificates');
+      return { informers: [gateways], controllers: [gatewayController] };
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Issuer } from '../../api/issuer.ts';
 import type { SecretObject } from '../../api/secret.ts';
 import { TRUST_BUNDLE_LABEL, type TrustBundle } from '../../api/trust-bundle.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import { probeResource } from '../../kube/discovery.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { createInformer, type Informer, type InformerLifecycle } from '../../kube/informer.ts';
 import { createObjectReader } from '../../kube/object-reader.ts';
@@ -24,8 +25,11 @@ import { bundlesReadingIssuer, bundlesReadingSecret } from './triggers.ts';
 export interface TrustBundleWiring {
   controller: Controller;
   informers: InformerLifecycle[];
-  /** Labelled ClusterTrustBundles: started by the manager only when the API server serves them. */
-  clusterTrustBundles: Informer<TargetObject>;
+  /**
+   * Asks the API server once whether it serves ClusterTrustBundles: if so, the labelled ones are watched (their
+   * informer is to be started with the others); if not, a TrustBundle asking for one reports the failed write.
+   */
+  optionalApis(): Promise<{ informers: InformerLifecycle[]; controllers: Controller[] }>;
   /** A Secret outside the managed-Secret cache changed (a user's CA Secret): bundles reading it look again. */
   secretChanged(namespace: string | undefined, name: string): void;
   /** The TrustBundle cache: a managed CA's rotation reads the bundles' sync state, and watches them change. */
@@ -38,8 +42,9 @@ export function createTrustBundleWiring(deps: {
   issuers: Informer<Issuer>;
   clusterIssuers: Informer<Issuer>;
   /** The managed Secrets (the operator's label): a change enqueues the bundles reading one. */
-  managedSecrets: Informer<SecretObject>;
-  secrets: SecretReader;
+  secrets: Informer<SecretObject>;
+  /** Source Secrets, cached or not. */
+  secretReader: SecretReader;
   events: EventRecorder;
   clusterResourceNamespace: string;
   resyncMs: number;
@@ -104,7 +109,7 @@ export function createTrustBundleWiring(deps: {
         issuers: deps.issuers,
         clusterIssuers: deps.clusterIssuers,
         certificates: deps.certificates,
-        secrets: deps.secrets,
+        secrets: deps.secretReader,
         objects: createObjectReader({ client, clock: deps.clock }),
         clusterResourceNamespace: deps.clusterResourceNamespace,
         systemRoots: () => tls.rootCertificates,
@@ -117,7 +122,7 @@ export function createTrustBundleWiring(deps: {
   const lookups = { ...deps, bundles };
   const secretChanged = (ns: string | undefined, name: string) => bundlesReadingSecret(lookups, ns, name).forEach(enqueue);
   const onSecret = (s: SecretObject) => secretChanged(s.metadata.namespace, s.metadata.name);
-  deps.managedSecrets.addHandler({ onAdd: onSecret, onUpdate: (_o, s) => onSecret(s), onDelete: onSecret });
+  deps.secrets.addHandler({ onAdd: onSecret, onUpdate: (_o, s) => onSecret(s), onDelete: onSecret });
   for (const [kind, informer] of [
     ['Issuer', deps.issuers],
     ['ClusterIssuer', deps.clusterIssuers],
@@ -128,7 +133,12 @@ export function createTrustBundleWiring(deps: {
   return {
     controller,
     informers: [bundles, namespaces, configMaps, targetSecrets],
-    clusterTrustBundles,
+    async optionalApis() {
+      const ctbApi = await probeResource(client, Resources.clusterTrustBundles);
+      if (ctbApi.served) return { informers: [clusterTrustBundles], controllers: [] };
+      log.info({ why: ctbApi.why }, 'ClusterTrustBundle targets are off: clustertrustbundles.certificates.k8s.io is not available');
+      return { informers: [], controllers: [] };
+    },
     secretChanged,
     bundles,
   };
