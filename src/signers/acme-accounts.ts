@@ -23,6 +23,8 @@ export interface AcmeAccountSource {
    * caller registers. Throws SecretNotFound/SecretMissingKey with a message naming the Secret.
    */
   clientFor(issuer: Issuer, kind: IssuerKind, accountUrl?: string): Promise<AcmeClient>;
+  /** The operator has just written the account key Secret: the next read must not answer from a remembered miss. */
+  accountKeyWritten(issuer: Issuer, kind: IssuerKind): void;
   /** A Certificate saw the CA refuse this issuer's account: its next check must ask the CA, not trust its status. */
   requestRecheck(issuer: Issuer, kind: IssuerKind): void;
   /** Whether a re-check was asked for since the last call (and clears the request). */
@@ -110,6 +112,9 @@ export function createAcmeAccountSource(opts: { secrets: SecretReader; clusterRe
       });
       clients.set(id, { fingerprint, client });
       return client;
+    },
+    accountKeyWritten(issuer, kind) {
+      opts.secrets.forget?.(secretNamespace(issuer, kind), spec(issuer).privateKeySecretRef.name);
     },
     requestRecheck(issuer, kind) {
       rechecks.add(idOf(issuer, kind));

@@ -12,7 +12,7 @@ import type { Certificate, CertificateSpec } from '../../src/api/certificate.ts'
 import { findCondition, toRfc3339 } from '../../src/api/conditions.ts';
 import type { AcmeIssuer, Issuer } from '../../src/api/issuer.ts';
 import { API_VERSION, type KubeObject } from '../../src/api/meta.ts';
-import type { IngressObject } from '../../src/controllers/certificates/http01-objects.ts';
+import type { IngressObject } from '../../src/controllers/certificates/acme/http01-objects.ts';
 import { certIdOf } from '../../src/acme/ari.ts';
 import { createAcmeClient, type AcmeIdentifier, type AcmeOrder } from '../../src/acme/client.ts';
 import { requestDigest } from '../../src/acme/order-plan.ts';

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Certificate } from '../../src/api/certificate.ts';
 import { findCondition } from '../../src/api/conditions.ts';
 import type { KubeObject } from '../../src/api/meta.ts';
-import type { IngressObject } from '../../src/controllers/certificates/http01-objects.ts';
+import type { IngressObject } from '../../src/controllers/certificates/acme/http01-objects.ts';
 import type { IngressTls } from '../../src/controllers/shim/ingress.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';

@@ -2,7 +2,7 @@
 // Secret and the status once. Level-based: running it again on the same state writes nothing.
 //
 // CA and SelfSigned issuers sign within one reconcile. ACME issuance spans several: each reconcile advances the
-// order one step (acme-issuance.ts) and records it in status.acmeOrder, so a restart resumes the same order.
+// order one step (acme/issuance.ts) and records it in status.acmeOrder, so a restart resumes the same order.
 import { performance } from 'node:perf_hooks';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -32,9 +32,9 @@ import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import { issueCertificate } from '../../signers/issue.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
 import { parseKey, type IndexedStore, type Store } from '../store.ts';
-import type { createAcmeIssuance } from './acme-issuance.ts';
+import type { createAcmeIssuance } from './acme/issuance.ts';
 import { desiredCertificate, type DesiredCertificate } from './desired.ts';
-import { currentRenewalInfo } from './renewal-info.ts';
+import { currentRenewalInfo } from './acme/renewal-info.ts';
 import type { SecretObject } from '../../api/secret.ts';
 import { formatZodIssues } from '../../api/zod-issues.ts';
 import { buildSecret } from './secret-builder.ts';

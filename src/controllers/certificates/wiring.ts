@@ -19,9 +19,9 @@ import type { SignerSource } from '../../signers/signer-source.ts';
 import type { Clock } from '../../time/clock.ts';
 import { parseDuration } from '../../time/duration.ts';
 import { objectKey } from '../store.ts';
-import { createAcmeIssuance } from './acme-issuance.ts';
-import { createChallengeSolvers } from './acme-solvers.ts';
-import { createHttp01Routing } from './http01-routing.ts';
+import { createAcmeIssuance } from './acme/issuance.ts';
+import { createChallengeSolvers } from './acme/challenge-solvers.ts';
+import { createHttp01Routing } from './acme/http01-routing.ts';
 import { BY_ISSUER, BY_SECRET, issuerIndexValue, secretIndexValue } from './indexes.ts';
 import { createCertificateReconciler } from './reconciler.ts';
 

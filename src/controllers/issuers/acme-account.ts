@@ -29,7 +29,11 @@ export async function ensureAcmeAccount(
 ): Promise<AcmeAccountOutcome> {
   const spec = issuer.spec!.acme!;
   const ns = deps.accounts.secretNamespace(issuer, kind);
-  if (!(await deps.accounts.accountKey(issuer, kind))) await createAccountKey(issuer, kind, ns, deps.client);
+  if (!(await deps.accounts.accountKey(issuer, kind))) {
+    await createAccountKey(issuer, kind, ns, deps.client);
+    // The read above remembered the Secret missing, and the cache may not have seen the new one yet.
+    deps.accounts.accountKeyWritten(issuer, kind);
+  }
 
   const prev = issuer.status?.acme;
   // A status from the same server and email is reused only if the key it was registered with is still the one

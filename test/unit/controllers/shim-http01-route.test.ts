@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ingressRouteOf, needsHttp01Route } from '../../../src/controllers/certificates/http01-objects.ts';
+import { ingressRouteOf, needsHttp01Route } from '../../../src/controllers/certificates/acme/http01-objects.ts';
 
 const classHint = { 'certsmith.dev/acme-http01-ingress-class': 'nginx' };
 const editHint = { 'certsmith.dev/acme-http01-edit-in-place': 'shop' };

@@ -3,18 +3,24 @@
 // TXT record through RFC 2136 or a webhook, checked on the zone's nameservers before the CA is asked.
 import { randomInt } from 'node:crypto';
 import { getServers } from 'node:dns';
-import type { AcmeSolver, Issuer, IssuerKind } from '../../api/issuer.ts';
-import { http01SelfCheck } from '../../acme/http01-self-check.ts';
-import { checkTxtPropagation, createRfc2136Provider, createWebhookProvider, findAuthoritativeNameservers, type Dns01Provider } from '../../acme/dns01/index.ts';
-import { exchange } from '../../acme/dns01/transport.ts';
-import { parseServerAddress } from '../../acme/dns01/address.ts';
-import { decodeMessage, encodeQuery, RRType } from '../../acme/dns01/wire.ts';
-import { findZoneBySoa } from '../../acme/dns01/zone.ts';
-import { CertsmithError } from '../../errors.ts';
-import type { SecretReader } from '../../kube/secret-reader.ts';
-import type { Clock } from '../../time/clock.ts';
-import { secretValue } from '../../signers/secret-data.ts';
-import type { ChallengeContext, ChallengeSolvers } from './acme-issuance.ts';
+import type { AcmeSolver, Issuer, IssuerKind } from '../../../api/issuer.ts';
+import { http01SelfCheck } from '../../../acme/http01-self-check.ts';
+import {
+  checkTxtPropagation,
+  createRfc2136Provider,
+  createWebhookProvider,
+  findAuthoritativeNameservers,
+  type Dns01Provider,
+} from '../../../acme/dns01/index.ts';
+import { exchange } from '../../../acme/dns01/transport.ts';
+import { parseServerAddress } from '../../../acme/dns01/address.ts';
+import { decodeMessage, encodeQuery, RRType } from '../../../acme/dns01/wire.ts';
+import { findZoneBySoa } from '../../../acme/dns01/zone.ts';
+import { CertsmithError } from '../../../errors.ts';
+import type { SecretReader } from '../../../kube/secret-reader.ts';
+import type { Clock } from '../../../time/clock.ts';
+import { secretValue } from '../../../signers/secret-data.ts';
+import type { ChallengeContext, ChallengeSolvers } from './challenges.ts';
 import { needsHttp01Route } from './http01-objects.ts';
 
 /**

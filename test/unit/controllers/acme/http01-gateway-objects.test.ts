@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { GatewayListener, GatewayObject } from '../../../src/api/gateway-api.ts';
-import { http01Listener, temporaryHttpRoute, temporaryHttpRouteName } from '../../../src/controllers/certificates/http01-gateway-objects.ts';
-import { temporaryIngressName } from '../../../src/controllers/certificates/http01-objects.ts';
+import type { GatewayListener, GatewayObject } from '../../../../src/api/gateway-api.ts';
+import { http01Listener, temporaryHttpRoute, temporaryHttpRouteName } from '../../../../src/controllers/certificates/acme/http01-gateway-objects.ts';
+import { temporaryIngressName } from '../../../../src/controllers/certificates/acme/http01-objects.ts';
 
 const owner = { apiVersion: 'certsmith.dev/v1alpha1', kind: 'Certificate', name: 'web', uid: 'u-1', blockOwnerDeletion: true };
 

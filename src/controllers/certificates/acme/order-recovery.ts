@@ -7,8 +7,8 @@
 // recorded before it started. Only pending and ready orders are kept from it, which are few. A CA without an
 // orders list (Let's Encrypt has none, and hands back an existing pending order for the same names instead) lists
 // nothing, and the caller places a new order as before.
-import type { AcmeClient, AcmeOrder } from '../../acme/client.ts';
-import { mayBeUnrecorded, orderToResume, type WantedOrder } from '../../acme/order-resumption.ts';
+import type { AcmeClient, AcmeOrder } from '../../../acme/client.ts';
+import { mayBeUnrecorded, orderToResume, type WantedOrder } from '../../../acme/order-resumption.ts';
 
 // A listing is for recoveries right after a takeover; after this long it is dropped and the next one lists again.
 const LISTING_TTL_MS = 10 * 60_000;

@@ -1,9 +1,9 @@
 // Keeps a Certificate's ACME Renewal Information current: asks the CA only when the certificate changed or its
 // Retry-After has passed, and keeps the last answer when the CA cannot be asked.
-import type { RenewalInfoStatus } from '../../api/certificate.ts';
-import { toRfc3339 } from '../../api/conditions.ts';
-import { nextAriCheck } from '../../acme/ari.ts';
-import type { AcmeClient } from '../../acme/client.ts';
+import type { RenewalInfoStatus } from '../../../api/certificate.ts';
+import { toRfc3339 } from '../../../api/conditions.ts';
+import { nextAriCheck } from '../../../acme/ari.ts';
+import type { AcmeClient } from '../../../acme/client.ts';
 
 // After a failed look, try again in a while rather than at every reconcile.
 const RETRY_AFTER_ERROR_MS = 15 * 60_000;

@@ -2,9 +2,9 @@
 //
 // It attaches to the Gateway's plain-HTTP listener for the name (the CA always asks on port 80) and sends the one
 // challenge path to the solver Service (http01-objects.ts), which the Ingress route shares.
-import { GATEWAY_API_GROUP, type GatewayListener, type GatewayObject, type HttpRouteObject } from '../../api/gateway-api.ts';
-import { CERTIFICATE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
-import type { OwnerReference } from '../../api/meta.ts';
+import { GATEWAY_API_GROUP, type GatewayListener, type GatewayObject, type HttpRouteObject } from '../../../api/gateway-api.ts';
+import { CERTIFICATE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../../api/labels.ts';
+import type { OwnerReference } from '../../../api/meta.ts';
 import { challengePath, HTTP01_SOLVER_LABEL, SOLVER_SERVICE_NAME, SOLVER_SERVICE_PORT, temporaryIngressName } from './http01-objects.ts';
 
 /** Same scheme as the temporary Ingress: one per Certificate and token, so a retried order never collides. */

@@ -2,15 +2,15 @@
 // after. Objects the operator did not create are never changed, except the one path it adds to (and removes from)
 // an Ingress the solver names for edit-in-place.
 import { isDeepStrictEqual } from 'node:util';
-import { GATEWAY_HTTP01_ANNOTATION, type GatewayObject, type HttpRouteObject } from '../../api/gateway-api.ts';
-import type { AcmeSolver } from '../../api/issuer.ts';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
-import type { KubeObject } from '../../api/meta.ts';
-import { CertsmithError } from '../../errors.ts';
-import type { KubeClient } from '../../kube/client.ts';
-import { Resources, type Resource } from '../../kube/resources.ts';
-import type { ChallengeContext } from './acme-issuance.ts';
-import type { Http01Routing } from './acme-solvers.ts';
+import { GATEWAY_HTTP01_ANNOTATION, type GatewayObject, type HttpRouteObject } from '../../../api/gateway-api.ts';
+import type { AcmeSolver } from '../../../api/issuer.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../../api/labels.ts';
+import type { KubeObject } from '../../../api/meta.ts';
+import { CertsmithError } from '../../../errors.ts';
+import type { KubeClient } from '../../../kube/client.ts';
+import { Resources, type Resource } from '../../../kube/resources.ts';
+import type { ChallengeContext } from './challenges.ts';
+import type { Http01Routing } from './challenge-solvers.ts';
 import { http01Listener, temporaryHttpRoute, temporaryHttpRouteName } from './http01-gateway-objects.ts';
 import {
   endpointsOf,

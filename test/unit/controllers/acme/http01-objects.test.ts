@@ -9,7 +9,7 @@ import {
   withoutChallengePath,
   type EndpointSliceObject,
   type IngressObject,
-} from '../../../src/controllers/certificates/http01-objects.ts';
+} from '../../../../src/controllers/certificates/acme/http01-objects.ts';
 
 const owner = { apiVersion: 'certsmith.dev/v1alpha1', kind: 'Certificate', name: 'web', uid: 'u-1', blockOwnerDeletion: true };
 

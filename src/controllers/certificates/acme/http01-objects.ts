@@ -4,17 +4,17 @@
 // (a Service cannot select pods in another namespace), kept for later challenges; and per challenge either a
 // temporary Ingress or one path added to an Ingress of the user's.
 import { createHash } from 'node:crypto';
-import { GATEWAY_HTTP01_ANNOTATION } from '../../api/gateway-api.ts';
-import type { AcmeSolver } from '../../api/issuer.ts';
+import { GATEWAY_HTTP01_ANNOTATION } from '../../../api/gateway-api.ts';
+import type { AcmeSolver } from '../../../api/issuer.ts';
 import {
   ACME_HTTP01_EDIT_IN_PLACE_ANNOTATION,
   ACME_HTTP01_INGRESS_CLASS_ANNOTATION,
   CERTIFICATE_NAME_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
-} from '../../api/labels.ts';
-import type { KubeObject, OwnerReference } from '../../api/meta.ts';
-import { compareStrings } from '../../ordering.ts';
+} from '../../../api/labels.ts';
+import type { KubeObject, OwnerReference } from '../../../api/meta.ts';
+import { compareStrings } from '../../../ordering.ts';
 
 export const SOLVER_SERVICE_NAME = 'certsmith-acme-solver';
 export const SOLVER_SERVICE_PORT = 8089;
