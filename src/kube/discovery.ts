@@ -26,3 +26,13 @@ export async function probeResource(client: KubeClient, r: Resource, opts: { att
     }
   }
 }
+
+/** The resources of the list the API server does not serve (their CRDs are not installed), as `plural.group`. */
+export async function notServed(client: KubeClient, resources: readonly Resource[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const r of resources) {
+    const s = await probeResource(client, r);
+    if (!s.served && s.reason === 'NotServed') missing.push(`${r.plural}.${r.group}`);
+  }
+  return missing;
+}

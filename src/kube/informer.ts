@@ -10,7 +10,17 @@ import type { KubeClient, WatchEvent } from './client.ts';
 import { isGone } from './errors.ts';
 import type { Resource } from './resources.ts';
 
-export interface InformerOptions<T extends KubeObject> {
+/** What a watcher of an informer is told. Every callback is optional; each runs on its own (one that throws is logged). */
+export interface InformerHandler<T extends KubeObject> {
+  onAdd?: (obj: T) => void;
+  onUpdate?: (oldObj: T, newObj: T) => void;
+  onDelete?: (obj: T) => void;
+  /** Every stored object, each resync period (resyncMs). */
+  onResync?: (obj: T) => void;
+}
+
+/** The callbacks given here are the first handler; addHandler() adds more. */
+export interface InformerOptions<T extends KubeObject> extends InformerHandler<T> {
   client: KubeClient;
   resource: Resource;
   namespace?: string;
@@ -21,10 +31,6 @@ export interface InformerOptions<T extends KubeObject> {
   /** Asked of the server per watch, jittered ±20% so many informers do not re-open together (default 300). */
   watchTimeoutSeconds?: number;
   log: Logger;
-  onAdd?: (obj: T) => void;
-  onUpdate?: (oldObj: T, newObj: T) => void;
-  onDelete?: (obj: T) => void;
-  onResync?: (obj: T) => void;
   /** Drops fields never read, to save memory; applied to every object before it is stored. */
   transform?: (obj: T) => T;
   /**
@@ -51,6 +57,11 @@ export interface Informer<T extends KubeObject> {
   list(namespace?: string): T[];
   /** The objects an indexer put under `value` (none for an unknown index). */
   byIndex(index: string, value: string): T[];
+  /**
+   * Adds a handler, called after those added before it; returns what removes it. Meant to be called before start():
+   * a handler added later hears only the events that follow (no replay of what is stored — list() has it).
+   */
+  addHandler(handler: InformerHandler<T>): () => void;
 }
 
 const PAGE_SIZE = 500;
@@ -99,15 +110,35 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
   let failures = 0;
   let resolveStarted: () => void = () => {};
   const started = new Promise<void>((r) => (resolveStarted = r));
+  /** Replaced, never changed in place, so a handler added or removed during an emit does not disturb it. */
+  let handlers: readonly InformerHandler<T>[] = [];
+  function addHandler(handler: InformerHandler<T>): () => void {
+    const own = { ...handler };
+    handlers = [...handlers, own];
+    return () => {
+      handlers = handlers.filter((h) => h !== own);
+    };
+  }
+  if (opts.onAdd || opts.onUpdate || opts.onDelete || opts.onResync) {
+    addHandler({ onAdd: opts.onAdd, onUpdate: opts.onUpdate, onDelete: opts.onDelete, onResync: opts.onResync });
+  }
 
-  /** Runs a caller's handler; whatever it throws is logged and never reaches the loop. */
-  function emit(what: string, fn: (() => void) | undefined) {
-    if (!fn) return;
+  /** Runs one handler; whatever it throws is logged and never reaches the loop or the other handlers. */
+  function call(what: string, fn: () => void) {
     try {
       fn();
     } catch (err) {
       log.error({ err: (err as Error)?.message ?? String(err) }, `${what} handler failed`);
     }
+  }
+  function emitAdd(obj: T) {
+    for (const h of handlers) if (h.onAdd) call('add', () => h.onAdd!(obj));
+  }
+  function emitUpdate(prev: T, obj: T) {
+    for (const h of handlers) if (h.onUpdate) call('update', () => h.onUpdate!(prev, obj));
+  }
+  function emitDelete(obj: T) {
+    for (const h of handlers) if (h.onDelete) call('delete', () => h.onDelete!(obj));
   }
 
   function shape(obj: T): T {
@@ -211,12 +242,10 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     resourceVersion = rv;
     for (const [k, obj] of fresh) {
       const prev = previous.get(k);
-      if (!prev) emit('add', opts.onAdd && (() => opts.onAdd!(obj)));
-      else if (prev.metadata.resourceVersion !== obj.metadata.resourceVersion) {
-        emit('update', opts.onUpdate && (() => opts.onUpdate!(prev, obj)));
-      }
+      if (!prev) emitAdd(obj);
+      else if (prev.metadata.resourceVersion !== obj.metadata.resourceVersion) emitUpdate(prev, obj);
     }
-    for (const [k, obj] of previous) if (!fresh.has(k)) emit('delete', opts.onDelete && (() => opts.onDelete!(obj)));
+    for (const [k, obj] of previous) if (!fresh.has(k)) emitDelete(obj);
     log.debug({ objects: store.size, resourceVersion }, 'listed');
   }
 
@@ -234,12 +263,12 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     if (event.type === 'DELETED') {
       if (!prev) return;
       remove(k);
-      emit('delete', opts.onDelete && (() => opts.onDelete!(obj)));
+      emitDelete(obj);
       return;
     }
     put(k, obj);
-    if (prev) emit('update', opts.onUpdate && (() => opts.onUpdate!(prev, obj)));
-    else emit('add', opts.onAdd && (() => opts.onAdd!(obj)));
+    if (prev) emitUpdate(prev, obj);
+    else emitAdd(obj);
   }
 
   /**
@@ -335,7 +364,10 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
   function scheduleResync(periodMs: number) {
     resyncHandle = timers.setTimeout(() => {
       if (stopped) return;
-      if (synced && opts.onResync) for (const obj of [...store.values()]) emit('resync', () => opts.onResync!(obj));
+      const resyncing = handlers.filter((h) => h.onResync);
+      if (synced && resyncing.length > 0) {
+        for (const obj of [...store.values()]) for (const h of resyncing) call('resync', () => h.onResync!(obj));
+      }
       scheduleResync(periodMs);
     }, periodMs);
   }
@@ -363,5 +395,6 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     get: (ns, name) => store.get(keyOf(ns, name)),
     list: (ns) => (ns === undefined ? [...store.values()] : lookup(NAMESPACE_INDEX, ns)),
     byIndex: lookup,
+    addHandler,
   };
 }

@@ -36,7 +36,7 @@ export interface IssuerReconcilerDeps {
   log: Logger;
 }
 
-// CA Secrets a user manages are watched one by one (manager.ts); this is the safety net.
+// CA Secrets a user manages are watched one by one (wiring.ts); this is the safety net.
 const RECHECK_MS = 5 * 60_000;
 
 const reasonForCode: Partial<Record<ErrorCode, string>> = {

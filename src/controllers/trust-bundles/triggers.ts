@@ -1,4 +1,4 @@
-// Which TrustBundles read a given object, so the manager enqueues only those when it changes.
+// Which TrustBundles read a given object, so the wiring enqueues only those when it changes.
 import type { Certificate } from '../../api/certificate.ts';
 import { caSecretNameOf, type Issuer, type IssuerKind } from '../../api/issuer.ts';
 import type { TrustBundle, TrustBundleSource } from '../../api/trust-bundle.ts';

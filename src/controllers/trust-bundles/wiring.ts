@@ -1,12 +1,14 @@
 // Everything the TrustBundle controller needs, built in one place so the manager adds it with a few lines:
-// informers for TrustBundles, Namespaces and the labelled targets, the source readers, the controller, and the
-// hooks through which managed Secrets and issuers enqueue the bundles that read them.
+// informers for TrustBundles, Namespaces and the labelled targets, the source readers, the controller, and its
+// handlers on the shared managed-Secret, Issuer and ClusterIssuer informers, which enqueue the bundles reading them.
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { Certificate } from '../../api/certificate.ts';
-import type { Issuer, IssuerKind } from '../../api/issuer.ts';
+import type { Issuer } from '../../api/issuer.ts';
+import type { SecretObject } from '../../api/secret.ts';
 import { TRUST_BUNDLE_LABEL, type TrustBundle } from '../../api/trust-bundle.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import { probeResource } from '../../kube/discovery.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { createInformer, type Informer, type InformerLifecycle } from '../../kube/informer.ts';
 import { createObjectReader } from '../../kube/object-reader.ts';
@@ -23,29 +25,32 @@ import { bundlesReadingIssuer, bundlesReadingSecret } from './triggers.ts';
 export interface TrustBundleWiring {
   controller: Controller;
   informers: InformerLifecycle[];
-  /** Labelled ClusterTrustBundles: started by the manager only when the API server serves them. */
-  clusterTrustBundles: Informer<TargetObject>;
-  /** A managed Secret changed: bundles reading it (a Certificate's ca.crt, a CA issuer's Secret) look again. */
+  /**
+   * Asks the API server once whether it serves ClusterTrustBundles: if so, the labelled ones are watched (their
+   * informer is to be started with the others); if not, a TrustBundle asking for one reports the failed write.
+   */
+  optionalApis(): Promise<{ informers: InformerLifecycle[]; controllers: Controller[] }>;
+  /** A Secret outside the managed-Secret cache changed (a user's CA Secret): bundles reading it look again. */
   secretChanged(namespace: string | undefined, name: string): void;
-  issuerChanged(kind: IssuerKind, namespace: string | undefined, name: string): void;
-  /** The TrustBundle cache: a managed CA's rotation reads the bundles' sync state. */
-  bundles: Store<TrustBundle>;
+  /** The TrustBundle cache: a managed CA's rotation reads the bundles' sync state, and watches them change. */
+  bundles: Informer<TrustBundle>;
 }
 
 export function createTrustBundleWiring(deps: {
   client: KubeClient;
   certificates: Store<Certificate>;
-  issuers: Store<Issuer>;
-  clusterIssuers: Store<Issuer>;
-  secrets: SecretReader;
+  issuers: Informer<Issuer>;
+  clusterIssuers: Informer<Issuer>;
+  /** The managed Secrets (the operator's label): a change enqueues the bundles reading one. */
+  secrets: Informer<SecretObject>;
+  /** Source Secrets, cached or not. */
+  secretReader: SecretReader;
   events: EventRecorder;
   clusterResourceNamespace: string;
   resyncMs: number;
   clock: Clock;
   log: Logger;
   metrics: Metrics;
-  /** A bundle or its status changed (a managed CA waiting for it to sync looks again). */
-  onBundleChanged?: (b: TrustBundle) => void;
 }): TrustBundleWiring {
   const { client, log, resyncMs } = deps;
   const enqueue = (name: string | undefined) => name && controller.enqueue(name);
@@ -55,19 +60,10 @@ export function createTrustBundleWiring(deps: {
     resource: Resources.trustBundles,
     resyncMs,
     log,
-    onAdd: (b) => {
-      enqueue(b.metadata.name);
-      deps.onBundleChanged?.(b);
-    },
-    onUpdate: (_o, b) => {
-      enqueue(b.metadata.name);
-      deps.onBundleChanged?.(b);
-    },
+    onAdd: (b) => enqueue(b.metadata.name),
+    onUpdate: (_o, b) => enqueue(b.metadata.name),
     onResync: (b) => enqueue(b.metadata.name),
-    onDelete: (b) => {
-      enqueue(b.metadata.name);
-      deps.onBundleChanged?.(b);
-    },
+    onDelete: (b) => enqueue(b.metadata.name),
   });
   // Namespaces are few and small; any change of their labels may move a bundle's targets.
   const namespaces = createInformer<NamespaceObject>({
@@ -113,7 +109,7 @@ export function createTrustBundleWiring(deps: {
         issuers: deps.issuers,
         clusterIssuers: deps.clusterIssuers,
         certificates: deps.certificates,
-        secrets: deps.secrets,
+        secrets: deps.secretReader,
         objects: createObjectReader({ client, clock: deps.clock }),
         clusterResourceNamespace: deps.clusterResourceNamespace,
         systemRoots: () => tls.rootCertificates,
@@ -124,12 +120,26 @@ export function createTrustBundleWiring(deps: {
     }),
   });
   const lookups = { ...deps, bundles };
+  const secretChanged = (ns: string | undefined, name: string) => bundlesReadingSecret(lookups, ns, name).forEach(enqueue);
+  const onSecret = (s: SecretObject) => secretChanged(s.metadata.namespace, s.metadata.name);
+  deps.secrets.addHandler({ onAdd: onSecret, onUpdate: (_o, s) => onSecret(s), onDelete: onSecret });
+  for (const [kind, informer] of [
+    ['Issuer', deps.issuers],
+    ['ClusterIssuer', deps.clusterIssuers],
+  ] as const) {
+    const onIssuer = (i: Issuer) => bundlesReadingIssuer(lookups, kind, i.metadata.namespace, i.metadata.name).forEach(enqueue);
+    informer.addHandler({ onAdd: onIssuer, onUpdate: (_o, i) => onIssuer(i), onDelete: onIssuer });
+  }
   return {
     controller,
     informers: [bundles, namespaces, configMaps, targetSecrets],
-    clusterTrustBundles,
-    secretChanged: (ns, name) => bundlesReadingSecret(lookups, ns, name).forEach(enqueue),
-    issuerChanged: (kind, ns, name) => bundlesReadingIssuer(lookups, kind, ns, name).forEach(enqueue),
+    async optionalApis() {
+      const ctbApi = await probeResource(client, Resources.clusterTrustBundles);
+      if (ctbApi.served) return { informers: [clusterTrustBundles], controllers: [] };
+      log.info({ why: ctbApi.why }, 'ClusterTrustBundle targets are off: clustertrustbundles.certificates.k8s.io is not available');
+      return { informers: [], controllers: [] };
+    },
+    secretChanged,
     bundles,
   };
 }

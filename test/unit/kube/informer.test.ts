@@ -513,6 +513,82 @@ describe('informer', () => {
     assert.equal(inf.hasSynced(), false);
   });
 
+  it('tells every added handler, in the order they were added, after the handler given to createInformer', async () => {
+    const h = harness();
+    h.api.put('ns', 'a');
+    const inf = h.make();
+    const second: string[] = [];
+    inf.addHandler({
+      onAdd: (o) => h.seen.push(`second add ${o.metadata.name}`),
+      onUpdate: (_a, b) => second.push(`update ${b.metadata.name}`),
+      onDelete: (o) => second.push(`delete ${o.metadata.name}`),
+    });
+    inf.addHandler({ onAdd: (o) => h.seen.push(`third add ${o.metadata.name}`) });
+    await inf.start();
+    await settle();
+    const w = h.api.openWatch()!;
+    w.emit('MODIFIED', h.api.put('ns', 'a', { k: 'v' }));
+    w.emit('DELETED', h.api.remove('ns', 'a'));
+    assert.deepEqual(h.seen, ['add ns/a@101', 'second add a', 'third add a', 'update ns/a@101 -> 102', 'delete ns/a@102']);
+    assert.deepEqual(second, ['update a', 'delete a']);
+    inf.stop();
+  });
+
+  it('keeps telling the other handlers when one throws', async () => {
+    const h = harness({ onAdd: () => {} });
+    h.api.put('ns', 'a');
+    const inf = h.make();
+    inf.addHandler({
+      onAdd: () => {
+        throw new Error('first handler bug');
+      },
+    });
+    inf.addHandler({ onAdd: (o) => h.seen.push(`after add ${o.metadata.name}`) });
+    await inf.start();
+    assert.deepEqual(h.seen, ['after add a']);
+    assert.ok(h.logLines.some((l) => l.includes('add handler failed') && l.includes('first handler bug')));
+    inf.stop();
+  });
+
+  it('stops telling a handler once it is removed, and tells one added after start only of what follows', async () => {
+    const h = harness({ onAdd: undefined, onUpdate: undefined, onDelete: undefined, onResync: undefined, resyncMs: 60_000 });
+    h.api.put('ns', 'a');
+    const inf = h.make();
+    const removed: string[] = [];
+    const remove = inf.addHandler({ onAdd: (o) => removed.push(`add ${o.metadata.name}`), onResync: (o) => removed.push(`resync ${o.metadata.name}`) });
+    await inf.start();
+    await settle();
+    const late: string[] = [];
+    inf.addHandler({ onAdd: (o) => late.push(`add ${o.metadata.name}`), onResync: (o) => late.push(`resync ${o.metadata.name}`) });
+    remove();
+    remove(); // a second call changes nothing
+    h.api.openWatch()!.emit('ADDED', h.api.put('ns', 'b'));
+    await h.time.advance(60_000);
+    assert.deepEqual(removed, ['add a']);
+    assert.deepEqual(late, ['add b', 'resync a', 'resync b'], 'no replay of a, stored before it was added');
+    inf.stop();
+  });
+
+  it('lets a handler remove itself while an event is being told', async () => {
+    const h = harness({ onAdd: undefined });
+    const inf = h.make();
+    const seen: string[] = [];
+    const removeFirst = inf.addHandler({
+      onAdd: (o) => {
+        seen.push(`first ${o.metadata.name}`);
+        removeFirst();
+      },
+    });
+    inf.addHandler({ onAdd: (o) => seen.push(`second ${o.metadata.name}`) });
+    await inf.start();
+    await settle();
+    const w = h.api.openWatch()!;
+    w.emit('ADDED', h.api.put('ns', 'a'));
+    w.emit('ADDED', h.api.put('ns', 'b'));
+    assert.deepEqual(seen, ['first a', 'second a', 'second b']);
+    inf.stop();
+  });
+
   const backoffCases = [
     { failures: 1, random: 0.5, want: 1000 },
     { failures: 2, random: 0.5, want: 2000 },
