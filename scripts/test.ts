@@ -1,5 +1,6 @@
-// The test command (`npm test`): builds or reuses the control-plane binaries, checks generated files and
-// types, then runs unit and integration tests on the real control plane. Fails loudly on anything missing.
+// The test command (`npm test`): builds or reuses the control-plane binaries and images, checks generated files,
+// types, formatting and lint, then runs unit, integration and end-to-end tests on the real control plane and node.
+// Fails loudly on anything missing.
 import { spawn, spawnSync } from 'node:child_process';
 import { globSync, mkdirSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -25,8 +26,8 @@ const only = process.argv.slice(2);
 step('control-plane binaries (cached after the first build)', 'bash', ['test/env/build-binaries.sh']);
 step('system packages: BIND9, openssl, keytool, jemalloc, containerd, runc, CNI plugins, buildah (installed once)', 'bash', ['test/env/system-packages.sh']);
 const files = only.length > 0 ? only : globSync(['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'], { cwd: root }).sort();
-// The files that route through Traefik run after all the others, which gives its background build their time.
-const needsTraefik = (f: string) => f.includes('traefik');
+// The end-to-end files that route through Traefik run after all the others, which gives its background build their time.
+const needsTraefik = (f: string) => f.includes('e2e/') && f.includes('traefik');
 if (files.some(needsTraefik)) buildTraefikInBackground();
 // After the packages: the image build needs buildah, debootstrap and runc. Cached by its inputs (0.1 s warm).
 step('operator and pause images (built from the Dockerfile with buildah; cached after the first build)', 'bash', [
