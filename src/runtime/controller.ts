@@ -8,7 +8,15 @@ import type { Clock } from '../time/clock.ts';
 import { createScheduler } from './scheduler.ts';
 import { createWorkQueue } from './workqueue.ts';
 
-export type Reconciler = (key: string) => Promise<{ requeueAfterMs?: number } | undefined>;
+/** What every reconcile is given besides its key. */
+export interface ReconcileContext {
+  /** The controller's logger; a reconciler adds the object's kind, namespace and name. */
+  log: Logger;
+  /** Aborted when the controller stops (leadership lost, shutdown): no new issuance or write should start after it. */
+  signal: AbortSignal;
+}
+
+export type Reconciler = (key: string, ctx: ReconcileContext) => Promise<{ requeueAfterMs?: number } | undefined>;
 
 export interface Controller {
   readonly name: string;
@@ -28,6 +36,8 @@ export function createController(opts: { name: string; reconcile: Reconciler; wo
   });
   const scheduler = createScheduler({ clock: opts.clock, onDue: (key) => queue.add(key) });
   const running: Promise<void>[] = [];
+  const stopping = new AbortController();
+  const ctx: ReconcileContext = { log: opts.log.child({ controller: name }), signal: stopping.signal };
   let started = false;
 
   async function worker() {
@@ -41,7 +51,7 @@ export function createController(opts: { name: string; reconcile: Reconciler; wo
       if (key === undefined) return;
       const t0 = performance.now();
       try {
-        const result = await opts.reconcile(key);
+        const result = await opts.reconcile(key, ctx);
         queue.forget(key);
         if (result?.requeueAfterMs !== undefined) {
           scheduler.scheduleAt(key, new Date(opts.clock.now().getTime() + Math.max(result.requeueAfterMs, 0)));
@@ -51,6 +61,8 @@ export function createController(opts: { name: string; reconcile: Reconciler; wo
           metrics.reconcileTotal.inc({ controller: name, result: 'success' });
         }
       } catch (err) {
+        // Stopped mid-reconcile: the next leader starts the key afresh; no failure to report.
+        if (stopping.signal.aborted) continue;
         metrics.reconcileTotal.inc({ controller: name, result: 'error' });
         metrics.workqueueRetries.inc({ name });
         opts.log.warn({ controller: name, key, err: (err as Error).message, code: (err as { code?: string }).code }, 'reconcile failed; retrying with backoff');
@@ -71,6 +83,7 @@ export function createController(opts: { name: string; reconcile: Reconciler; wo
       for (let i = 0; i < opts.workers; i++) running.push(worker());
     },
     async stop() {
+      stopping.abort(new Error(`controller ${name} stopped`));
       scheduler.stop();
       queue.shutdown();
       await Promise.all(running);

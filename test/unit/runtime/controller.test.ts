@@ -32,4 +32,29 @@ describe('controller', () => {
     assert.equal(reconciled, keys);
     assert.ok(reconciledWhenTimerRan !== undefined && reconciledWhenTimerRan < keys, `the timer ran only after all ${keys} reconciles`);
   });
+
+  it('gives each reconcile a logger and a signal that aborts when the controller stops', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    let seen: { hasLog: boolean; abortedAtStart: boolean; abortedAtEnd?: boolean } | undefined;
+    const controller = createController({
+      name: 'test',
+      workers: 1,
+      clock: systemClock,
+      log: pino({ level: 'silent' }),
+      metrics: createMetrics(),
+      reconcile: async (_key, ctx) => {
+        seen = { hasLog: typeof ctx.log.info === 'function', abortedAtStart: ctx.signal.aborted };
+        started();
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        seen.abortedAtEnd = ctx.signal.aborted;
+        ctx.signal.throwIfAborted();
+      },
+    });
+    controller.enqueue('ns/a');
+    controller.start();
+    await running;
+    await controller.stop();
+    assert.deepEqual(seen, { hasLog: true, abortedAtStart: false, abortedAtEnd: true });
+  });
 });
