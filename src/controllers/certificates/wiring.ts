@@ -104,7 +104,6 @@ export function createCertificateWiring(deps: {
       events: deps.events,
       metrics,
       clock,
-      log,
       ariMaxCheckMs: parseDuration(config.acmeAriMaxCheckInterval),
       onAcmeAccountProblem: deps.onAcmeAccountProblem,
     }),

@@ -1,0 +1,73 @@
+// Everything a Certificate's reconcile decides on, read once: the validated spec, its Secret and who may write it,
+// the issuer, and what the Secret holds. Reads caches only, except for one GET of a Secret the cache cannot hold
+// (a foreign one, looked at again while the Certificate reports the conflict).
+import { CertificateSpec, type Certificate } from '../../api/certificate.ts';
+import { ConditionType, Reason, findCondition } from '../../api/conditions.ts';
+import type { Issuer } from '../../api/issuer.ts';
+import type { SecretObject } from '../../api/secret.ts';
+import { formatZodIssues } from '../../api/zod-issues.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { OwnWrites } from '../../kube/own-writes.ts';
+import { Resources } from '../../kube/resources.ts';
+import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
+import type { IndexedStore, Store } from '../store.ts';
+import { desiredCertificate, type DesiredCertificate } from './desired.ts';
+import { BY_SECRET, secretIndexValue } from './indexes.ts';
+import { secretOwnership, secretWriter, type SecretOwnership } from './secret-ownership.ts';
+import { readStoredSecret, type StoredSecret } from './stored-secret.ts';
+
+export interface GatherDeps {
+  client: KubeClient;
+  certificates: IndexedStore<Certificate>;
+  secrets: Store<SecretObject>;
+  issuers: Store<Issuer>;
+  clusterIssuers: Store<Issuer>;
+}
+
+export type CertificateFacts =
+  /** The API server checked the schema; these are the rules it cannot express. */
+  | { kind: 'invalidSpec'; problems: string[] }
+  | {
+      kind: 'valid';
+      desired: DesiredCertificate;
+      secret: SecretObject | undefined;
+      ownership: SecretOwnership;
+      issuer: Issuer | undefined;
+      /** What the Secret holds, when this Certificate may write it. */
+      stored: StoredSecret | undefined;
+    };
+
+export type ValidFacts = Extract<CertificateFacts, { kind: 'valid' }>;
+
+export async function gatherCertificate(deps: GatherDeps, cert: Certificate, ownSecrets: OwnWrites<SecretObject>): Promise<CertificateFacts> {
+  const ns = cert.metadata.namespace ?? '';
+  const name = cert.metadata.name;
+  const parsed = CertificateSpec.safeParse(cert.spec);
+  const problems = parsed.success ? validateCertificateSpec(parsed.data) : [formatZodIssues(parsed.error)];
+  if (!parsed.success || problems.length > 0) return { kind: 'invalidSpec', problems };
+  const desired = desiredCertificate(parsed.data);
+
+  let secret = ownSecrets.freshest(ns, desired.secretName, deps.secrets.get(ns, desired.secretName));
+  // Only managed Secrets are cached: a foreign one is read again to see whether the user removed or relabelled it.
+  if (!secret && findCondition(cert.status?.conditions, ConditionType.Ready)?.reason === Reason.SecretConflict) {
+    secret = await deps.client.get<SecretObject>(Resources.secrets, ns, desired.secretName);
+  }
+  let ownership = secretOwnership(name, secret, isLiveCertificate(deps.certificates, ns));
+  if (ownership.kind === 'free') {
+    const sameSecret = deps.certificates.byIndex(BY_SECRET, secretIndexValue(ns, desired.secretName)).filter((c) => !c.metadata.deletionTimestamp);
+    const refs = sameSecret.map((c) => ({ name: c.metadata.name, secretName: c.spec?.secretName ?? '', creationTimestamp: c.metadata.creationTimestamp }));
+    const writer = secretWriter(refs, desired.secretName);
+    if (writer && writer !== name) ownership = { kind: 'inUse', by: writer };
+  }
+  const issuer = desired.issuer.kind === 'ClusterIssuer' ? deps.clusterIssuers.get(undefined, desired.issuer.name) : deps.issuers.get(ns, desired.issuer.name);
+  const stored = ownership.kind === 'ours' ? readStoredSecret(secret) : undefined;
+  return { kind: 'valid', desired, secret, ownership, issuer, stored };
+}
+
+/** Whether a Certificate of that name exists in the namespace and is not being deleted. */
+export function isLiveCertificate(certificates: Store<Certificate>, ns: string): (name: string) => boolean {
+  return (name) => {
+    const c = certificates.get(ns, name);
+    return !!c && !c.metadata.deletionTimestamp;
+  };
+}
