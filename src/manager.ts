@@ -3,12 +3,7 @@
 // in each controller's wiring.ts, every decision in the reconcilers and policy/.
 import type { Logger } from 'pino';
 import { startHttp01Server, type Http01Server } from './acme/http01-server.ts';
-import type { Certificate } from './api/certificate.ts';
-import type { Issuer } from './api/issuer.ts';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './api/labels.ts';
-import type { SecretObject } from './api/secret.ts';
 import type { Config } from './config/config.ts';
-import { certificateIndexers } from './controllers/certificates/indexes.ts';
 import { createCertificateWiring } from './controllers/certificates/wiring.ts';
 import { createIssuerWiring } from './controllers/issuers/wiring.ts';
 import { createSessionTicketKeysWiring } from './controllers/session-ticket-keys/wiring.ts';
@@ -18,10 +13,9 @@ import { CertsmithError } from './errors.ts';
 import { createKubeClient, type KubeClient } from './kube/client.ts';
 import { notServed } from './kube/discovery.ts';
 import { createEventRecorder } from './kube/events.ts';
-import { createInformer } from './kube/informer.ts';
 import { Resources } from './kube/resources.ts';
 import { createSecretReader } from './kube/secret-reader.ts';
-import { createInterner, internStringsInPlace, trimForCache, withoutManagedFields } from './kube/trim.ts';
+import { createSharedCaches } from './shared-caches.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { startHealthServer } from './runtime/health-server.ts';
 import { createLeaderElector } from './runtime/leader-election.ts';
@@ -47,6 +41,16 @@ export interface ManagerDeps {
   collectGarbage?: () => void;
 }
 
+async function requireOwnCrds(client: KubeClient): Promise<void> {
+  const own = [Resources.certificates, Resources.issuers, Resources.clusterIssuers, Resources.trustBundles, Resources.sessionTicketKeys];
+  const missing = await notServed(client, own);
+  if (missing.length === 0) return;
+  throw new CertsmithError(
+    'CrdsMissing',
+    `the API server does not serve ${missing.join(', ')}: install this version's CRDs (kubectl apply --server-side -f crds/, or the chart), then restart the operator`,
+  );
+}
+
 export function createManager(config: Config, deps: ManagerDeps): Manager {
   const { log, clock } = deps;
   const client = createKubeClient({ kubeconfigPath: config.kubeconfig, userAgent: `certsmith/${config.identity}` });
@@ -54,34 +58,7 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
   const resyncMs = config.resyncSeconds * 1000;
   const { clusterResourceNamespace } = config;
 
-  // The caches several controllers read and watch; each wiring below adds its own handlers to them. Cached
-  // Certificates and Secrets share their equal strings (kinds, issuer names, condition messages, the CA's
-  // certificate): with thousands of them, the copies JSON.parse makes are a large part of the cache.
-  const intern = createInterner();
-  const certificates = createInformer<Certificate>({
-    client,
-    resource: Resources.certificates,
-    resyncMs,
-    log,
-    transform: (c) => internStringsInPlace(trimForCache(c), intern),
-    indexers: certificateIndexers,
-  });
-  const issuers = createInformer<Issuer>({ client, resource: Resources.issuers, resyncMs, log, transform: trimForCache });
-  const clusterIssuers = createInformer<Issuer>({ client, resource: Resources.clusterIssuers, resyncMs, log, transform: trimForCache });
-  // Only Secrets the operator wrote are cached: memory stays flat however many other Secrets the cluster has. Some
-  // are PUT from the cache (managed CAs), so only managedFields is dropped.
-  const secrets = createInformer<SecretObject>({
-    client,
-    resource: Resources.secrets,
-    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
-    resyncMs: 0,
-    log,
-    transform: (s) => {
-      const trimmed = internStringsInPlace(withoutManagedFields(s), intern);
-      const ca = trimmed.data?.['ca.crt'];
-      return ca === undefined ? trimmed : { ...trimmed, data: { ...trimmed.data, 'ca.crt': intern(ca) } };
-    },
-  });
+  const { certificates, issuers, clusterIssuers, secrets } = createSharedCaches(client, resyncMs, log);
 
   const events = createEventRecorder({ client, component: 'certsmith', clock, log });
   // Other Secrets are read with a remembered GET, unless cached: managed, or a user CA Secret an issuer watches.
@@ -176,14 +153,7 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
       log.info({ port: http01.port }, 'HTTP-01 challenge server listening');
       // The operator's own CRDs are not optional: an informer on one the API server does not serve never syncs, and
       // the replica would wait for it without a word (an operator upgraded before its CRDs). Say so and exit.
-      const own = [Resources.certificates, Resources.issuers, Resources.clusterIssuers, Resources.trustBundles, Resources.sessionTicketKeys];
-      const missing = await notServed(client, own);
-      if (missing.length > 0) {
-        throw new CertsmithError(
-          'CrdsMissing',
-          `the API server does not serve ${missing.join(', ')}: install this version's CRDs (kubectl apply --server-side -f crds/, or the chart), then restart the operator`,
-        );
-      }
+      await requireOwnCrds(client);
       // Optional APIs (Gateway API, ClusterTrustBundles): each wiring asks once whether the API server serves them.
       for (const wiring of [shim, trustBundles]) {
         const optional = await wiring.optionalApis();

@@ -1,0 +1,43 @@
+// The caches several controllers read and watch; each controller's wiring adds its own handlers to them.
+import type { Logger } from 'pino';
+import type { Certificate } from './api/certificate.ts';
+import type { Issuer } from './api/issuer.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './api/labels.ts';
+import type { SecretObject } from './api/secret.ts';
+import { certificateIndexers } from './controllers/certificates/indexes.ts';
+import type { KubeClient } from './kube/client.ts';
+import { createInformer } from './kube/informer.ts';
+import { Resources } from './kube/resources.ts';
+import { createInterner, internStringsInPlace, trimForCache, withoutManagedFields } from './kube/trim.ts';
+
+export function createSharedCaches(client: KubeClient, resyncMs: number, log: Logger) {
+  // Cached Certificates and Secrets share their equal strings (kinds, issuer names, condition messages, the CA's
+  // certificate): with thousands of them, the copies JSON.parse makes are a large part of the cache.
+  const intern = createInterner();
+  const certificates = createInformer<Certificate>({
+    client,
+    resource: Resources.certificates,
+    resyncMs,
+    log,
+    transform: (c) => internStringsInPlace(trimForCache(c), intern),
+    indexers: certificateIndexers,
+  });
+  const issuers = createInformer<Issuer>({ client, resource: Resources.issuers, resyncMs, log, transform: trimForCache });
+  const clusterIssuers = createInformer<Issuer>({ client, resource: Resources.clusterIssuers, resyncMs, log, transform: trimForCache });
+  // Only Secrets the operator wrote are cached: memory stays flat however many other Secrets the cluster has. Some
+  // are PUT from the cache (managed CAs), so only managedFields is dropped.
+  const secrets = createInformer<SecretObject>({
+    client,
+    resource: Resources.secrets,
+    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+    resyncMs: 0,
+    log,
+    transform: (s) => {
+      const trimmed = internStringsInPlace(withoutManagedFields(s), intern);
+      const ca = trimmed.data?.['ca.crt'];
+      return ca === undefined ? trimmed : { ...trimmed, data: { ...trimmed.data, 'ca.crt': intern(ca) } };
+    },
+  });
+
+  return { certificates, issuers, clusterIssuers, secrets };
+}
