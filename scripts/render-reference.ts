@@ -2,6 +2,7 @@
 // schemas the CRDs in crds/ are generated from (src/api/crds.ts), so the reference cannot drift from the API.
 // Pure and deterministic: properties are walked in the (sorted) order toStructuralSchema gives them.
 import { customResourceDefinitions } from '../src/api/crds.ts';
+import { MAX_DURATION_LENGTH } from '../src/time/duration.ts';
 
 type JsonSchema = { [key: string]: unknown };
 
@@ -216,6 +217,18 @@ function renderIndex(pages: Page[]): string {
   const out = ['<!-- Generated from src/api by `npm run generate`. Do not edit. -->\n', '# API reference (`certsmith.dev/v1alpha1`)\n'];
   out.push('Every field of every custom resource, generated from the zod schemas in `src/api/` — the same schemas the CRDs in `crds/` come from.\n');
   for (const p of pages) out.push(`- [${p.title}](${p.file})`);
+  out.push('\n## Durations\n');
+  out.push(
+    [
+      'Duration fields are strings in Go syntax: `2160h`, `90m`, `1h30m`, `1.5h` (units `h`, `m`, `s`, `ms`, `us`, `ns`; no days,',
+      `nothing negative), of at most ${MAX_DURATION_LENGTH} characters (the longest Go writes has 24). The API server refuses a`,
+      'longer one at admission; one stored before the limit existed is refused by the operator before it is read, in the',
+      "object's Ready condition with the field named. The Ingress and Gateway annotations `certsmith.dev/duration` and",
+      "`certsmith.dev/renew-before` (and cert-manager's, when honoured) are held to the same limit, and a refusal shows as a",
+      '`BadConfig` event on the Ingress or',
+      'Gateway. A message quotes only the first 16 characters of an over-long value.',
+    ].join(' '),
+  );
   return out.join('\n') + '\n';
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conditionsList, LocalObjectName, type KubeObject } from './meta.ts';
+import { conditionsList, GoDuration, LocalObjectName, type KubeObject } from './meta.ts';
 
 export const KEY_USAGES = [
   'signing',
@@ -60,8 +60,8 @@ export const CertificateSpec = z
       })
       .optional()
       .describe('Subject fields beyond the common name.'),
-    duration: z.string().optional().describe('Requested lifetime, Go duration syntax (default 2160h = 90 days). The issuer may shorten it.'),
-    renewBefore: z.string().optional().describe('Renew this long before expiry (Go duration). Default: when 1/3 of the lifetime remains.'),
+    duration: GoDuration.optional().describe('Requested lifetime, Go duration syntax (default 2160h = 90 days). The issuer may shorten it.'),
+    renewBefore: GoDuration.optional().describe('Renew this long before expiry (Go duration). Default: when 1/3 of the lifetime remains.'),
     renewBeforePercentage: z
       .number()
       .int()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conditionsList, LocalObjectName, type KubeObject } from './meta.ts';
+import { conditionsList, GoDuration, LocalObjectName, type KubeObject } from './meta.ts';
 
 /** A key of a Secret in the issuer's Secret namespace (the Issuer's, or the cluster-resource namespace). */
 export const SecretKeySelector = z.object({
@@ -106,11 +106,10 @@ export const ManagedCa = z
     secretName: LocalObjectName.optional().describe(
       'Secret the operator keeps the CA generations in (default <issuer>-ca; cluster-resource namespace for a ClusterIssuer). A Secret it did not create is never overwritten.',
     ),
-    duration: z.string().optional().describe('Lifetime of each CA generation, Go duration syntax (default 8760h = 1 year).'),
-    rotateBefore: z
-      .string()
-      .optional()
-      .describe('Start a rotation this long before the signing CA expires (Go duration). Default: when 1/3 of its lifetime remains.'),
+    duration: GoDuration.optional().describe('Lifetime of each CA generation, Go duration syntax (default 8760h = 1 year).'),
+    rotateBefore: GoDuration.optional().describe(
+      'Start a rotation this long before the signing CA expires (Go duration). Default: when 1/3 of its lifetime remains.',
+    ),
     rotateBeforePercentage: z
       .number()
       .int()
@@ -118,20 +117,15 @@ export const ManagedCa = z
       .max(99)
       .optional()
       .describe('Start a rotation when this percentage of the lifetime remains. Exclusive with rotateBefore.'),
-    propagationDelay: z
-      .string()
-      .optional()
-      .describe(
-        "After every TrustBundle holds the new CA in all its targets, wait this long before signing with it (default 2m, the kubelet's sync period for mounted volumes).",
-      ),
-    retireGracePeriod: z
-      .string()
-      .optional()
-      .describe('After no unexpired certificate signed by the old CA is left, wait this long before removing it from the bundles (default 5m).'),
-    reissueWindow: z
-      .string()
-      .optional()
-      .describe('Certificates are re-issued by the new CA at a steady offset within this window after the switch, not all at once (default 10m).'),
+    propagationDelay: GoDuration.optional().describe(
+      "After every TrustBundle holds the new CA in all its targets, wait this long before signing with it (default 2m, the kubelet's sync period for mounted volumes).",
+    ),
+    retireGracePeriod: GoDuration.optional().describe(
+      'After no unexpired certificate signed by the old CA is left, wait this long before removing it from the bundles (default 5m).',
+    ),
+    reissueWindow: GoDuration.optional().describe(
+      'Certificates are re-issued by the new CA at a steady offset within this window after the switch, not all at once (default 10m).',
+    ),
     privateKey: z
       .object({
         algorithm: z.enum(['RSA', 'ECDSA', 'Ed25519']).optional().describe('Key algorithm (default ECDSA).'),
@@ -157,18 +151,12 @@ export const IssuerSpec = z
         secretName: LocalObjectName.optional().describe(
           'Secret with tls.crt and tls.key of a CA you manage. For a ClusterIssuer it lives in the cluster-resource namespace. When you replace its CA, the old CA stays in the bundles until every certificate it signed has been re-issued by the new one.',
         ),
-        reissueWindow: z
-          .string()
-          .optional()
-          .describe(
-            'With secretName: after the CA in the Secret is replaced, Certificates are re-issued at a steady offset within this window (Go duration, default 10m). A managed CA sets its own.',
-          ),
-        retireGracePeriod: z
-          .string()
-          .optional()
-          .describe(
-            'With secretName: after no unexpired certificate signed by the replaced CA is left, wait this long before removing it from the bundles (default 5m).',
-          ),
+        reissueWindow: GoDuration.optional().describe(
+          'With secretName: after the CA in the Secret is replaced, Certificates are re-issued at a steady offset within this window (Go duration, default 10m). A managed CA sets its own.',
+        ),
+        retireGracePeriod: GoDuration.optional().describe(
+          'With secretName: after no unexpired certificate signed by the replaced CA is left, wait this long before removing it from the bundles (default 5m).',
+        ),
         managed: ManagedCa.optional(),
       })
       .meta({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationTooLongMessage, MAX_DURATION_LENGTH } from '../time/duration.ts';
 
 export const GROUP = 'certsmith.dev';
 export const VERSION = 'v1alpha1';
@@ -54,3 +55,9 @@ export const conditionsList = z
   .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
 
 export const LocalObjectName = z.string().min(1).max(253);
+
+/**
+ * A Go duration ("2160h"), read by src/time/duration.ts. The maxLength lets the API server refuse an over-long one at
+ * admission; the operator refuses it the same way before reading it (an object stored before the limit existed).
+ */
+export const GoDuration = z.string().max(MAX_DURATION_LENGTH, { error: (issue) => durationTooLongMessage(String(issue.input)) });

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { conditionsList, LocalObjectName, type KubeObject } from './meta.ts';
+import { conditionsList, GoDuration, LocalObjectName, type KubeObject } from './meta.ts';
 
 export const SessionTicketKeysSpec = z.object({
   secretName: LocalObjectName.describe('The Secret (same namespace) that holds the keys; the operator creates and owns it.'),
-  rotationInterval: z.string().optional().describe('How often a new key replaces the current one, Go duration syntax (default 12h, at least 1s).'),
+  rotationInterval: GoDuration.optional().describe('How often a new key replaces the current one, Go duration syntax (default 12h, at least 1s).'),
   keep: z
     .number()
     .int()

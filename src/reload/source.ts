@@ -1,6 +1,8 @@
-// A Source: the last good material of one mounted directory. Each read is parsed; a good and different read becomes
-// the next generation, a bad one is reported and the previous material stays in use.
+// A Source: the last good material of one mounted directory. Each read whose bytes differ from the last read is
+// parsed; a good and different read becomes the next generation, a bad one is reported and the previous material
+// stays in use.
 import { readSnapshot, systemTimers, watchDirectory, type Timers } from './mounted-dir.ts';
+import { contentHash } from './parse.ts';
 import type { ReloadHooks, Source, Verdict } from './types.ts';
 
 export interface WatchDirOptions {
@@ -26,6 +28,7 @@ export const DEFAULT_DEBOUNCE_MS = 10;
 export interface SourceSpec<T> extends WatchDirOptions {
   dir: string;
   files: readonly string[];
+  /** A function of the bytes alone: it is called again only when they change. */
   parse(files: ReadonlyMap<string, Buffer>): Verdict<T & { hash: string }>;
 }
 
@@ -42,7 +45,8 @@ export class ReloadError extends Error {
 export async function openSource<T extends { hash: string }>(spec: SourceSpec<T>): Promise<Source<T>> {
   const name = spec.name ?? spec.dir;
   const hooks = spec.hooks ?? {};
-  const first = await read(spec);
+  const read = reader(spec);
+  const first = await read();
   if (!first.ok) throw new ReloadError(first.code, `${name}: ${first.reason}`);
 
   let value = first.value;
@@ -51,7 +55,7 @@ export async function openSource<T extends { hash: string }>(spec: SourceSpec<T>
   call(() => hooks.reloaded?.({ source: name, generation, hash: value.hash }));
 
   const refresh = async (): Promise<void> => {
-    const verdict = await read(spec);
+    const verdict = await read();
     if (!verdict.ok) {
       call(() => hooks.rejected?.({ source: name, code: verdict.code, reason: verdict.reason, keptGeneration: generation }));
       return;
@@ -82,12 +86,22 @@ export async function openSource<T extends { hash: string }>(spec: SourceSpec<T>
   };
 }
 
-async function read<T>(spec: SourceSpec<T>): Promise<Verdict<T & { hash: string }>> {
-  try {
-    return spec.parse(await readSnapshot(spec.dir, spec.files));
-  } catch (err) {
-    return { ok: false, code: 'Unreadable', reason: (err as NodeJS.ErrnoException).code ?? String(err) };
-  }
+/**
+ * Reads the files and parses them, unless they are the bytes of the last read: then that read's verdict stands. The
+ * poll reads every minute, and parsing a large bundle again (thousands of certificates) would only cost CPU.
+ */
+function reader<T>(spec: SourceSpec<T>): () => Promise<Verdict<T & { hash: string }>> {
+  let last: { digest: string; verdict: Verdict<T & { hash: string }> } | undefined;
+  return async () => {
+    try {
+      const files = await readSnapshot(spec.dir, spec.files);
+      const digest = contentHash(files);
+      if (last?.digest !== digest) last = { digest, verdict: spec.parse(files) };
+      return last.verdict;
+    } catch (err) {
+      return { ok: false, code: 'Unreadable', reason: (err as NodeJS.ErrnoException).code ?? String(err) };
+    }
+  };
 }
 
 // Hooks and listeners belong to the caller; one that throws must not stop the reload or the others.

@@ -16,18 +16,39 @@ const NS_PER_MS = 1_000_000n;
 // Go stores a duration in an int64 of nanoseconds (about 2562047h); anything longer is an error there too.
 const MAX_NS = 2n ** 63n - 1n;
 
+/**
+ * The most characters a duration may have, here and in the CRDs (maxLength). The longest Go writes is 24
+ * ("2562047h47m16.854775807s", 29 with every unit spelled out), so 64 refuses nothing anyone means; and, checked
+ * before any digit is read, it keeps the parse (digits go through BigInt) from costing more than a few microseconds:
+ * unbounded, two 700 kB fields took 0.4 s of the event loop per validation.
+ */
+export const MAX_DURATION_LENGTH = 64;
+// How much of an over-long text a message quotes: enough to recognise it, not megabytes in a status or an event.
+const QUOTED_START = 16;
+
 // One "<number><unit>" component: "1", "1.5", "1." and ".5" are numbers in Go; "." alone is not.
 const COMPONENT = /(\d+)?(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/y;
 
+const SYNTAX = 'use Go syntax such as "2160h" or "90m" (units h, m, s, ms; no days)';
+
 function invalid(text: string, why = ''): CertsmithError {
-  return new CertsmithError('InvalidDuration', `"${text}" is not a valid duration${why}: use Go syntax such as "2160h" or "90m" (units h, m, s, ms; no days)`);
+  return new CertsmithError('InvalidDuration', `"${text}" is not a valid duration${why}: ${SYNTAX}`);
+}
+
+/** Why a duration longer than MAX_DURATION_LENGTH is refused, quoting only its start. */
+export function durationTooLongMessage(text: string): string {
+  // By code point, so the cut never splits a surrogate pair.
+  const start = [...text.slice(0, 2 * QUOTED_START)].slice(0, QUOTED_START).join('');
+  return `"${start}…" (${text.length} characters) is not a valid duration (longer than the limit of ${MAX_DURATION_LENGTH} characters): ${SYNTAX}`;
 }
 
 /**
  * Milliseconds in a Go duration string. Units ns, us, µs, ms, s, m, h; no days, no negative values; "0" alone is
- * allowed. Sub-millisecond remainders are dropped ("1500us" → 1). Throws InvalidDuration.
+ * allowed; at most MAX_DURATION_LENGTH characters. Sub-millisecond remainders are dropped ("1500us" → 1). Throws
+ * InvalidDuration.
  */
 export function parseDuration(text: string): number {
+  if (text.length > MAX_DURATION_LENGTH) throw new CertsmithError('InvalidDuration', durationTooLongMessage(text));
   const rest = text.startsWith('+') ? text.slice(1) : text;
   if (rest.startsWith('-')) throw invalid(text, ' (negative durations are not allowed)');
   if (rest === '0') return 0;

@@ -82,6 +82,11 @@ describe('rejected at admission by the CRD schema', () => {
     { name: 'an unknown key algorithm', spec: { secretName: 's', dnsNames: ['a.example.test'], privateKey: { algorithm: 'DSA' } }, message: /DSA/ },
     { name: 'an unknown usage', spec: { secretName: 's', dnsNames: ['a.example.test'], usages: ['world domination'] }, message: /world domination/ },
     { name: 'a missing issuerRef', spec: { secretName: 's', dnsNames: ['a.example.test'] }, message: /issuerRef/ },
+    {
+      name: 'a duration longer than 64 characters',
+      spec: { secretName: 's', dnsNames: ['a.example.test'], duration: `${'0'.repeat(63)}1h` },
+      message: /spec\.duration.*64/,
+    },
   ];
   for (const c of cases) {
     it(`${c.name} is refused with a message`, async () => {

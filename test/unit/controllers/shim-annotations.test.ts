@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { certificateSpecFromAnnotations, type AnnotationOptions } from '../../../src/controllers/shim/annotations.ts';
+import { assertLinear } from '../timing.ts';
 
 const off: AnnotationOptions = { honourCertManager: false };
 const on: AnnotationOptions = { honourCertManager: true };
@@ -125,6 +126,13 @@ describe('certificateSpecFromAnnotations: bad values name the annotation and the
       problems: [/^certsmith\.dev\/duration: "90d" is not a valid duration: use Go syntax/],
     },
     {
+      name: 'a duration longer than 64 characters, quoted only in part',
+      annotations: { ...issuer, 'certsmith.dev/renew-before': `${'0'.repeat(100_000)}1h` },
+      problems: [
+        /^certsmith\.dev\/renew-before: "0{16}…" \(100002 characters\) is not a valid duration \(longer than the limit of 64 characters\): use Go syntax/,
+      ],
+    },
+    {
       name: 'a duration below the minimum',
       annotations: { ...issuer, 'certsmith.dev/duration': '30s' },
       problems: [/^certsmith\.dev\/duration: duration "30s" is shorter than the minimum of 1m/],
@@ -210,4 +218,20 @@ describe('certificateSpecFromAnnotations: bad values name the annotation and the
       c.problems.forEach((re, i) => assert.match(problems[i]!, re));
     });
   }
+});
+
+describe('certificateSpecFromAnnotations: long values', () => {
+  // All annotations of an object together may hold 256 KiB; two 120 kB durations took 85 ms of CPU and came back
+  // whole in the problems (and so in the events) before durations were bounded.
+  it('refuses two 120 kB durations in well under 10 ms, with short messages', (t) => {
+    const annotations = (size: number) => ({
+      'certsmith.dev/cluster-issuer': 'ca',
+      'certsmith.dev/duration': `.${'9'.repeat(size)}h`,
+      'certsmith.dev/renew-before': `.${'9'.repeat(size)}m`,
+    });
+    const r = certificateSpecFromAnnotations(annotations(120_000), off);
+    assert.equal(r.kind, 'invalid');
+    assert.deepEqual(r.kind === 'invalid' && r.problems.map((p) => p.length < 250), [true, true]);
+    t.diagnostic(assertLinear({ input: annotations, run: (a) => certificateSpecFromAnnotations(a, off), size: 120_000, ceilingMs: 10 }));
+  });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isCertsmithError } from '../../../src/errors.ts';
-import { formatDuration, parseDuration } from '../../../src/time/duration.ts';
+import { formatDuration, MAX_DURATION_LENGTH, parseDuration } from '../../../src/time/duration.ts';
+import { assertLinear } from '../timing.ts';
 
 const H = 3_600_000;
 
@@ -57,6 +58,62 @@ describe('parseDuration', () => {
           return true;
         },
       );
+    });
+  }
+});
+
+describe('parseDuration: length', () => {
+  it('allows 64 characters', () => assert.equal(MAX_DURATION_LENGTH, 64));
+
+  const fits: { name: string; text: string; ms: number }[] = [
+    { name: 'the longest duration Go writes', text: '2562047h47m16.854775807s', ms: 9_223_372_036_854 },
+    { name: 'the same in every unit', text: '2562047h47m16s854ms775us807ns', ms: 9_223_372_036_854 },
+    { name: 'exactly 64 characters', text: `${'0'.repeat(62)}1h`, ms: H },
+  ];
+  for (const c of fits) {
+    it(`reads ${c.name} ("${c.text}")`, () => assert.equal(parseDuration(c.text), c.ms));
+  }
+
+  const tooLong: { name: string; text: string }[] = [
+    { name: '65 characters', text: `${'0'.repeat(63)}1h` },
+    { name: '700 kB of digits', text: `${'1'.repeat(700_000)}h` },
+    { name: 'a 700 kB fraction', text: `.${'9'.repeat(700_000)}h` },
+    { name: '700 kB of components', text: '1ns'.repeat(233_333) },
+  ];
+  for (const c of tooLong) {
+    it(`refuses ${c.name} by its length, quoting only its start`, () => {
+      assert.throws(
+        () => parseDuration(c.text),
+        (err: unknown) => {
+          assert.ok(isCertsmithError(err, 'InvalidDuration'));
+          const start = c.text.slice(0, 16);
+          assert.equal(
+            err.message,
+            `"${start}…" (${c.text.length} characters) is not a valid duration (longer than the limit of 64 characters): use Go syntax such as "2160h" or "90m" (units h, m, s, ms; no days)`,
+          );
+          return true;
+        },
+      );
+    });
+  }
+
+  // Unbounded, the digits went through BigInt: a 700 kB fraction took about 120 ms, and a Certificate with two such
+  // fields 0.4 s of the event loop for each validation.
+  const inputs: { name: string; input: (size: number) => string }[] = [
+    { name: 'digits', input: (size) => `${'1'.repeat(size)}h` },
+    { name: 'a fraction', input: (size) => `.${'9'.repeat(size)}h` },
+    { name: 'components', input: (size) => '1ns'.repeat(Math.floor(size / 3)) },
+  ];
+  for (const c of inputs) {
+    it(`refuses 700 kB of ${c.name} in well under 10 ms`, (t) => {
+      const parse = (text: string) => {
+        try {
+          return parseDuration(text);
+        } catch (err) {
+          return err;
+        }
+      };
+      t.diagnostic(assertLinear({ input: c.input, run: parse, size: 700_000, ceilingMs: 10 }));
     });
   }
 });
