@@ -2,7 +2,17 @@
 // caches and sources before, and does the writes after.
 import { TRUST_BUNDLE_HASH_ANNOTATION } from '../../api/trust-bundle.ts';
 import type { BuildResult } from './build.ts';
-import { holdsBundle, isManagedBy, TARGET_KINDS, targetObject, unwantedTargets, type DesiredTarget, type TargetKind, type TargetObject } from './targets.ts';
+import {
+  holdsBundle,
+  isManagedBy,
+  TARGET_KINDS,
+  targetObject,
+  unwantedTargets,
+  type BinaryFormats,
+  type DesiredTarget,
+  type TargetKind,
+  type TargetObject,
+} from './targets.ts';
 
 /** A desired target as the reconcile found it. */
 export interface GatheredTarget {
@@ -63,7 +73,7 @@ export function planTargets(i: TrustBundleInputs): TrustBundlePlan {
   return { steps: i.targets.map((g) => stepFor(g, bundle.pem, bundle.hash, formats)), keptSynced: 0, remove };
 }
 
-function stepFor(g: GatheredTarget, pem: string, hash: string, allFormats: Readonly<Record<string, Uint8Array>>): TargetStep {
+function stepFor(g: GatheredTarget, pem: string, hash: string, allFormats: BinaryFormats): TargetStep {
   const { target, current } = g;
   if (g.readError !== undefined) return { action: 'unreadable', target, error: g.readError };
   if (current && !isManagedBy(current, target.bundle ?? target.name)) return { action: 'conflict', target };
