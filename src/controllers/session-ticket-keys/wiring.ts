@@ -46,7 +46,7 @@ export function createSessionTicketKeysWiring(deps: {
     clock: deps.clock,
     log: deps.log,
     metrics: deps.metrics,
-    reconcile: createSessionTicketKeysReconciler({ client: deps.client, keys, secrets: deps.secrets, events: deps.events, clock: deps.clock, log: deps.log }),
+    reconcile: createSessionTicketKeysReconciler({ client: deps.client, keys, secrets: deps.secrets, events: deps.events, clock: deps.clock }),
   });
   // A managed Secret changed: the SessionTicketKeys it names looks again.
   const secretChanged = (s: SecretObject) => {

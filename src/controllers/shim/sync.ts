@@ -1,6 +1,6 @@
-// Keeps the Certificates an annotated object (an Ingress, a Gateway) asks for in line with it: creates and updates
-// the ones it owns with server-side apply (only when they differ), deletes owned ones it no longer asks for, and
-// never touches a same-named Certificate it does not own — that is returned as a conflict for the caller to report.
+// The Certificates an annotated object (an Ingress, a Gateway) asks for, and the rules that keep the shim to its
+// own: what it applies (only the fields it owns), when a Certificate already says that, and whose a Certificate
+// is. A same-named Certificate it does not own is never touched — that is a conflict to report. Pure.
 //
 // Ownership is the controller ownerReference (so deleting the owner garbage-collects its Certificates); the owner
 // labels only help people and selectors find them. The Secrets stay: nothing owns them but their Certificate's name.
@@ -9,10 +9,6 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Certificate, CertificateSpec } from '../../api/certificate.ts';
 import { SHIM_OWNER_KIND_LABEL, SHIM_OWNER_NAME_LABEL } from '../../api/labels.ts';
 import { API_VERSION, type OwnerReference } from '../../api/meta.ts';
-import type { KubeClient } from '../../kube/client.ts';
-import { createOwnWrites } from '../../kube/own-writes.ts';
-import { Resources } from '../../kube/resources.ts';
-import type { Store } from '../store.ts';
 
 /** The object the Certificates are made for. */
 export interface ShimOwner {
@@ -36,18 +32,6 @@ export interface DesiredShimCertificate {
   spec: CertificateSpec;
   /** certsmith.dev/ annotations (HTTP-01 routing hints); others on the Certificate are left alone. */
   annotations?: Record<string, string>;
-}
-
-export interface ShimConflict {
-  name: string;
-  message: string;
-}
-
-export interface SyncOutcome {
-  created: string[];
-  updated: string[];
-  deleted: string[];
-  conflicts: ShimConflict[];
 }
 
 const OWN_ANNOTATION_PREFIX = 'certsmith.dev/';
@@ -108,50 +92,4 @@ export function conflictMessage(owner: ShimOwner, cert: Certificate): string {
   const ctl = controllerOf(cert);
   const held = ctl ? `it is controlled by ${ctl.kind} ${ctl.name}` : 'it has no controller';
   return `Certificate ${cert.metadata.name} already exists and is not owned by ${owner.kind} ${owner.name} (${held}): left alone; give the TLS entry another secretName, or delete that Certificate to let ${owner.kind} ${owner.name} manage it`;
-}
-
-export interface ShimSync {
-  sync(owner: ShimOwner, desired: readonly DesiredShimCertificate[]): Promise<SyncOutcome>;
-}
-
-export function createShimSync(deps: { client: KubeClient; certificates: Store<Certificate> }): ShimSync {
-  const { client } = deps;
-  // Without it, a reconcile right after a write would see the old copy and apply again.
-  const own = createOwnWrites<Certificate>();
-  const current = (ns: string, name: string) => own.freshest(ns, name, deps.certificates.get(ns, name));
-
-  return {
-    async sync(owner, desired) {
-      const out: SyncOutcome = { created: [], updated: [], deleted: [], conflicts: [] };
-      const ns = owner.namespace;
-      const wantedNames = new Set(desired.map((d) => d.name));
-
-      for (const d of desired) {
-        const wanted = shimCertificate(owner, d);
-        // The cache may not have a Certificate someone just created: ask the API server before making one.
-        const existing = current(ns, d.name) ?? (await client.get<Certificate>(Resources.certificates, ns, d.name));
-        if (existing && !isOwnedBy(existing, owner)) {
-          out.conflicts.push({ name: d.name, message: conflictMessage(owner, existing) });
-          continue;
-        }
-        // Being deleted (foreground, or by a person): its deletion re-queues the owner, which then recreates it.
-        if (existing?.metadata.deletionTimestamp) continue;
-        if (existing && isUpToDate(existing, wanted)) continue;
-        const applied = await client.apply(Resources.certificates, wanted, { force: true });
-        own.remember(applied);
-        // An apply that changed nothing (a field another manager holds) keeps the resourceVersion: not an update.
-        if (!existing) out.created.push(d.name);
-        else if (applied.metadata.resourceVersion !== existing.metadata.resourceVersion) out.updated.push(d.name);
-      }
-
-      const owned = deps.certificates.list(ns).filter((c) => isOwnedBy(c, owner) && !c.metadata.deletionTimestamp);
-      for (const c of owned) {
-        if (wantedNames.has(c.metadata.name)) continue;
-        await client.delete(Resources.certificates, ns, c.metadata.name, { uid: c.metadata.uid! });
-        own.forget(ns, c.metadata.name);
-        out.deleted.push(c.metadata.name);
-      }
-      return out;
-    },
-  };
 }

@@ -20,7 +20,8 @@ import { objectKey, type Store } from '../store.ts';
 import { createGatewayReconciler } from './gateway-reconciler.ts';
 import type { Ingress } from './ingress.ts';
 import { createIngressReconciler } from './ingress-reconciler.ts';
-import { controllerOf, createShimSync } from './sync.ts';
+import { createShimCertificates } from './certificates.ts';
+import { controllerOf } from './sync.ts';
 
 export interface ShimWiring {
   /** The Ingress shim: always on. */
@@ -82,13 +83,12 @@ export function createShimWiring(deps: {
   const shared = {
     issuers: deps.issuers,
     clusterIssuers: deps.clusterIssuers,
-    sync: createShimSync({ client, certificates }),
+    certificates: createShimCertificates({ client, certificates }),
     events: deps.events,
     annotations: {
       honourCertManager: config.honourCertManagerAnnotations,
       defaultIssuer: config.defaultIssuerName ? { kind: config.defaultIssuerKind, name: config.defaultIssuerName } : undefined,
     },
-    log,
   };
   const ingressController = createController({
     name: 'ingresses',

@@ -1,6 +1,6 @@
 // The TrustBundle's conditions and status from what a reconcile found. Pure; messages hold no times that
 // move, so an unchanged bundle gives an identical status and no write.
-import { toRfc3339 } from '../../api/conditions.ts';
+import { setCondition, toRfc3339 } from '../../api/conditions.ts';
 import type { Condition } from '../../api/meta.ts';
 import { TrustBundleCondition, TrustBundleReason, type TrustBundleStatus } from '../../api/trust-bundle.ts';
 import type { ErrorCode } from '../../errors.ts';
@@ -19,6 +19,18 @@ const reasonForCode: Partial<Record<ErrorCode, string>> = {
 
 export function buildFailedReason(code: ErrorCode): string {
   return reasonForCode[code] ?? TrustBundleReason.InvalidPEM;
+}
+
+/** A spec the API server let through but the operator cannot use: Ready says why; the rest of the status stays. */
+export function invalidSpecStatus(prev: TrustBundleStatus | undefined, problem: string, generation: number | undefined, now: Date): TrustBundleStatus {
+  const ready: Condition = {
+    type: TrustBundleCondition.Ready,
+    status: 'False',
+    reason: TrustBundleReason.InvalidSpec,
+    message: `Invalid spec: ${problem}`,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  };
+  return { ...prev, conditions: setCondition(prev?.conditions, ready, now) };
 }
 
 export function readyCondition(built: Bundle | undefined, failure: { reason: string; message: string } | undefined, generation?: number): Condition {

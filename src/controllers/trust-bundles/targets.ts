@@ -5,6 +5,7 @@ import { TRUST_BUNDLE_ANNOTATION, TRUST_BUNDLE_HASH_ANNOTATION, TRUST_BUNDLE_LAB
 import { matchesSelector } from '../../trust/selector.ts';
 
 export type TargetKind = 'ConfigMap' | 'Secret' | 'ClusterTrustBundle';
+export const TARGET_KINDS: readonly TargetKind[] = ['ConfigMap', 'Secret', 'ClusterTrustBundle'];
 
 export interface TargetObject extends KubeObject {
   type?: string;

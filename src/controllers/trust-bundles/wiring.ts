@@ -116,7 +116,6 @@ export function createTrustBundleWiring(deps: {
       },
       events: deps.events,
       clock: deps.clock,
-      log,
     }),
   });
   const lookups = { ...deps, bundles };
