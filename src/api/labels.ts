@@ -4,6 +4,19 @@
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'certsmith';
 
+/**
+ * On certsmith's own Secrets — a managed CA, ACME account and order keys, session-ticket keys — what they hold. Such
+ * a Secret is never a Certificate's Secret, whatever a Certificate's secretName says.
+ */
+export const INTERNAL_SECRET_LABEL = 'certsmith.dev/internal';
+export const InternalSecret = {
+  managedCa: 'managed-ca',
+  acmeAccountKey: 'acme-account-key',
+  acmeOrderKey: 'acme-order-key',
+  sessionTicketKeys: 'session-ticket-keys',
+} as const;
+export type InternalSecret = (typeof InternalSecret)[keyof typeof InternalSecret];
+
 /** Name of the Certificate that owns a Secret (label, so it can be selected). */
 export const CERTIFICATE_NAME_LABEL = 'certsmith.dev/certificate-name';
 
@@ -35,3 +48,6 @@ export const ACME_HTTP01_EDIT_IN_PLACE_ANNOTATION = 'certsmith.dev/acme-http01-e
 // same name made by someone else is never overwritten, and since when its signing CA signs.
 export const CA_ISSUER_ANNOTATION = 'certsmith.dev/ca-issuer';
 export const CA_SIGNING_SINCE_ANNOTATION = 'certsmith.dev/ca-signing-since';
+
+/** An ACME account key Secret the operator generated: which issuer's account ("<kind>/[<namespace>/]<name>"). */
+export const ACME_ACCOUNT_OF_ANNOTATION = 'certsmith.dev/acme-account-of';

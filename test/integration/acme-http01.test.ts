@@ -155,6 +155,20 @@ describe('the ACME account', () => {
     assert.equal(key?.metadata.labels?.['app.kubernetes.io/managed-by'], 'certsmith');
     assert.match(decode(key, 'tls.key'), /BEGIN PRIVATE KEY/);
   });
+
+  it("is never a Certificate's Secret: a Certificate naming it is refused and the key stays as it was", async () => {
+    const before = (await client.get<Secret>(Resources.secrets, 'certsmith', 'pebble-account'))!;
+    const spec = { secretName: 'pebble-account', issuerRef: { kind: 'ClusterIssuer' as const, name: 'pebble' }, dnsNames: ['steal.example.test'] };
+    await client.create(Resources.certificates, certificate('certsmith', 'steal-account', spec));
+    const c = await waitForReady(client, Resources.certificates, 'certsmith', 'steal-account', (cond) => cond.status === 'False');
+    const ready = findCondition(c.status?.conditions, 'Ready')!;
+    assert.equal(ready.reason, 'SecretConflict');
+    assert.match(ready.message ?? '', /Secret pebble-account is one of certsmith's own \(it holds acme-account-key\)/);
+    assert.equal((await client.get<Certificate>(Resources.certificates, 'certsmith', 'steal-account'))?.status?.acmeOrder, undefined, 'no order was placed');
+    const afterwards = (await client.get<Secret>(Resources.secrets, 'certsmith', 'pebble-account'))!;
+    assert.equal(afterwards.metadata.resourceVersion, before.metadata.resourceVersion);
+    await client.delete(Resources.certificates, 'certsmith', 'steal-account');
+  });
 });
 
 describe('HTTP-01', () => {

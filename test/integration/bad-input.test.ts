@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Certificate, CertificateSpec } from '../../src/api/certificate.ts';
 import type { Issuer } from '../../src/api/issuer.ts';
+import { API_VERSION } from '../../src/api/meta.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { encodePem, encodePrivateKeyPem, generatePrivateKey, signCertificate } from '../../src/pki/index.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { certificate, createNamespace, decode, issuer, updateSpec, waitForReady, type Secret } from './helpers/objects.ts';
+import { waitFor } from './helpers/wait.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { reconcileCount, reconciledAgain, touch } from './helpers/reconciles.ts';
 
@@ -148,6 +150,42 @@ describe('reported on the Certificate by the operator', () => {
     const after = await client.get<Secret>(Resources.secrets, NS, 'precious');
     assert.equal(decode(after, 'tls.crt'), 'user data');
     assert.equal(decode(after, 'tls.key'), 'user key');
+  });
+
+  it("certsmith's own Secrets are never a Certificate's: a managed CA, session-ticket keys, an ACME order key", async () => {
+    // A managed CA and session-ticket keys, made by the operator itself.
+    await client.create(Resources.issuers, issuer(NS, 'own-ca', { ca: { managed: { commonName: 'own CA' } } }));
+    await waitForReady(client, Resources.issuers, NS, 'own-ca');
+    await client.create(Resources.sessionTicketKeys, {
+      apiVersion: API_VERSION,
+      kind: 'SessionTicketKeys',
+      metadata: { name: 'own-tickets', namespace: NS },
+      spec: { secretName: 'own-tickets' },
+    });
+    await waitFor('the ticket keys Secret', () => client.get<Secret>(Resources.secrets, NS, 'own-tickets'));
+    // An order key lives only while an ACME order is open (no ACME server here): one as the operator writes it.
+    const orderKey = secret('web-order-0123456789', { 'tls.key': 'order key' }, 'Opaque');
+    orderKey.metadata.labels = {
+      'app.kubernetes.io/managed-by': 'certsmith',
+      'certsmith.dev/certificate-name': 'web',
+      'certsmith.dev/internal': 'acme-order-key',
+    };
+    await client.create(Resources.secrets, orderKey);
+    const cases = [
+      { certificate: 'steal-ca', secret: 'own-ca-ca', holds: 'managed-ca' },
+      { certificate: 'steal-tickets', secret: 'own-tickets', holds: 'session-ticket-keys' },
+      { certificate: 'web', secret: 'web-order-0123456789', holds: 'acme-order-key' },
+    ];
+    for (const c of cases) {
+      const before = (await client.get<Secret>(Resources.secrets, NS, c.secret))!;
+      await client.create(
+        Resources.certificates,
+        certificate(NS, c.certificate, { secretName: c.secret, issuerRef: ref, dnsNames: [`${c.certificate}.example.test`] }),
+      );
+      await notReady(c.certificate, 'SecretConflict', new RegExp(`Secret ${c.secret} is one of certsmith's own \\(it holds ${c.holds}\\)`));
+      const after = (await client.get<Secret>(Resources.secrets, NS, c.secret))!;
+      assert.deepEqual(after.data, before.data, `${c.secret} is left as it was`);
+    }
   });
 
   it('two Certificates naming one Secret: the first writes it, the second is told why it does not', async () => {

@@ -21,7 +21,7 @@ import type { Store } from '../store.ts';
 import type { createAcmeIssuance } from './acme/issuance.ts';
 import type { DesiredCertificate } from './desired.ts';
 import { isLiveCertificate } from './gather.ts';
-import { certificateIssued, issuanceFailed, orderInProgress, orderIntentStatus, secretConflict, waitingToIssue, type CertificateOutcome } from './outcomes.ts';
+import { certificateIssued, issuanceFailed, orderInProgress, orderIntentStatus, secretRefused, waitingToIssue, type CertificateOutcome } from './outcomes.ts';
 import { RECHECK_FOREIGN_SECRET_MS, type CertificatePlan } from './plan.ts';
 import { buildSecret } from './secret-builder.ts';
 import { secretOwnership } from './secret-ownership.ts';
@@ -129,12 +129,12 @@ export function createIssuance(deps: IssuanceDeps) {
       try {
         written = await deps.client.create(Resources.secrets, secretObj);
       } catch (err) {
-        // Someone created the Secret since the cache was read: write it only if it turns out to be ours after all.
+        // Someone created the Secret since the cache was read: report it unless it turns out to be ours after all.
         if (isConflict(err)) {
           const existing = await deps.client.get<SecretObject>(Resources.secrets, ns, desired.secretName);
-          if (secretOwnership(cert.metadata.name, existing, isLiveCertificate(deps.certificates, ns)).kind === 'foreign') {
-            return outcome(secretConflict(cert, now, desired.secretName, RECHECK_FOREIGN_SECRET_MS));
-          }
+          const again = secretOwnership(cert.metadata.name, existing, isLiveCertificate(deps.certificates, ns));
+          const refused = secretRefused(cert, now, desired.secretName, again, RECHECK_FOREIGN_SECRET_MS);
+          if (refused) return outcome(refused);
         }
         throw err;
       }

@@ -9,6 +9,7 @@ import { backoffForCode, retryTimeFor, type BackoffOptions } from '../../policy/
 import type { IssuanceDecision } from '../../policy/issuance.ts';
 import { computeRenewalTime } from '../../policy/renewal.ts';
 import type { DesiredCertificate } from './desired.ts';
+import type { SecretOwnership } from './secret-ownership.ts';
 import { blockedStatus, failedStatus, issuedStatus, issuingCondition, readyCondition, withIssuing } from './status.ts';
 
 export interface CertificateOutcome {
@@ -23,6 +24,40 @@ export interface CertificateOutcome {
   /** An issuance attempt ended, for the issuance metrics. */
   issuance?: 'success' | 'failure';
   requeueAfterMs?: number;
+}
+
+/** The Secret a Certificate names is not one it may write: why, and when to look again (foreign ones are not cached). */
+export function secretRefused(
+  cert: Certificate,
+  now: Date,
+  secretName: string,
+  ownership: SecretOwnership,
+  recheckForeignMs: number,
+): CertificateOutcome | undefined {
+  switch (ownership.kind) {
+    case 'inUse':
+      return notReady(
+        cert,
+        now,
+        Reason.SecretInUse,
+        `Secret ${secretName} is written by Certificate ${ownership.by}: give this Certificate its own secretName`,
+        {
+          event: 'Conflict',
+        },
+      );
+    case 'foreign':
+      return secretConflict(cert, now, secretName, recheckForeignMs);
+    case 'notClaimable':
+      return notReady(
+        cert,
+        now,
+        Reason.SecretConflict,
+        `Secret ${secretName} is one of certsmith's own (it holds ${ownership.holds}) and is never a Certificate's Secret; it is left untouched: choose another secretName`,
+        { event: 'Conflict' },
+      );
+    default:
+      return undefined;
+  }
 }
 
 /** An issuance that is due, as the plan decided it. */
@@ -61,7 +96,7 @@ export function notReady(
   };
 }
 
-export function secretConflict(cert: Certificate, now: Date, secretName: string, recheckMs: number): CertificateOutcome {
+function secretConflict(cert: Certificate, now: Date, secretName: string, recheckMs: number): CertificateOutcome {
   return notReady(
     cert,
     now,

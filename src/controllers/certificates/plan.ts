@@ -13,7 +13,7 @@ import { DEFAULT_REISSUE_WINDOW_MS, reissueTime } from '../../policy/ca-rotation
 import { decideIssuance, IssuanceReason } from '../../policy/issuance.ts';
 import { parseDuration } from '../../time/duration.ts';
 import type { CertificateFacts, ValidFacts } from './gather.ts';
-import { ariWindow, notReady, secretConflict, waitingToIssue, type CertificateOutcome, type DueIssuance } from './outcomes.ts';
+import { ariWindow, notReady, secretRefused, waitingToIssue, type CertificateOutcome, type DueIssuance } from './outcomes.ts';
 import { issuanceInputs, issuedBy, type StoredSecret } from './stored-secret.ts';
 
 // Foreign Secrets are not cached (only managed ones are): look again now and then.
@@ -47,11 +47,8 @@ export type CertificatePlan =
 export function planCertificate(cert: Certificate, facts: CertificateFacts, now: Date): CertificatePlan {
   if (facts.kind === 'invalidSpec') return report(notReady(cert, now, Reason.InvalidSpec, `Invalid spec: ${facts.problems.join('; ')}`));
   const { desired, ownership, issuer, stored } = facts;
-  if (ownership.kind === 'inUse') {
-    const message = `Secret ${desired.secretName} is written by Certificate ${ownership.by}: give this Certificate its own secretName`;
-    return report(notReady(cert, now, Reason.SecretInUse, message, { event: 'Conflict' }));
-  }
-  if (ownership.kind === 'foreign') return report(secretConflict(cert, now, desired.secretName, RECHECK_FOREIGN_SECRET_MS));
+  const refused = secretRefused(cert, now, desired.secretName, ownership, RECHECK_FOREIGN_SECRET_MS);
+  if (refused) return report(refused);
 
   // For an ACME issuer the CA sets usages and subject fields itself, and may ask (ARI) for an earlier renewal.
   const acmeIssuer = issuer?.spec?.acme ? issuer : undefined;

@@ -1,7 +1,7 @@
 // The ticket-key Secret: its keys as a plan reads them, whose it is, the body to apply, and whether it already
 // holds that body. Pure. Key material is only ever base64 in a Secret's data.
 import { isDeepStrictEqual } from 'node:util';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
+import { INTERNAL_SECRET_LABEL, InternalSecret, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
 import { API_VERSION } from '../../api/meta.ts';
 import type { SecretObject } from '../../api/secret.ts';
 import {
@@ -40,7 +40,11 @@ export function ticketKeysSecret(stek: SessionTicketKeys, secretName: string, cu
     metadata: {
       name: secretName,
       namespace: stek.metadata.namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [SESSION_TICKET_KEYS_LABEL]: stek.metadata.name },
+      labels: {
+        [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+        [SESSION_TICKET_KEYS_LABEL]: stek.metadata.name,
+        [INTERNAL_SECRET_LABEL]: InternalSecret.sessionTicketKeys,
+      },
       annotations: { [SESSION_TICKET_KEYS_ANNOTATION]: stek.metadata.name, [TICKET_KEYS_ROTATED_AT_ANNOTATION]: plan.rotatedAt.toISOString() },
       // Deleted with its SessionTicketKeys by the garbage collector.
       ...(stek.metadata.uid

@@ -11,6 +11,10 @@ const managed = (owner?: string): { metadata: ObjectMeta } => ({
   },
 });
 
+const internal = (labels: Record<string, string>, annotations: Record<string, string> = {}): { metadata: ObjectMeta } => ({
+  metadata: { name: 's', labels: { 'app.kubernetes.io/managed-by': 'certsmith', ...labels }, annotations },
+});
+
 describe('secretOwnership', () => {
   const live = new Set(['a', 'b']);
   const cases = [
@@ -19,6 +23,36 @@ describe('secretOwnership', () => {
     { name: 'a managed Secret naming this Certificate is ours', secret: managed('a'), want: { kind: 'ours' } },
     { name: 'a managed Secret naming another live Certificate is in use', secret: managed('b'), want: { kind: 'inUse', by: 'b' } },
     { name: 'a managed Secret whose Certificate is gone may be taken over', secret: managed('gone'), want: { kind: 'ours' } },
+    {
+      name: 'a managed Secret naming no Certificate is never claimed',
+      secret: managed(),
+      want: { kind: 'notClaimable', holds: 'no Certificate (it has no certsmith.dev/certificate-name annotation)' },
+    },
+    {
+      name: "a managed CA's Secret is never claimed",
+      secret: internal({ 'certsmith.dev/internal': 'managed-ca' }),
+      want: { kind: 'notClaimable', holds: 'managed-ca' },
+    },
+    {
+      name: "a managed CA's Secret from before the internal label is known by its issuer annotation",
+      secret: internal({}, { 'certsmith.dev/ca-issuer': 'ClusterIssuer//root' }),
+      want: { kind: 'notClaimable', holds: 'managed-ca' },
+    },
+    {
+      name: 'an ACME account key Secret is never claimed, by label or by its account annotation',
+      secret: internal({}, { 'certsmith.dev/acme-account-of': 'Issuer/apps/le' }),
+      want: { kind: 'notClaimable', holds: 'acme-account-key' },
+    },
+    {
+      name: 'an ACME order key Secret is never claimed, even when it names the Certificate it serves',
+      secret: internal({ 'certsmith.dev/internal': 'acme-order-key', 'certsmith.dev/certificate-name': 'a' }, { 'certsmith.dev/certificate-name': 'a' }),
+      want: { kind: 'notClaimable', holds: 'acme-order-key' },
+    },
+    {
+      name: 'a session-ticket keys Secret is never claimed, by label or by its owner label',
+      secret: internal({ 'certsmith.dev/session-ticket-keys': 'web' }),
+      want: { kind: 'notClaimable', holds: 'session-ticket-keys' },
+    },
   ];
   for (const c of cases)
     it(c.name, () =>

@@ -3,7 +3,7 @@
 // Certificate's Secret, so a restart between finalizing and writing finds it again.
 import { createHash, type KeyObject } from 'node:crypto';
 import type { AcmeOrderStatus, Certificate } from '../../../api/certificate.ts';
-import { CERTIFICATE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../../api/labels.ts';
+import { CERTIFICATE_NAME_LABEL, INTERNAL_SECRET_LABEL, InternalSecret, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../../api/labels.ts';
 import type { SecretObject } from '../../../api/secret.ts';
 import { AcmeError } from '../../../acme/errors.ts';
 import { CertsmithError } from '../../../errors.ts';
@@ -56,7 +56,11 @@ export function createOrderKeys(deps: OrderKeyDeps) {
         metadata: {
           name,
           namespace: ns,
-          labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [CERTIFICATE_NAME_LABEL]: input.certificate.metadata.name },
+          labels: {
+            [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+            [CERTIFICATE_NAME_LABEL]: input.certificate.metadata.name,
+            [INTERNAL_SECRET_LABEL]: InternalSecret.acmeOrderKey,
+          },
           ownerReferences: [
             {
               apiVersion: input.certificate.apiVersion,

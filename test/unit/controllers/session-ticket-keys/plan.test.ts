@@ -150,13 +150,13 @@ describe('planSessionTicketKeys', () => {
     assert.deepEqual([status.lastRotationTime, status.nextRotationTime, status.keys], ['2026-11-29T01:00:00Z', '2026-11-29T13:00:00Z', 3]);
   });
 
-  it('the Secret written is owned by the SessionTicketKeys, marked with the rotation time, and guarded by the resourceVersion seen', () => {
+  it('the Secret written is owned by the SessionTicketKeys, marked internal and with the rotation time, and guarded by the resourceVersion seen', () => {
     const { secret } = plan({ secret: written(1, [2], ago(12 * H)) });
     assert.deepEqual(secret?.metadata, {
       name: 'tickets',
       namespace: 'demo',
       resourceVersion: '41',
-      labels: { 'app.kubernetes.io/managed-by': 'certsmith', 'certsmith.dev/session-ticket-keys': 'web' },
+      labels: { 'app.kubernetes.io/managed-by': 'certsmith', 'certsmith.dev/session-ticket-keys': 'web', 'certsmith.dev/internal': 'session-ticket-keys' },
       annotations: { 'certsmith.dev/session-ticket-keys': 'web', 'certsmith.dev/ticket-keys-rotated-at': '2026-11-29T12:00:00.000Z' },
       ownerReferences: [{ apiVersion: 'certsmith.dev/v1alpha1', kind: 'SessionTicketKeys', name: 'web', uid: 'stek-1', controller: true }],
     });
