@@ -1,49 +1,45 @@
 // Answers HTTP-01 challenges (RFC 8555 8.3) on every replica. Key authorizations come from the Certificates'
 // status through `lookup`, so whichever replica the CA's request reaches can answer it: the API is the shared
-// storage, as certmagic's distributed solving uses its own.
+// storage, as certmagic's distributed solving uses its own. Which answer a request gets is decided in
+// http01-answer.ts; this file holds the sockets.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-
-const PREFIX = '/.well-known/acme-challenge/';
-// base64url, as RFC 8555 8.1 makes tokens.
-const TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
+import { type ChallengeAnswer, decideHttp01, type Http01Decision } from './http01-answer.ts';
 
 export interface Http01Server {
   port: number;
   close(): Promise<void>;
 }
 
-// How long a request for an unknown token waits for the index to be loaded before it is answered 503.
+// How long a request no challenge answers waits for the index to be loaded before it is answered 503.
 const LOAD_WAIT_MS = 10_000;
 
 export async function startHttp01Server(opts: {
   host: string;
   port: number;
-  lookup: (token: string) => string | undefined;
+  /** The live challenges with this token; each is answered only to a request for its own identifier. */
+  lookup: (token: string) => readonly ChallengeAnswer[];
   /**
    * Resolves once `lookup` knows every challenge in play. A process that has just started (a restarted container
    * keeps its pod IP, and stays behind the solver Service) listens before its cache is loaded; answering 404 then
-   * would fail a challenge another process submitted. Until it resolves, an unknown token waits for it.
+   * would fail a challenge another process submitted. Until it resolves, a request no challenge answers waits for it.
    */
   loaded?: Promise<void>;
   loadWaitMs?: number;
   onRequest?: (found: boolean) => void;
 }): Promise<Http01Server> {
   let loaded = opts.loaded === undefined;
-  const whenLoaded = opts.loaded?.then(() => {
+  const whenLoaded = (opts.loaded ?? Promise.resolve()).then(() => {
     loaded = true;
   });
   const loadWaitMs = opts.loadWaitMs ?? LOAD_WAIT_MS;
 
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0] ?? '';
-    const token = path.startsWith(PREFIX) ? path.slice(PREFIX.length) : undefined;
-    const method = req.method ?? '';
-    const askable = (method === 'GET' || method === 'HEAD') && token !== undefined && TOKEN.test(token);
-    const keyAuthorization = askable ? opts.lookup(token) : undefined;
-    if (keyAuthorization === undefined && askable && !loaded && whenLoaded) {
+    const request = { method: req.method ?? '', url: req.url ?? '', host: req.headers.host };
+    const decision = decideHttp01(request, opts.lookup, loaded);
+    if (decision.kind === 'wait-for-load') {
       void waitAtMost(whenLoaded, loadWaitMs).then(() => {
-        if (loaded) answer(res, method, opts.lookup(token));
+        if (loaded) answer(res, request.method, decideHttp01(request, opts.lookup, true));
         else {
           opts.onRequest?.(false);
           res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end('challenges not loaded yet\n');
@@ -51,10 +47,11 @@ export async function startHttp01Server(opts: {
       });
       return;
     }
-    answer(res, method, keyAuthorization);
+    answer(res, request.method, decision);
   });
 
-  function answer(res: http.ServerResponse, method: string, keyAuthorization: string | undefined): void {
+  function answer(res: http.ServerResponse, method: string, decision: Http01Decision): void {
+    const keyAuthorization = decision.kind === 'answer' ? decision.keyAuthorization : undefined;
     opts.onRequest?.(keyAuthorization !== undefined);
     if (keyAuthorization === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -85,30 +82,41 @@ function waitAtMost(p: Promise<void>, ms: number): Promise<void> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Token → key authorization for every HTTP-01 challenge a Certificate's status has in play. */
+/** Token → key authorization and identifier for every HTTP-01 challenge a Certificate's status has in play. */
 export interface ChallengeIndex {
   /** Replaces what is known for one Certificate (key: namespace/name). */
-  set(key: string, challenges: readonly { type: string; token: string; keyAuthorization: string; state: string }[] | undefined): void;
-  lookup(token: string): string | undefined;
+  set(key: string, challenges: readonly { identifier: string; type: string; token: string; keyAuthorization: string; state: string }[] | undefined): void;
+  /**
+   * The live challenges with this token: more than one when Certificates share an authorization (a CA hands the same
+   * pending one to every order of an account for the name), so one Certificate leaving does not take the other's.
+   */
+  lookup(token: string): readonly ChallengeAnswer[];
+  /** How many tokens are served. */
   size(): number;
 }
 
 export function createChallengeIndex(): ChallengeIndex {
-  const byCert = new Map<string, string[]>();
-  const byToken = new Map<string, string>();
+  const tokensOf = new Map<string, string[]>();
+  // token → Certificate key → its challenges with that token
+  const byToken = new Map<string, Map<string, ChallengeAnswer[]>>();
   return {
     set(key, challenges) {
-      for (const t of byCert.get(key) ?? []) byToken.delete(t);
-      byCert.delete(key);
+      for (const token of tokensOf.get(key) ?? []) {
+        const holders = byToken.get(token);
+        holders?.delete(key);
+        if (holders?.size === 0) byToken.delete(token);
+      }
+      tokensOf.delete(key);
       const live = (challenges ?? []).filter((c) => c.type === 'http-01' && (c.state === 'presented' || c.state === 'submitted'));
       if (live.length === 0) return;
-      for (const c of live) byToken.set(c.token, c.keyAuthorization);
-      byCert.set(
-        key,
-        live.map((c) => c.token),
-      );
+      for (const c of live) {
+        let holders = byToken.get(c.token);
+        if (!holders) byToken.set(c.token, (holders = new Map()));
+        holders.set(key, [...(holders.get(key) ?? []), { identifier: c.identifier, keyAuthorization: c.keyAuthorization }]);
+      }
+      tokensOf.set(key, [...new Set(live.map((c) => c.token))]);
     },
-    lookup: (token) => byToken.get(token),
+    lookup: (token) => [...(byToken.get(token)?.values() ?? [])].flat(),
     size: () => byToken.size,
   };
 }

@@ -1,10 +1,14 @@
-// The HTTP-01 server runs for real on a free port and is asked over real HTTP, as the CA would.
+// The HTTP-01 server runs for real on a free port and is asked over real HTTP, as the CA would: with the name being
+// validated in Host. Deadlines are asked of raw sockets, byte by byte where that is the point.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createChallengeIndex, type Http01Server, startHttp01Server } from '../../../src/acme/http01-server.ts';
 
 const PREFIX = '/.well-known/acme-challenge/';
+/** The name the challenges below were issued for, and what the CA sends in Host when it validates it. */
+const NAME = 'www.example.test';
 
 interface Answer {
   status: number;
@@ -13,9 +17,9 @@ interface Answer {
 }
 
 /** A raw request, so the path reaches the server exactly as written (fetch would normalise "..", "%2F" and the like). */
-function ask(port: number, path: string, method = 'GET'): Promise<Answer> {
+function ask(port: number, path: string, { method = 'GET', host = NAME }: { method?: string | undefined; host?: string } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method, headers: { host }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
@@ -26,7 +30,13 @@ function ask(port: number, path: string, method = 'GET'): Promise<Answer> {
   });
 }
 
-const live = (token: string, keyAuthorization: string, state = 'presented', type = 'http-01') => ({ type, token, keyAuthorization, state });
+const live = (token: string, keyAuthorization: string, state = 'presented', type = 'http-01', identifier = NAME) => ({
+  identifier,
+  type,
+  token,
+  keyAuthorization,
+  state,
+});
 
 describe('the HTTP-01 server', () => {
   const token = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
@@ -57,7 +67,7 @@ describe('the HTTP-01 server', () => {
   });
 
   it('answers HEAD with 200, the length and no body', async () => {
-    const res = await ask(server.port, `${PREFIX}${token}`, 'HEAD');
+    const res = await ask(server.port, `${PREFIX}${token}`, { method: 'HEAD' });
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-length'], String(Buffer.byteLength(keyAuthorization)));
     assert.equal(res.body, '');
@@ -79,7 +89,7 @@ describe('the HTTP-01 server', () => {
   ];
   for (const c of notFound) {
     it(`answers 404 to ${c.name}`, async () => {
-      const res = await ask(server.port, c.path, c.method);
+      const res = await ask(server.port, c.path, { method: c.method });
       assert.equal(res.status, 404);
       assert.ok(!res.body.includes(keyAuthorization), res.body);
     });
@@ -97,15 +107,94 @@ describe('the HTTP-01 server', () => {
   });
 
   it('frees its port when closed', async () => {
-    const s = await startHttp01Server({ host: '127.0.0.1', port: 0, lookup: () => 'x' });
+    const s = await startHttp01Server({ host: '127.0.0.1', port: 0, lookup: index.lookup });
     await s.close();
     await assert.rejects(ask(s.port, `${PREFIX}${token}`), { code: 'ECONNREFUSED' });
   });
 
   it('fails to start on a port that is taken', async () => {
-    await assert.rejects(startHttp01Server({ host: '127.0.0.1', port: server.port, lookup: () => undefined }), { code: 'EADDRINUSE' });
+    await assert.rejects(startHttp01Server({ host: '127.0.0.1', port: server.port, lookup: index.lookup }), { code: 'EADDRINUSE' });
   });
 });
+
+describe('the HTTP-01 server, for the Host a token was issued for', () => {
+  // One token per identifier kind; the CA asks for each with the identifier in Host (RFC 8555 8.3, RFC 8738 3).
+  const byName = { token: 'dns-Token_1', keyAuthorization: 'dns-Token_1.thumb' };
+  const byIPv4 = { token: 'ipv4-Token_1', keyAuthorization: 'ipv4-Token_1.thumb' };
+  const byIPv6 = { token: 'ipv6-Token_1', keyAuthorization: 'ipv6-Token_1.thumb' };
+  const index = createChallengeIndex();
+  let server: Http01Server;
+
+  before(async () => {
+    index.set('web/www', [live(byName.token, byName.keyAuthorization, 'presented', 'http-01', 'www.example.test')]);
+    index.set('web/ip', [
+      live(byIPv4.token, byIPv4.keyAuthorization, 'submitted', 'http-01', '192.0.2.10'),
+      live(byIPv6.token, byIPv6.keyAuthorization, 'submitted', 'http-01', '2001:db8::10'),
+    ]);
+    server = await startHttp01Server({ host: '127.0.0.1', port: 0, lookup: index.lookup });
+  });
+  after(() => server.close());
+
+  const cases: { name: string; challenge: typeof byName; host: string; status: 200 | 404 }[] = [
+    { name: 'answers the name it was issued for', challenge: byName, host: 'www.example.test', status: 200 },
+    { name: 'answers the name with a port, as Pebble sends it', challenge: byName, host: 'www.example.test:5002', status: 200 },
+    { name: 'answers the name in another case', challenge: byName, host: 'WWW.Example.TEST', status: 200 },
+    { name: 'answers the name written absolute, with a trailing dot', challenge: byName, host: 'www.example.test.', status: 200 },
+    { name: 'refuses another name', challenge: byName, host: 'shop.example.test', status: 404 },
+    { name: 'refuses a name that only starts with it', challenge: byName, host: 'www.example.test.evil.test', status: 404 },
+    { name: 'refuses a subdomain of it', challenge: byName, host: 'a.www.example.test', status: 404 },
+    { name: 'refuses the address the request came to', challenge: byName, host: '127.0.0.1', status: 404 },
+    { name: 'refuses a Host with a port that is not a number', challenge: byName, host: 'www.example.test:http', status: 404 },
+    { name: 'answers an IPv4 address it was issued for', challenge: byIPv4, host: '192.0.2.10', status: 200 },
+    { name: 'answers an IPv4 address with a port', challenge: byIPv4, host: '192.0.2.10:80', status: 200 },
+    { name: 'refuses another IPv4 address', challenge: byIPv4, host: '192.0.2.11', status: 404 },
+    { name: 'answers an IPv6 address in brackets', challenge: byIPv6, host: '[2001:db8::10]', status: 200 },
+    { name: 'answers an IPv6 address in brackets with a port', challenge: byIPv6, host: '[2001:db8::10]:80', status: 200 },
+    { name: 'answers an IPv6 address written another way', challenge: byIPv6, host: '[2001:DB8:0:0:0:0:0:10]', status: 200 },
+    { name: 'refuses an IPv6 address without brackets, which is no Host', challenge: byIPv6, host: '2001:db8::10', status: 404 },
+    { name: 'refuses another IPv6 address', challenge: byIPv6, host: '[2001:db8::11]', status: 404 },
+    { name: 'refuses an IPv4 address in brackets', challenge: byIPv4, host: '[192.0.2.10]', status: 404 },
+  ];
+  for (const c of cases) {
+    it(`${c.name} (Host: ${c.host})`, async () => {
+      const res = await ask(server.port, `${PREFIX}${c.challenge.token}`, { host: c.host });
+      assert.equal(res.status, c.status);
+      if (c.status === 200) assert.equal(res.body, c.challenge.keyAuthorization);
+      else assert.ok(!res.body.includes(c.challenge.keyAuthorization), res.body);
+    });
+  }
+
+  it('refuses a request without a Host', async () => {
+    const reply = await rawExchange(server.port, `GET ${PREFIX}${byName.token} HTTP/1.0\r\n\r\n`);
+    assert.match(reply, /^HTTP\/1\.1 404 /);
+    assert.ok(!reply.includes(byName.keyAuthorization), reply);
+  });
+
+  it('never answers a wildcard identifier, which HTTP-01 cannot validate', async () => {
+    const wildcard = createChallengeIndex();
+    wildcard.set('web/wild', [live('wild-Token', 'wild-Token.thumb', 'presented', 'http-01', '*.example.test')]);
+    const s = await startHttp01Server({ host: '127.0.0.1', port: 0, lookup: wildcard.lookup });
+    try {
+      for (const host of ['*.example.test', 'www.example.test', 'example.test']) {
+        assert.equal((await ask(s.port, `${PREFIX}wild-Token`, { host })).status, 404, host);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+/** Writes `request` on a fresh connection and returns all it got back before the server closed it. */
+function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(request));
+    let reply = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (reply += d));
+    socket.on('end', () => resolve(reply));
+    socket.on('error', reject);
+  });
+}
 
 describe('the HTTP-01 server of a process whose challenges are not loaded yet', () => {
   const token = 'L0aded-later_token';
@@ -137,6 +226,22 @@ describe('the HTTP-01 server of a process whose challenges are not loaded yet', 
     try {
       index.set('web/www', [live(token, `${token}.thumb`)]);
       assert.equal((await ask(server.port, `${PREFIX}${token}`)).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('holds a request for a token it knows for another name, and answers 404 once they are loaded', async () => {
+    const load = Promise.withResolvers<void>();
+    const { index, server } = await serverLoadedBy(load.promise);
+    try {
+      index.set('web/www', [live(token, `${token}.thumb`)]);
+      let settled = false;
+      const asked = ask(server.port, `${PREFIX}${token}`, { host: 'shop.example.test' }).finally(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(settled, false, 'held: a Certificate not loaded yet may have the token for this name');
+      load.resolve();
+      assert.equal((await asked).status, 404);
     } finally {
       await server.close();
     }
@@ -176,6 +281,13 @@ describe('the HTTP-01 server of a process whose challenges are not loaded yet', 
 });
 
 describe('createChallengeIndex', () => {
+  /** The one key authorization served for a token, if any. */
+  const served = (index: ReturnType<typeof createChallengeIndex>, token: string) => {
+    const answers = index.lookup(token);
+    assert.ok(answers.length <= 1, `${token} has ${answers.length} answers`);
+    return answers[0]?.keyAuthorization;
+  };
+
   const cases: { name: string; challenges: ReturnType<typeof live>[]; served: Record<string, string | undefined> }[] = [
     { name: 'serves an http-01 challenge that is presented', challenges: [live('t1', 'k1', 'presented')], served: { t1: 'k1' } },
     { name: 'serves an http-01 challenge that is submitted', challenges: [live('t1', 'k1', 'submitted')], served: { t1: 'k1' } },
@@ -193,7 +305,7 @@ describe('createChallengeIndex', () => {
     it(c.name, () => {
       const index = createChallengeIndex();
       index.set('ns/cert', c.challenges);
-      for (const [token, expected] of Object.entries(c.served)) assert.equal(index.lookup(token), expected, token);
+      for (const [token, expected] of Object.entries(c.served)) assert.equal(served(index, token), expected, token);
       assert.equal(index.size(), Object.values(c.served).filter((v) => v !== undefined).length);
     });
   }
@@ -202,9 +314,9 @@ describe('createChallengeIndex', () => {
     const index = createChallengeIndex();
     index.set('ns/cert', [live('old1', 'k1'), live('old2', 'k2')]);
     index.set('ns/cert', [live('new', 'k3')]);
-    assert.equal(index.lookup('old1'), undefined);
-    assert.equal(index.lookup('old2'), undefined);
-    assert.equal(index.lookup('new'), 'k3');
+    assert.equal(served(index, 'old1'), undefined);
+    assert.equal(served(index, 'old2'), undefined);
+    assert.equal(served(index, 'new'), 'k3');
     assert.equal(index.size(), 1);
   });
 
@@ -212,7 +324,7 @@ describe('createChallengeIndex', () => {
     const index = createChallengeIndex();
     index.set('ns/cert', [live('t1', 'k1')]);
     index.set('ns/cert', [live('t1', 'k1', 'valid')]);
-    assert.equal(index.lookup('t1'), undefined);
+    assert.equal(served(index, 't1'), undefined);
     assert.equal(index.size(), 0);
   });
 
@@ -220,7 +332,7 @@ describe('createChallengeIndex', () => {
     const index = createChallengeIndex();
     index.set('ns/cert', [live('t1', 'k1')]);
     index.set('ns/cert', undefined);
-    assert.equal(index.lookup('t1'), undefined);
+    assert.equal(served(index, 't1'), undefined);
     assert.equal(index.size(), 0);
   });
 
@@ -229,14 +341,35 @@ describe('createChallengeIndex', () => {
     index.set('ns/a', [live('a1', 'ka')]);
     index.set('other/a', [live('b1', 'kb')]);
     index.set('ns/a', []);
-    assert.equal(index.lookup('a1'), undefined);
-    assert.equal(index.lookup('b1'), 'kb');
+    assert.equal(served(index, 'a1'), undefined);
+    assert.equal(served(index, 'b1'), 'kb');
     assert.equal(index.size(), 1);
+  });
+
+  it('keeps a token two Certificates share when one of them lets go of it', () => {
+    // A CA hands every order of an account for a name the same pending authorization, so the same token.
+    const index = createChallengeIndex();
+    index.set('web/a', [live('shared', 'k')]);
+    index.set('shop/b', [live('shared', 'k')]);
+    index.set('web/a', undefined);
+    assert.equal(served(index, 'shared'), 'k');
+    assert.equal(index.size(), 1);
+    index.set('shop/b', undefined);
+    assert.equal(served(index, 'shared'), undefined);
+    assert.equal(index.size(), 0);
+  });
+
+  it('gives each challenge with a token its identifier', () => {
+    const index = createChallengeIndex();
+    index.set('web/a', [live('t1', 'k1', 'presented', 'http-01', 'a.example.test'), live('t2', 'k2', 'presented', 'http-01', '192.0.2.1')]);
+    assert.deepEqual(index.lookup('t1'), [{ identifier: 'a.example.test', keyAuthorization: 'k1' }]);
+    assert.deepEqual(index.lookup('t2'), [{ identifier: '192.0.2.1', keyAuthorization: 'k2' }]);
+    assert.deepEqual(index.lookup('t3'), []);
   });
 
   it('knows nothing at the start', () => {
     const index = createChallengeIndex();
-    assert.equal(index.lookup('t1'), undefined);
+    assert.equal(served(index, 't1'), undefined);
     assert.equal(index.size(), 0);
   });
 });
