@@ -13,6 +13,16 @@ export interface Http01Server {
 
 // How long a request no challenge answers waits for the index to be loaded before it is answered 503.
 const LOAD_WAIT_MS = 10_000;
+// A CA's validation request is a few hundred bytes written at once, through at most an ingress controller: 10 s is
+// ample for it, where Node's default (60 s, checked every 30 s) lets a client trickling bytes hold a socket 90 s.
+const HEADER_DEADLINE_MS = 10_000;
+// Between requests a challenge server has nothing to wait for: 5 s (its keep-alive timeout until now) lets an ingress
+// controller reuse its upstream connection for the next challenge (it reads the timeout from Keep-Alive), and soon
+// frees a socket that stays silent or whose client stopped reading.
+const IDLE_DEADLINE_MS = 5_000;
+// A kept-alive connection is closed this long after the idle deadline it advertises, so a client that honours the
+// advertised one never sends a request into a closing socket (Node's keepAliveTimeoutBuffer, set here explicitly).
+const KEEP_ALIVE_GRACE_MS = 1_000;
 
 export async function startHttp01Server(opts: {
   host: string;
@@ -26,6 +36,13 @@ export async function startHttp01Server(opts: {
    */
   loaded?: Promise<void>;
   loadWaitMs?: number;
+  /** Time a request has, from its first byte, to send its headers (and any body); then it is cut. */
+  headerDeadlineMs?: number;
+  /**
+   * Time a connection may go with nothing read or written: silent after connecting, idle between requests, or its
+   * client no longer reading answers. A request held while challenges load is exempt (loadWaitMs bounds it).
+   */
+  idleDeadlineMs?: number;
   onRequest?: (found: boolean) => void;
 }): Promise<Http01Server> {
   let loaded = opts.loaded === undefined;
@@ -33,11 +50,25 @@ export async function startHttp01Server(opts: {
     loaded = true;
   });
   const loadWaitMs = opts.loadWaitMs ?? LOAD_WAIT_MS;
+  const headerDeadlineMs = opts.headerDeadlineMs ?? HEADER_DEADLINE_MS;
+  const idleDeadlineMs = opts.idleDeadlineMs ?? IDLE_DEADLINE_MS;
 
-  const server = http.createServer((req, res) => {
+  const serverOptions: http.ServerOptions = {
+    headersTimeout: headerDeadlineMs,
+    // The body too: a GET has none to wait for, and the answer is sent without reading one.
+    requestTimeout: headerDeadlineMs,
+    // Node checks those two on a timer (every 30 s by default); often enough that a cut comes close to the deadline.
+    connectionsCheckingInterval: Math.min(1_000, Math.ceil(headerDeadlineMs / 4)),
+    keepAliveTimeout: idleDeadlineMs,
+    keepAliveTimeoutBuffer: KEEP_ALIVE_GRACE_MS,
+  };
+  const server = http.createServer(serverOptions, (req, res) => {
     const request = { method: req.method ?? '', url: req.url ?? '', host: req.headers.host };
     const decision = decideHttp01(request, opts.lookup, loaded);
     if (decision.kind === 'wait-for-load') {
+      // Silent while it waits, the connection is not idle on its client's account. Node sets the keep-alive
+      // deadline again once the answer is written.
+      req.socket.setTimeout(0);
       void waitAtMost(whenLoaded, loadWaitMs).then(() => {
         if (loaded) answer(res, request.method, decideHttp01(request, opts.lookup, true));
         else {
@@ -60,7 +91,8 @@ export async function startHttp01Server(opts: {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(keyAuthorization) });
     res.end(method === 'HEAD' ? undefined : keyAuthorization);
   }
-  server.keepAliveTimeout = 5_000;
+  // Inactivity on a socket: one that never sends a byte, and one whose client stopped reading (its answers stall).
+  server.timeout = idleDeadlineMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());

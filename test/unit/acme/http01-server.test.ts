@@ -184,6 +184,54 @@ describe('the HTTP-01 server, for the Host a token was issued for', () => {
   });
 });
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface RawConnection {
+  socket: net.Socket;
+  /** Everything the server sent so far. */
+  received: string;
+  /** Resolves when the connection is gone, closed by the server or reset. */
+  closed: Promise<void>;
+}
+
+function connectRaw(port: number): Promise<RawConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const raw: RawConnection = { socket, received: '', closed: new Promise((r) => socket.once('close', () => r())) };
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (raw.received += d));
+    socket.on('error', () => {}); // a reset is one way of being cut
+    socket.once('connect', () => resolve(raw));
+    socket.once('error', reject);
+  });
+}
+
+/** Milliseconds until the server closes the connection, or undefined if it is still open after `limitMs`. */
+async function msUntilClosed(raw: RawConnection, limitMs: number): Promise<number | undefined> {
+  const start = performance.now();
+  const closed = await Promise.race([raw.closed.then(() => true), sleep(limitMs).then(() => false)]);
+  return closed ? performance.now() - start : undefined;
+}
+
+/** Sends `text` one byte every 40 ms, until it is all sent or the connection is gone. */
+function trickle(raw: RawConnection, text: string): void {
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (sent >= text.length || raw.socket.destroyed) clearInterval(timer);
+    else raw.socket.write(text[sent++]!);
+  }, 40);
+  void raw.closed.then(() => clearInterval(timer));
+}
+
+/** Writes `request` and waits until the connection has had `count` answers in all. */
+async function answered(raw: RawConnection, request: string, count: number): Promise<void> {
+  raw.socket.write(request);
+  while (raw.received.split('HTTP/1.1 ').length - 1 < count || !raw.received.endsWith('.thumb')) {
+    if (raw.socket.destroyed) throw new Error(`closed before ${count} answers: ${raw.received}`);
+    await sleep(5);
+  }
+}
+
 /** Writes `request` on a fresh connection and returns all it got back before the server closed it. */
 function rawExchange(port: number, request: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -196,12 +244,126 @@ function rawExchange(port: number, request: string): Promise<string> {
   });
 }
 
+describe("the HTTP-01 server's deadlines", () => {
+  // Short deadlines, so a client that breaks one is seen cut within a test's patience; the defaults are longer.
+  const HEADER_MS = 800;
+  const IDLE_MS = 400;
+  // Node closes a kept-alive connection this long after the idle deadline it advertises (keepAliveTimeoutBuffer).
+  const KEEP_ALIVE_GRACE_MS = 1_000;
+  // How late a cut may come on a busy machine: Node checks the header deadline on a timer, and timers run late.
+  const SLACK_MS = 1_500;
+  const token = 'deadline-Token';
+  const request = `GET ${PREFIX}${token} HTTP/1.1\r\nHost: ${NAME}\r\nUser-Agent: one-byte-at-a-time\r\nAccept: */*\r\n\r\n`;
+  const index = createChallengeIndex();
+  let server: Http01Server;
+
+  before(async () => {
+    index.set('web/www', [live(token, `${token}.thumb`)]);
+    server = await startHttp01Server({ host: '127.0.0.1', port: 0, lookup: index.lookup, headerDeadlineMs: HEADER_MS, idleDeadlineMs: IDLE_MS });
+  });
+  after(() => server.close());
+
+  const cases: {
+    name: string;
+    /** What the client does; the time until the server cuts the connection is counted from when this returns. */
+    act(raw: RawConnection): Promise<void>;
+    atLeastMs: number;
+    atMostMs: number;
+  }[] = [
+    {
+      name: 'closes a connection that sends nothing after the idle deadline',
+      act: async () => {},
+      atLeastMs: IDLE_MS,
+      atMostMs: IDLE_MS + SLACK_MS,
+    },
+    {
+      name: 'cuts a client that sends its headers a byte at a time at the header deadline',
+      act: async (raw) => trickle(raw, request),
+      atLeastMs: HEADER_MS,
+      atMostMs: HEADER_MS + SLACK_MS,
+    },
+    {
+      name: 'cuts a client that sends the headers of its second request a byte at a time at the header deadline',
+      act: async (raw) => {
+        await answered(raw, request, 1);
+        trickle(raw, request);
+      },
+      atLeastMs: HEADER_MS,
+      atMostMs: HEADER_MS + SLACK_MS,
+    },
+    {
+      name: 'cuts a client that sends a body a byte at a time at the header deadline',
+      act: async (raw) => {
+        raw.socket.write(request.replace('\r\n\r\n', '\r\nContent-Length: 100000\r\n\r\n'));
+        trickle(raw, 'a'.repeat(100_000));
+      },
+      atLeastMs: HEADER_MS,
+      atMostMs: HEADER_MS + SLACK_MS,
+    },
+    {
+      name: 'closes a kept-alive connection after the idle deadline',
+      act: (raw) => answered(raw, request, 1),
+      atLeastMs: IDLE_MS,
+      atMostMs: IDLE_MS + KEEP_ALIVE_GRACE_MS + SLACK_MS,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const raw = await connectRaw(server.port);
+      try {
+        await c.act(raw);
+        const closedAfter = await msUntilClosed(raw, c.atMostMs);
+        assert.ok(closedAfter !== undefined, `still open after ${c.atMostMs} ms`);
+        // A little early: the moment counted from is taken after the client's first write.
+        assert.ok(closedAfter >= c.atLeastMs - 50, `closed after ${Math.round(closedAfter)} ms, before the deadline`);
+      } finally {
+        raw.socket.destroy();
+      }
+    });
+  }
+
+  it('answers a client whose request comes in pieces within the header deadline', async () => {
+    const raw = await connectRaw(server.port);
+    try {
+      for (const piece of [request.slice(0, 10), request.slice(10, 40), request.slice(40)]) {
+        raw.socket.write(piece);
+        await sleep(100);
+      }
+      await answered(raw, '', 1);
+      assert.match(raw.received, /^HTTP\/1\.1 200 /);
+    } finally {
+      raw.socket.destroy();
+    }
+  });
+
+  it('cuts a client that stops reading its answers after the idle deadline', async () => {
+    // Pipelined requests for a large answer (32 MiB in all), more than both sockets' buffers hold: the server's
+    // writes stall, and nothing moves on the connection.
+    const big = 'big-Token';
+    index.set('web/big', [live(big, 'k'.repeat(65_536))]);
+    const count = 500;
+    const raw = await connectRaw(server.port);
+    try {
+      raw.socket.pause();
+      raw.socket.write(request.replace(token, big).repeat(count));
+      await sleep(IDLE_MS + SLACK_MS);
+      raw.socket.resume();
+      assert.ok((await msUntilClosed(raw, SLACK_MS)) !== undefined, 'still open');
+      const answers = raw.received.split('HTTP/1.1 200 ').length - 1;
+      assert.ok(answers < count, `all ${count} requests were answered`);
+    } finally {
+      raw.socket.destroy();
+      index.set('web/big', undefined);
+    }
+  });
+});
+
 describe('the HTTP-01 server of a process whose challenges are not loaded yet', () => {
   const token = 'L0aded-later_token';
 
-  async function serverLoadedBy(loaded: Promise<void>, loadWaitMs?: number) {
+  async function serverLoadedBy(loaded: Promise<void>, options: { loadWaitMs?: number; idleDeadlineMs?: number; maxWaitingForLoad?: number } = {}) {
     const index = createChallengeIndex();
-    const server = await startHttp01Server({ host: '127.0.0.1', port: 0, lookup: index.lookup, loaded, ...(loadWaitMs ? { loadWaitMs } : {}) });
+    const server = await startHttp01Server({ host: '127.0.0.1', port: 0, lookup: index.lookup, loaded, ...options });
     return { index, server };
   }
 
@@ -215,6 +377,22 @@ describe('the HTTP-01 server of a process whose challenges are not loaded yet', 
       load.resolve();
       const res = await asked;
       assert.equal(res.status, 200, 'not the 404 an empty index would have given');
+      assert.equal(res.body, `${token}.thumb`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('holds a request longer than the idle deadline, then answers it', async () => {
+    const load = Promise.withResolvers<void>();
+    const { index, server } = await serverLoadedBy(load.promise, { idleDeadlineMs: 100 });
+    try {
+      const asked = ask(server.port, `${PREFIX}${token}`);
+      await sleep(500);
+      index.set('web/www', [live(token, `${token}.thumb`)]);
+      load.resolve();
+      const res = await asked;
+      assert.equal(res.status, 200);
       assert.equal(res.body, `${token}.thumb`);
     } finally {
       await server.close();
@@ -260,7 +438,7 @@ describe('the HTTP-01 server of a process whose challenges are not loaded yet', 
   });
 
   it('answers 503 when they are not loaded within the wait, never 404', async () => {
-    const { server } = await serverLoadedBy(new Promise(() => {}), 100);
+    const { server } = await serverLoadedBy(new Promise(() => {}), { loadWaitMs: 100 });
     try {
       const res = await ask(server.port, `${PREFIX}${token}`);
       assert.equal(res.status, 503);
