@@ -13,6 +13,10 @@ export interface Http01Server {
 
 // How long a request no challenge answers waits for the index to be loaded before it is answered 503.
 const LOAD_WAIT_MS = 10_000;
+// A request held for the load keeps its socket and parser (headers up to 16 KiB) for up to loadWaitMs. 256 take
+// under 10 MiB, and are more than the validation requests a restarting replica sees in those seconds (a CA asks from
+// a handful of vantage points per challenge); beyond them a flood of unknown tokens is answered 503 at once.
+const MAX_WAITING_FOR_LOAD = 256;
 // A CA's validation request is a few hundred bytes written at once, through at most an ingress controller: 10 s is
 // ample for it, where Node's default (60 s, checked every 30 s) lets a client trickling bytes hold a socket 90 s.
 const HEADER_DEADLINE_MS = 10_000;
@@ -36,6 +40,8 @@ export async function startHttp01Server(opts: {
    */
   loaded?: Promise<void>;
   loadWaitMs?: number;
+  /** Requests held for the load at once; one more is answered 503 at once. */
+  maxWaitingForLoad?: number;
   /** Time a request has, from its first byte, to send its headers (and any body); then it is cut. */
   headerDeadlineMs?: number;
   /**
@@ -50,8 +56,10 @@ export async function startHttp01Server(opts: {
     loaded = true;
   });
   const loadWaitMs = opts.loadWaitMs ?? LOAD_WAIT_MS;
+  const maxWaitingForLoad = opts.maxWaitingForLoad ?? MAX_WAITING_FOR_LOAD;
   const headerDeadlineMs = opts.headerDeadlineMs ?? HEADER_DEADLINE_MS;
   const idleDeadlineMs = opts.idleDeadlineMs ?? IDLE_DEADLINE_MS;
+  let waitingForLoad = 0;
 
   const serverOptions: http.ServerOptions = {
     headersTimeout: headerDeadlineMs,
@@ -66,20 +74,38 @@ export async function startHttp01Server(opts: {
     const request = { method: req.method ?? '', url: req.url ?? '', host: req.headers.host };
     const decision = decideHttp01(request, opts.lookup, loaded);
     if (decision.kind === 'wait-for-load') {
+      if (waitingForLoad >= maxWaitingForLoad) {
+        notLoaded(res, 'too many requests waiting for challenges to load\n');
+        return;
+      }
+      // A place is held until the request is answered or its client goes away, whichever comes first.
+      waitingForLoad++;
+      let holding = true;
+      const release = () => {
+        if (holding) waitingForLoad--;
+        holding = false;
+      };
+      res.once('close', release);
       // Silent while it waits, the connection is not idle on its client's account. Node sets the keep-alive
       // deadline again once the answer is written.
       req.socket.setTimeout(0);
       void waitAtMost(whenLoaded, loadWaitMs).then(() => {
+        release();
         if (loaded) answer(res, request.method, decideHttp01(request, opts.lookup, true));
-        else {
-          opts.onRequest?.(false);
-          res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end('challenges not loaded yet\n');
-        }
+        else notLoaded(res, 'challenges not loaded yet\n');
       });
       return;
     }
     answer(res, request.method, decision);
   });
+  // Inactivity on a socket: one that never sends a byte, and one whose client stopped reading (its answers stall).
+  server.timeout = idleDeadlineMs;
+
+  /** 503, never the 404 that would fail a challenge a Certificate not loaded yet may hold. */
+  function notLoaded(res: http.ServerResponse, body: string): void {
+    opts.onRequest?.(false);
+    res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end(body);
+  }
 
   function answer(res: http.ServerResponse, method: string, decision: Http01Decision): void {
     const keyAuthorization = decision.kind === 'answer' ? decision.keyAuthorization : undefined;
@@ -91,8 +117,7 @@ export async function startHttp01Server(opts: {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(keyAuthorization) });
     res.end(method === 'HEAD' ? undefined : keyAuthorization);
   }
-  // Inactivity on a socket: one that never sends a byte, and one whose client stopped reading (its answers stall).
-  server.timeout = idleDeadlineMs;
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());

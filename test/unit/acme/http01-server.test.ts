@@ -206,6 +206,11 @@ function connectRaw(port: number): Promise<RawConnection> {
   });
 }
 
+/** What `p` resolved to, or undefined if it has not within `ms`. */
+function settledWithin<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([p, sleep(ms).then(() => undefined)]);
+}
+
 /** Milliseconds until the server closes the connection, or undefined if it is still open after `limitMs`. */
 async function msUntilClosed(raw: RawConnection, limitMs: number): Promise<number | undefined> {
   const start = performance.now();
@@ -443,6 +448,58 @@ describe('the HTTP-01 server of a process whose challenges are not loaded yet', 
       const res = await ask(server.port, `${PREFIX}${token}`);
       assert.equal(res.status, 503);
       assert.equal(res.headers['retry-after'], '5');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers 503 at once to a request beyond the cap on waiting ones, and still answers the waiting ones once loaded', async () => {
+    const load = Promise.withResolvers<void>();
+    const { index, server } = await serverLoadedBy(load.promise, { maxWaitingForLoad: 2 });
+    try {
+      const waiting = [ask(server.port, `${PREFIX}${token}`), ask(server.port, `${PREFIX}${token}`)];
+      await sleep(100);
+      const beyond = await settledWithin(ask(server.port, `${PREFIX}${token}`), 1_000);
+      assert.ok(beyond, 'the request beyond the cap waited too');
+      assert.equal(beyond.status, 503);
+      assert.equal(beyond.headers['retry-after'], '5');
+      index.set('web/www', [live(token, `${token}.thumb`)]);
+      load.resolve();
+      for (const res of await Promise.all(waiting)) {
+        assert.equal(res.status, 200);
+        assert.equal(res.body, `${token}.thumb`);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers a token it knows at once while the waiting ones are at the cap', async () => {
+    const { index, server } = await serverLoadedBy(new Promise(() => {}), { maxWaitingForLoad: 1 });
+    try {
+      void ask(server.port, `${PREFIX}unknown`).catch(() => {});
+      await sleep(100);
+      index.set('web/www', [live(token, `${token}.thumb`)]);
+      assert.equal((await ask(server.port, `${PREFIX}${token}`)).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('gives the place of a waiting request whose client went away to the next one', async () => {
+    const load = Promise.withResolvers<void>();
+    const { index, server } = await serverLoadedBy(load.promise, { maxWaitingForLoad: 1 });
+    try {
+      const gone = await connectRaw(server.port);
+      gone.socket.write(`GET ${PREFIX}${token} HTTP/1.1\r\nHost: ${NAME}\r\n\r\n`);
+      await sleep(100);
+      gone.socket.destroy();
+      await sleep(100);
+      const next = ask(server.port, `${PREFIX}${token}`);
+      assert.equal(await settledWithin(next, 200), undefined, 'answered at once: the place was still taken');
+      index.set('web/www', [live(token, `${token}.thumb`)]);
+      load.resolve();
+      assert.equal((await next).status, 200);
     } finally {
       await server.close();
     }
