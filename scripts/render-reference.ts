@@ -174,6 +174,12 @@ const PAGES: { file: string; kinds: string[]; intro: string }[] = [
     intro:
       "A SessionTicketKeys keeps 48-byte TLS session-ticket keys in one Secret of its namespace and rotates them on an interval, so the replicas of a service that mount it resume each other's sessions (read with `watchTicketKeys` of certsmith/reload; see docs/reload.md).",
   },
+  {
+    file: 'issuancepolicy.md',
+    kinds: ['IssuancePolicy'],
+    intro:
+      'An IssuancePolicy (cluster-scoped, written by cluster admins) says which namespaces may use which issuers, and for which names, IP ranges, URIs, emails, key types, usages, CA flag and lifetimes. It is checked before any key, order or signature; a refused Certificate is `Ready=False PolicyDenied`. See docs/policy.md.',
+  },
 ];
 
 function renderPage(page: Page): string {

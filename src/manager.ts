@@ -42,7 +42,14 @@ export interface ManagerDeps {
 }
 
 async function requireOwnCrds(client: KubeClient): Promise<void> {
-  const own = [Resources.certificates, Resources.issuers, Resources.clusterIssuers, Resources.trustBundles, Resources.sessionTicketKeys];
+  const own = [
+    Resources.certificates,
+    Resources.issuers,
+    Resources.clusterIssuers,
+    Resources.trustBundles,
+    Resources.sessionTicketKeys,
+    Resources.issuancePolicies,
+  ];
   const missing = await notServed(client, own);
   if (missing.length === 0) return;
   throw new CertsmithError(
@@ -58,7 +65,7 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
   const resyncMs = config.resyncSeconds * 1000;
   const { clusterResourceNamespace } = config;
 
-  const { certificates, issuers, clusterIssuers, secrets } = createSharedCaches(client, resyncMs, log);
+  const { certificates, issuers, clusterIssuers, secrets, namespaces } = createSharedCaches(client, resyncMs, log);
 
   const events = createEventRecorder({ client, component: 'certsmith', clock, log });
   // Other Secrets are read with a remembered GET, unless cached: managed, or a user CA Secret an issuer watches.
@@ -75,7 +82,7 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
   });
 
   // What the wirings share; each takes what its type names. Each registers its own handlers on the shared caches.
-  const shared = { client, events, clock, log, metrics, certificates, issuers, clusterIssuers, secrets, secretReader, signers, accounts, resyncMs };
+  const shared = { client, events, clock, log, metrics, certificates, issuers, clusterIssuers, secrets, namespaces, secretReader, signers, accounts, resyncMs };
   const trustBundles = createTrustBundleWiring({ ...shared, clusterResourceNamespace });
   const issuerWiring = createIssuerWiring({
     ...shared,
@@ -93,7 +100,17 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
   const sessionTicketKeys = createSessionTicketKeysWiring(shared);
 
   const controllers = [...issuerWiring.controllers, certificateWiring.controller, shim.controller, trustBundles.controller, sessionTicketKeys.controller];
-  const informers = [certificates, issuers, clusterIssuers, secrets, ...shim.informers, ...trustBundles.informers, ...sessionTicketKeys.informers];
+  const informers = [
+    certificates,
+    issuers,
+    clusterIssuers,
+    secrets,
+    namespaces,
+    ...certificateWiring.informers,
+    ...shim.informers,
+    ...trustBundles.informers,
+    ...sessionTicketKeys.informers,
+  ];
   let synced = false;
   let health: { port: number; close(): Promise<void> } | undefined;
   let http01: Http01Server | undefined;

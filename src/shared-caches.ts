@@ -5,6 +5,7 @@ import type { Issuer } from './api/issuer.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './api/labels.ts';
 import type { SecretObject } from './api/secret.ts';
 import { certificateIndexers } from './controllers/certificates/indexes.ts';
+import type { NamespaceObject } from './controllers/trust-bundles/targets.ts';
 import type { KubeClient } from './kube/client.ts';
 import { createInformer } from './kube/informer.ts';
 import { Resources } from './kube/resources.ts';
@@ -39,5 +40,17 @@ export function createSharedCaches(client: KubeClient, resyncMs: number, log: Lo
     },
   });
 
-  return { certificates, issuers, clusterIssuers, secrets };
+  // Namespaces are few and small: their labels select TrustBundle targets and IssuancePolicy namespaces.
+  const namespaces = createInformer<NamespaceObject>({
+    client,
+    resource: Resources.namespaces,
+    log,
+    transform: (ns) => ({ apiVersion: ns.apiVersion, kind: ns.kind, metadata: slimMeta(ns), status: { phase: ns.status?.phase } }),
+  });
+  return { certificates, issuers, clusterIssuers, secrets, namespaces };
+}
+
+function slimMeta(o: NamespaceObject) {
+  const { name, uid, resourceVersion, labels, deletionTimestamp } = o.metadata;
+  return { name, uid, resourceVersion, labels, ...(deletionTimestamp ? { deletionTimestamp } : {}) };
 }

@@ -17,6 +17,7 @@ export const Reason = {
   IssuerNotReady: 'IssuerNotReady',
   SecretConflict: 'SecretConflict',
   SecretInUse: 'SecretInUse',
+  PolicyDenied: 'PolicyDenied',
   Failed: 'Failed',
   Expired: 'Expired',
   NoSolver: 'NoSolver',

@@ -3,6 +3,7 @@ import { CertificateSpec, CertificateStatus } from './certificate.ts';
 import { IssuerSpec, IssuerStatus } from './issuer.ts';
 import { TrustBundleSpec, TrustBundleStatus } from './trust-bundle.ts';
 import { SessionTicketKeysSpec, SessionTicketKeysStatus } from './session-ticket-keys.ts';
+import { IssuancePolicySpec, IssuancePolicyStatus } from './issuance-policy.ts';
 import { GROUP, VERSION } from './meta.ts';
 
 type JsonSchema = { [key: string]: unknown };
@@ -215,6 +216,20 @@ export function customResourceDefinitions() {
       ],
       // The Secret carries the name as a label value, which is at most 63 characters.
       validations: [{ rule: 'size(self.metadata.name) <= 63', message: 'a SessionTicketKeys name is at most 63 characters (it labels its Secret)' }],
+    }),
+    crd({
+      kind: 'IssuancePolicy',
+      plural: 'issuancepolicies',
+      singular: 'issuancepolicy',
+      scope: 'Cluster',
+      shortNames: ['ipol'],
+      spec: IssuancePolicySpec,
+      status: IssuancePolicyStatus,
+      columns: [
+        { name: 'Issuers', type: 'string', jsonPath: '.spec.issuers[*].name' },
+        { name: 'Namespaces', type: 'string', jsonPath: '.spec.namespaces.names' },
+        ageColumn,
+      ],
     }),
   ];
 }

@@ -48,6 +48,7 @@ export const ConfigSchema = z.object({
   defaultIssuerKind: z.enum(['Issuer', 'ClusterIssuer']).default('ClusterIssuer'),
   defaultIssuerName: z.string().optional(),
   honourCertManagerAnnotations: bool.default(false),
+  issuancePolicyDefault: z.enum(['Allow', 'Deny']).default('Allow'),
 });
 export type Config = z.infer<typeof ConfigSchema> & { leaderElectionNamespace: string; operatorNamespace: string };
 
@@ -127,6 +128,11 @@ const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: stri
     env: 'CERTSMITH_HONOUR_CERT_MANAGER_ANNOTATIONS',
     boolean: true,
     help: "act on cert-manager.io/issuer, cert-manager.io/cluster-issuer and cert-manager's field annotations on Ingresses, to switch without editing them (default false)",
+  },
+  '--issuance-policy-default': {
+    key: 'issuancePolicyDefault',
+    env: 'CERTSMITH_ISSUANCE_POLICY_DEFAULT',
+    help: 'Allow|Deny: what happens to a Certificate whose issuer no IssuancePolicy governs (default Allow)',
   },
 };
 

@@ -16,6 +16,7 @@ export const Resources = {
   secrets: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
   trustBundles: { group: GROUP, version: VERSION, plural: 'trustbundles', kind: 'TrustBundle', namespaced: false },
   sessionTicketKeys: { group: GROUP, version: VERSION, plural: 'sessionticketkeys', kind: 'SessionTicketKeys', namespaced: true },
+  issuancePolicies: { group: GROUP, version: VERSION, plural: 'issuancepolicies', kind: 'IssuancePolicy', namespaced: false },
   configMaps: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
   namespaces: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
   events: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },

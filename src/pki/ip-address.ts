@@ -30,3 +30,36 @@ export function canonicalIpAddress(ip: string): string {
   const lo = parseInt(mapped[2]!, 16);
   return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
+
+/** The address's bytes (4 for IPv4, IPv4-mapped IPv6 included; 16 for IPv6), or undefined for anything else. */
+export function ipAddressBytes(ip: string): Uint8Array | undefined {
+  if (ipAddressText(ip) === undefined) return undefined;
+  const canonical = canonicalIpAddress(ip);
+  if (isIP(canonical) === 4) return Uint8Array.from(canonical.split('.').map(Number));
+  const [head = '', tail] = canonical.split('::') as [string, string | undefined];
+  const groups = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  return Uint8Array.from(all.flatMap((g) => [g >> 8, g & 255]));
+}
+
+/**
+ * Whether an address lies in a CIDR range ("10.0.0.0/8", "fd00::/8"); undefined when the range is not one. An
+ * IPv4-mapped IPv6 address counts as its IPv4 address.
+ */
+export function ipInRange(ip: string, cidr: string): boolean | undefined {
+  const slash = cidr.indexOf('/');
+  if (slash < 0) return undefined;
+  const base = ipAddressBytes(cidr.slice(0, slash));
+  const bitsText = cidr.slice(slash + 1);
+  const bits = /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : Number.NaN;
+  if (!base || !(bits >= 0 && bits <= base.length * 8)) return undefined;
+  const addr = ipAddressBytes(ip);
+  if (!addr || addr.length !== base.length) return false;
+  for (let i = 0; i < bits; i++) {
+    const mask = 0x80 >> (i % 8);
+    if ((addr[i >> 3]! & mask) !== (base[i >> 3]! & mask)) return false;
+  }
+  return true;
+}

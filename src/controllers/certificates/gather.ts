@@ -3,12 +3,15 @@
 // (a foreign one, looked at again while the Certificate reports the conflict).
 import { CertificateSpec, type Certificate } from '../../api/certificate.ts';
 import { ConditionType, Reason, findCondition } from '../../api/conditions.ts';
+import type { IssuancePolicy } from '../../api/issuance-policy.ts';
 import type { Issuer } from '../../api/issuer.ts';
+import type { KubeObject } from '../../api/meta.ts';
 import type { SecretObject } from '../../api/secret.ts';
 import { formatZodIssues } from '../../api/zod-issues.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { OwnWrites } from '../../kube/own-writes.ts';
 import { Resources } from '../../kube/resources.ts';
+import type { PolicyDefault, PolicyObject } from '../../policy/issuance-policy.ts';
 import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
 import type { IndexedStore, Store } from '../store.ts';
 import { desiredCertificate, type DesiredCertificate } from './desired.ts';
@@ -22,6 +25,18 @@ export interface GatherDeps {
   secrets: Store<SecretObject>;
   issuers: Store<Issuer>;
   clusterIssuers: Store<Issuer>;
+  policies: Store<IssuancePolicy>;
+  namespaces: Store<KubeObject>;
+  /** What happens to a Certificate whose issuer no policy governs (--issuance-policy-default). */
+  policyDefault: PolicyDefault;
+}
+
+/** What the issuance policy is decided from. */
+export interface PolicyFacts {
+  policies: PolicyObject[];
+  /** undefined while the namespace is not (yet) in the cache. */
+  namespaceLabels: Readonly<Record<string, string>> | undefined;
+  default: PolicyDefault;
 }
 
 export type CertificateFacts =
@@ -35,6 +50,7 @@ export type CertificateFacts =
       issuer: Issuer | undefined;
       /** What the Secret holds, when this Certificate may write it. */
       stored: StoredSecret | undefined;
+      policy: PolicyFacts;
     };
 
 export type ValidFacts = Extract<CertificateFacts, { kind: 'valid' }>;
@@ -61,7 +77,12 @@ export async function gatherCertificate(deps: GatherDeps, cert: Certificate, own
   }
   const issuer = desired.issuer.kind === 'ClusterIssuer' ? deps.clusterIssuers.get(undefined, desired.issuer.name) : deps.issuers.get(ns, desired.issuer.name);
   const stored = ownership.kind === 'ours' ? readStoredSecret(secret) : undefined;
-  return { kind: 'valid', desired, secret, ownership, issuer, stored };
+  const policy: PolicyFacts = {
+    policies: deps.policies.list().map((p) => ({ name: p.metadata.name, spec: p.spec })),
+    namespaceLabels: deps.namespaces.get(undefined, ns)?.metadata.labels ?? (deps.namespaces.get(undefined, ns) ? {} : undefined),
+    default: deps.policyDefault,
+  };
+  return { kind: 'valid', desired, secret, ownership, issuer, stored, policy };
 }
 
 /** Whether a Certificate of that name exists in the namespace and is not being deleted. */

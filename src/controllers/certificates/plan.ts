@@ -11,7 +11,9 @@ import { RENEW_REVISION_ANNOTATION } from '../../api/labels.ts';
 import { certIdOf, momentInWindow } from '../../acme/ari.ts';
 import { DEFAULT_REISSUE_WINDOW_MS, reissueTime } from '../../policy/ca-rotation.ts';
 import { decideIssuance, IssuanceReason } from '../../policy/issuance.ts';
+import { evaluateIssuancePolicy, type PolicyRequest } from '../../policy/issuance-policy.ts';
 import { parseDuration } from '../../time/duration.ts';
+import type { DesiredCertificate } from './desired.ts';
 import type { CertificateFacts, ValidFacts } from './gather.ts';
 import { ariWindow, notReady, secretRefused, waitingToIssue, type CertificateOutcome, type DueIssuance } from './outcomes.ts';
 import { issuanceInputs, issuedBy, type StoredSecret } from './stored-secret.ts';
@@ -49,6 +51,9 @@ export function planCertificate(cert: Certificate, facts: CertificateFacts, now:
   const { desired, ownership, issuer, stored } = facts;
   const refused = secretRefused(cert, now, desired.secretName, ownership, RECHECK_FOREIGN_SECRET_MS);
   if (refused) return report(refused);
+  // Before any key, order or signature: may this namespace get this certificate from this issuer?
+  const policy = evaluateIssuancePolicy(policyRequest(cert, desired), facts.policy.policies, facts.policy.namespaceLabels, facts.policy.default);
+  if (!policy.allowed) return report(notReady(cert, now, Reason.PolicyDenied, `Denied by issuance policy: ${policy.message}`));
 
   // For an ACME issuer the CA sets usages and subject fields itself, and may ask (ARI) for an earlier renewal.
   const acmeIssuer = issuer?.spec?.acme ? issuer : undefined;
@@ -106,6 +111,22 @@ export function planCertificate(cert: Certificate, facts: CertificateFacts, now:
     acme: !!acmeIssuer,
     revision: storedRevision + 1,
     ...(certID && renewalInfo ? { replaces: certID } : {}),
+  };
+}
+
+export function policyRequest(cert: Certificate, desired: DesiredCertificate): PolicyRequest {
+  return {
+    namespace: cert.metadata.namespace ?? '',
+    issuer: desired.issuer,
+    commonName: desired.commonName,
+    dnsNames: desired.dnsNames,
+    ipAddresses: desired.ipAddresses,
+    uris: desired.uris,
+    emailAddresses: desired.emailAddresses,
+    isCA: desired.isCA,
+    key: desired.key,
+    usages: desired.usages,
+    durationMs: desired.durationMs,
   };
 }
 

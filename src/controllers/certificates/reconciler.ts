@@ -7,8 +7,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Certificate, CertificateStatus } from '../../api/certificate.ts';
+import type { IssuancePolicy } from '../../api/issuance-policy.ts';
 import type { Issuer, IssuerKind } from '../../api/issuer.ts';
-import { API_VERSION } from '../../api/meta.ts';
+import { API_VERSION, type KubeObject } from '../../api/meta.ts';
 import type { SecretObject } from '../../api/secret.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
@@ -16,6 +17,7 @@ import { createOwnWrites } from '../../kube/own-writes.ts';
 import { Resources } from '../../kube/resources.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { BackoffOptions } from '../../policy/backoff.ts';
+import type { PolicyDefault } from '../../policy/issuance-policy.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
 import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
@@ -50,6 +52,9 @@ export interface CertificateReconcilerDeps {
   ariMaxCheckMs?: number;
   /** The CA refused an issuer's account: have the issuer controller look at it now. */
   onAcmeAccountProblem?: (kind: IssuerKind, issuer: Issuer) => void;
+  policies: Store<IssuancePolicy>;
+  namespaces: Store<KubeObject>;
+  policyDefault: PolicyDefault;
 }
 
 export function createCertificateReconciler(deps: CertificateReconcilerDeps) {

@@ -3,14 +3,18 @@
 // and the index of HTTP-01 key authorizations that every replica's challenge server answers from.
 import type { Logger } from 'pino';
 import type { Certificate } from '../../api/certificate.ts';
+import type { IssuancePolicy } from '../../api/issuance-policy.ts';
 import type { Issuer, IssuerKind } from '../../api/issuer.ts';
+import type { KubeObject } from '../../api/meta.ts';
 import { CERTIFICATE_NAME_ANNOTATION } from '../../api/labels.ts';
 import type { SecretObject } from '../../api/secret.ts';
 import { createChallengeIndex, type ChallengeIndex } from '../../acme/http01-server.ts';
 import type { Config } from '../../config/config.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
-import type { Informer } from '../../kube/informer.ts';
+import { createInformer, type Informer, type InformerLifecycle } from '../../kube/informer.ts';
+import { Resources } from '../../kube/resources.ts';
+import { trimForCache } from '../../kube/trim.ts';
 import type { SecretReader } from '../../kube/secret-reader.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { createController, type Controller } from '../../runtime/controller.ts';
@@ -27,6 +31,8 @@ import { createCertificateReconciler } from './reconciler.ts';
 
 export interface CertificateWiring {
   controller: Controller;
+  /** The IssuancePolicies, which only this controller reads. */
+  informers: InformerLifecycle[];
   /** HTTP-01 key authorizations of every Certificate, from the cache: each replica answers for all of them. */
   challenges: ChallengeIndex;
 }
@@ -43,6 +49,8 @@ export function createCertificateWiring(deps: {
     | 'acmeRecursiveNameservers'
     | 'acmeDns01CheckNameservers'
     | 'acmeAriMaxCheckInterval'
+    | 'issuancePolicyDefault'
+    | 'resyncSeconds'
   >;
   client: KubeClient;
   certificates: Informer<Certificate>;
@@ -50,6 +58,8 @@ export function createCertificateWiring(deps: {
   secrets: Informer<SecretObject>;
   issuers: Informer<Issuer>;
   clusterIssuers: Informer<Issuer>;
+  /** Shared: the cluster's Namespaces (their labels select IssuancePolicy namespaces). */
+  namespaces: Informer<KubeObject>;
   secretReader: SecretReader;
   signers: SignerSource;
   accounts: AcmeAccountSource;
@@ -63,6 +73,13 @@ export function createCertificateWiring(deps: {
   onAcmeAccountProblem: (kind: IssuerKind, issuer: Issuer) => void;
 }): CertificateWiring {
   const { config, client, certificates, metrics, clock, log } = deps;
+  const policies = createInformer<IssuancePolicy>({
+    client,
+    resource: Resources.issuancePolicies,
+    resyncMs: config.resyncSeconds * 1000,
+    log,
+    transform: trimForCache,
+  });
   const acme = createAcmeIssuance({
     kube: client,
     accounts: deps.accounts,
@@ -105,6 +122,9 @@ export function createCertificateWiring(deps: {
       metrics,
       clock,
       ariMaxCheckMs: parseDuration(config.acmeAriMaxCheckInterval),
+      policies,
+      namespaces: deps.namespaces,
+      policyDefault: config.issuancePolicyDefault,
       onAcmeAccountProblem: deps.onAcmeAccountProblem,
     }),
   });
@@ -155,5 +175,19 @@ export function createCertificateWiring(deps: {
     informer.addHandler({ onAdd: issuerChanged, onUpdate: (_old, i) => issuerChanged(i), onDelete: issuerChanged });
   }
 
-  return { controller, challenges };
+  // A policy changed: any Certificate may be allowed or refused now. Policies change rarely; their Certificates are
+  // looked at again in the low lane, behind changes users are waiting for.
+  const everyCertificate = () => {
+    for (const c of certificates.list()) enqueue(c, 'low');
+  };
+  policies.addHandler({ onAdd: everyCertificate, onUpdate: everyCertificate, onDelete: everyCertificate });
+  // A namespace's labels changed: a policy's selector may take it in or leave it out.
+  deps.namespaces.addHandler({
+    onUpdate: (o, n) => {
+      if (policies.list().length === 0 || JSON.stringify(o.metadata.labels ?? {}) === JSON.stringify(n.metadata.labels ?? {})) return;
+      for (const c of certificates.list(n.metadata.name)) enqueue(c);
+    },
+  });
+
+  return { controller, challenges, informers: [policies] };
 }

@@ -43,6 +43,8 @@ export function createTrustBundleWiring(deps: {
   clusterIssuers: Informer<Issuer>;
   /** The managed Secrets (the operator's label): a change enqueues the bundles reading one. */
   secrets: Informer<SecretObject>;
+  /** Shared: the cluster's Namespaces (name, labels, phase). */
+  namespaces: Informer<NamespaceObject>;
   /** Source Secrets, cached or not. */
   secretReader: SecretReader;
   events: EventRecorder;
@@ -65,12 +67,9 @@ export function createTrustBundleWiring(deps: {
     onResync: (b) => enqueue(b.metadata.name),
     onDelete: (b) => enqueue(b.metadata.name),
   });
-  // Namespaces are few and small; any change of their labels may move a bundle's targets.
-  const namespaces = createInformer<NamespaceObject>({
-    client,
-    resource: Resources.namespaces,
-    log,
-    transform: (ns) => ({ apiVersion: ns.apiVersion, kind: ns.kind, metadata: slimMeta(ns), status: { phase: ns.status?.phase } }),
+  // Any change of a namespace's labels or phase may move a bundle's targets.
+  const { namespaces } = deps;
+  namespaces.addHandler({
     onAdd: enqueueAll,
     onUpdate: (o, n) => {
       if (JSON.stringify(o.metadata.labels ?? {}) !== JSON.stringify(n.metadata.labels ?? {}) || o.status?.phase !== n.status?.phase) enqueueAll();
@@ -131,7 +130,7 @@ export function createTrustBundleWiring(deps: {
   }
   return {
     controller,
-    informers: [bundles, namespaces, configMaps, targetSecrets],
+    informers: [bundles, configMaps, targetSecrets],
     async optionalApis() {
       const ctbApi = await probeResource(client, Resources.clusterTrustBundles);
       if (ctbApi.served) return { informers: [clusterTrustBundles], controllers: [] };
@@ -141,9 +140,4 @@ export function createTrustBundleWiring(deps: {
     secretChanged,
     bundles,
   };
-}
-
-function slimMeta(o: NamespaceObject) {
-  const { name, uid, resourceVersion, labels, deletionTimestamp } = o.metadata;
-  return { name, uid, resourceVersion, labels, ...(deletionTimestamp ? { deletionTimestamp } : {}) };
 }

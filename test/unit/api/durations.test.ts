@@ -24,6 +24,7 @@ const DURATION_FIELDS: Record<string, string[]> = {
     'spec.ca.retireGracePeriod',
   ],
   SessionTicketKeys: ['spec.rotationInterval'],
+  IssuancePolicy: ['spec.allowed.maxDuration'],
 };
 DURATION_FIELDS.ClusterIssuer = DURATION_FIELDS.Issuer!;
 

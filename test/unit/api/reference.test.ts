@@ -99,7 +99,7 @@ describe('API reference generation', () => {
 
   it('every CRD has a page that lists every spec field of its schema', () => {
     const files = renderReferenceFiles();
-    assert.deepEqual(Object.keys(files).sort(), ['README.md', 'certificate.md', 'issuer.md', 'sessionticketkeys.md', 'trustbundle.md']);
+    assert.deepEqual(Object.keys(files).sort(), ['README.md', 'certificate.md', 'issuancepolicy.md', 'issuer.md', 'sessionticketkeys.md', 'trustbundle.md']);
     for (const crd of customResourceDefinitions()) {
       const page = Object.values(files).find((f) => f.includes(`| ${crd.spec.names.kind} | \`certsmith.dev/v1alpha1\``));
       assert.ok(page, `no page for ${crd.spec.names.kind}`);

@@ -16,6 +16,7 @@ import { buildSecret } from '../../../../src/controllers/certificates/secret-bui
 import { readStoredSecret } from '../../../../src/controllers/certificates/stored-secret.ts';
 import { encodePrivateKeyDer, encodePrivateKeyPem, generatePrivateKey } from '../../../../src/pki/index.ts';
 import { issueCertificate } from '../../../../src/signers/issue.ts';
+import type { PolicyObject } from '../../../../src/policy/issuance-policy.ts';
 
 const NS = 'apps';
 const NOW = new Date('2030-01-01T00:00:00Z');
@@ -85,7 +86,10 @@ function foreignSecret(): SecretObject {
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'web-tls', namespace: NS }, data: {} } as SecretObject;
 }
 
-function facts(cert: Certificate, opts: { secret?: SecretObject; issuer?: Issuer | null; inUseBy?: string } = {}): CertificateFacts {
+function facts(
+  cert: Certificate,
+  opts: { secret?: SecretObject; issuer?: Issuer | null; inUseBy?: string; policies?: PolicyObject[]; policyDefault?: 'Allow' | 'Deny' } = {},
+): CertificateFacts {
   const desired = desiredCertificate(cert.spec as CertificateSpec);
   const secret = opts.secret;
   const managed = secret?.metadata.labels?.['app.kubernetes.io/managed-by'] === 'certsmith';
@@ -103,6 +107,7 @@ function facts(cert: Certificate, opts: { secret?: SecretObject; issuer?: Issuer
     ownership,
     issuer: opts.issuer === null ? undefined : (opts.issuer ?? issuer()),
     stored: ownership.kind === 'ours' ? readStoredSecret(secret) : undefined,
+    policy: { policies: opts.policies ?? [], namespaceLabels: { 'kubernetes.io/metadata.name': NS }, default: opts.policyDefault ?? 'Allow' },
   };
 }
 
