@@ -1,6 +1,6 @@
 // The ACME side of an Issuer: make sure the account key exists (generated and stored on first use, reused
 // after), register the account once, and look at it again now and then so a deactivated account shows here.
-import type { Issuer, IssuerKind, IssuerStatus } from '../../api/issuer.ts';
+import type { AcmeIssuer, Issuer, IssuerKind, IssuerStatus, SecretKeySelector } from '../../api/issuer.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { isConflict } from '../../kube/errors.ts';
@@ -22,15 +22,25 @@ export interface AcmeAccountOutcome {
   contacted: boolean;
 }
 
-export async function ensureAcmeAccount(
-  issuer: Issuer,
-  kind: IssuerKind,
-  deps: { client: KubeClient; accounts: AcmeAccountSource; now: Date; lastCheckedAt?: Date | undefined },
-): Promise<AcmeAccountOutcome> {
-  const spec = issuer.spec!.acme!;
+export interface EnsureAcmeAccount {
+  issuer: Issuer;
+  kind: IssuerKind;
+  spec: AcmeIssuer;
+  client: KubeClient;
+  accounts: AcmeAccountSource;
+  now: Date;
+  /** When this replica last asked the CA about the account; undefined: never, or since a failure. */
+  lastCheckedAt?: Date | undefined;
+  /** Aborted when the controller stops: no key is written and no account registered after it. */
+  signal: AbortSignal;
+}
+
+export async function ensureAcmeAccount(deps: EnsureAcmeAccount): Promise<AcmeAccountOutcome> {
+  const { issuer, kind, spec } = deps;
   const ns = deps.accounts.secretNamespace(issuer, kind);
   if (!(await deps.accounts.accountKey(issuer, kind))) {
-    await createAccountKey(issuer, kind, ns, deps.client);
+    deps.signal.throwIfAborted();
+    await createAccountKey(issuer, kind, spec.privateKeySecretRef, ns, deps.client);
     // The read above remembered the Secret missing, and the cache may not have seen the new one yet.
     deps.accounts.accountKeyWritten(issuer, kind);
   }
@@ -44,14 +54,14 @@ export async function ensureAcmeAccount(
   if (reuse && prev?.accountKeyThumbprint === thumbprint) {
     const recheck = deps.accounts.takeRecheck(issuer, kind);
     if (!recheck && deps.lastCheckedAt && deps.now.getTime() - deps.lastCheckedAt.getTime() < ACCOUNT_RECHECK_MS) {
-      return { acme: prev, message: describe(prev.uri!, spec.server), contacted: false };
+      return { acme: prev, message: describe(reuse, spec.server), contacted: false };
     }
     const status = await client.accountStatus().catch((err: unknown) => {
       // The CA no longer knows the account (its database was reset): register the key again below.
       if (isAcmeError(err) && (err.problemType === 'accountDoesNotExist' || err.httpStatus === 404)) return 'unknown';
       throw err;
     });
-    if (status === 'valid') return { acme: prev, message: describe(prev.uri!, spec.server), contacted: true };
+    if (status === 'valid') return { acme: prev, message: describe(reuse, spec.server), contacted: true };
     if (status !== 'unknown') {
       throw new CertsmithError(
         'AcmeAccountProblem',
@@ -60,6 +70,7 @@ export async function ensureAcmeAccount(
     }
   }
   const fresh = reuse ? await deps.accounts.clientFor(issuer, kind) : client;
+  deps.signal.throwIfAborted();
   // Registering an existing key returns its account (RFC 8555 7.3.1), so this is also how a lost account URL is found.
   const { accountUrl, status } = await fresh.registerAccount({ ...(spec.email ? { email: spec.email } : {}) });
   if (status !== 'valid') {
@@ -82,8 +93,7 @@ function describe(uri: string, server: string): string {
 }
 
 /** A new ECDSA P-256 account key in a Secret the operator manages. Never touches an existing Secret. */
-async function createAccountKey(issuer: Issuer, kind: IssuerKind, ns: string, client: KubeClient): Promise<void> {
-  const ref = issuer.spec!.acme!.privateKeySecretRef;
+async function createAccountKey(issuer: Issuer, kind: IssuerKind, ref: SecretKeySelector, ns: string, client: KubeClient): Promise<void> {
   const key = await generatePrivateKey({ algorithm: 'ECDSA', size: 256 });
   const existing = await client.get(Resources.secrets, ns, ref.name);
   if (existing) {
