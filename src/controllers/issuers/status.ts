@@ -8,7 +8,8 @@ import type { Condition } from '../../api/meta.ts';
 import { formatZodIssues } from '../../api/zod-issues.ts';
 import type { ErrorCode } from '../../errors.ts';
 import { compareStrings } from '../../ordering.ts';
-import { ACCOUNT_RECHECK_MS, type AcmeAccountOutcome } from './acme-account.ts';
+import { ACCOUNT_RECHECK_MS } from './acme-account-plan.ts';
+import type { AcmeAccountOutcome } from './acme-account.ts';
 
 /** What one look at the issuer found. */
 export interface IssuerCheck {
