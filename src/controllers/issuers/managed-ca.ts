@@ -84,7 +84,6 @@ export function createManagedCa(deps: ManagedCaDeps) {
     const next = afterStep(state, step, now);
     const body = caSecret({ existing: secret, namespace, name, owner, state: next, now });
     signal.throwIfAborted(); // a key can take seconds to generate
-
     // PUT with the resourceVersion read: a Secret changed since (or created by someone else) is never overwritten.
     own.remember(secret ? await deps.client.replace(Resources.secrets, body) : await deps.client.create(Resources.secrets, body));
     log.info({ action: action.kind, phase: decision.phase }, decision.message);
