@@ -1,89 +1,81 @@
 // The ACME side of an Issuer: make sure the account key exists (generated and stored on first use, reused
 // after), register the account once, and look at it again now and then so a deactivated account shows here.
-import type { Issuer, IssuerKind, IssuerStatus } from '../../api/issuer.ts';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
+// The pure parts are in acme-account-plan.ts.
+import { isAcmeError } from '../../acme/errors.ts';
+import type { AcmeIssuer, Issuer, IssuerKind, SecretKeySelector } from '../../api/issuer.ts';
+import { CertsmithError } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { isConflict } from '../../kube/errors.ts';
 import { Resources } from '../../kube/resources.ts';
 import { encodePrivateKeyPem, generatePrivateKey } from '../../pki/index.ts';
 import { ACCOUNT_KEY_DEFAULT, type AcmeAccountSource } from '../../signers/acme-accounts.ts';
-import { encodeSecretValue } from '../../signers/secret-data.ts';
-import { CertsmithError } from '../../errors.ts';
-import { isAcmeError } from '../../acme/errors.ts';
-
-export const ACCOUNT_ISSUER_ANNOTATION = 'certsmith.dev/acme-account-of';
-// A registered account is looked at again this often: a deactivated account should not wait for an order to fail.
-export const ACCOUNT_RECHECK_MS = 60 * 60_000;
+import {
+  accountCheckDue,
+  accountKeySecret,
+  accountRejected,
+  describeAccount,
+  registeredAccount,
+  reusableAccountUri,
+  type AcmeAccountStatus,
+} from './acme-account-plan.ts';
 
 export interface AcmeAccountOutcome {
-  acme: NonNullable<IssuerStatus['acme']>;
+  acme: AcmeAccountStatus;
   message: string;
   /** True when the CA was asked (registration or a re-check), false when the status was still current. */
   contacted: boolean;
 }
 
-export async function ensureAcmeAccount(
-  issuer: Issuer,
-  kind: IssuerKind,
-  deps: { client: KubeClient; accounts: AcmeAccountSource; now: Date; lastCheckedAt?: Date | undefined },
-): Promise<AcmeAccountOutcome> {
-  const spec = issuer.spec!.acme!;
+export interface EnsureAcmeAccount {
+  issuer: Issuer;
+  kind: IssuerKind;
+  spec: AcmeIssuer;
+  client: KubeClient;
+  accounts: AcmeAccountSource;
+  now: Date;
+  /** When this replica last asked the CA about the account; undefined: never, or since a failure. */
+  lastCheckedAt?: Date | undefined;
+  /** Aborted when the controller stops: no key is written and no account registered after it. */
+  signal: AbortSignal;
+}
+
+export async function ensureAcmeAccount(deps: EnsureAcmeAccount): Promise<AcmeAccountOutcome> {
+  const { issuer, kind, spec } = deps;
   const ns = deps.accounts.secretNamespace(issuer, kind);
   if (!(await deps.accounts.accountKey(issuer, kind))) {
-    await createAccountKey(issuer, kind, ns, deps.client);
+    deps.signal.throwIfAborted();
+    await createAccountKey(issuer, kind, spec.privateKeySecretRef, ns, deps.client);
     // The read above remembered the Secret missing, and the cache may not have seen the new one yet.
     deps.accounts.accountKeyWritten(issuer, kind);
   }
 
   const prev = issuer.status?.acme;
-  // A status from the same server and email is reused only if the key it was registered with is still the one
-  // in the Secret: the client built below tells by its thumbprint.
-  const reuse = prev?.uri && prev.server === spec.server && (prev.lastRegisteredEmail ?? '') === (spec.email ?? '') ? prev.uri : undefined;
+  const reuse = reusableAccountUri(prev, spec);
   const client = await deps.accounts.clientFor(issuer, kind, reuse);
   const thumbprint = client.accountKeyThumbprint();
   if (reuse && prev?.accountKeyThumbprint === thumbprint) {
-    const recheck = deps.accounts.takeRecheck(issuer, kind);
-    if (!recheck && deps.lastCheckedAt && deps.now.getTime() - deps.lastCheckedAt.getTime() < ACCOUNT_RECHECK_MS) {
-      return { acme: prev, message: describe(prev.uri!, spec.server), contacted: false };
+    const recheckAsked = deps.accounts.takeRecheck(issuer, kind);
+    if (!accountCheckDue({ recheckAsked, lastCheckedAt: deps.lastCheckedAt, now: deps.now })) {
+      return { acme: prev, message: describeAccount(reuse, spec.server), contacted: false };
     }
     const status = await client.accountStatus().catch((err: unknown) => {
       // The CA no longer knows the account (its database was reset): register the key again below.
       if (isAcmeError(err) && (err.problemType === 'accountDoesNotExist' || err.httpStatus === 404)) return 'unknown';
       throw err;
     });
-    if (status === 'valid') return { acme: prev, message: describe(prev.uri!, spec.server), contacted: true };
-    if (status !== 'unknown') {
-      throw new CertsmithError(
-        'AcmeAccountProblem',
-        `the ACME account ${prev.uri} is ${status} at ${spec.server}: use a new account key Secret to register a new account`,
-      );
-    }
+    if (status === 'valid') return { acme: prev, message: describeAccount(reuse, spec.server), contacted: true };
+    if (status !== 'unknown') throw accountRejected(reuse, status, spec.server);
   }
   const fresh = reuse ? await deps.accounts.clientFor(issuer, kind) : client;
+  deps.signal.throwIfAborted();
   // Registering an existing key returns its account (RFC 8555 7.3.1), so this is also how a lost account URL is found.
   const { accountUrl, status } = await fresh.registerAccount({ ...(spec.email ? { email: spec.email } : {}) });
-  if (status !== 'valid') {
-    throw new CertsmithError(
-      'AcmeAccountProblem',
-      `the ACME account ${accountUrl} is ${status} at ${spec.server}: use a new account key Secret to register a new account`,
-    );
-  }
-  const acme = {
-    uri: accountUrl,
-    server: spec.server,
-    accountKeyThumbprint: thumbprint,
-    ...(spec.email ? { lastRegisteredEmail: spec.email } : {}),
-  };
-  return { acme, message: describe(accountUrl, spec.server), contacted: true };
-}
-
-function describe(uri: string, server: string): string {
-  return `ACME account ${uri} is registered with ${server}`;
+  if (status !== 'valid') throw accountRejected(accountUrl, status, spec.server);
+  return { acme: registeredAccount(accountUrl, spec, thumbprint), message: describeAccount(accountUrl, spec.server), contacted: true };
 }
 
 /** A new ECDSA P-256 account key in a Secret the operator manages. Never touches an existing Secret. */
-async function createAccountKey(issuer: Issuer, kind: IssuerKind, ns: string, client: KubeClient): Promise<void> {
-  const ref = issuer.spec!.acme!.privateKeySecretRef;
+async function createAccountKey(issuer: Issuer, kind: IssuerKind, ref: SecretKeySelector, ns: string, client: KubeClient): Promise<void> {
   const key = await generatePrivateKey({ algorithm: 'ECDSA', size: 256 });
   const existing = await client.get(Resources.secrets, ns, ref.name);
   if (existing) {
@@ -93,18 +85,7 @@ async function createAccountKey(issuer: Issuer, kind: IssuerKind, ns: string, cl
     );
   }
   try {
-    await client.create(Resources.secrets, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {
-        name: ref.name,
-        namespace: ns,
-        labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
-        annotations: { [ACCOUNT_ISSUER_ANNOTATION]: `${kind}/${issuer.metadata.namespace ? `${issuer.metadata.namespace}/` : ''}${issuer.metadata.name}` },
-      },
-      type: 'Opaque',
-      data: { [ref.key ?? ACCOUNT_KEY_DEFAULT]: encodeSecretValue(encodePrivateKeyPem(key, 'PKCS8')) },
-    } as never);
+    await client.create(Resources.secrets, accountKeySecret(issuer, kind, ref, ns, encodePrivateKeyPem(key, 'PKCS8')));
   } catch (err) {
     // Another replica (or a restart) created it a moment ago: use that one.
     if (!isConflict(err)) throw err;

@@ -1,25 +1,28 @@
 // Reconciles an Issuer or ClusterIssuer: checks that it can sign and says so in its Ready condition.
+// Gather (the issuer from the cache) → plan what to act on (plan.ts) → act: ensure the ACME account, step the
+// managed CA, or read the signer → plan the status (status.ts) → apply it once, then the events it calls for.
 import type { Logger } from 'pino';
-import { ConditionType, Reason, findCondition, setCondition } from '../../api/conditions.ts';
-import { IssuerSpec, type Issuer, type IssuerKind, type IssuerStatus } from '../../api/issuer.ts';
-import { API_VERSION, type Condition } from '../../api/meta.ts';
-import { CertsmithError, errorCode, type ErrorCode } from '../../errors.ts';
+import type { Issuer, IssuerKind } from '../../api/issuer.ts';
+import { API_VERSION } from '../../api/meta.ts';
+import type { SecretObject } from '../../api/secret.ts';
+import { isAcmeError } from '../../acme/errors.ts';
+import { errorCode } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { EventRecorder } from '../../kube/events.ts';
 import { createOwnWrites } from '../../kube/own-writes.ts';
 import { Resources } from '../../kube/resources.ts';
-import type { Clock } from '../../time/clock.ts';
+import { encodePem } from '../../pki/index.ts';
+import type { ReconcileContext } from '../../runtime/controller.ts';
 import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
-import { isDeepStrictEqual } from 'node:util';
-import { isAcmeError } from '../../acme/errors.ts';
+import type { Clock } from '../../time/clock.ts';
 import { parseKey, type Store } from '../store.ts';
-import { toRfc3339 } from '../../api/conditions.ts';
-import { formatZodIssues } from '../../api/zod-issues.ts';
-import { ACCOUNT_RECHECK_MS, ensureAcmeAccount } from './acme-account.ts';
+import { ensureAcmeAccount } from './acme-account.ts';
+import { countLeavesSignedBy } from './leaves.ts';
 import type { createManagedCa } from './managed-ca.ts';
-import type { createUserCa } from './user-ca.ts';
-import { compareStrings } from '../../ordering.ts';
+import { planAction, type IssuerAction } from './plan.ts';
+import { acmeAccountReady, caReady, failedCheck, planStatus, selfSignedReady, type IssuerCheck, type StatusPlan } from './status.ts';
+import { stepUserCa } from './user-ca.ts';
 
 export interface IssuerReconcilerDeps {
   kind: IssuerKind;
@@ -28,46 +31,20 @@ export interface IssuerReconcilerDeps {
   signers: SignerSource;
   accounts: AcmeAccountSource;
   /** Steps a managed CA (ca.managed) through its rotation. */
-  managedCa?: ReturnType<typeof createManagedCa>;
-  /** Remembers a replaced user CA (ca.secretName) until nothing it signed is left. */
-  userCa?: ReturnType<typeof createUserCa>;
+  managedCa: ReturnType<typeof createManagedCa>;
+  /** Managed Secrets: a replaced user CA (ca.secretName) is remembered until no leaf among them is signed by it. */
+  secrets: Store<SecretObject>;
   events: EventRecorder;
   clock: Clock;
-  log: Logger;
 }
-
-// CA Secrets a user manages are watched one by one (wiring.ts); this is the safety net.
-const RECHECK_MS = 5 * 60_000;
-
-const reasonForCode: Partial<Record<ErrorCode, string>> = {
-  SecretNotFound: Reason.SecretNotFound,
-  SecretMissingKey: Reason.SecretMissingKey,
-  InvalidPEM: Reason.InvalidPEM,
-  NotCA: Reason.NotCA,
-  KeyMismatch: Reason.KeyMismatch,
-  CAExpired: Reason.CAExpired,
-  InvalidSpec: Reason.InvalidIssuerSpec,
-  InvalidDuration: Reason.InvalidIssuerSpec,
-  SecretConflict: Reason.SecretConflict,
-  UnsupportedKey: Reason.InvalidPEM,
-  AcmeUnreachable: Reason.AcmeServerUnreachable,
-  AcmeBadResponse: Reason.AcmeServerUnreachable,
-  AcmeUnavailable: Reason.AcmeServerUnreachable,
-  AcmeRateLimited: Reason.AcmeRegistrationFailed,
-  AcmeAccountProblem: Reason.AcmeAccountRejected,
-  AcmeProblem: Reason.AcmeRegistrationFailed,
-  AcmeOrderRejected: Reason.AcmeRegistrationFailed,
-};
-
-// An unreachable or failing ACME server is asked again sooner than a broken Secret is looked at.
-const ACME_RETRY_MS = 60_000;
 
 export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
   const own = createOwnWrites<Issuer>();
+  // When each issuer's ACME account was last looked at by this replica: a current one is not asked again every time.
   const accountCheckedAt = new Map<string, Date>();
   const resource = deps.kind === 'ClusterIssuer' ? Resources.clusterIssuers : Resources.issuers;
 
-  return async function reconcileIssuer(key: string): Promise<{ requeueAfterMs?: number }> {
+  return async function reconcileIssuer(key: string, ctx: ReconcileContext): Promise<{ requeueAfterMs?: number }> {
     const { namespace, name } = parseKey(key);
     const issuer = own.freshest(namespace, name, deps.issuers.get(namespace, name));
     if (!issuer || issuer.metadata.deletionTimestamp) {
@@ -75,117 +52,58 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
       return {};
     }
     const now = deps.clock.now();
-    const log = deps.log.child({ kind: deps.kind, namespace, name });
-    const parsed = IssuerSpec.safeParse(issuer.spec);
-    let check: Check;
-    if (!parsed.success) {
-      check = { status: 'False', reason: Reason.InvalidIssuerSpec, message: `Invalid spec: ${formatZodIssues(parsed.error)}` };
-    } else {
-      try {
-        check = parsed.data.acme
-          ? await checkAcme(issuer, key, now)
-          : parsed.data.ca?.managed
-            ? await checkManagedCa(issuer, now, log)
-            : await checkSigner(issuer, now);
-      } catch (err) {
-        const code = errorCode(err);
-        if (code === undefined || code.startsWith('Kube')) throw err;
-        accountCheckedAt.delete(key);
-        check = {
-          status: 'False',
-          reason: reasonForCode[code] ?? Reason.Failed,
-          message: (err as Error).message,
-          // Keep what was registered: a passing outage must not cost the account URL. Keep the CA generations: a
-          // replaced CA Secret that is broken must not drop the old CA from the bundles while its leaves are in use.
-          extra: { ...(issuer.status?.acme ? { acme: issuer.status.acme } : {}), ...(issuer.status?.ca ? { ca: issuer.status.ca } : {}) },
-          requeueAfterMs: code.startsWith('Acme') ? Math.max(isAcmeError(err) ? (err.retryAfterMs ?? 0) : 0, ACME_RETRY_MS) : RECHECK_MS,
-        };
-      }
+    const log = ctx.log.child({ kind: deps.kind, namespace, name });
+    const check = await act(issuer, key, planAction(issuer), { now, log, signal: ctx.signal });
+    const plan = planStatus(issuer, check, now);
+    if (plan.write) {
+      ctx.signal.throwIfAborted();
+      const body = { apiVersion: API_VERSION, kind: deps.kind, metadata: { name, ...(namespace ? { namespace } : {}) }, status: plan.status };
+      own.remember(await deps.client.apply<Issuer>(resource, body, { subresource: 'status', force: true }));
     }
-    const cond: Condition = {
-      type: ConditionType.Ready,
-      status: check.status,
-      reason: check.reason,
-      message: check.message,
-      observedGeneration: issuer.metadata.generation,
-    };
-    const requeueAfterMs = check.requeueAfterMs;
-    const prev = findCondition(issuer.status?.conditions, ConditionType.Ready);
-    const status: IssuerStatus = { conditions: setCondition(issuer.status?.conditions, cond, now), ...check.extra };
-    if (!isDeepStrictEqual(normalize(issuer.status), normalize(status))) {
-      const applied = await deps.client.apply<Issuer>(
-        resource,
-        { apiVersion: API_VERSION, kind: deps.kind, metadata: { name, ...(namespace ? { namespace } : {}) }, status },
-        { subresource: 'status', force: true },
-      );
-      own.remember(applied);
-    }
-    if (!prev || prev.status !== cond.status || prev.reason !== cond.reason) {
-      await deps.events.record(issuer, cond.status === 'True' ? 'Normal' : 'Warning', cond.reason ?? 'Ready', cond.message ?? '');
-      log.info({ ready: cond.status, reason: cond.reason }, 'issuer checked');
-    }
-    return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+    await announce(issuer, check, plan, log);
+    return check.requeueAfterMs === undefined ? {} : { requeueAfterMs: check.requeueAfterMs };
   };
 
-  async function checkSigner(issuer: Issuer, now: Date): Promise<Check> {
-    const signer = await deps.signers.signerFor(issuer, deps.kind);
-    if (signer.kind !== 'ca') return { status: 'True', reason: Reason.IssuerReady, message: 'Signing each certificate with its own key' };
-    if (deps.userCa) {
-      const outcome = deps.userCa(issuer, signer, now);
-      if (outcome.switched) {
-        await deps.events.record(issuer, 'Normal', 'CAReplaced', outcome.message);
-        deps.log
-          .child({ kind: deps.kind, namespace: issuer.metadata.namespace, name: issuer.metadata.name })
-          .info({ ca: outcome.status.caFingerprint }, 'CA Secret replaced');
+  /** Does what the plan says and tells what it found. A coded error is a finding too: the issuer cannot sign. */
+  async function act(issuer: Issuer, key: string, action: IssuerAction, o: { now: Date; log: Logger; signal: AbortSignal }): Promise<IssuerCheck> {
+    const { now, signal } = o;
+    try {
+      switch (action.kind) {
+        case 'report':
+          return action.check;
+        case 'ensureAcmeAccount': {
+          const { client, accounts, kind } = deps;
+          const outcome = await ensureAcmeAccount({ issuer, kind, spec: action.acme, client, accounts, now, lastCheckedAt: accountCheckedAt.get(key), signal });
+          if (outcome.contacted) accountCheckedAt.set(key, now);
+          return acmeAccountReady(outcome);
+        }
+        case 'stepManagedCa':
+          return caReady(await deps.managedCa({ issuer, kind: deps.kind, spec: action.managed, ...o }));
+        case 'readSigner': {
+          const signer = await deps.signers.signerFor(issuer, deps.kind);
+          if (signer.kind !== 'ca') return selfSignedReady();
+          const caPem = encodePem('CERTIFICATE', signer.chain[0]!);
+          const countLeaves = (fps: ReadonlySet<string>) => countLeavesSignedBy(deps.secrets.list(), fps, now);
+          return caReady(stepUserCa({ spec: action.ca, recorded: issuer.status, caInfo: signer.caInfo, caPem, countLeaves, now }));
+        }
       }
-      return { status: 'True', reason: Reason.IssuerReady, message: outcome.message, extra: outcome.status, requeueAfterMs: outcome.requeueAfterMs };
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === undefined || code.startsWith('Kube')) throw err;
+      accountCheckedAt.delete(key);
+      return failedCheck(issuer.status, code, (err as Error).message, isAcmeError(err) ? err.retryAfterMs : undefined);
     }
-    return {
-      status: 'True',
-      reason: Reason.IssuerReady,
-      message: `Signing with CA ${signer.caInfo.subject}, valid until ${signer.caInfo.notAfter.toISOString()}`,
-      extra: { caNotAfter: toRfc3339(signer.caInfo.notAfter), caFingerprint: signer.caInfo.fingerprintSha256 },
-      // Look again when the CA expires, and periodically for changes to a Secret that is not watched.
-      requeueAfterMs: Math.min(signer.caInfo.notAfter.getTime() - now.getTime() + 1000, RECHECK_MS),
-    };
   }
 
-  async function checkManagedCa(issuer: Issuer, now: Date, log: Logger): Promise<Check> {
-    if (!deps.managedCa) throw new CertsmithError('InvalidSpec', 'this operator build does not manage CAs');
-    const outcome = await deps.managedCa(issuer, deps.kind, now, log);
-    return { status: 'True', reason: Reason.IssuerReady, message: outcome.message, extra: outcome.status, requeueAfterMs: outcome.requeueAfterMs };
+  /** Events and log lines for what changed: a replaced user CA, and Ready moving. */
+  async function announce(issuer: Issuer, check: IssuerCheck, plan: StatusPlan, log: Logger): Promise<void> {
+    if (check.caReplaced) {
+      await deps.events.record(issuer, 'Normal', 'CAReplaced', check.message);
+      log.info({ ca: check.fields?.caFingerprint }, 'CA Secret replaced');
+    }
+    const { ready } = plan;
+    if (!plan.readyChanged) return;
+    await deps.events.record(issuer, ready.status === 'True' ? 'Normal' : 'Warning', ready.reason ?? 'Ready', ready.message ?? '');
+    log.info({ ready: ready.status, reason: ready.reason }, 'issuer checked');
   }
-
-  async function checkAcme(issuer: Issuer, key: string, now: Date): Promise<Check> {
-    const outcome = await ensureAcmeAccount(issuer, deps.kind, {
-      client: deps.client,
-      accounts: deps.accounts,
-      now,
-      lastCheckedAt: accountCheckedAt.get(key),
-    });
-    if (outcome.contacted) accountCheckedAt.set(key, now);
-    return {
-      status: 'True',
-      reason: Reason.AcmeAccountRegistered,
-      message: outcome.message,
-      extra: { acme: outcome.acme },
-      requeueAfterMs: ACCOUNT_RECHECK_MS,
-    };
-  }
-}
-
-interface Check {
-  status: 'True' | 'False';
-  reason: string;
-  message: string;
-  extra?: Pick<IssuerStatus, 'caNotAfter' | 'caFingerprint' | 'acme' | 'ca'>;
-  requeueAfterMs?: number;
-}
-
-function normalize(s: IssuerStatus | undefined): unknown {
-  return Object.fromEntries(
-    Object.entries(s ?? {})
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => compareStrings(a, b)),
-  );
 }

@@ -18,7 +18,6 @@ import type { Clock } from '../../time/clock.ts';
 import { objectKey } from '../store.ts';
 import { createManagedCa } from './managed-ca.ts';
 import { createIssuerReconciler } from './reconciler.ts';
-import { createUserCa } from './user-ca.ts';
 import { createUserCaSecretWatch } from './user-ca-secrets.ts';
 
 export interface IssuerWiring {
@@ -53,7 +52,6 @@ export function createIssuerWiring(deps: {
 }): IssuerWiring {
   const { client, secrets, clock, log } = deps;
   const managedCa = createManagedCa({ client, secrets, bundles: deps.bundles, clusterResourceNamespace: deps.clusterResourceNamespace });
-  const userCa = createUserCa({ secrets });
   const controllerFor = (kind: IssuerKind) =>
     createController({
       name: kind === 'Issuer' ? 'issuers' : 'clusterissuers',
@@ -68,10 +66,9 @@ export function createIssuerWiring(deps: {
         signers: deps.signers,
         accounts: deps.accounts,
         managedCa,
-        userCa,
+        secrets,
         events: deps.events,
         clock,
-        log,
       }),
     });
   const issuerController = controllerFor('Issuer');
