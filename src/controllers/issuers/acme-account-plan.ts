@@ -1,13 +1,12 @@
 // The pure half of an issuer's ACME account: whether the account in status can be reused, when it is asked
 // about again, what status a registration results in, and the Secret a new account key goes into.
 import type { AcmeIssuer, Issuer, IssuerKind, IssuerStatus, SecretKeySelector } from '../../api/issuer.ts';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
+import { ACME_ACCOUNT_OF_ANNOTATION, INTERNAL_SECRET_LABEL, InternalSecret, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
 import type { SecretObject } from '../../api/secret.ts';
 import { CertsmithError } from '../../errors.ts';
 import { ACCOUNT_KEY_DEFAULT } from '../../signers/acme-accounts.ts';
 import { encodeSecretValue } from '../../signers/secret-data.ts';
 
-export const ACCOUNT_ISSUER_ANNOTATION = 'certsmith.dev/acme-account-of';
 // A registered account is looked at again this often: a deactivated account should not wait for an order to fail.
 export const ACCOUNT_RECHECK_MS = 60 * 60_000;
 
@@ -49,8 +48,8 @@ export function accountKeySecret(issuer: Pick<Issuer, 'metadata'>, kind: IssuerK
     metadata: {
       name: ref.name,
       namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
-      annotations: { [ACCOUNT_ISSUER_ANNOTATION]: `${kind}/${issuerNamespace ? `${issuerNamespace}/` : ''}${name}` },
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [INTERNAL_SECRET_LABEL]: InternalSecret.acmeAccountKey },
+      annotations: { [ACME_ACCOUNT_OF_ANNOTATION]: `${kind}/${issuerNamespace ? `${issuerNamespace}/` : ''}${name}` },
     },
     type: 'Opaque',
     data: { [ref.key ?? ACCOUNT_KEY_DEFAULT]: encodeSecretValue(keyPem) },

@@ -3,7 +3,14 @@
 // them and the issuer's status that results. Nothing here reads or writes; time is passed in.
 import { toRfc3339 } from '../../api/conditions.ts';
 import type { Issuer, IssuerKind, IssuerStatus, ManagedCa } from '../../api/issuer.ts';
-import { CA_ISSUER_ANNOTATION, CA_SIGNING_SINCE_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../api/labels.ts';
+import {
+  CA_ISSUER_ANNOTATION,
+  CA_SIGNING_SINCE_ANNOTATION,
+  INTERNAL_SECRET_LABEL,
+  InternalSecret,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+} from '../../api/labels.ts';
 import type { SecretObject } from '../../api/secret.ts';
 import type { TrustBundle } from '../../api/trust-bundle.ts';
 import { CertsmithError, errorCode } from '../../errors.ts';
@@ -189,7 +196,7 @@ export function caSecret(o: {
       ...(existing ? withoutManagedFields(existing).metadata : {}),
       name: o.name,
       namespace: o.namespace,
-      labels: { ...existing?.metadata.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+      labels: { ...existing?.metadata.labels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [INTERNAL_SECRET_LABEL]: InternalSecret.managedCa },
       annotations: {
         ...existing?.metadata.annotations,
         [CA_ISSUER_ANNOTATION]: o.owner,

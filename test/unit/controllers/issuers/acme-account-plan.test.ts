@@ -93,7 +93,7 @@ describe('accountKeySecret', () => {
       assert.deepEqual(s.metadata, {
         name: 'le-account',
         namespace: 'certsmith',
-        labels: { 'app.kubernetes.io/managed-by': 'certsmith' },
+        labels: { 'app.kubernetes.io/managed-by': 'certsmith', 'certsmith.dev/internal': 'acme-account-key' },
         annotations: { 'certsmith.dev/acme-account-of': c.owner },
       });
       assert.deepEqual(s.data, { [c.dataKey]: Buffer.from('KEY PEM').toString('base64') });

@@ -34,7 +34,7 @@ const gen = (fp: string, from: number, life = 90, keyPem?: string): StoredGenera
 });
 const fingerprints = (gs: readonly StoredGeneration[]) => gs.map((g) => g.fingerprint);
 const owner = 'Issuer/apps/org';
-const ownLabels = { 'app.kubernetes.io/managed-by': 'certsmith' };
+const ownLabels = { 'app.kubernetes.io/managed-by': 'certsmith', 'certsmith.dev/internal': 'managed-ca' };
 const ownAnnotations = { 'certsmith.dev/ca-issuer': owner };
 const secret = (o: { labels?: Record<string, string>; annotations?: Record<string, string>; data?: Record<string, string> }): SecretObject => ({
   apiVersion: 'v1',
