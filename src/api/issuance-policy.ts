@@ -7,6 +7,8 @@ import { LabelSelector } from './trust-bundle.ts';
 
 // Bounded so that evaluating a policy stays cheap whatever an admin writes: lists of at most 256 short entries.
 const MAX_ENTRIES = 256;
+// A lower-case DNS name (labels of letters, digits and hyphens); CEL checks policy entries against it at admission.
+const DNS_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 const Pattern = (what: string, max = 253) => z.string().min(1).max(max).describe(what);
 const patternList = (what: string, max?: number) => z.array(Pattern(what, max)).max(MAX_ENTRIES).optional();
 
@@ -40,8 +42,12 @@ export const PolicyAllowed = z
   .object({
     dnsNames: patternList(
       'A DNS name: exact ("api.example.com") or a one-label wildcard ("*.example.com": any single label, and the wildcard name itself).',
-    ).describe('DNS names allowed, exact or one-label wildcards; with dnsZones, every requested DNS name must match one.'),
-    dnsZones: patternList('A DNS zone: the name itself and every name below it, wildcards included.').describe('DNS zones allowed.'),
+    )
+      .describe('DNS names allowed, exact or one-label wildcards; with dnsZones, every requested DNS name must match one.')
+      .meta({ 'x-kubernetes-validations': [{ rule: `self.all(n, n.matches('${DNS_PATTERN.replace('^', '^(\\\\*\\\\.)?')}'))`, message: 'each entry must be a lower-case DNS name, optionally starting with "*."' }] }),
+    dnsZones: patternList('A DNS zone: the name itself and every name below it, wildcards included.')
+      .describe('DNS zones allowed.')
+      .meta({ 'x-kubernetes-validations': [{ rule: `self.all(n, n.matches('${DNS_PATTERN}'))`, message: 'each entry must be a lower-case DNS name' }] }),
     ipRanges: patternList('A CIDR range, e.g. 10.0.0.0/8 or fd00::/8.', 64)
       .describe('IP address ranges allowed; every requested IP must be in one.')
       .meta({ 'x-kubernetes-validations': [{ rule: 'self.all(r, isCIDR(r))', message: 'each entry must be a CIDR range such as 10.0.0.0/8' }] }),

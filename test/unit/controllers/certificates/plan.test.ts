@@ -231,4 +231,29 @@ describe('certificate plan', () => {
     const cert = certificate({ annotations: { [RENEW_REVISION_ANNOTATION]: '1' }, status: { revision: 2 } });
     assert.equal(planCertificate(cert, facts(cert, { secret: await managedSecret(SPEC, NOW, 2) }), NOW).kind, 'upToDate');
   });
+
+  it('refuses what an issuance policy denies before any key or order: Ready=False PolicyDenied naming the rule and the field', () => {
+    const cert = certificate();
+    const policy = {
+      name: 'team',
+      spec: { issuers: [{ kind: 'ClusterIssuer', name: 'ca' }], namespaces: { names: [NS] }, allowed: { dnsZones: ['other.example'] } },
+    };
+    const plan = planCertificate(cert, facts(cert, { policies: [policy] }), NOW);
+    assert.equal(plan.kind, 'report');
+    assert.equal(ready(plan)?.reason, 'PolicyDenied');
+    assert.equal(
+      ready(plan)?.message,
+      'Denied by issuance policy: IssuancePolicy team: spec.dnsNames[0] "web.apps.example" is not allowed by spec.allowed.dnsNames or spec.allowed.dnsZones',
+    );
+    assert.equal(plan.kind === 'report' && plan.outcome.event?.reason, 'PolicyDenied');
+    assert.equal(issuing(plan), undefined, 'nothing is attempted');
+  });
+
+  it('issues what a policy allows, and denies everything when the cluster default is Deny and no policy governs the issuer', () => {
+    const cert = certificate();
+    const policy = { name: 'team', spec: { issuers: [{ kind: 'ClusterIssuer', name: 'ca' }], namespaces: { names: [NS] }, allowed: { dnsZones: ['apps.example'] } } };
+    assert.equal(planCertificate(cert, facts(cert, { policies: [policy] }), NOW).kind, 'issue');
+    const denied = planCertificate(cert, facts(cert, { policyDefault: 'Deny' }), NOW);
+    assert.match(ready(denied)?.message ?? '', /no IssuancePolicy governs ClusterIssuer ca/);
+  });
 });
