@@ -40,11 +40,16 @@ export const AllowedKey = z.object({
 
 export const PolicyAllowed = z
   .object({
-    dnsNames: patternList(
-      'A DNS name: exact ("api.example.com") or a one-label wildcard ("*.example.com": any single label, and the wildcard name itself).',
-    )
+    dnsNames: patternList('A DNS name: exact ("api.example.com") or a one-label wildcard ("*.example.com": any single label, and the wildcard name itself).')
       .describe('DNS names allowed, exact or one-label wildcards; with dnsZones, every requested DNS name must match one.')
-      .meta({ 'x-kubernetes-validations': [{ rule: `self.all(n, n.matches('${DNS_PATTERN.replace('^', '^(\\\\*\\\\.)?')}'))`, message: 'each entry must be a lower-case DNS name, optionally starting with "*."' }] }),
+      .meta({
+        'x-kubernetes-validations': [
+          {
+            rule: `self.all(n, n.matches('${DNS_PATTERN.replace('^', '^(\\\\*\\\\.)?')}'))`,
+            message: 'each entry must be a lower-case DNS name, optionally starting with "*."',
+          },
+        ],
+      }),
     dnsZones: patternList('A DNS zone: the name itself and every name below it, wildcards included.')
       .describe('DNS zones allowed.')
       .meta({ 'x-kubernetes-validations': [{ rule: `self.all(n, n.matches('${DNS_PATTERN}'))`, message: 'each entry must be a lower-case DNS name' }] }),

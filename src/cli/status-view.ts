@@ -1,5 +1,6 @@
 // `certsmith status`: what a person wants to know about one Certificate, built from the objects (pure) and
 // printed as text. The view is also the `-o json` output, so its field names are stable.
+import { formatPolicy, type PolicyView } from './policy-view.ts';
 import type { Certificate } from '../api/certificate.ts';
 import { ConditionType, findCondition } from '../api/conditions.ts';
 import { ISSUER_KIND_ANNOTATION, ISSUER_NAME_ANNOTATION, RENEW_REVISION_ANNOTATION, REVISION_ANNOTATION } from '../api/labels.ts';
@@ -88,6 +89,8 @@ export interface StatusView {
   acmeOrder?: AcmeView;
   renewalInfo?: { suggestedWindowStart: string; suggestedWindowEnd: string; explanationURL?: string };
   secret: SecretSummary;
+  /** What the issuance policy says now (read by the CLI; absent when not read). */
+  policy?: PolicyView;
   events: { type: string; reason: string; message: string; count: number; lastTimestamp?: string }[];
 }
 
@@ -217,6 +220,7 @@ export function formatStatus(v: StatusView, now: Date): string {
       ['Ready', readyText],
       ['Issuing', v.issuing ? `${v.issuing.status} (${v.issuing.reason ?? ''}): ${v.issuing.message ?? ''}` : undefined],
       ['Issuer', `${v.issuerRef.kind}/${v.issuerRef.name}`],
+      ['Policy', v.policy && formatPolicy(v.policy)],
       ['Secret', v.secretName],
       ['Names', list([...v.dnsNames, ...v.ipAddresses])],
       ['Revision', v.revision?.toString()],

@@ -251,7 +251,10 @@ describe('certificate plan', () => {
 
   it('issues what a policy allows, and denies everything when the cluster default is Deny and no policy governs the issuer', () => {
     const cert = certificate();
-    const policy = { name: 'team', spec: { issuers: [{ kind: 'ClusterIssuer', name: 'ca' }], namespaces: { names: [NS] }, allowed: { dnsZones: ['apps.example'] } } };
+    const policy = {
+      name: 'team',
+      spec: { issuers: [{ kind: 'ClusterIssuer', name: 'ca' }], namespaces: { names: [NS] }, allowed: { dnsZones: ['apps.example'] } },
+    };
     assert.equal(planCertificate(cert, facts(cert, { policies: [policy] }), NOW).kind, 'issue');
     const denied = planCertificate(cert, facts(cert, { policyDefault: 'Deny' }), NOW);
     assert.match(ready(denied)?.message ?? '', /no IssuancePolicy governs ClusterIssuer ca/);
