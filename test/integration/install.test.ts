@@ -128,6 +128,7 @@ describe('chart', () => {
       'acme.ariMaxCheckInterval=12h',
       'leaderElection.leaseName=my-lease',
       'healthPort=9500',
+      'issuancePolicy.default=Deny',
     );
     const args: string[] = find(docs, 'Deployment').spec.template.spec.containers[0].args;
     const env = find(docs, 'Deployment').spec.template.spec.containers[0].env as { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
@@ -154,6 +155,7 @@ describe('chart', () => {
         defaultIssuerKind: config.defaultIssuerKind,
         defaultIssuerName: config.defaultIssuerName,
         honourCertManagerAnnotations: config.honourCertManagerAnnotations,
+        issuancePolicyDefault: config.issuancePolicyDefault,
       },
       {
         clusterResourceNamespace: 'issuers',
@@ -175,6 +177,7 @@ describe('chart', () => {
         defaultIssuerKind: 'Issuer',
         defaultIssuerName: 'letsencrypt',
         honourCertManagerAnnotations: true,
+        issuancePolicyDefault: 'Deny',
       },
     );
     // Every flag of `--help` is either set by the chart or deliberately left to the operator's default.
