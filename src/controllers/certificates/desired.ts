@@ -1,6 +1,7 @@
 // The Certificate's spec with every default filled in: what the issued certificate must look like. Pure.
 import { DEFAULT_DURATION, DEFAULT_USAGES, type CertificateSpec } from '../../api/certificate.ts';
 import type { KeyEncoding, KeySpec, KeyUsageName, SubjectFields } from '../../pki/types.ts';
+import type { LeafRequest } from '../../signers/issue.ts';
 import { parseDuration } from '../../time/duration.ts';
 
 export interface DesiredCertificate {
@@ -68,4 +69,10 @@ export function desiredCertificate(spec: CertificateSpec): DesiredCertificate {
     secretLabels: spec.secretTemplate?.labels ?? {},
     secretAnnotations: spec.secretTemplate?.annotations ?? {},
   };
+}
+
+/** What a signer is asked for: the subject, the names, the usages, the CA flag and the lifetime. */
+export function leafRequest(desired: DesiredCertificate): LeafRequest {
+  const { subject, dnsNames, ipAddresses, uris, emailAddresses, usages, isCA, durationMs } = desired;
+  return { subject, dnsNames, ipAddresses, uris, emailAddresses, usages, isCA, durationMs };
 }

@@ -19,7 +19,7 @@ import type { SignerSource } from '../../signers/signer-source.ts';
 import type { Issuer, IssuerKind } from '../../api/issuer.ts';
 import type { Store } from '../store.ts';
 import type { createAcmeIssuance } from './acme/issuance.ts';
-import type { DesiredCertificate } from './desired.ts';
+import { leafRequest, type DesiredCertificate } from './desired.ts';
 import { isLiveCertificate } from './gather.ts';
 import { certificateIssued, issuanceFailed, orderInProgress, orderIntentStatus, secretRefused, waitingToIssue, type CertificateOutcome } from './outcomes.ts';
 import { RECHECK_FOREIGN_SECRET_MS, type CertificatePlan } from './plan.ts';
@@ -163,19 +163,6 @@ function failure(err: CertsmithError): { code: string; message: string; retryAft
 async function keyFor(desired: DesiredCertificate, stored: StoredSecret | undefined): Promise<KeyObject> {
   const reusable = !desired.rotateKey && stored?.privateKey && stored.keySpec?.algorithm === desired.key.algorithm && stored.keySpec.size === desired.key.size;
   return reusable ? stored!.privateKey! : generatePrivateKey(desired.key);
-}
-
-function leafRequest(desired: DesiredCertificate) {
-  return {
-    subject: desired.subject,
-    dnsNames: desired.dnsNames,
-    ipAddresses: desired.ipAddresses,
-    uris: desired.uris,
-    emailAddresses: desired.emailAddresses,
-    usages: desired.usages,
-    isCA: desired.isCA,
-    durationMs: desired.durationMs,
-  };
 }
 
 /** Every ACME order URL in a Certificate's status. */

@@ -6,7 +6,7 @@ import { describeCertificate, keySpecOf, parseCertificatesPem, parsePrivateKeyPe
 import type { CertInfo, KeySpec } from '../../pki/types.ts';
 import type { IssuanceInputs } from '../../policy/issuance.ts';
 import { secretValue } from '../../signers/secret-data.ts';
-import type { DesiredCertificate } from './desired.ts';
+import { leafRequest, type DesiredCertificate } from './desired.ts';
 import type { SecretObject } from '../../api/secret.ts';
 
 export interface StoredSecret {
@@ -85,15 +85,8 @@ export function issuanceInputs(
     },
     desired: {
       ...(desired.commonName ? { commonName: desired.commonName } : {}),
-      subject: desired.subject,
-      dnsNames: desired.dnsNames,
-      ipAddresses: desired.ipAddresses,
-      uris: desired.uris,
-      emailAddresses: desired.emailAddresses,
-      usages: desired.usages,
-      isCA: desired.isCA,
+      ...leafRequest(desired),
       key: desired.key,
-      durationMs: desired.durationMs,
       issuer: desired.issuer,
     },
     ...(desired.renewBeforeMs !== undefined ? { renewBeforeMs: desired.renewBeforeMs } : {}),

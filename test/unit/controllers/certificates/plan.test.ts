@@ -9,7 +9,7 @@ import type { Issuer } from '../../../../src/api/issuer.ts';
 import { RENEW_REVISION_ANNOTATION } from '../../../../src/api/labels.ts';
 import type { Condition } from '../../../../src/api/meta.ts';
 import type { SecretObject } from '../../../../src/api/secret.ts';
-import { desiredCertificate } from '../../../../src/controllers/certificates/desired.ts';
+import { desiredCertificate, leafRequest } from '../../../../src/controllers/certificates/desired.ts';
 import type { CertificateFacts } from '../../../../src/controllers/certificates/gather.ts';
 import { planCertificate, RECHECK_FOREIGN_SECRET_MS, type CertificatePlan } from '../../../../src/controllers/certificates/plan.ts';
 import { buildSecret } from '../../../../src/controllers/certificates/secret-builder.ts';
@@ -62,17 +62,7 @@ function issuer(opts: { ready?: boolean; acme?: boolean; generation?: number; ob
 async function managedSecret(spec: CertificateSpec, issuedAt: Date, revision = 1): Promise<SecretObject> {
   const desired = desiredCertificate(spec);
   const privateKey = await generatePrivateKey(desired.key);
-  const leaf = {
-    subject: desired.subject,
-    dnsNames: desired.dnsNames,
-    ipAddresses: desired.ipAddresses,
-    uris: desired.uris,
-    emailAddresses: desired.emailAddresses,
-    usages: desired.usages,
-    isCA: desired.isCA,
-    durationMs: desired.durationMs,
-  };
-  const issued = await issueCertificate({ kind: 'selfSigned' }, leaf, { privateKey, publicKey: createPublicKey(privateKey) }, issuedAt);
+  const issued = await issueCertificate({ kind: 'selfSigned' }, leafRequest(desired), { privateKey, publicKey: createPublicKey(privateKey) }, issuedAt);
   const contents = {
     certificatePem: issued.certificatePem,
     caPem: issued.caPem,
