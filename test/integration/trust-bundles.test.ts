@@ -1,6 +1,6 @@
 // TrustBundles on the real control plane, through the real operator: sources from a CA issuer, inline PEM and a
 // ConfigMap; targets following namespace labels; no-op resyncs; removal; PKCS#12 and JKS truststores and
-// ClusterTrustBundles; and each kind of bad input.
+// ClusterTrustBundles; each kind of bad input, and a certificate OpenSSL cannot load never reaching a target.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,12 +14,14 @@ import { TRUST_BUNDLE_LABEL, type TrustBundle, type TrustBundleSpec } from '../.
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { encodePem, parseCertificatesPem } from '../../src/pki/index.ts';
+import { parseCAPool } from '../../src/reload/parse.ts';
 import { createGeneration } from '../../src/signers/managed-ca.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
-import { certificate, clusterIssuer, createNamespace, decode, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
+import { certificate, clusterIssuer, createNamespace, decode, editObject, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { reconcileCount, reconciledAgain } from './helpers/reconciles.ts';
 import { waitFor } from './helpers/wait.ts';
+import { unloadableCertificate } from '../unit/trust/unloadable-certificate.ts';
 
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
 const SRC = 'trust-src';
@@ -398,5 +400,71 @@ describe('TrustBundle bad input', () => {
       client.create(Resources.trustBundles, trustBundle('two-kinds', { sources: [{ inline: inlineCa, systemRoots: true }], target })),
       /exactly one of issuer, certificate, configMap, secret, inline or systemRoots/,
     );
+  });
+});
+
+describe('TrustBundle sources that OpenSSL cannot load', () => {
+  const NS = 'loads';
+  const target = { configMap: { key: 'ca.crt' }, namespaceSelector: { matchLabels: { loads: 'yes' } } };
+  let dir: string;
+  let goodCa: string;
+  let mutant: Awaited<ReturnType<typeof unloadableCertificate>>;
+
+  /** `openssl verify -CAfile <bundle>` of a certificate the bundle holds: OpenSSL loads the whole file first. */
+  async function opensslLoads(bundlePem: string, certPem: string): Promise<void> {
+    await writeFile(join(dir, 'bundle.pem'), bundlePem);
+    await writeFile(join(dir, 'cert.pem'), certPem);
+    const r = spawnSync('openssl', ['verify', '-CAfile', join(dir, 'bundle.pem'), join(dir, 'cert.pem')], { encoding: 'utf8' });
+    assert.equal(r.error, undefined, `the openssl CLI must be on PATH (apt-get install -y openssl): ${r.error?.message}`);
+    assert.equal(r.status, 0, `openssl verify -CAfile loads the published bundle:\n${r.stdout}${r.stderr}`);
+  }
+
+  function reloadLoads(bundlePem: string): void {
+    const pool = parseCAPool(new Map([['ca.crt', Buffer.from(bundlePem)]]));
+    assert.ok(pool.ok, `certsmith/reload loads the published bundle: ${pool.ok ? '' : pool.reason}`);
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'certsmith-loads-'));
+    await createNamespace(client, NS);
+    await setNamespaceLabels(client, NS, { loads: 'yes' });
+    [goodCa, mutant] = await Promise.all([caPem('loads everywhere'), unloadableCertificate('mutant')]);
+    await client.create(Resources.configMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'mutant-ca', namespace: SRC },
+      data: { 'ca.crt': goodCa + mutant.pem },
+    } as ConfigMap);
+  });
+
+  it('a source gaining one is refused naming the source and the block; the target keeps the last bundle, which loads', async () => {
+    await client.create(Resources.trustBundles, trustBundle('loads', { sources: [{ inline: goodCa }], target }));
+    const built = await waitForCondition('loads', 'Synced', (c) => c.status === 'True', 'Synced');
+    const published = (await getConfigMap(NS, 'loads'))!.data!['ca.crt']!;
+    await opensslLoads(published, goodCa);
+    reloadLoads(published);
+
+    await editObject<TrustBundle>(client, Resources.trustBundles, undefined, 'loads', (b) => ({
+      ...b,
+      spec: { ...b.spec!, sources: [...b.spec!.sources, { configMap: { namespace: SRC, name: 'mutant-ca', key: 'ca.crt' } }] },
+    }));
+    const b = await waitForCondition('loads', 'Ready', (c) => c.reason === 'InvalidPEM', 'InvalidPEM');
+    assert.match(
+      findCondition(b.status?.conditions, 'Ready')!.message!,
+      /^sources\[1\] \(ConfigMap trust-src\/mutant-ca key ca\.crt\): CERTIFICATE block 2 of 2 \(SHA-256 [0-9a-f]{16}\) does not load in OpenSSL/,
+    );
+    assert.equal(findCondition(b.status?.conditions, 'Synced')?.reason, 'BundleNotReady');
+    assert.equal(b.status?.bundleHash, built.status?.bundleHash, 'the status still describes the bundle the targets hold');
+    const held = (await getConfigMap(NS, 'loads'))!.data!['ca.crt']!;
+    assert.equal(held, published, 'the target keeps the last bundle that loaded');
+    await opensslLoads(held, goodCa);
+    reloadLoads(held);
+  });
+
+  it('a new bundle holding one publishes nothing', async () => {
+    await client.create(Resources.trustBundles, trustBundle('never-loads', { sources: [{ inline: goodCa }, { inline: mutant.pem }], target }));
+    const b = await waitForCondition('never-loads', 'Ready', (c) => c.reason === 'InvalidPEM', 'InvalidPEM');
+    assert.match(findCondition(b.status?.conditions, 'Ready')!.message!, /^sources\[1\] \(inline\): CERTIFICATE block 1 of 1 .* does not load in OpenSSL/);
+    assert.equal(await getConfigMap(NS, 'never-loads'), undefined);
   });
 });
