@@ -1,6 +1,8 @@
 // TrustBundles on the real control plane, through the real operator: sources from a CA issuer, inline PEM and a
 // ConfigMap; targets following namespace labels; no-op resyncs; removal; PKCS#12 and JKS truststores and
-// ClusterTrustBundles; each kind of bad input, and a certificate OpenSSL cannot load never reaching a target.
+// ClusterTrustBundles; each kind of bad input, and a certificate OpenSSL cannot load never reaching a target; and
+// sources only from the trust namespace and the namespaces the operator allows, refused alike elsewhere whether or not
+// the object exists.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,14 +19,17 @@ import { encodePem, parseCertificatesPem } from '../../src/pki/index.ts';
 import { parseCAPool } from '../../src/reload/parse.ts';
 import { createGeneration } from '../../src/signers/managed-ca.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
-import { certificate, clusterIssuer, createNamespace, decode, editObject, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
+import { certificate, clusterIssuer, createNamespace, decode, editObject, issuer, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { reconcileCount, reconciledAgain } from './helpers/reconciles.ts';
 import { waitFor } from './helpers/wait.ts';
 import { unloadableCertificate } from '../unit/trust/unloadable-certificate.ts';
 
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
+// The namespace the operator is told to allow sources from (--trust-bundle-source-namespaces); 'certsmith', the
+// cluster-resource namespace, is allowed without it, and 'elsewhere' is not.
 const SRC = 'trust-src';
+const ELSEWHERE = 'elsewhere';
 let cp: ControlPlane;
 let client: KubeClient;
 let operator: OperatorProcess;
@@ -76,7 +81,11 @@ before(async () => {
   await setNamespaceLabels(client, 'team-a', { trust: 'yes' });
   await setNamespaceLabels(client, 'team-b', { trust: 'yes' });
   // A short resync: every bundle is reconciled again every few seconds, which must cost no writes.
-  operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, args: ['--leader-elect=false', '--resync-seconds', '2'] });
+  operator = startOperator({
+    kubeconfigPath: cp.kubeconfigPath,
+    logDir,
+    args: ['--leader-elect=false', '--resync-seconds', '2', `--trust-bundle-source-namespaces=${SRC}`],
+  });
   await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
   await client.create(
     Resources.certificates,
@@ -466,5 +475,138 @@ describe('TrustBundle sources that OpenSSL cannot load', () => {
     const b = await waitForCondition('never-loads', 'Ready', (c) => c.reason === 'InvalidPEM', 'InvalidPEM');
     assert.match(findCondition(b.status?.conditions, 'Ready')!.message!, /^sources\[1\] \(inline\): CERTIFICATE block 1 of 1 .* does not load in OpenSSL/);
     assert.equal(await getConfigMap(NS, 'never-loads'), undefined);
+  });
+});
+
+describe('TrustBundle source namespaces', () => {
+  const NS = 'readers';
+  const target = { configMap: { key: 'ca.crt' }, namespaceSelector: { matchLabels: { readers: 'yes' } } };
+  let srcRootPem: string;
+
+  /** A CA Certificate signed by the selfsigned ClusterIssuer, and a ca Issuer on its Secret, in namespace ns. */
+  async function caIssuer(ns: string): Promise<string> {
+    await client.create(
+      Resources.certificates,
+      certificate(ns, 'root', { secretName: 'root', isCA: true, commonName: `${ns} root`, issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' } }),
+    );
+    await waitForReady(client, Resources.certificates, ns, 'root');
+    await client.create(Resources.issuers, issuer(ns, 'ca', { ca: { secretName: 'root' } }));
+    await waitForReady(client, Resources.issuers, ns, 'ca');
+    return decode(await getSecret(ns, 'root'), 'tls.crt');
+  }
+
+  before(async () => {
+    await createNamespace(client, NS);
+    await setNamespaceLabels(client, NS, { readers: 'yes' });
+    await createNamespace(client, ELSEWHERE);
+    const pem = await caPem('elsewhere CA');
+    // Everything the refused sources name exists in 'elsewhere', in a form the operator would otherwise read.
+    await client.create(Resources.configMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'roots', namespace: ELSEWHERE, labels: { roots: 'yes' } },
+      data: { 'ca.crt': pem },
+    } as ConfigMap);
+    for (const [name, data] of [
+      ['roots', { 'ca.crt': pem }],
+      ['password', { password: 'changeit' }],
+    ] as const) {
+      await client.create(Resources.secrets, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace: ELSEWHERE, labels: name === 'roots' ? { roots: 'yes' } : {} },
+        data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+      } as Secret);
+    }
+    await client.create(Resources.configMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'trust-ns-roots', namespace: 'certsmith' },
+      data: { 'ca.crt': inlineCa },
+    } as ConfigMap);
+    [srcRootPem] = await Promise.all([caIssuer(SRC), caIssuer(ELSEWHERE)]);
+  });
+
+  // Each case names an object that exists in 'elsewhere' and one that does not; both must read the same.
+  const refused: { name: string; spec: (name: string) => TrustBundleSpec; existing: string; field: string }[] = [
+    {
+      name: 'a ConfigMap',
+      spec: (name) => ({ sources: [{ configMap: { namespace: ELSEWHERE, name, key: 'ca.crt' } }], target }),
+      existing: 'roots',
+      field: 'sources[0].configMap',
+    },
+    {
+      name: 'a Secret',
+      spec: (name) => ({ sources: [{ inline: inlineCa }, { secret: { namespace: ELSEWHERE, name, key: 'ca.crt' } }], target }),
+      existing: 'roots',
+      field: 'sources[1].secret',
+    },
+    {
+      name: 'a Secret selector',
+      spec: (value) => ({ sources: [{ secret: { namespace: ELSEWHERE, selector: { matchLabels: { roots: value } }, includeAllKeys: true } }], target }),
+      existing: 'yes',
+      field: 'sources[0].secret',
+    },
+    {
+      name: "a Certificate's ca.crt",
+      spec: (name) => ({ sources: [{ certificate: { namespace: ELSEWHERE, name } }], target }),
+      existing: 'root',
+      field: 'sources[0].certificate',
+    },
+    {
+      name: "a ca Issuer's CA",
+      spec: (name) => ({ sources: [{ issuer: { kind: 'Issuer', namespace: ELSEWHERE, name } }], target }),
+      existing: 'ca',
+      field: 'sources[0].issuer',
+    },
+    {
+      name: 'a truststore password Secret',
+      spec: (name) => ({
+        sources: [{ inline: inlineCa }],
+        target: { ...target, additionalFormats: { jks: { key: 'ca.jks', passwordSecretRef: { namespace: ELSEWHERE, name, key: 'password' } } } },
+      }),
+      existing: 'password',
+      field: 'target.additionalFormats.jks.passwordSecretRef',
+    },
+  ];
+  for (const [i, c] of refused.entries()) {
+    it(`${c.name} in a namespace not allowed is refused with one message, whether it exists or not`, async () => {
+      const messages: string[] = [];
+      for (const [which, name] of [
+        ['there', c.existing],
+        ['missing', 'not-there'],
+      ] as const) {
+        const bundle = `elsewhere-${i}-${which}`;
+        await client.create(Resources.trustBundles, trustBundle(bundle, c.spec(name)));
+        const b = await waitForCondition(bundle, 'Ready', (x) => x.reason === 'SourceNotAllowed', 'SourceNotAllowed');
+        const ready = findCondition(b.status?.conditions, 'Ready')!;
+        assert.equal(ready.status, 'False');
+        messages.push(ready.message!);
+        assert.equal(b.status?.certificates, undefined, 'nothing from the source reaches the status');
+        assert.equal(await getConfigMap(NS, bundle), undefined, 'nor a target');
+      }
+      assert.equal(messages[0], messages[1], 'the same message for an object that exists and one that does not');
+      assert.equal(
+        messages[0],
+        `${c.field}: namespace ${ELSEWHERE} is not a trust source namespace; TrustBundles read from certsmith and the namespaces the operator allows (chart value trustBundles.sourceNamespaces, flag --trust-bundle-source-namespaces)`,
+      );
+    });
+  }
+
+  it("sources in the cluster-resource namespace and an allowed one are read, a ca Issuer's CA among them", async () => {
+    await client.create(
+      Resources.trustBundles,
+      trustBundle('allowed', {
+        sources: [{ configMap: { namespace: 'certsmith', name: 'trust-ns-roots', key: 'ca.crt' } }, { issuer: { kind: 'Issuer', namespace: SRC, name: 'ca' } }],
+        target,
+      }),
+    );
+    const b = await waitForCondition('allowed', 'Synced', (c) => c.status === 'True', 'Synced');
+    const expected = [...fingerprints(inlineCa), ...fingerprints(srcRootPem).slice(0, 1)].sort();
+    assert.deepEqual(
+      b.status?.certificates?.map((c) => c.fingerprint),
+      expected,
+    );
+    assert.deepEqual(fingerprints((await getConfigMap(NS, 'allowed'))!.data!['ca.crt']!), expected);
   });
 });
