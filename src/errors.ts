@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'ResourceConflict'
   // TrustBundles (src/trust/, src/controllers/trust-bundles/)
   | 'SourceNotFound'
+  | 'SourceNotAllowed'
   | 'PrivateKeyInSource'
   | 'BundleEmpty'
   | 'BundleExpired'

@@ -83,7 +83,7 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
 
   // What the wirings share; each takes what its type names. Each registers its own handlers on the shared caches.
   const shared = { client, events, clock, log, metrics, certificates, issuers, clusterIssuers, secrets, namespaces, secretReader, signers, accounts, resyncMs };
-  const trustBundles = createTrustBundleWiring({ ...shared, clusterResourceNamespace });
+  const trustBundles = createTrustBundleWiring({ ...shared, clusterResourceNamespace, trustBundleSourceNamespaces: config.trustBundleSourceNamespaces });
   const issuerWiring = createIssuerWiring({
     ...shared,
     bundles: trustBundles.bundles,

@@ -17,6 +17,9 @@ export const LabelSelector = z
   .describe('A Kubernetes label selector; an empty selector matches everything.');
 export type LabelSelector = z.infer<typeof LabelSelector>;
 
+// Sources are read with the operator's rights and copied into every selected namespace (src/trust/source-namespaces.ts).
+const SOURCE_NAMESPACE_RULE = "the operator's cluster-resource namespace or one the operator allows (chart value trustBundles.sourceNamespaces).";
+
 /** A ConfigMap or Secret key; the API server allows these characters. */
 const DataKey = z
   .string()
@@ -27,7 +30,7 @@ const DataKey = z
 const ObjectSource = (what: string) =>
   z
     .object({
-      namespace: LocalObjectName.describe(`Namespace of the ${what}.`),
+      namespace: LocalObjectName.describe(`Namespace of the ${what}: ${SOURCE_NAMESPACE_RULE}`),
       name: LocalObjectName.optional().describe(`Name of one ${what}. Exclusive with selector.`),
       selector: LabelSelector.optional().describe(`Every ${what} in the namespace matching these labels. Exclusive with name.`),
       key: DataKey.optional().describe('The key holding PEM certificates. Exclusive with includeAllKeys.'),
@@ -48,7 +51,7 @@ const TruststoreFormat = (what: string) =>
     .object({
       key: DataKey.describe(`The key holding the ${what}.`),
       passwordSecretRef: z
-        .object({ namespace: LocalObjectName, name: LocalObjectName, key: DataKey })
+        .object({ namespace: LocalObjectName.describe(`Namespace of the Secret: ${SOURCE_NAMESPACE_RULE}`), name: LocalObjectName, key: DataKey })
         .optional()
         .describe('A Secret key holding the store password; without it the password is empty.'),
     })
@@ -61,14 +64,17 @@ export const TrustBundleSource = z
       .object({
         name: LocalObjectName,
         kind: z.enum(['Issuer', 'ClusterIssuer']),
-        namespace: LocalObjectName.optional().describe('Namespace of an Issuer; not set for a ClusterIssuer.'),
+        namespace: LocalObjectName.optional().describe(`Namespace of an Issuer; not set for a ClusterIssuer. ${SOURCE_NAMESPACE_RULE.replace(/^t/, 'T')}`),
       })
       .meta({
         'x-kubernetes-validations': [{ rule: "(self.kind == 'Issuer') == has(self.namespace)", message: 'an Issuer needs a namespace, a ClusterIssuer none' }],
       })
       .optional()
       .describe("The CA certificate of a ca issuer's Secret; a selfSigned or acme issuer contributes nothing."),
-    certificate: z.object({ namespace: LocalObjectName, name: LocalObjectName }).optional().describe("The ca.crt of a Certificate's Secret."),
+    certificate: z
+      .object({ namespace: LocalObjectName.describe(`Namespace of the Certificate: ${SOURCE_NAMESPACE_RULE}`), name: LocalObjectName })
+      .optional()
+      .describe("The ca.crt of a Certificate's Secret."),
     configMap: ObjectSource('ConfigMap').optional(),
     secret: ObjectSource('Secret').optional(),
     inline: z.string().optional().describe('PEM certificates written here.'),
@@ -169,6 +175,8 @@ export const TrustBundleReason = {
   Built: 'Built',
   InvalidSpec: 'InvalidSpec',
   SourceNotFound: 'SourceNotFound',
+  /** A source (or password Secret) in a namespace the operator does not read TrustBundle sources from. */
+  SourceNotAllowed: 'SourceNotAllowed',
   PrivateKeyInSource: 'PrivateKeyInSource',
   InvalidPEM: 'InvalidPEM',
   NoCertificates: 'NoCertificates',

@@ -17,6 +17,17 @@ const hostPortList = z
       .map((x) => x.trim())
       .filter(Boolean),
   );
+// "a,b" → ['a', 'b'], each a namespace name (an RFC 1123 label); empty → [].
+const namespaceList = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'each must be a namespace name')));
 const goDuration = z.string().refine((v) => {
   try {
     return parseDuration(v) > 0;
@@ -49,6 +60,7 @@ export const ConfigSchema = z.object({
   defaultIssuerName: z.string().optional(),
   honourCertManagerAnnotations: bool.default(false),
   issuancePolicyDefault: z.enum(['Allow', 'Deny']).default('Allow'),
+  trustBundleSourceNamespaces: namespaceList,
 });
 export type Config = z.infer<typeof ConfigSchema> & { leaderElectionNamespace: string; operatorNamespace: string };
 
@@ -133,6 +145,11 @@ const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: stri
     key: 'issuancePolicyDefault',
     env: 'CERTSMITH_ISSUANCE_POLICY_DEFAULT',
     help: 'Allow|Deny: what happens to a Certificate whose issuer no IssuancePolicy governs (default Allow)',
+  },
+  '--trust-bundle-source-namespaces': {
+    key: 'trustBundleSourceNamespaces',
+    env: 'CERTSMITH_TRUST_BUNDLE_SOURCE_NAMESPACES',
+    help: 'namespace,... TrustBundle sources may read besides the cluster-resource namespace (default: none)',
   },
 };
 

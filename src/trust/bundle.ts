@@ -1,7 +1,12 @@
 // Builds a trust bundle from the PEM text of its sources: only CERTIFICATE blocks pass (a private key anywhere
 // refuses the whole bundle), duplicates collapse by SHA-256 of the DER, and the output is sorted by that
 // fingerprint, so the same set of certificates gives byte-identical PEM and the same hash on every run. Pure.
-import { createHash } from 'node:crypto';
+//
+// Every block must load in both @peculiar/x509 (which reads the fields) and OpenSSL (node:crypto): a PEM file is
+// loaded whole by `openssl verify -CAfile`, Python's ssl, Go and certsmith/reload, so one certificate only the
+// lenient parser reads would make the bundle unusable in every target namespace. Such a block refuses the whole
+// bundle, like any other bad block, and the targets keep the last bundle that loaded.
+import { createHash, X509Certificate as OpenSSLCertificate } from 'node:crypto';
 import { CertsmithError } from '../errors.ts';
 import { encodePem, splitPem } from '../pki/pem.ts';
 import * as x509 from '../pki/x509.ts';
@@ -49,7 +54,7 @@ interface Parsed extends BundleCertificate {
 
 /**
  * Throws PrivateKeyInSource (a key in any source), InvalidPEM (garbage, a non-certificate block, a block that is
- * not X.509), BundleExpired (every certificate expired), BundleEmpty (nothing left), BundleTooLarge.
+ * not X.509 or that OpenSSL does not load), BundleExpired (every certificate expired), BundleEmpty (nothing left), BundleTooLarge.
  */
 export function buildBundle(materials: readonly SourceMaterial[], opts: BundleOptions): Bundle {
   const byFingerprint = new Map<string, Parsed>();
@@ -107,21 +112,26 @@ function parseSource(m: SourceMaterial): Parsed[] {
   const other = blocks.find((b) => b.label !== 'CERTIFICATE');
   if (other) throw new CertsmithError('InvalidPEM', `${m.source}: expected only CERTIFICATE blocks, found a "${other.label}" block`);
   return blocks.map((b, i) => {
+    const block = `${m.source}: CERTIFICATE block ${i + 1} of ${blocks.length}`;
+    const fingerprint = createHash('sha256').update(b.der).digest('hex');
+    let parsed: Parsed;
     try {
       const cert = new x509.X509Certificate(b.der);
       const bc = cert.getExtension(x509.BasicConstraintsExtension);
-      return {
-        der: b.der,
-        fingerprint: createHash('sha256').update(b.der).digest('hex'),
-        subject: cert.subject,
-        notBefore: cert.notBefore,
-        notAfter: cert.notAfter,
-        isCA: bc?.ca ?? false,
-      };
+      parsed = { der: b.der, fingerprint, subject: cert.subject, notBefore: cert.notBefore, notAfter: cert.notAfter, isCA: bc?.ca ?? false };
     } catch (err) {
-      throw new CertsmithError('InvalidPEM', `${m.source}: CERTIFICATE block ${i + 1} of ${blocks.length} is not a valid X.509 certificate`, {
-        cause: err,
-      });
+      throw new CertsmithError('InvalidPEM', `${block} is not a valid X.509 certificate`, { cause: err });
     }
+    try {
+      new OpenSSLCertificate(b.der);
+    } catch (err) {
+      // The fingerprint tells which block it is; the subject as the lenient parser read it may be anything.
+      throw new CertsmithError(
+        'InvalidPEM',
+        `${block} (SHA-256 ${fingerprint.slice(0, 16)}) does not load in OpenSSL; a bundle holding it would not load in openssl, Python or certsmith/reload`,
+        { cause: err },
+      );
+    }
+    return parsed;
   });
 }

@@ -126,6 +126,7 @@ describe('chart', () => {
       'acme.recursiveNameservers={1.1.1.1:53,8.8.8.8:53}',
       'acme.dns01CheckNameservers={9.9.9.9:53}',
       'acme.ariMaxCheckInterval=12h',
+      'trustBundles.sourceNamespaces={shared-cas,team-cas}',
       'leaderElection.leaseName=my-lease',
       'healthPort=9500',
       'issuancePolicy.default=Deny',
@@ -156,6 +157,7 @@ describe('chart', () => {
         defaultIssuerName: config.defaultIssuerName,
         honourCertManagerAnnotations: config.honourCertManagerAnnotations,
         issuancePolicyDefault: config.issuancePolicyDefault,
+        trustBundleSourceNamespaces: config.trustBundleSourceNamespaces,
       },
       {
         clusterResourceNamespace: 'issuers',
@@ -178,6 +180,7 @@ describe('chart', () => {
         defaultIssuerName: 'letsencrypt',
         honourCertManagerAnnotations: true,
         issuancePolicyDefault: 'Deny',
+        trustBundleSourceNamespaces: ['shared-cas', 'team-cas'],
       },
     );
     // Every flag of `--help` is either set by the chart or deliberately left to the operator's default.

@@ -1,6 +1,8 @@
 // TrustBundles on the real control plane, through the real operator: sources from a CA issuer, inline PEM and a
 // ConfigMap; targets following namespace labels; no-op resyncs; removal; PKCS#12 and JKS truststores and
-// ClusterTrustBundles; and each kind of bad input.
+// ClusterTrustBundles; each kind of bad input, and a certificate OpenSSL cannot load never reaching a target; and
+// sources only from the trust namespace and the namespaces the operator allows, refused alike elsewhere whether or not
+// the object exists.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,15 +16,20 @@ import { TRUST_BUNDLE_LABEL, type TrustBundle, type TrustBundleSpec } from '../.
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { encodePem, parseCertificatesPem } from '../../src/pki/index.ts';
+import { parseCAPool } from '../../src/reload/parse.ts';
 import { createGeneration } from '../../src/signers/managed-ca.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
-import { certificate, clusterIssuer, createNamespace, decode, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
+import { certificate, clusterIssuer, createNamespace, decode, editObject, issuer, type Secret, setNamespaceLabels, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { reconcileCount, reconciledAgain } from './helpers/reconciles.ts';
 import { waitFor } from './helpers/wait.ts';
+import { unloadableCertificate } from '../unit/trust/unloadable-certificate.ts';
 
 const crdsDir = join(import.meta.dirname, '..', '..', 'crds');
+// The namespace the operator is told to allow sources from (--trust-bundle-source-namespaces); 'certsmith', the
+// cluster-resource namespace, is allowed without it, and 'elsewhere' is not.
 const SRC = 'trust-src';
+const ELSEWHERE = 'elsewhere';
 let cp: ControlPlane;
 let client: KubeClient;
 let operator: OperatorProcess;
@@ -74,7 +81,11 @@ before(async () => {
   await setNamespaceLabels(client, 'team-a', { trust: 'yes' });
   await setNamespaceLabels(client, 'team-b', { trust: 'yes' });
   // A short resync: every bundle is reconciled again every few seconds, which must cost no writes.
-  operator = startOperator({ kubeconfigPath: cp.kubeconfigPath, logDir, args: ['--leader-elect=false', '--resync-seconds', '2'] });
+  operator = startOperator({
+    kubeconfigPath: cp.kubeconfigPath,
+    logDir,
+    args: ['--leader-elect=false', '--resync-seconds', '2', `--trust-bundle-source-namespaces=${SRC}`],
+  });
   await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
   await client.create(
     Resources.certificates,
@@ -398,5 +409,204 @@ describe('TrustBundle bad input', () => {
       client.create(Resources.trustBundles, trustBundle('two-kinds', { sources: [{ inline: inlineCa, systemRoots: true }], target })),
       /exactly one of issuer, certificate, configMap, secret, inline or systemRoots/,
     );
+  });
+});
+
+describe('TrustBundle sources that OpenSSL cannot load', () => {
+  const NS = 'loads';
+  const target = { configMap: { key: 'ca.crt' }, namespaceSelector: { matchLabels: { loads: 'yes' } } };
+  let dir: string;
+  let goodCa: string;
+  let mutant: Awaited<ReturnType<typeof unloadableCertificate>>;
+
+  /** `openssl verify -CAfile <bundle>` of a certificate the bundle holds: OpenSSL loads the whole file first. */
+  async function opensslLoads(bundlePem: string, certPem: string): Promise<void> {
+    await writeFile(join(dir, 'bundle.pem'), bundlePem);
+    await writeFile(join(dir, 'cert.pem'), certPem);
+    const r = spawnSync('openssl', ['verify', '-CAfile', join(dir, 'bundle.pem'), join(dir, 'cert.pem')], { encoding: 'utf8' });
+    assert.equal(r.error, undefined, `the openssl CLI must be on PATH (apt-get install -y openssl): ${r.error?.message}`);
+    assert.equal(r.status, 0, `openssl verify -CAfile loads the published bundle:\n${r.stdout}${r.stderr}`);
+  }
+
+  function reloadLoads(bundlePem: string): void {
+    const pool = parseCAPool(new Map([['ca.crt', Buffer.from(bundlePem)]]));
+    assert.ok(pool.ok, `certsmith/reload loads the published bundle: ${pool.ok ? '' : pool.reason}`);
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'certsmith-loads-'));
+    await createNamespace(client, NS);
+    await setNamespaceLabels(client, NS, { loads: 'yes' });
+    [goodCa, mutant] = await Promise.all([caPem('loads everywhere'), unloadableCertificate('mutant')]);
+    await client.create(Resources.configMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'mutant-ca', namespace: SRC },
+      data: { 'ca.crt': goodCa + mutant.pem },
+    } as ConfigMap);
+  });
+
+  it('a source gaining one is refused naming the source and the block; the target keeps the last bundle, which loads', async () => {
+    await client.create(Resources.trustBundles, trustBundle('loads', { sources: [{ inline: goodCa }], target }));
+    const built = await waitForCondition('loads', 'Synced', (c) => c.status === 'True', 'Synced');
+    const published = (await getConfigMap(NS, 'loads'))!.data!['ca.crt']!;
+    await opensslLoads(published, goodCa);
+    reloadLoads(published);
+
+    await editObject<TrustBundle>(client, Resources.trustBundles, undefined, 'loads', (b) => ({
+      ...b,
+      spec: { ...b.spec!, sources: [...b.spec!.sources, { configMap: { namespace: SRC, name: 'mutant-ca', key: 'ca.crt' } }] },
+    }));
+    const b = await waitForCondition('loads', 'Ready', (c) => c.reason === 'InvalidPEM', 'InvalidPEM');
+    assert.match(
+      findCondition(b.status?.conditions, 'Ready')!.message!,
+      /^sources\[1\] \(ConfigMap trust-src\/mutant-ca key ca\.crt\): CERTIFICATE block 2 of 2 \(SHA-256 [0-9a-f]{16}\) does not load in OpenSSL/,
+    );
+    assert.equal(findCondition(b.status?.conditions, 'Synced')?.reason, 'BundleNotReady');
+    assert.equal(b.status?.bundleHash, built.status?.bundleHash, 'the status still describes the bundle the targets hold');
+    const held = (await getConfigMap(NS, 'loads'))!.data!['ca.crt']!;
+    assert.equal(held, published, 'the target keeps the last bundle that loaded');
+    await opensslLoads(held, goodCa);
+    reloadLoads(held);
+  });
+
+  it('a new bundle holding one publishes nothing', async () => {
+    await client.create(Resources.trustBundles, trustBundle('never-loads', { sources: [{ inline: goodCa }, { inline: mutant.pem }], target }));
+    const b = await waitForCondition('never-loads', 'Ready', (c) => c.reason === 'InvalidPEM', 'InvalidPEM');
+    assert.match(findCondition(b.status?.conditions, 'Ready')!.message!, /^sources\[1\] \(inline\): CERTIFICATE block 1 of 1 .* does not load in OpenSSL/);
+    assert.equal(await getConfigMap(NS, 'never-loads'), undefined);
+  });
+});
+
+describe('TrustBundle source namespaces', () => {
+  const NS = 'readers';
+  const target = { configMap: { key: 'ca.crt' }, namespaceSelector: { matchLabels: { readers: 'yes' } } };
+  let srcRootPem: string;
+
+  /** A CA Certificate signed by the selfsigned ClusterIssuer, and a ca Issuer on its Secret, in namespace ns. */
+  async function caIssuer(ns: string): Promise<string> {
+    await client.create(
+      Resources.certificates,
+      certificate(ns, 'root', { secretName: 'root', isCA: true, commonName: `${ns} root`, issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' } }),
+    );
+    await waitForReady(client, Resources.certificates, ns, 'root');
+    await client.create(Resources.issuers, issuer(ns, 'ca', { ca: { secretName: 'root' } }));
+    await waitForReady(client, Resources.issuers, ns, 'ca');
+    return decode(await getSecret(ns, 'root'), 'tls.crt');
+  }
+
+  before(async () => {
+    await createNamespace(client, NS);
+    await setNamespaceLabels(client, NS, { readers: 'yes' });
+    await createNamespace(client, ELSEWHERE);
+    const pem = await caPem('elsewhere CA');
+    // Everything the refused sources name exists in 'elsewhere', in a form the operator would otherwise read.
+    await client.create(Resources.configMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'roots', namespace: ELSEWHERE, labels: { roots: 'yes' } },
+      data: { 'ca.crt': pem },
+    } as ConfigMap);
+    for (const [name, data] of [
+      ['roots', { 'ca.crt': pem }],
+      ['password', { password: 'changeit' }],
+    ] as const) {
+      await client.create(Resources.secrets, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace: ELSEWHERE, labels: name === 'roots' ? { roots: 'yes' } : {} },
+        data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+      } as Secret);
+    }
+    await client.create(Resources.configMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'trust-ns-roots', namespace: 'certsmith' },
+      data: { 'ca.crt': inlineCa },
+    } as ConfigMap);
+    [srcRootPem] = await Promise.all([caIssuer(SRC), caIssuer(ELSEWHERE)]);
+  });
+
+  // Each case names an object that exists in 'elsewhere' and one that does not; both must read the same.
+  const refused: { name: string; spec: (name: string) => TrustBundleSpec; existing: string; field: string }[] = [
+    {
+      name: 'a ConfigMap',
+      spec: (name) => ({ sources: [{ configMap: { namespace: ELSEWHERE, name, key: 'ca.crt' } }], target }),
+      existing: 'roots',
+      field: 'sources[0].configMap',
+    },
+    {
+      name: 'a Secret',
+      spec: (name) => ({ sources: [{ inline: inlineCa }, { secret: { namespace: ELSEWHERE, name, key: 'ca.crt' } }], target }),
+      existing: 'roots',
+      field: 'sources[1].secret',
+    },
+    {
+      name: 'a Secret selector',
+      spec: (value) => ({ sources: [{ secret: { namespace: ELSEWHERE, selector: { matchLabels: { roots: value } }, includeAllKeys: true } }], target }),
+      existing: 'yes',
+      field: 'sources[0].secret',
+    },
+    {
+      name: "a Certificate's ca.crt",
+      spec: (name) => ({ sources: [{ certificate: { namespace: ELSEWHERE, name } }], target }),
+      existing: 'root',
+      field: 'sources[0].certificate',
+    },
+    {
+      name: "a ca Issuer's CA",
+      spec: (name) => ({ sources: [{ issuer: { kind: 'Issuer', namespace: ELSEWHERE, name } }], target }),
+      existing: 'ca',
+      field: 'sources[0].issuer',
+    },
+    {
+      name: 'a truststore password Secret',
+      spec: (name) => ({
+        sources: [{ inline: inlineCa }],
+        target: { ...target, additionalFormats: { jks: { key: 'ca.jks', passwordSecretRef: { namespace: ELSEWHERE, name, key: 'password' } } } },
+      }),
+      existing: 'password',
+      field: 'target.additionalFormats.jks.passwordSecretRef',
+    },
+  ];
+  for (const [i, c] of refused.entries()) {
+    it(`${c.name} in a namespace not allowed is refused with one message, whether it exists or not`, async () => {
+      const messages: string[] = [];
+      for (const [which, name] of [
+        ['there', c.existing],
+        ['missing', 'not-there'],
+      ] as const) {
+        const bundle = `elsewhere-${i}-${which}`;
+        await client.create(Resources.trustBundles, trustBundle(bundle, c.spec(name)));
+        const b = await waitForCondition(bundle, 'Ready', (x) => x.reason === 'SourceNotAllowed', 'SourceNotAllowed');
+        const ready = findCondition(b.status?.conditions, 'Ready')!;
+        assert.equal(ready.status, 'False');
+        messages.push(ready.message!);
+        assert.equal(b.status?.certificates, undefined, 'nothing from the source reaches the status');
+        assert.equal(await getConfigMap(NS, bundle), undefined, 'nor a target');
+      }
+      assert.equal(messages[0], messages[1], 'the same message for an object that exists and one that does not');
+      assert.equal(
+        messages[0],
+        `${c.field}: namespace ${ELSEWHERE} is not a trust source namespace; TrustBundles read from certsmith and the namespaces the operator allows (chart value trustBundles.sourceNamespaces, flag --trust-bundle-source-namespaces)`,
+      );
+    });
+  }
+
+  it("sources in the cluster-resource namespace and an allowed one are read, a ca Issuer's CA among them", async () => {
+    await client.create(
+      Resources.trustBundles,
+      trustBundle('allowed', {
+        sources: [{ configMap: { namespace: 'certsmith', name: 'trust-ns-roots', key: 'ca.crt' } }, { issuer: { kind: 'Issuer', namespace: SRC, name: 'ca' } }],
+        target,
+      }),
+    );
+    const b = await waitForCondition('allowed', 'Synced', (c) => c.status === 'True', 'Synced');
+    const expected = [...fingerprints(inlineCa), ...fingerprints(srcRootPem).slice(0, 1)].sort();
+    assert.deepEqual(
+      b.status?.certificates?.map((c) => c.fingerprint),
+      expected,
+    );
+    assert.deepEqual(fingerprints((await getConfigMap(NS, 'allowed'))!.data!['ca.crt']!), expected);
   });
 });

@@ -1,9 +1,11 @@
-// Reads a TrustBundle's sources and builds its bundle and truststores. A failure the user has to fix (a source
-// that is missing, holds a key or bad PEM; a bundle empty, expired or too large) is returned with its condition
-// reason, so the reconcile still reports it and keeps the targets as they are; Kube* errors are thrown (retry).
+// Reads a TrustBundle's sources and builds its bundle and truststores. A failure the user has to fix (a source in
+// a namespace not allowed, missing, holding a key or bad PEM; a bundle empty, expired or too large) is returned
+// with its condition reason, so the reconcile still reports it and keeps the targets as they are; Kube* errors are
+// thrown (retry).
 import type { TrustBundleSpec } from '../../api/trust-bundle.ts';
 import { errorCode } from '../../errors.ts';
 import { buildBundle, type Bundle } from '../../trust/bundle.ts';
+import { refuseSourcesOutside } from '../../trust/source-namespaces.ts';
 import { truststores } from './formats.ts';
 import { readSources, type SourceDeps } from './sources.ts';
 import { buildFailedReason } from './status.ts';
@@ -19,6 +21,8 @@ export type BuildResult = { bundle: Bundle; formats: BinaryFormats; failure?: un
 
 export async function buildFromSources(spec: TrustBundleSpec, sources: SourceDeps, o: { now: Date; maxBytes?: number }): Promise<BuildResult> {
   try {
+    // Before the first read: a namespace not allowed is refused alike whether or not what it names exists.
+    refuseSourcesOutside(spec, { trust: sources.clusterResourceNamespace, allowed: sources.sourceNamespaces });
     const materials = await readSources(spec, sources);
     const bundle = buildBundle(materials, {
       now: o.now,

@@ -20,7 +20,10 @@ export interface SourceDeps {
   secrets: SecretReader;
   /** Source ConfigMaps and Secrets, which are not cached. */
   objects: ObjectReader;
+  /** The trust namespace: a ClusterIssuer's Secret is there, and any source may be. */
   clusterResourceNamespace: string;
+  /** More namespaces sources may name (--trust-bundle-source-namespaces); build.ts refuses others before reading. */
+  sourceNamespaces: readonly string[];
   /** tls.rootCertificates in the operator; injected so tests can pin it. */
   systemRoots: () => readonly string[];
 }

@@ -9,6 +9,7 @@ import { compareStrings } from '../../ordering.ts';
 
 const reasonForCode: Partial<Record<ErrorCode, string>> = {
   SourceNotFound: TrustBundleReason.SourceNotFound,
+  SourceNotAllowed: TrustBundleReason.SourceNotAllowed,
   PrivateKeyInSource: TrustBundleReason.PrivateKeyInSource,
   InvalidPEM: TrustBundleReason.InvalidPEM,
   BundleEmpty: TrustBundleReason.NoCertificates,

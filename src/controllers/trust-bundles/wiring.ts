@@ -49,6 +49,8 @@ export function createTrustBundleWiring(deps: {
   secretReader: SecretReader;
   events: EventRecorder;
   clusterResourceNamespace: string;
+  /** Namespaces besides the cluster-resource one that TrustBundle sources may name. */
+  trustBundleSourceNamespaces: readonly string[];
   resyncMs: number;
   clock: Clock;
   log: Logger;
@@ -111,6 +113,7 @@ export function createTrustBundleWiring(deps: {
         secrets: deps.secretReader,
         objects: createObjectReader({ client, clock: deps.clock }),
         clusterResourceNamespace: deps.clusterResourceNamespace,
+        sourceNamespaces: deps.trustBundleSourceNamespaces,
         systemRoots: () => tls.rootCertificates,
       },
       events: deps.events,

@@ -59,6 +59,14 @@ describe('parseConfig', () => {
     assert.equal(c.clusterResourceNamespace, 'infra');
     assert.equal(c.leaderElectionNamespace, 'infra');
   });
+  it('reads TrustBundle source namespaces besides the cluster-resource one: none by default, a comma list from a flag or the environment', () => {
+    assert.deepEqual(parseConfig([], {}).trustBundleSourceNamespaces, []);
+    assert.deepEqual(parseConfig(['--trust-bundle-source-namespaces', 'shared-cas, kube-public,'], {}).trustBundleSourceNamespaces, [
+      'shared-cas',
+      'kube-public',
+    ]);
+    assert.deepEqual(parseConfig([], { CERTSMITH_TRUST_BUNDLE_SOURCE_NAMESPACES: 'a' }).trustBundleSourceNamespaces, ['a']);
+  });
   const bad = [
     { name: 'an unknown flag', argv: ['--nope', '1'], message: /unknown flag --nope/ },
     { name: 'a flag without a value', argv: ['--workers'], message: /--workers needs a value/ },
@@ -66,6 +74,11 @@ describe('parseConfig', () => {
     { name: 'an empty operator namespace', argv: ['--operator-namespace='], message: /--operator-namespace/ },
     { name: 'a bad log level', argv: ['--log-level', 'loud'], message: /--log-level/ },
     { name: 'an unknown default issuer kind', argv: ['--default-issuer-kind', 'Vault'], message: /--default-issuer-kind/ },
+    {
+      name: 'a TrustBundle source namespace that is no namespace name',
+      argv: ['--trust-bundle-source-namespaces=ok,Not_OK'],
+      message: /--trust-bundle-source-namespaces/,
+    },
     { name: 'a migration switch that is not a boolean', argv: ['--honour-cert-manager-annotations=yes'], message: /--honour-cert-manager-annotations/ },
   ];
   for (const b of bad) {

@@ -6,8 +6,10 @@ import { errorCode } from '../../../src/errors.ts';
 import { encodePem, parseCertificatesPem } from '../../../src/pki/pem.ts';
 import { encodePrivateKeyPem, generatePrivateKey } from '../../../src/pki/keys.ts';
 import { signCertificate } from '../../../src/pki/certificate.ts';
+import { parseCAPool } from '../../../src/reload/parse.ts';
 import { buildBundle, type BundleOptions, type SourceMaterial } from '../../../src/trust/bundle.ts';
 import { HOUR, noNames, wholeSecond } from '../pki/fixtures.ts';
+import { unloadableCertificate, type UnloadableCertificate } from './unloadable-certificate.ts';
 
 const NOW = wholeSecond(Date.parse('2030-01-01T00:00:00Z'));
 
@@ -31,8 +33,10 @@ const fp = (pem: string) => createHash('sha256').update(parseCertificatesPem(pem
 const src = (source: string, pem: string): SourceMaterial => ({ source, pem });
 
 let caA: string, caB: string, caC: string, leaf: string, old: string, keyPem: string;
+let mutant: UnloadableCertificate;
 before(async () => {
   [caA, caB, caC, leaf, old] = await Promise.all([cert('a'), cert('b'), cert('c'), cert('leaf', { isCA: false }), cert('old', { expired: true })]);
+  mutant = await unloadableCertificate('mutant', new Date(NOW.getTime() - HOUR));
   keyPem = encodePrivateKeyPem(await generatePrivateKey({ algorithm: 'ECDSA', size: 256 }), 'PKCS8');
 });
 
@@ -79,6 +83,13 @@ describe('buildBundle', () => {
     assert.equal(b.expired, 0);
   });
 
+  it('gives a bundle that certsmith/reload loads whole, as OpenSSL does', () => {
+    const b = buildBundle([src('s', caA + old + leaf), src('systemRoots', tlsRoots.join('\n'))], opts());
+    const pool = parseCAPool(new Map([['ca.crt', Buffer.from(b.pem)]]));
+    assert.ok(pool.ok, pool.ok ? '' : pool.reason);
+    assert.equal(pool.value.certificates.length, b.certificates.length);
+  });
+
   it('holds the public roots Node ships', () => {
     const b = buildBundle([src('systemRoots', tlsRoots.join('\n'))], opts({ now: new Date('2025-06-01T00:00:00Z') }));
     assert.ok(b.certificates.length > 100);
@@ -109,6 +120,12 @@ describe('buildBundle', () => {
       materials: () => [src('inline', encodePem('CERTIFICATE', new Uint8Array([1, 2, 3])))],
       code: 'InvalidPEM',
       message: /not a valid X\.509/,
+    },
+    {
+      name: 'a certificate OpenSSL cannot load is refused, naming the source and the block, though @peculiar/x509 reads it',
+      materials: () => [src('inline', caA), src('configMap ns/c key ca.crt', caB + mutant.pem)],
+      code: 'InvalidPEM',
+      message: /^configMap ns\/c key ca\.crt: CERTIFICATE block 2 of 2 \(SHA-256 [0-9a-f]{16}\) does not load in OpenSSL/,
     },
     {
       name: 'blocks other than CERTIFICATE are refused',
