@@ -36,6 +36,7 @@ const SA = `system:serviceaccount:${NS}:certsmith`;
 const CRD_NAMES = [
   'certificates.certsmith.dev',
   'clusterissuers.certsmith.dev',
+  'issuancepolicies.certsmith.dev',
   'issuers.certsmith.dev',
   'sessionticketkeys.certsmith.dev',
   'trustbundles.certsmith.dev',
