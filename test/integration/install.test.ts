@@ -245,6 +245,29 @@ describe('chart', () => {
     assert.ok(of(await template()).includes('ClusterRole services patch'));
   });
 
+  it('renders the admission policy, bound to the service account, only where the API server serves it and HTTP-01 routing is on', async () => {
+    const served = ['--api-versions', 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy'];
+    const policies = async (...args: string[]) =>
+      (loadAll(await helm('template', 'certsmith', chartDir, '--namespace', NS, ...args)) as (Manifest | null)[]).filter(
+        (d): d is Manifest => d?.kind.startsWith('ValidatingAdmissionPolicy') === true,
+      );
+    const cases: { name: string; args: string[]; rendered: boolean }[] = [
+      { name: 'served, defaults', args: served, rendered: true },
+      { name: 'not served (Kubernetes before 1.30)', args: [], rendered: false },
+      { name: 'served, HTTP-01 routing off', args: [...served, '--set', 'rbac.acmeHttp01Routing=false'], rendered: false },
+      { name: 'served, policy off', args: [...served, '--set', 'rbac.admissionPolicy=false'], rendered: false },
+    ];
+    for (const c of cases) {
+      assert.deepEqual(
+        (await policies(...c.args)).map((d) => d.kind),
+        c.rendered ? ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'] : [],
+        c.name,
+      );
+    }
+    const [policy] = await policies(...served, '--set', 'serviceAccount.name=ops');
+    assert.deepEqual(policy!.spec.matchConditions, [{ name: 'operator', expression: `request.userInfo.username == "system:serviceaccount:${NS}:ops"` }]);
+  });
+
   it('renders the Grafana dashboard ConfigMap only when asked, with the dashboard file as it is', async () => {
     assert.equal((await template()).filter((d) => d.kind === 'ConfigMap').length, 0);
     const cm = find(await template('grafana.dashboard.enabled=true'), 'ConfigMap', 'certsmith-dashboard');
@@ -295,7 +318,8 @@ describe('chart', () => {
     const { stdout } = await run(binaryPath(binDir, 'kubectl'), ['kustomize', join(root, 'deploy', 'base')], { maxBuffer: 64 * 2 ** 20 });
     const docs = loadAll(stdout) as Manifest[];
     const kinds = docs.map((d) => d.kind);
-    for (const k of ['Namespace', 'Deployment', 'ClusterRole', 'Role', 'Service', 'PodDisruptionBudget']) assert.ok(kinds.includes(k), k);
+    for (const k of ['Namespace', 'Deployment', 'ClusterRole', 'Role', 'Service', 'PodDisruptionBudget', 'ValidatingAdmissionPolicy'])
+      assert.ok(kinds.includes(k), k);
     assert.deepEqual(
       docs
         .filter((d) => d.kind === 'CustomResourceDefinition')
@@ -398,6 +422,9 @@ describe('on a cluster', () => {
     }
     await cp.kubectl('get', 'clusterrole', 'certsmith');
     await cp.kubectl('get', 'clusterrolebinding', 'certsmith');
+    // This API server serves ValidatingAdmissionPolicy, so the chart installs its policy for the operator's writes.
+    await cp.kubectl('get', 'validatingadmissionpolicy', 'certsmith-http01-routing');
+    await cp.kubectl('get', 'validatingadmissionpolicybinding', 'certsmith-http01-routing');
   });
 
   // [verb, resource, extra args]: what the operator's service account may and may not do.
@@ -738,6 +765,183 @@ describe('on a cluster', () => {
     );
   });
 
+  // What RBAC cannot say (labels, content): the chart's ValidatingAdmissionPolicy, installed because this API server
+  // serves admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy. Each write is the service account's; a denial
+  // must be the policy's, not RBAC's or the object's validation.
+  it("the admission policy holds the service account's writes to the shapes HTTP-01 routing makes", async () => {
+    const sa = createKubeClient({ kubeconfigPath: await serviceAccountKubeconfig() });
+    const owned = { 'app.kubernetes.io/managed-by': 'certsmith' };
+    const solverPort = { name: 'http', port: 8089, protocol: 'TCP' };
+    // Objects of the users': a Service that happens to have the solver's name, and an HTTPRoute.
+    await client.create<ServiceObject>(Resources.services, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'certsmith-acme-solver', namespace: 'default' },
+      spec: { ports: [solverPort] },
+    });
+    await client.create<HttpRouteObject>(Resources.httpRoutes, {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'shop', namespace: 'team' },
+      spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'shop', port: 80 }] }] },
+    } as HttpRouteObject);
+    const service = (namespace: string, spec: ServiceObject['spec'], labels: Record<string, string> = owned): ServiceObject => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'certsmith-acme-solver', namespace, labels },
+      spec,
+    });
+    const slice = (labels: Record<string, string>): EndpointSliceObject => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'certsmith-acme-solver', namespace: 'team', labels: { ...owned, ...labels } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.9.9.9'], conditions: { ready: true } }],
+      ports: [solverPort],
+    });
+    const solverPath = {
+      path: '/.well-known/acme-challenge/tok-policy',
+      pathType: 'Exact',
+      backend: { service: { name: 'certsmith-acme-solver', port: { number: 8089 } } },
+    };
+    const toShop = { path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } };
+    const ingress = (name: string, labels: Record<string, string>, spec: IngressObject['spec']): IngressObject => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name, namespace: 'team', labels },
+      spec,
+    });
+    const route = (name: string, labels: Record<string, string>, spec: HttpRouteObject['spec']) =>
+      ({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace: 'team', labels }, spec }) as HttpRouteObject;
+    const solverRule = {
+      matches: [{ path: { type: 'Exact', value: '/.well-known/acme-challenge/tok-policy' } }],
+      backendRefs: [{ group: '', kind: 'Service', name: 'certsmith-acme-solver', port: 8089, weight: 1 }],
+    };
+    /** The user's Ingress shop, changed by the service account with a PUT (as edit in place writes it). */
+    const editShop = async (change: (i: IngressObject) => void) => {
+      const shop = structuredClone((await sa.get<IngressObject>(Resources.ingresses, 'team', 'shop'))!);
+      change(shop);
+      await sa.replace(Resources.ingresses, shop);
+    };
+    const apply = <T extends KubeObject>(r: Resource, obj: T) => sa.apply(r, obj, { force: true });
+    const cases: { name: string; allowed: boolean; write: () => Promise<unknown> }[] = [
+      {
+        name: 'the solver Service as the operator makes it',
+        allowed: true,
+        write: () => apply(Resources.services, service('team', { type: 'ClusterIP', ports: [solverPort] })),
+      },
+      {
+        name: 'a solver Service of type LoadBalancer',
+        allowed: false,
+        write: () => apply(Resources.services, service('team', { type: 'LoadBalancer', ports: [solverPort] })),
+      },
+      {
+        name: 'a solver Service with externalIPs',
+        allowed: false,
+        write: () =>
+          apply(Resources.services, service('team', { type: 'ClusterIP', ports: [solverPort], externalIPs: ['192.0.2.1'] } as ServiceObject['spec'])),
+      },
+      {
+        name: 'a solver Service selecting pods',
+        allowed: false,
+        write: () => apply(Resources.services, service('team', { type: 'ClusterIP', ports: [solverPort], selector: { app: 'shop' } })),
+      },
+      {
+        name: "a user's Service that has the solver's name",
+        allowed: false,
+        write: () => apply(Resources.services, service('default', { type: 'ClusterIP', ports: [solverPort] })),
+      },
+      {
+        name: 'an EndpointSlice labelled for another Service',
+        allowed: false,
+        write: () =>
+          apply(Resources.endpointSlices, slice({ 'kubernetes.io/service-name': 'shop', 'endpointslice.kubernetes.io/managed-by': 'certsmith.dev' })),
+      },
+      {
+        name: 'an EndpointSlice without its managed-by label',
+        allowed: false,
+        write: () => apply(Resources.endpointSlices, slice({ 'kubernetes.io/service-name': 'certsmith-acme-solver' })),
+      },
+      {
+        name: 'a labelled Ingress routing a challenge path to the solver',
+        allowed: true,
+        write: () => apply(Resources.ingresses, ingress('policy-ok', owned, { rules: [{ host: 'bank.example', http: { paths: [solverPath] } }] })),
+      },
+      { name: 'deleting that Ingress', allowed: true, write: () => sa.delete(Resources.ingresses, 'team', 'policy-ok') },
+      {
+        name: 'an Ingress without the label',
+        allowed: false,
+        write: () => apply(Resources.ingresses, ingress('policy-bad', {}, { rules: [{ host: 'bank.example', http: { paths: [solverPath] } }] })),
+      },
+      {
+        name: 'a labelled Ingress routing / to another Service',
+        allowed: false,
+        write: () => apply(Resources.ingresses, ingress('policy-bad', owned, { rules: [{ host: 'bank.example', http: { paths: [toShop] } }] })),
+      },
+      {
+        name: 'a labelled Ingress with TLS',
+        allowed: false,
+        write: () => apply(Resources.ingresses, ingress('policy-bad', owned, { tls: [{ secretName: 'x' }], rules: [{ http: { paths: [solverPath] } }] })),
+      },
+      {
+        name: "a challenge path added to the user's Ingress",
+        allowed: true,
+        write: () => editShop((i) => i.spec!.rules!.push({ host: 'new.team.example', http: { paths: [solverPath] } })),
+      },
+      { name: 'and removed again', allowed: true, write: () => editShop((i) => (i.spec!.rules = i.spec!.rules!.filter((r) => r.host !== 'new.team.example'))) },
+      {
+        name: "the user's Ingress sent to another backend",
+        allowed: false,
+        write: () => editShop((i) => (i.spec!.rules![0]!.http!.paths[0]!.backend.service!.name = 'elsewhere')),
+      },
+      { name: "a path of the user's removed", allowed: false, write: () => editShop((i) => (i.spec!.rules![0]!.http!.paths = [solverPath])) },
+      {
+        name: "a host added to the user's Ingress",
+        allowed: false,
+        write: () => editShop((i) => i.spec!.rules!.push({ host: 'bank.example', http: { paths: [toShop] } })),
+      },
+      { name: "the user's TLS dropped", allowed: false, write: () => editShop((i) => delete i.spec!.tls) },
+      {
+        name: "an annotation added to the user's Ingress",
+        allowed: false,
+        write: () => editShop((i) => (i.metadata.annotations = { ...i.metadata.annotations, 'nginx.ingress.kubernetes.io/server-snippet': 'x' })),
+      },
+      { name: "the user's Ingress labelled as the operator's", allowed: false, write: () => editShop((i) => (i.metadata.labels = owned)) },
+      { name: "the user's Ingress deleted", allowed: false, write: () => sa.delete(Resources.ingresses, 'team', 'shop') },
+      {
+        name: 'a labelled HTTPRoute sending a challenge path to the solver',
+        allowed: true,
+        write: () => apply(Resources.httpRoutes, route('policy-ok', owned, { parentRefs: [{ name: 'gw' }], rules: [solverRule] })),
+      },
+      {
+        name: 'an HTTPRoute without the label',
+        allowed: false,
+        write: () => apply(Resources.httpRoutes, route('policy-bad', {}, { parentRefs: [{ name: 'gw' }], rules: [solverRule] })),
+      },
+      {
+        name: 'a labelled HTTPRoute sending everything to another Service',
+        allowed: false,
+        write: () =>
+          apply(Resources.httpRoutes, route('policy-bad', owned, { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'shop', port: 80 }] }] })),
+      },
+      {
+        name: "a labelled HTTPRoute on another namespace's Gateway",
+        allowed: false,
+        write: () => apply(Resources.httpRoutes, route('policy-bad', owned, { parentRefs: [{ name: 'gw', namespace: 'infra' }], rules: [solverRule] })),
+      },
+      { name: "the user's HTTPRoute deleted", allowed: false, write: () => sa.delete(Resources.httpRoutes, 'team', 'shop') },
+    ];
+    const wrong: string[] = [];
+    for (const c of cases) {
+      const outcome = await c.write().then(
+        () => 'allowed',
+        (err: Error) => (/ValidatingAdmissionPolicy '[^']*http01-routing'/.test(err.message) ? 'denied' : `failed otherwise: ${err.message}`),
+      );
+      if (outcome !== (c.allowed ? 'allowed' : 'denied')) wrong.push(`${c.name}: ${outcome}`);
+    }
+    assert.deepEqual(wrong, []);
+  });
+
   it('with rbac.acmeHttp01Routing=false the service account writes no Service, EndpointSlice, Ingress or HTTPRoute, and a route fails saying why', async () => {
     await helm(
       'upgrade',
@@ -806,6 +1010,7 @@ describe('on a cluster', () => {
     await helm('uninstall', 'certsmith', '--namespace', NS, '--kubeconfig', cp.kubeconfigPath);
     await assert.rejects(cp.kubectl('get', 'deployment', 'certsmith', '-n', NS), /NotFound/);
     await assert.rejects(cp.kubectl('get', 'clusterrole', 'certsmith'), /NotFound/);
+    await assert.rejects(cp.kubectl('get', 'validatingadmissionpolicy', 'certsmith-http01-routing'), /NotFound/);
     await assert.rejects(cp.kubectl('get', 'service', 'certsmith-acme-solver', '-n', NS), /NotFound/);
     assert.ok(await crdsPresent(), 'the CRDs are kept');
     assert.ok(await client.get(Resources.certificates, 'team', 'web'), "a user's Certificate is kept");
