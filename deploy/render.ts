@@ -16,13 +16,18 @@ export const renderedPath = join(root, 'deploy', 'base', 'certsmith.yaml');
 
 const header = [
   '# Rendered from charts/certsmith by `node deploy/render.ts` (helm template certsmith charts/certsmith',
-  '# --namespace certsmith --set crds.enabled=false). Do not edit: change the chart and render again.',
+  '# --namespace certsmith --set crds.enabled=false --api-versions admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy).',
+  '# Do not edit: change the chart and render again.',
   '',
 ].join('\n');
 
+// helm template knows no cluster: say that it serves ValidatingAdmissionPolicy (Kubernetes 1.30+), so these manifests
+// carry the chart's admission policy as an install on such a cluster would.
+const apiVersions = ['--api-versions', 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy'];
+
 /** The manifests deploy/base/certsmith.yaml should hold, rendered with the given helm binary. */
 export async function renderDeployBase(helm: string): Promise<string> {
-  const { stdout } = await run(helm, ['template', 'certsmith', chartDir, '--namespace', 'certsmith', '--set', 'crds.enabled=false'], {
+  const { stdout } = await run(helm, ['template', 'certsmith', chartDir, '--namespace', 'certsmith', '--set', 'crds.enabled=false', ...apiVersions], {
     maxBuffer: 64 * 2 ** 20,
   });
   // Trailing spaces and runs of blank lines are template whitespace, not content.

@@ -42,6 +42,7 @@ export type ErrorCode =
   | 'AcmeProblem'
   | 'AcmeUnrouted' // acme-client sent a request outside a certsmith call: a bug here, never a CA's answer
   | 'Http01NoEndpoints'
+  | 'Http01RoutingForbidden' // the chart's RBAC leaves out HTTP-01 routing (rbac.acmeHttp01Routing=false)
   | 'ResourceConflict'
   // TrustBundles (src/trust/, src/controllers/trust-bundles/)
   | 'SourceNotFound'

@@ -14,10 +14,17 @@ import { operatorImage } from '../../bench/issuance.ts';
 import { chartDir, renderDeployBase, renderedPath } from '../../deploy/render.ts';
 import type { Certificate } from '../../src/api/certificate.ts';
 import { findCondition } from '../../src/api/conditions.ts';
+import { GATEWAY_HTTP01_ANNOTATION, type GatewayObject, type HttpRouteObject } from '../../src/api/gateway-api.ts';
+import type { Issuer } from '../../src/api/issuer.ts';
 import { API_VERSION, type KubeObject } from '../../src/api/meta.ts';
+import type { TrustBundle } from '../../src/api/trust-bundle.ts';
 import { parseConfig, usage } from '../../src/config/config.ts';
+import type { EndpointSliceObject, IngressObject, ServiceObject } from '../../src/controllers/certificates/acme/http01-objects.ts';
+import { createHttp01Routing } from '../../src/controllers/certificates/acme/http01-routing.ts';
+import type { ChallengeContext } from '../../src/controllers/certificates/acme/challenges.ts';
+import { isCertsmithError } from '../../src/errors.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
-import { Resources } from '../../src/kube/resources.ts';
+import { Resources, type Resource } from '../../src/kube/resources.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { binaryPath, ensureBinaries } from '../env/binaries.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
@@ -33,6 +40,13 @@ const chartCrdsDir = join(chartDir, 'files', 'crds');
 const deployCrdsDir = join(root, 'deploy', 'base', 'crds');
 const NS = 'certsmith';
 const SA = `system:serviceaccount:${NS}:certsmith`;
+const SUBJECT_ACCESS_REVIEWS: Resource = {
+  group: 'authorization.k8s.io',
+  version: 'v1',
+  plural: 'subjectaccessreviews',
+  kind: 'SubjectAccessReview',
+  namespaced: false,
+};
 const CRD_NAMES = [
   'certificates.certsmith.dev',
   'clusterissuers.certsmith.dev',
@@ -202,6 +216,65 @@ describe('chart', () => {
     assert.equal(solver.metadata.namespace, NS);
   });
 
+  it('renders attest only on the listed signers, no attest rule for an empty list, and refuses a name that is no signer', async () => {
+    type Rule = { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] };
+    const attest = (docs: Manifest[]) => (find(docs, 'ClusterRole').rules as Rule[]).filter((r) => r.resources.includes('signers'));
+    const cases: { set: string[]; rules: Rule[] }[] = [
+      { set: [], rules: [{ apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: ['certsmith.dev/*'], verbs: ['attest'] }] },
+      {
+        set: ['rbac.clusterTrustBundleSigners={example.com/*,example.org/roots}'],
+        rules: [{ apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: ['example.com/*', 'example.org/roots'], verbs: ['attest'] }],
+      },
+      // An empty resourceNames would grant every signer: an empty list renders no rule.
+      { set: ['rbac.clusterTrustBundleSigners=null'], rules: [] },
+    ];
+    for (const c of cases) assert.deepEqual(attest(await template(...c.set)), c.rules, c.set.join(' ') || 'defaults');
+    for (const bad of ['example.com', '*', 'Example.com/x', 'example.com/a/b']) {
+      await assert.rejects(template(`rbac.clusterTrustBundleSigners={${bad}}`), /is not a signer name/, bad);
+    }
+  });
+
+  it('renders no rule that writes Services, EndpointSlices, Ingresses or HTTPRoutes with rbac.acmeHttp01Routing=false', async () => {
+    type Rule = { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] };
+    const rules = (docs: Manifest[]) =>
+      docs
+        .filter((d) => d.kind === 'ClusterRole' || d.kind === 'Role')
+        .flatMap((d) => (d.rules as Rule[]).flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${d.kind} ${res} ${v}`))));
+    const routing = ['services', 'endpointslices', 'ingresses', 'httproutes', 'gateways'];
+    const of = (docs: Manifest[]) => rules(docs).filter((r) => routing.includes(r.split(' ')[1]!));
+    assert.deepEqual(of(await template('rbac.acmeHttp01Routing=false')).sort(), [
+      'ClusterRole gateways list',
+      'ClusterRole gateways watch',
+      'ClusterRole ingresses list',
+      'ClusterRole ingresses watch',
+    ]);
+    assert.equal((await template('rbac.acmeHttp01Routing=false')).filter((d) => d.metadata.name === 'certsmith:solver-endpoints').length, 0);
+    assert.ok(of(await template()).includes('ClusterRole services patch'));
+  });
+
+  it('renders the admission policy, bound to the service account, only where the API server serves it and HTTP-01 routing is on', async () => {
+    const served = ['--api-versions', 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy'];
+    const policies = async (...args: string[]) =>
+      (loadAll(await helm('template', 'certsmith', chartDir, '--namespace', NS, ...args)) as (Manifest | null)[]).filter(
+        (d): d is Manifest => d?.kind.startsWith('ValidatingAdmissionPolicy') === true,
+      );
+    const cases: { name: string; args: string[]; rendered: boolean }[] = [
+      { name: 'served, defaults', args: served, rendered: true },
+      { name: 'not served (Kubernetes before 1.30)', args: [], rendered: false },
+      { name: 'served, HTTP-01 routing off', args: [...served, '--set', 'rbac.acmeHttp01Routing=false'], rendered: false },
+      { name: 'served, policy off', args: [...served, '--set', 'rbac.admissionPolicy=false'], rendered: false },
+    ];
+    for (const c of cases) {
+      assert.deepEqual(
+        (await policies(...c.args)).map((d) => d.kind),
+        c.rendered ? ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'] : [],
+        c.name,
+      );
+    }
+    const [policy] = await policies(...served, '--set', 'serviceAccount.name=ops');
+    assert.deepEqual(policy!.spec.matchConditions, [{ name: 'operator', expression: `request.userInfo.username == "system:serviceaccount:${NS}:ops"` }]);
+  });
+
   it('renders the Grafana dashboard ConfigMap only when asked, with the dashboard file as it is', async () => {
     assert.equal((await template()).filter((d) => d.kind === 'ConfigMap').length, 0);
     const cm = find(await template('grafana.dashboard.enabled=true'), 'ConfigMap', 'certsmith-dashboard');
@@ -252,7 +325,8 @@ describe('chart', () => {
     const { stdout } = await run(binaryPath(binDir, 'kubectl'), ['kustomize', join(root, 'deploy', 'base')], { maxBuffer: 64 * 2 ** 20 });
     const docs = loadAll(stdout) as Manifest[];
     const kinds = docs.map((d) => d.kind);
-    for (const k of ['Namespace', 'Deployment', 'ClusterRole', 'Role', 'Service', 'PodDisruptionBudget']) assert.ok(kinds.includes(k), k);
+    for (const k of ['Namespace', 'Deployment', 'ClusterRole', 'Role', 'Service', 'PodDisruptionBudget', 'ValidatingAdmissionPolicy'])
+      assert.ok(kinds.includes(k), k);
     assert.deepEqual(
       docs
         .filter((d) => d.kind === 'CustomResourceDefinition')
@@ -278,6 +352,25 @@ describe('on a cluster', () => {
       if (e.stdout?.trim().startsWith('no')) return false;
       throw err;
     }
+  };
+  /** A kubeconfig holding a token of the chart's service account: what the operator's pod has. */
+  const serviceAccountKubeconfig = async (): Promise<string> => {
+    const token = (await cp.kubectl('create', 'token', 'certsmith', '-n', NS, '--duration=1h')).trim();
+    const kubeconfigPath = join(logDir, 'sa.kubeconfig');
+    const cluster = JSON.parse(await cp.kubectl('config', 'view', '--raw', '-o', 'json')).clusters[0].cluster;
+    await writeFile(
+      kubeconfigPath,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'c', cluster }],
+        users: [{ name: 'sa', user: { token } }],
+        contexts: [{ name: 'c', context: { cluster: 'c', user: 'sa' } }],
+        'current-context': 'c',
+      }),
+      { mode: 0o600 },
+    );
+    return kubeconfigPath;
   };
   const crdsPresent = async () => (await Promise.all(CRD_NAMES.map((n) => client.get(Resources.customResourceDefinitions, undefined, n)))).every(Boolean);
 
@@ -336,9 +429,32 @@ describe('on a cluster', () => {
     }
     await cp.kubectl('get', 'clusterrole', 'certsmith');
     await cp.kubectl('get', 'clusterrolebinding', 'certsmith');
+    // This API server serves ValidatingAdmissionPolicy, so the chart installs its policy for the operator's writes.
+    await cp.kubectl('get', 'validatingadmissionpolicy', 'certsmith-http01-routing');
+    await cp.kubectl('get', 'validatingadmissionpolicybinding', 'certsmith-http01-routing');
   });
 
   // [verb, resource, extra args]: what the operator's service account may and may not do.
+  // HTTP-01 routing (rbac.acmeHttp01Routing, on by default): the solver Service and EndpointSlice by their one name
+  // (server-side apply's create check carries the name), temporary Ingresses and HTTPRoutes, edit-in-place.
+  const routingAllowed: [string, string, ...string[]][] = [
+    ['list', 'endpointslices.discovery.k8s.io', '-n', NS],
+    ['get', 'endpointslices.discovery.k8s.io/certsmith-acme-solver', '-n', 'team'],
+    ['create', 'endpointslices.discovery.k8s.io/certsmith-acme-solver', '-n', 'team'],
+    ['patch', 'endpointslices.discovery.k8s.io/certsmith-acme-solver', '-n', 'team'],
+    ['get', 'services/certsmith-acme-solver', '-n', 'team'],
+    ['create', 'services/certsmith-acme-solver', '-n', 'team'],
+    ['patch', 'services/certsmith-acme-solver', '-n', 'team'],
+    ['get', 'ingresses.networking.k8s.io/shop', '-n', 'team'],
+    ['create', 'ingresses.networking.k8s.io/web-http01-0123456789', '-n', 'team'],
+    ['patch', 'ingresses.networking.k8s.io/web-http01-0123456789', '-n', 'team'],
+    ['update', 'ingresses.networking.k8s.io/shop', '-n', 'team'],
+    ['delete', 'ingresses.networking.k8s.io/web-http01-0123456789', '-n', 'team'],
+    ['get', 'gateways.gateway.networking.k8s.io/gw', '-n', 'team'],
+    ['get', 'httproutes.gateway.networking.k8s.io/web-http01-0123456789', '-n', 'team'],
+    ['patch', 'httproutes.gateway.networking.k8s.io/web-http01-0123456789', '-n', 'team'],
+    ['delete', 'httproutes.gateway.networking.k8s.io/web-http01-0123456789', '-n', 'team'],
+  ];
   const allowed: [string, string, ...string[]][] = [
     ['list', 'certificates.certsmith.dev', '--all-namespaces'],
     ['watch', 'certificates.certsmith.dev', '--all-namespaces'],
@@ -368,15 +484,9 @@ describe('on a cluster', () => {
     ['create', 'leases.coordination.k8s.io', '-n', NS],
     ['get', 'leases.coordination.k8s.io/certsmith-operator', '-n', NS],
     ['update', 'leases.coordination.k8s.io/certsmith-operator', '-n', NS],
-    ['list', 'endpointslices.discovery.k8s.io', '-n', NS],
-    ['patch', 'endpointslices.discovery.k8s.io', '-n', 'team'],
-    ['patch', 'services', '-n', 'team'],
     ['watch', 'ingresses.networking.k8s.io', '--all-namespaces'],
-    ['update', 'ingresses.networking.k8s.io', '-n', 'team'],
-    ['delete', 'ingresses.networking.k8s.io', '-n', 'team'],
     ['watch', 'gateways.gateway.networking.k8s.io', '--all-namespaces'],
-    ['patch', 'httproutes.gateway.networking.k8s.io', '-n', 'team'],
-    ['delete', 'httproutes.gateway.networking.k8s.io', '-n', 'team'],
+    ...routingAllowed,
   ];
   const denied: [string, string, ...string[]][] = [
     ['create', 'pods', '--subresource=exec', '-n', NS],
@@ -402,6 +512,20 @@ describe('on a cluster', () => {
     ['list', 'endpointslices.discovery.k8s.io', '-n', 'team'],
     ['delete', 'endpointslices.discovery.k8s.io', '-n', NS],
     ['delete', 'services', '-n', NS],
+    // Services and EndpointSlices: only the solver's name, and never by POST (a create without a name in the URL).
+    ['get', 'services/frontend', '-n', 'team'],
+    ['patch', 'services/frontend', '-n', 'team'],
+    ['create', 'services', '-n', 'team'],
+    ['list', 'services', '-n', 'team'],
+    ['update', 'services/certsmith-acme-solver', '-n', 'team'],
+    ['delete', 'services/certsmith-acme-solver', '-n', 'team'],
+    ['patch', 'services/certsmith-acme-solver', '--subresource=status', '-n', 'team'],
+    ['get', 'endpointslices.discovery.k8s.io/frontend-x7k2p', '-n', 'team'],
+    ['patch', 'endpointslices.discovery.k8s.io/frontend-x7k2p', '-n', 'team'],
+    ['create', 'endpointslices.discovery.k8s.io', '-n', 'team'],
+    ['delete', 'endpointslices.discovery.k8s.io/certsmith-acme-solver', '-n', 'team'],
+    ['update', 'httproutes.gateway.networking.k8s.io/web-http01-0123456789', '-n', 'team'],
+    ['update', 'gateways.gateway.networking.k8s.io/gw', '-n', 'team'],
     ['patch', 'ingresses.networking.k8s.io', '--subresource=status', '-n', 'team'],
     ['create', 'gateways.gateway.networking.k8s.io', '-n', 'team'],
     ['patch', 'gateways.gateway.networking.k8s.io', '-n', 'team'],
@@ -429,23 +553,42 @@ describe('on a cluster', () => {
     assert.deepEqual(wrong, [], 'allowed');
   });
 
+  // `kubectl auth can-i attest signers.certificates.k8s.io/<name>` cannot ask this: signers is a resource the API server
+  // only authorizes and does not serve, so kubectl cannot map it to its group and asks about group "" instead. This is
+  // the SubjectAccessReview can-i sends, for the service account and the groups it authenticates with. The admission
+  // plugin asks for the signer's own name, then for <domain>/* (so certsmith.dev/install is allowed through the wildcard:
+  // the real operator's ClusterTrustBundle below proves it).
+  const mayAttest = async (signerName: string): Promise<boolean> => {
+    const review = await client.create<KubeObject<unknown, { allowed?: boolean }>>(SUBJECT_ACCESS_REVIEWS, {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      metadata: { name: '' },
+      spec: {
+        user: SA,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${NS}`, 'system:authenticated'],
+        resourceAttributes: { group: 'certificates.k8s.io', resource: 'signers', verb: 'attest', name: signerName },
+      },
+    });
+    return review.status?.allowed === true;
+  };
+
+  it("attests only certsmith's own signers: certsmith.dev/*, not another domain's, not a signer of another domain by name", async () => {
+    const cases: [string, boolean][] = [
+      ['certsmith.dev/*', true],
+      ['example.com/*', false],
+      ['example.com/other', false],
+      ['kubernetes.io/*', false],
+      ['kubernetes.io/kube-apiserver-client', false],
+      ['*', false],
+    ];
+    const wrong: string[] = [];
+    for (const [signer, want] of cases) if ((await mayAttest(signer)) !== want) wrong.push(`${signer}: ${want ? 'denied' : 'allowed'}`);
+    assert.deepEqual(wrong, []);
+  });
+
   it("the real operator, running as the chart's service account, leads, issues, builds a TrustBundle and follows an annotated Ingress", async () => {
     await client.create(Resources.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team', labels: { trust: 'yes' } } });
-    const token = (await cp.kubectl('create', 'token', 'certsmith', '-n', NS, '--duration=1h')).trim();
-    const kubeconfigPath = join(logDir, 'sa.kubeconfig');
-    const cluster = JSON.parse(await cp.kubectl('config', 'view', '--raw', '-o', 'json')).clusters[0].cluster;
-    await writeFile(
-      kubeconfigPath,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'c', cluster }],
-        users: [{ name: 'sa', user: { token } }],
-        contexts: [{ name: 'c', context: { cluster: 'c', user: 'sa' } }],
-        'current-context': 'c',
-      }),
-      { mode: 0o600 },
-    );
+    const kubeconfigPath = await serviceAccountKubeconfig();
     // The flags the chart renders, as the pod would run them (leader election on, in the release namespace).
     const docs = await template();
     const args: string[] = find(docs, 'Deployment').spec.template.spec.containers[0].args.filter(
@@ -459,6 +602,23 @@ describe('on a cluster', () => {
       throw new Error(`${(err as Error).message}\nrefused requests in the operator's log:\n${(await refused()).slice(0, 5).join('\n')}`);
     }
     assert.deepEqual(await refused(), [], 'the operator was refused nothing');
+
+    // A signer of another domain: the API server refuses the ClusterTrustBundle, and the TrustBundle says why (the
+    // bundle itself is built, so Ready stays True; Synced is False).
+    await client.create(Resources.trustBundles, {
+      apiVersion: API_VERSION,
+      kind: 'TrustBundle',
+      metadata: { name: 'install-foreign' },
+      spec: { sources: [{ issuer: { kind: 'ClusterIssuer', name: 'install-ca' } }], target: { clusterTrustBundle: { signerName: 'example.com/other' } } },
+    } as KubeObject);
+    const foreign = await waitFor('the TrustBundle naming example.com/other to be refused', async () => {
+      const b = await client.get<TrustBundle>(Resources.trustBundles, undefined, 'install-foreign');
+      const synced = findCondition(b?.status?.conditions, 'Synced');
+      if (synced?.status === 'False' && synced.reason === 'WriteFailed' && /not permitted to attest/.test(synced.message ?? '')) return synced;
+      throw new Error(`status: ${JSON.stringify(b?.status)}`);
+    });
+    assert.match(foreign.message ?? '', /example\.com\/other/);
+    assert.equal(await client.get(Resources.clusterTrustBundles, undefined, 'example.com:other:install-foreign'), undefined);
     await operator.stop();
     operator = undefined;
   });
@@ -495,9 +655,23 @@ describe('on a cluster', () => {
       metadata: { name: 'install-roots' },
       spec: {
         sources: [{ issuer: { kind: 'ClusterIssuer', name: 'install-ca' } }],
-        target: { configMap: { key: 'ca.crt' }, secret: { key: 'ca.crt' }, namespaceSelector: { matchLabels: { trust: 'yes' } } },
+        target: {
+          configMap: { key: 'ca.crt' },
+          secret: { key: 'ca.crt' },
+          // A signer of certsmith's own domain: allowed through attest on certsmith.dev/*.
+          clusterTrustBundle: { signerName: 'certsmith.dev/install' },
+          namespaceSelector: { matchLabels: { trust: 'yes' } },
+        },
       },
     } as KubeObject);
+    await waitFor('the ClusterTrustBundle for certsmith.dev/install', async () => {
+      const ctb = await client.get<KubeObject<{ signerName?: string; trustBundle?: string }>>(
+        Resources.clusterTrustBundles,
+        undefined,
+        'certsmith.dev:install:install-roots',
+      );
+      return ctb?.spec?.signerName === 'certsmith.dev/install' && ctb.spec.trustBundle?.includes('BEGIN CERTIFICATE');
+    });
     await waitFor('the TrustBundle targets in team', async () => {
       const cm = await client.get<KubeObject & { data?: Record<string, string> }>(Resources.configMaps, 'team', 'install-roots');
       const secret = await client.get<KubeObject & { data?: Record<string, string> }>(Resources.secrets, 'team', 'install-roots');
@@ -521,6 +695,300 @@ describe('on a cluster', () => {
     assert.ok(findCondition(shop.status?.conditions, 'Ready'));
   }
 
+  // The HTTP-01 routing code itself, with the service account's token, on every route it makes: what the narrowed
+  // Service/EndpointSlice rules (one name) and the Ingress/HTTPRoute rules must allow. No ACME server is needed to put
+  // a route in place and take it down; acme-http01.test.ts and gateway-shim.test.ts run the whole order.
+  const TOKEN = 'tok-install-0123456789';
+  const challengePath = `/.well-known/acme-challenge/${TOKEN}`;
+  const routes: { name: string; annotations?: Record<string, string>; solver: { ingress?: { ingressClassName?: string; name?: string } } }[] = [
+    { name: 'a temporary Ingress of a class', solver: { ingress: { ingressClassName: 'nginx' } } },
+    { name: "a path added to the user's Ingress (edit in place)", solver: { ingress: { name: 'shop' } } },
+    { name: "a temporary HTTPRoute on the Gateway's HTTP listener", annotations: { [GATEWAY_HTTP01_ANNOTATION]: 'gw' }, solver: {} },
+  ];
+  const routingAs = async (kubeconfigPath: string) =>
+    createHttp01Routing({ kube: createKubeClient({ kubeconfigPath }), operatorNamespace: NS, solverServiceName: 'certsmith-acme-solver', solverPort: 8089 });
+  const challengeFor = async (annotations: Record<string, string> | undefined): Promise<ChallengeContext> => {
+    const web = (await client.get<Certificate>(Resources.certificates, 'team', 'web'))!;
+    return {
+      issuer: { apiVersion: API_VERSION, kind: 'ClusterIssuer', metadata: { name: 'install-acme' } } as Issuer,
+      issuerKind: 'ClusterIssuer',
+      certificate: { ...web, metadata: { ...web.metadata, annotations: { ...web.metadata.annotations, ...annotations } } },
+      challenge: {
+        identifier: 'web.team.example',
+        type: 'http-01',
+        url: 'https://acme.invalid/chall/1',
+        authorizationURL: 'https://acme.invalid/authz/1',
+        token: TOKEN,
+        keyAuthorization: `${TOKEN}.thumbprint`,
+        solver: 0,
+        state: 'pending',
+      },
+    };
+  };
+  /** Where the challenge path is routed in team now, route by route. */
+  const challengeRoutes = async () => {
+    const ingresses = (await client.list<IngressObject>(Resources.ingresses, { namespace: 'team' })).items;
+    const httpRoutes = (await client.list<HttpRouteObject>(Resources.httpRoutes, { namespace: 'team' })).items;
+    const inIngresses = ingresses.filter((i) => JSON.stringify(i.spec).includes(challengePath)).map((i) => `Ingress ${i.metadata.name}`);
+    const inRoutes = httpRoutes.filter((r) => JSON.stringify(r.spec).includes(challengePath)).map((r) => `HTTPRoute ${r.metadata.name}`);
+    return [...inIngresses, ...inRoutes];
+  };
+
+  it('HTTP-01 routing as the service account: the solver Service and EndpointSlice by name, then each route put in place and taken down', async () => {
+    // The chart's solver Service has the operator pods as endpoints (no pods here, so one stand-in), and a Gateway
+    // with an HTTP listener for the name.
+    await client.create(Resources.endpointSlices, {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'certsmith-acme-solver-pods', namespace: NS, labels: { 'kubernetes.io/service-name': 'certsmith-acme-solver' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.0.0.50'], conditions: { ready: true } }],
+      ports: [{ name: 'http', port: 8089, protocol: 'TCP' }],
+    } as KubeObject);
+    await client.create<GatewayObject>(Resources.gateways, {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'gw', namespace: 'team' },
+      spec: { gatewayClassName: 'example', listeners: [{ name: 'http', protocol: 'HTTP', port: 80, hostname: 'web.team.example' }] },
+    });
+    const shopBefore = (await client.get<IngressObject>(Resources.ingresses, 'team', 'shop'))!.spec;
+    const routing = await routingAs(await serviceAccountKubeconfig());
+    for (const r of routes) {
+      const ctx = await challengeFor(r.annotations);
+      await routing.ensure(ctx, r.solver);
+      const during = await challengeRoutes();
+      assert.equal(during.length, 1, `${r.name}: one route while the challenge is up (${during.join(', ')})`);
+      if (r.solver.ingress?.name) assert.deepEqual(during, ['Ingress shop'], r.name);
+      await routing.remove(ctx, r.solver);
+      assert.deepEqual(await challengeRoutes(), [], `${r.name}: gone after`);
+    }
+    assert.deepEqual((await client.get<IngressObject>(Resources.ingresses, 'team', 'shop'))!.spec, shopBefore, "the user's Ingress is as it was");
+    const svc = await client.get<ServiceObject>(Resources.services, 'team', 'certsmith-acme-solver');
+    assert.equal(svc?.spec?.selector, undefined, 'the mirrored Service selects nothing');
+    const slice = await client.get<EndpointSliceObject>(Resources.endpointSlices, 'team', 'certsmith-acme-solver');
+    assert.deepEqual(
+      slice?.endpoints?.map((e) => e.addresses),
+      [['10.0.0.50']],
+    );
+  });
+
+  // What RBAC cannot say (labels, content): the chart's ValidatingAdmissionPolicy, installed because this API server
+  // serves admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy. Each write is the service account's; a denial
+  // must be the policy's, not RBAC's or the object's validation.
+  it("the admission policy holds the service account's writes to the shapes HTTP-01 routing makes", async () => {
+    const sa = createKubeClient({ kubeconfigPath: await serviceAccountKubeconfig() });
+    const owned = { 'app.kubernetes.io/managed-by': 'certsmith' };
+    const solverPort = { name: 'http', port: 8089, protocol: 'TCP' };
+    // Objects of the users': a Service that happens to have the solver's name, and an HTTPRoute.
+    await client.create<ServiceObject>(Resources.services, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'certsmith-acme-solver', namespace: 'default' },
+      spec: { ports: [solverPort] },
+    });
+    await client.create<HttpRouteObject>(Resources.httpRoutes, {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'shop', namespace: 'team' },
+      spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'shop', port: 80 }] }] },
+    } as HttpRouteObject);
+    const service = (namespace: string, spec: ServiceObject['spec'], labels: Record<string, string> = owned): ServiceObject => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'certsmith-acme-solver', namespace, labels },
+      spec,
+    });
+    const slice = (labels: Record<string, string>): EndpointSliceObject => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'certsmith-acme-solver', namespace: 'team', labels: { ...owned, ...labels } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.9.9.9'], conditions: { ready: true } }],
+      ports: [solverPort],
+    });
+    const solverPath = {
+      path: '/.well-known/acme-challenge/tok-policy',
+      pathType: 'Exact',
+      backend: { service: { name: 'certsmith-acme-solver', port: { number: 8089 } } },
+    };
+    const toShop = { path: '/', pathType: 'Prefix', backend: { service: { name: 'shop', port: { number: 80 } } } };
+    const ingress = (name: string, labels: Record<string, string>, spec: IngressObject['spec']): IngressObject => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: { name, namespace: 'team', labels },
+      spec,
+    });
+    const route = (name: string, labels: Record<string, string>, spec: HttpRouteObject['spec']) =>
+      ({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace: 'team', labels }, spec }) as HttpRouteObject;
+    const solverRule = {
+      matches: [{ path: { type: 'Exact', value: '/.well-known/acme-challenge/tok-policy' } }],
+      backendRefs: [{ group: '', kind: 'Service', name: 'certsmith-acme-solver', port: 8089, weight: 1 }],
+    };
+    /** The user's Ingress shop, changed by the service account with a PUT (as edit in place writes it). */
+    const editShop = async (change: (i: IngressObject) => void) => {
+      const shop = structuredClone((await sa.get<IngressObject>(Resources.ingresses, 'team', 'shop'))!);
+      change(shop);
+      await sa.replace(Resources.ingresses, shop);
+    };
+    const apply = <T extends KubeObject>(r: Resource, obj: T) => sa.apply(r, obj, { force: true });
+    const cases: { name: string; allowed: boolean; write: () => Promise<unknown> }[] = [
+      {
+        name: 'the solver Service as the operator makes it',
+        allowed: true,
+        write: () => apply(Resources.services, service('team', { type: 'ClusterIP', ports: [solverPort] })),
+      },
+      {
+        name: 'a solver Service of type LoadBalancer',
+        allowed: false,
+        write: () => apply(Resources.services, service('team', { type: 'LoadBalancer', ports: [solverPort] })),
+      },
+      {
+        name: 'a solver Service with externalIPs',
+        allowed: false,
+        write: () =>
+          apply(Resources.services, service('team', { type: 'ClusterIP', ports: [solverPort], externalIPs: ['192.0.2.1'] } as ServiceObject['spec'])),
+      },
+      {
+        name: 'a solver Service selecting pods',
+        allowed: false,
+        write: () => apply(Resources.services, service('team', { type: 'ClusterIP', ports: [solverPort], selector: { app: 'shop' } })),
+      },
+      {
+        name: "a user's Service that has the solver's name",
+        allowed: false,
+        write: () => apply(Resources.services, service('default', { type: 'ClusterIP', ports: [solverPort] })),
+      },
+      {
+        name: 'an EndpointSlice labelled for another Service',
+        allowed: false,
+        write: () =>
+          apply(Resources.endpointSlices, slice({ 'kubernetes.io/service-name': 'shop', 'endpointslice.kubernetes.io/managed-by': 'certsmith.dev' })),
+      },
+      {
+        name: 'an EndpointSlice without its managed-by label',
+        allowed: false,
+        write: () => apply(Resources.endpointSlices, slice({ 'kubernetes.io/service-name': 'certsmith-acme-solver' })),
+      },
+      {
+        name: 'a labelled Ingress routing a challenge path to the solver',
+        allowed: true,
+        write: () => apply(Resources.ingresses, ingress('policy-ok', owned, { rules: [{ host: 'bank.example', http: { paths: [solverPath] } }] })),
+      },
+      { name: 'deleting that Ingress', allowed: true, write: () => sa.delete(Resources.ingresses, 'team', 'policy-ok') },
+      {
+        name: 'an Ingress without the label',
+        allowed: false,
+        write: () => apply(Resources.ingresses, ingress('policy-bad', {}, { rules: [{ host: 'bank.example', http: { paths: [solverPath] } }] })),
+      },
+      {
+        name: 'a labelled Ingress routing / to another Service',
+        allowed: false,
+        write: () => apply(Resources.ingresses, ingress('policy-bad', owned, { rules: [{ host: 'bank.example', http: { paths: [toShop] } }] })),
+      },
+      {
+        name: 'a labelled Ingress with TLS',
+        allowed: false,
+        write: () => apply(Resources.ingresses, ingress('policy-bad', owned, { tls: [{ secretName: 'x' }], rules: [{ http: { paths: [solverPath] } }] })),
+      },
+      {
+        name: "a challenge path added to the user's Ingress",
+        allowed: true,
+        write: () => editShop((i) => i.spec!.rules!.push({ host: 'new.team.example', http: { paths: [solverPath] } })),
+      },
+      { name: 'and removed again', allowed: true, write: () => editShop((i) => (i.spec!.rules = i.spec!.rules!.filter((r) => r.host !== 'new.team.example'))) },
+      {
+        name: "the user's Ingress sent to another backend",
+        allowed: false,
+        write: () => editShop((i) => (i.spec!.rules![0]!.http!.paths[0]!.backend.service!.name = 'elsewhere')),
+      },
+      { name: "a path of the user's removed", allowed: false, write: () => editShop((i) => (i.spec!.rules![0]!.http!.paths = [solverPath])) },
+      {
+        name: "a host added to the user's Ingress",
+        allowed: false,
+        write: () => editShop((i) => i.spec!.rules!.push({ host: 'bank.example', http: { paths: [toShop] } })),
+      },
+      { name: "the user's TLS dropped", allowed: false, write: () => editShop((i) => delete i.spec!.tls) },
+      {
+        name: "an annotation added to the user's Ingress",
+        allowed: false,
+        write: () => editShop((i) => (i.metadata.annotations = { ...i.metadata.annotations, 'nginx.ingress.kubernetes.io/server-snippet': 'x' })),
+      },
+      { name: "the user's Ingress labelled as the operator's", allowed: false, write: () => editShop((i) => (i.metadata.labels = owned)) },
+      { name: "the user's Ingress deleted", allowed: false, write: () => sa.delete(Resources.ingresses, 'team', 'shop') },
+      {
+        name: 'a labelled HTTPRoute sending a challenge path to the solver',
+        allowed: true,
+        write: () => apply(Resources.httpRoutes, route('policy-ok', owned, { parentRefs: [{ name: 'gw' }], rules: [solverRule] })),
+      },
+      {
+        name: 'an HTTPRoute without the label',
+        allowed: false,
+        write: () => apply(Resources.httpRoutes, route('policy-bad', {}, { parentRefs: [{ name: 'gw' }], rules: [solverRule] })),
+      },
+      {
+        name: 'a labelled HTTPRoute sending everything to another Service',
+        allowed: false,
+        write: () =>
+          apply(Resources.httpRoutes, route('policy-bad', owned, { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'shop', port: 80 }] }] })),
+      },
+      {
+        name: "a labelled HTTPRoute on another namespace's Gateway",
+        allowed: false,
+        write: () => apply(Resources.httpRoutes, route('policy-bad', owned, { parentRefs: [{ name: 'gw', namespace: 'infra' }], rules: [solverRule] })),
+      },
+      { name: "the user's HTTPRoute deleted", allowed: false, write: () => sa.delete(Resources.httpRoutes, 'team', 'shop') },
+    ];
+    const wrong: string[] = [];
+    for (const c of cases) {
+      const outcome = await c.write().then(
+        () => 'allowed',
+        (err: Error) => (/ValidatingAdmissionPolicy '[^']*http01-routing'/.test(err.message) ? 'denied' : `failed otherwise: ${err.message}`),
+      );
+      if (outcome !== (c.allowed ? 'allowed' : 'denied')) wrong.push(`${c.name}: ${outcome}`);
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  it('with rbac.acmeHttp01Routing=false the service account writes no Service, EndpointSlice, Ingress or HTTPRoute, and a route fails saying why', async () => {
+    await helm(
+      'upgrade',
+      'certsmith',
+      chartDir,
+      '--namespace',
+      NS,
+      '--kubeconfig',
+      cp.kubeconfigPath,
+      '--reuse-values',
+      '--set',
+      'rbac.acmeHttp01Routing=false',
+    );
+    // The shim still watches Ingresses and Gateways.
+    const stillAllowed: [string, string, ...string[]][] = [
+      ['watch', 'ingresses.networking.k8s.io', '--all-namespaces'],
+      ['watch', 'gateways.gateway.networking.k8s.io', '--all-namespaces'],
+      ['update', 'ingresses.networking.k8s.io', '--subresource=finalizers', '-n', 'team'],
+    ];
+    // The RBAC authorizer reads roles from a cache: wait for the change.
+    await waitFor('the routing rules to be gone', async () => !(await canI(['patch', 'services/certsmith-acme-solver', '-n', 'team'])));
+    const wrong: string[] = [];
+    for (const [verb, resource, ...rest] of routingAllowed)
+      if (await canI([verb, resource, ...rest])) wrong.push(`allowed: ${verb} ${resource} ${rest.join(' ')}`);
+    for (const [verb, resource, ...rest] of stillAllowed)
+      if (!(await canI([verb, resource, ...rest]))) wrong.push(`denied: ${verb} ${resource} ${rest.join(' ')}`);
+    assert.deepEqual(wrong, []);
+
+    const routing = await routingAs(await serviceAccountKubeconfig());
+    await assert.rejects(routing.ensure(await challengeFor(undefined), routes[0]!.solver), (err: unknown) => {
+      assert.ok(isCertsmithError(err, 'Http01RoutingForbidden'), String(err));
+      assert.match(
+        (err as Error).message,
+        /may not write the HTTP-01 route .* in team: install the chart with rbac\.acmeHttp01Routing=true, or validate these names with DNS-01/,
+      );
+      return true;
+    });
+    assert.deepEqual(await challengeRoutes(), []);
+  });
+
   it('helm upgrade changes the operator in place', async () => {
     await helm(
       'upgrade',
@@ -540,7 +1008,7 @@ describe('on a cluster', () => {
     const history = JSON.parse(await helm('history', 'certsmith', '--namespace', NS, '--kubeconfig', cp.kubeconfigPath, '-o', 'json'));
     assert.deepEqual(
       history.map((h: { revision: number }) => h.revision),
-      [1, 2],
+      [1, 2, 3],
     );
     assert.ok(await crdsPresent());
   });
@@ -549,6 +1017,7 @@ describe('on a cluster', () => {
     await helm('uninstall', 'certsmith', '--namespace', NS, '--kubeconfig', cp.kubeconfigPath);
     await assert.rejects(cp.kubectl('get', 'deployment', 'certsmith', '-n', NS), /NotFound/);
     await assert.rejects(cp.kubectl('get', 'clusterrole', 'certsmith'), /NotFound/);
+    await assert.rejects(cp.kubectl('get', 'validatingadmissionpolicy', 'certsmith-http01-routing'), /NotFound/);
     await assert.rejects(cp.kubectl('get', 'service', 'certsmith-acme-solver', '-n', NS), /NotFound/);
     assert.ok(await crdsPresent(), 'the CRDs are kept');
     assert.ok(await client.get(Resources.certificates, 'team', 'web'), "a user's Certificate is kept");

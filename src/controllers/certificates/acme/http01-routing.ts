@@ -6,7 +6,7 @@ import { GATEWAY_HTTP01_ANNOTATION, type GatewayObject, type HttpRouteObject } f
 import type { AcmeSolver } from '../../../api/issuer.ts';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../../api/labels.ts';
 import type { KubeObject } from '../../../api/meta.ts';
-import { CertsmithError } from '../../../errors.ts';
+import { CertsmithError, isCertsmithError } from '../../../errors.ts';
 import type { KubeClient } from '../../../kube/client.ts';
 import { Resources, type Resource } from '../../../kube/resources.ts';
 import type { ChallengeContext } from './challenges.ts';
@@ -96,56 +96,76 @@ export function createHttp01Routing(opts: {
     if (current?.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) await kube.delete(Resources.httpRoutes, ns, name, { uid: current.metadata.uid! });
   }
 
-  return {
-    async ensure(ctx: ChallengeContext, solver: NonNullable<AcmeSolver['http01']>) {
-      const cert = ctx.certificate;
-      const ns = cert.metadata.namespace!;
-      const endpoints = await operatorEndpoints();
-      await applyOwned(Resources.services, solverService(ns, opts.solverPort), (a, b) => JSON.stringify(a.spec?.ports) === JSON.stringify(b.spec?.ports));
-      await applyOwned(
-        Resources.endpointSlices,
-        solverEndpointSlice(ns, opts.solverPort, endpoints),
-        (a, b) => JSON.stringify([a.endpoints, a.ports]) === JSON.stringify([b.endpoints, b.ports]),
+  /**
+   * A refusal here most likely means the chart was installed without these rules (rbac.acmeHttp01Routing=false):
+   * say that, rather than a bare 403 for one object.
+   */
+  async function permitted(ns: string, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      if (!isCertsmithError(err, 'KubeForbidden')) throw err;
+      throw new CertsmithError(
+        'Http01RoutingForbidden',
+        `the operator may not write the HTTP-01 route (Service, EndpointSlice, Ingress or HTTPRoute) in ${ns}: install the chart with rbac.acmeHttp01Routing=true, or validate these names with DNS-01 (${err.message})`,
+        { cause: err },
       );
-      // The Gateway the Certificate was made for serves its names: route through it rather than an Ingress.
-      const gatewayName = cert.metadata.annotations?.[GATEWAY_HTTP01_ANNOTATION];
-      if (gatewayName) return ensureGatewayRoute(ctx, gatewayName);
-      const ch = ctx.challenge;
-      const route = ingressRouteOf(cert.metadata.annotations, solver);
-      const editName = route.editInPlace;
-      if (editName) {
-        const ingress = await kube.get<IngressObject>(Resources.ingresses, ns, editName);
-        if (!ingress)
-          throw new CertsmithError('InvalidSpec', `the Ingress ${ns}/${editName} the HTTP-01 challenge path goes into (edit in place) does not exist`);
-        const next = withChallengePath(ingress, ch.identifier, ch.token);
-        if (next !== ingress) await kube.replace(Resources.ingresses, next);
-        return;
-      }
-      const desired = temporaryIngress({
-        namespace: ns,
-        certificateName: cert.metadata.name,
-        owner: { apiVersion: cert.apiVersion, kind: 'Certificate', name: cert.metadata.name, uid: cert.metadata.uid!, blockOwnerDeletion: true },
-        identifier: ch.identifier,
-        token: ch.token,
-        ingressClassName: route.ingressClassName,
-      });
-      await applyOwned(Resources.ingresses, desired, (a, b) => JSON.stringify(a.spec) === JSON.stringify(b.spec));
-    },
+    }
+  }
 
-    async remove(ctx: ChallengeContext, solver: NonNullable<AcmeSolver['http01']>) {
-      if (ctx.certificate.metadata.annotations?.[GATEWAY_HTTP01_ANNOTATION]) return removeGatewayRoute(ctx);
-      const ns = ctx.certificate.metadata.namespace!;
-      const editName = ingressRouteOf(ctx.certificate.metadata.annotations, solver).editInPlace;
-      if (editName) {
-        const ingress = await kube.get<IngressObject>(Resources.ingresses, ns, editName);
-        if (!ingress) return;
-        const next = withoutChallengePath(ingress, ctx.challenge.token);
-        if (JSON.stringify(next.spec) !== JSON.stringify(ingress.spec)) await kube.replace(Resources.ingresses, next);
-        return;
-      }
-      const name = temporaryIngressName(ctx.certificate.metadata.name, ctx.challenge.token);
-      const current = await kube.get<IngressObject>(Resources.ingresses, ns, name);
-      if (current?.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) await kube.delete(Resources.ingresses, ns, name, { uid: current.metadata.uid! });
-    },
+  async function ensureRoute(ctx: ChallengeContext, solver: NonNullable<AcmeSolver['http01']>): Promise<void> {
+    const cert = ctx.certificate;
+    const ns = cert.metadata.namespace!;
+    const endpoints = await operatorEndpoints();
+    await applyOwned(Resources.services, solverService(ns, opts.solverPort), (a, b) => JSON.stringify(a.spec?.ports) === JSON.stringify(b.spec?.ports));
+    await applyOwned(
+      Resources.endpointSlices,
+      solverEndpointSlice(ns, opts.solverPort, endpoints),
+      (a, b) => JSON.stringify([a.endpoints, a.ports]) === JSON.stringify([b.endpoints, b.ports]),
+    );
+    // The Gateway the Certificate was made for serves its names: route through it rather than an Ingress.
+    const gatewayName = cert.metadata.annotations?.[GATEWAY_HTTP01_ANNOTATION];
+    if (gatewayName) return ensureGatewayRoute(ctx, gatewayName);
+    const ch = ctx.challenge;
+    const route = ingressRouteOf(cert.metadata.annotations, solver);
+    const editName = route.editInPlace;
+    if (editName) {
+      const ingress = await kube.get<IngressObject>(Resources.ingresses, ns, editName);
+      if (!ingress)
+        throw new CertsmithError('InvalidSpec', `the Ingress ${ns}/${editName} the HTTP-01 challenge path goes into (edit in place) does not exist`);
+      const next = withChallengePath(ingress, ch.identifier, ch.token);
+      if (next !== ingress) await kube.replace(Resources.ingresses, next);
+      return;
+    }
+    const desired = temporaryIngress({
+      namespace: ns,
+      certificateName: cert.metadata.name,
+      owner: { apiVersion: cert.apiVersion, kind: 'Certificate', name: cert.metadata.name, uid: cert.metadata.uid!, blockOwnerDeletion: true },
+      identifier: ch.identifier,
+      token: ch.token,
+      ingressClassName: route.ingressClassName,
+    });
+    await applyOwned(Resources.ingresses, desired, (a, b) => JSON.stringify(a.spec) === JSON.stringify(b.spec));
+  }
+
+  async function removeRoute(ctx: ChallengeContext, solver: NonNullable<AcmeSolver['http01']>): Promise<void> {
+    if (ctx.certificate.metadata.annotations?.[GATEWAY_HTTP01_ANNOTATION]) return removeGatewayRoute(ctx);
+    const ns = ctx.certificate.metadata.namespace!;
+    const editName = ingressRouteOf(ctx.certificate.metadata.annotations, solver).editInPlace;
+    if (editName) {
+      const ingress = await kube.get<IngressObject>(Resources.ingresses, ns, editName);
+      if (!ingress) return;
+      const next = withoutChallengePath(ingress, ctx.challenge.token);
+      if (JSON.stringify(next.spec) !== JSON.stringify(ingress.spec)) await kube.replace(Resources.ingresses, next);
+      return;
+    }
+    const name = temporaryIngressName(ctx.certificate.metadata.name, ctx.challenge.token);
+    const current = await kube.get<IngressObject>(Resources.ingresses, ns, name);
+    if (current?.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) await kube.delete(Resources.ingresses, ns, name, { uid: current.metadata.uid! });
+  }
+
+  return {
+    ensure: (ctx, solver) => permitted(ctx.certificate.metadata.namespace!, () => ensureRoute(ctx, solver)),
+    remove: (ctx, solver) => permitted(ctx.certificate.metadata.namespace!, () => removeRoute(ctx, solver)),
   };
 }
