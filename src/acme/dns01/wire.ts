@@ -113,9 +113,17 @@ export interface DecodedMessage extends Message {
 // ---------------------------------------------------------------------------------------------------------------
 // Names
 
+/** Whether a name ends with an unescaped dot: a. and a\\. (a label ending in a backslash) do, a\. (one ending in a dot) does not. */
+function endsWithDot(name: string): boolean {
+  if (!name.endsWith('.')) return false;
+  let backslashes = 0;
+  for (let i = name.length - 2; i >= 0 && name[i] === '\\'; i--) backslashes++;
+  return backslashes % 2 === 0;
+}
+
 /** The form names are compared in: lower case, no trailing dot; the root is "". */
 export function canonicalName(name: string): string {
-  const trimmed = name.endsWith('.') && !name.endsWith('\\.') ? name.slice(0, -1) : name;
+  const trimmed = endsWithDot(name) ? name.slice(0, -1) : name;
   return trimmed.toLowerCase();
 }
 
@@ -143,7 +151,7 @@ const MAX_NAME = 255;
 
 /** Labels as bytes; understands presentation escapes (\. and \DDD) so a decoded name encodes back unchanged. */
 export function nameLabels(name: string): Uint8Array[] {
-  const text = name.endsWith('.') && !name.endsWith('\\.') ? name.slice(0, -1) : name;
+  const text = endsWithDot(name) ? name.slice(0, -1) : name;
   if (text === '') return [];
   const labels: Uint8Array[] = [];
   let current: number[] = [];

@@ -38,6 +38,9 @@ describe('DNS names', () => {
     { name: 'lower-cases and drops the trailing dot', input: '_ACME-Challenge.Example.COM.', expected: '_acme-challenge.example.com' },
     { name: 'leaves a relative-looking name as it is', input: 'www.example.com', expected: 'www.example.com' },
     { name: 'turns the root into the empty string', input: '.', expected: '' },
+    { name: 'keeps an escaped dot at the end', input: 'a\\.', expected: 'a\\.' },
+    // Found by test/unit/fuzz/dns-wire.test.ts: the dot after an escaped backslash was taken for an escaped dot.
+    { name: 'drops the trailing dot after an escaped backslash', input: 'A\\\\.', expected: 'a\\\\' },
   ];
   for (const c of canonical) it(`canonicalName ${c.name}`, () => assert.equal(canonicalName(c.input), c.expected));
 
@@ -77,6 +80,11 @@ describe('DNS names', () => {
       );
     });
   }
+
+  it('reads a dot after an escaped backslash as the end of the name, not as part of a label', () => {
+    assert.equal(hex(encodeName('a\\\\.')), '02615c00');
+    assert.equal(sameName('a\\\\.', 'a\\\\'), true);
+  });
 
   it('encodes the root as a single zero byte and other names label by label', () => {
     assert.equal(hex(encodeName('.')), '00');
