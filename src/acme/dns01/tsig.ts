@@ -111,6 +111,14 @@ export function verifyResponse(response: Uint8Array, opts: VerifyOptions): Decod
   if (last === undefined || last.data.kind !== 'TSIG') {
     throw rejected(`answered ${rcodeName(msg.header.rcode)} without a TSIG signature, so the answer cannot be trusted; check that it knows ${keyDesc}`);
   }
+  // RFC 8945 §4.2 fixes CLASS ANY and TTL 0, and the MAC covers those constants, not the bytes sent: a record with
+  // others would verify as if it had them, so it is refused.
+  if (last.class !== RRClass.ANY || last.ttl !== 0) {
+    throw new CertsmithError(
+      'Dns01BadResponse',
+      `${server} sent a TSIG record with CLASS ${last.class} and TTL ${last.ttl}; RFC 8945 requires CLASS ANY and TTL 0`,
+    );
+  }
   const t = last.data;
   if (!sameName(last.name, key.name)) throw rejected(`signed its answer with key "${last.name}", not with "${key.name}"`);
 
