@@ -171,5 +171,7 @@ function describeTsigError(t: TsigData, keyDesc: string, clock: Clock): string {
 }
 
 function iso(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+  const date = new Date(seconds * 1000);
+  // A 48-bit time can lie past the last instant a Date holds (year 275760), where toISOString throws.
+  return Number.isNaN(date.getTime()) ? `${seconds} s after 1970` : date.toISOString().replace('.000Z', 'Z');
 }

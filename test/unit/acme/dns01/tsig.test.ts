@@ -268,6 +268,13 @@ describe('TSIG errors the server reports', () => {
       otherData: serverClock,
       message: /\(BADTIME\): the clocks differ by more than 300 s; its clock reads 2026-03-01T13:00:00Z, ours 2026-03-01T12:00:00Z; check NTP/,
     },
+    // Found by test/unit/fuzz/tsig.test.ts: a 48-bit time past year 275760 made toISOString throw a RangeError.
+    {
+      name: "BADTIME with a server clock no date can hold, giving the clock's seconds",
+      error: TsigError.BADTIME,
+      otherData: Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
+      message: /\(BADTIME\): .*its clock reads 281474976710655 s after 1970, ours 2026-03-01T12:00:00Z/,
+    },
     { name: 'BADTRUNC names the MAC length', error: TsigError.BADTRUNC, message: /MAC length .*\(BADTRUNC\)/ },
     { name: 'an unknown TSIG error is reported by number', error: 99, message: /\(TSIG error 99\)/ },
   ];
