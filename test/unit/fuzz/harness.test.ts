@@ -2,7 +2,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CertsmithError } from '../../../src/errors.ts';
-import { hexSeed, mutateBytes, mutateString, Random, refusesOnlyWith, runProperty, shrinkArray, shrinkBytes, shrinkString, type Property } from './harness.ts';
+import {
+  hexSeed,
+  mutateBytes,
+  mutateString,
+  Random,
+  refusesOnlyWith,
+  runProperty,
+  shrinkArray,
+  shrinkBytes,
+  shrinkJson,
+  shrinkString,
+  type Property,
+} from './harness.ts';
 
 const sequence = (seed: number, n = 8) => {
   const r = new Random(seed);
@@ -83,6 +95,24 @@ describe('running a property', () => {
       3,
     );
     assert.match(outcome.failure ?? '', /smallest failing input .*: \["hex:07"\]/);
+  });
+
+  it('shrinks plain data by dropping keys and shortening values, keeping the keys it is told to keep', () => {
+    const outcome = runProperty<Record<string, unknown>>(
+      {
+        name: 'no object has a list holding "bad"',
+        iterations: 300,
+        generate: (r) => ({
+          id: r.string('ab', 3),
+          list: Array.from({ length: r.range(0, 5) }, () => r.pick(['ok', 'bad', 'fine'])),
+          other: r.string('xyz', 8),
+        }),
+        check: (o) => assert.ok(!(o.list as string[]).includes('bad')),
+        shrink: shrinkJson(['id', 'list']),
+      },
+      21,
+    );
+    assert.match(outcome.failure ?? '', /smallest failing input .*: \{"id":"","list":\["bad"\]\}/);
   });
 
   it('fails an input that takes more CPU time than the property allows, and names it', () => {

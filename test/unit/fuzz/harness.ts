@@ -135,6 +135,9 @@ export const AWKWARD_CHARACTERS = [
   '\u{1f512}',
 ];
 
+/** Names an object inherits: a lookup table indexed with one of them finds a function, not undefined. */
+export const PROTOTYPE_KEYS = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'prototype'];
+
 /**
  * `text` with a few random edits: characters inserted (from `alphabet` or AWKWARD_CHARACTERS), deleted, replaced,
  * a span repeated, or the text cut short. Inputs near valid ones reach deeper into a parser than random text does.
@@ -223,6 +226,21 @@ export function shrinkRecord<V>(value?: Shrinker<V>): Shrinker<Record<string, V>
   return function* (record) {
     for (const smaller of entries(Object.entries(record))) yield Object.fromEntries(smaller);
   };
+}
+
+/** Smaller plain data: strings, bytes and arrays shortened, object keys dropped (all but `keep`), values shrunk. */
+export function shrinkJson<T>(keep: readonly string[] = []): Shrinker<T> {
+  const shrink: Shrinker<unknown> = function* (value) {
+    if (typeof value === 'string') yield* shrinkString(value);
+    else if (value instanceof Uint8Array) yield* shrinkBytes(value);
+    else if (Array.isArray(value)) yield* shrinkArray(shrink)(value);
+    else if (value !== null && typeof value === 'object') {
+      const entries = Object.entries(value);
+      for (const [k] of entries) if (!keep.includes(k)) yield Object.fromEntries(entries.filter(([key]) => key !== k));
+      for (const [k, v] of entries) for (const smaller of shrink(v)) yield { ...value, [k]: smaller };
+    }
+  };
+  return shrink as Shrinker<T>;
 }
 
 // ------------------------------------------------------------------------------------------------------- display
@@ -359,6 +377,8 @@ export function runProperty<T>(p: Property<T>, seed: number, iterations = Math.c
   return { seed, iterations, cpuMs: cpuMs() };
 }
 
+const errorName = (err: unknown) => (err instanceof Error ? err.name : typeof err);
+
 function shrinkFailure<T>(p: Property<T>, input: T, failure: unknown): { input: T; failure: unknown; steps: number } {
   if (!p.shrink) return { input, failure, steps: 0 };
   let current = { input, failure, steps: 0 };
@@ -368,7 +388,8 @@ function shrinkFailure<T>(p: Property<T>, input: T, failure: unknown): { input: 
     for (const candidate of p.shrink(current.input)) {
       if (++attempts > SHRINK_ATTEMPTS) break;
       const f = failureOf(p, candidate);
-      if (f !== undefined) {
+      // The same kind of error, so that shrinking does not wander off to another failure.
+      if (f !== undefined && errorName(f) === errorName(failure)) {
         current = { input: candidate, failure: f, steps: current.steps + 1 };
         progressed = true;
         break;
