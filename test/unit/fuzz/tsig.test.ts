@@ -1,10 +1,11 @@
 // Properties of TSIG (acme/dns01/tsig.ts): a signed answer verifies, and no change the MAC covers goes unnoticed.
 import assert from 'node:assert/strict';
+import { parseTsigKey } from '../../../src/acme/dns01/rfc2136.ts';
 import { signMessage, TsigError, TSIG_FUDGE_SECONDS, verifyResponse, type TsigAlgorithm, type TsigKey } from '../../../src/acme/dns01/tsig.ts';
 import { decodeMessage, encodeMessage, encodeName, encodeUpdate, RRClass, RRType, txtData, type Message } from '../../../src/acme/dns01/wire.ts';
 import { isCertsmithError } from '../../../src/errors.ts';
 import { fixedClock } from '../../../src/time/clock.ts';
-import { mutateBytes, property, refusesOnlyWith, shrinkBytes, type Random } from './harness.ts';
+import { mutateBytes, mutateString, property, PROTOTYPE_KEYS, refusesOnlyWith, shrinkBytes, shrinkJson, type Random } from './harness.ts';
 
 const NOW_S = Date.parse('2026-03-01T12:00:00Z') / 1000;
 const clock = fixedClock(new Date(NOW_S * 1000));
@@ -163,5 +164,33 @@ property({
   show: ({ e, bytes }) => `key ${JSON.stringify(e.key.name)} (${e.key.algorithm}), answer hex ${Buffer.from(bytes).toString('hex')}`,
   check: ({ e, bytes }) => {
     refusesOnlyWith(['Dns01TsigRejected', 'Dns01BadResponse'], () => verify(e, bytes));
+  },
+});
+
+type TsigConfig = { tsigKeyName: string; tsigAlgorithm: string; tsigSecret: string };
+
+property<TsigConfig>({
+  name: 'parseTsigKey throws nothing but InvalidSpec, and a key it returns signs a request',
+  iterations: 800,
+  generate: (r) => {
+    const pick = (valid: readonly string[]) =>
+      r.weighted<string>([
+        [5, () => r.pick(valid)],
+        [3, () => mutateString(r, r.pick(valid))],
+        [1, () => r.pick(PROTOTYPE_KEYS)],
+      ]);
+    return {
+      tsigKeyName: pick(['acme-key', 'Acme.Key.', keyOf(r).name, '  k  ', 'a\\.b', '']),
+      tsigAlgorithm: pick(['HMACSHA256', 'HMACSHA512', 'hmac-sha256', 'hmac-sha512.', 'HMAC-SHA512']),
+      tsigSecret: pick([Buffer.from(r.bytes(r.range(1, 64))).toString('base64'), 'AAAA', 'AAEC/w==', 'c2Vj cmV0']),
+    };
+  },
+  shrink: shrinkJson(['tsigKeyName', 'tsigAlgorithm', 'tsigSecret']),
+  check: (config) => {
+    const parsed = refusesOnlyWith(['InvalidSpec'], () => parseTsigKey(config));
+    if (!parsed.ok) return;
+    assert.ok(['hmac-sha256', 'hmac-sha512'].includes(parsed.value.algorithm), `algorithm ${String(parsed.value.algorithm)}`);
+    const update = encodeUpdate({ id: 1, zone: 'example', changes: [{ op: 'add', name: '_acme-challenge.example', value: 'v' }] });
+    assert.equal(decodeMessage(signMessage(update, parsed.value, { clock }).message).additional.at(-1)?.type, RRType.TSIG);
   },
 });
