@@ -1,7 +1,8 @@
 // Properties of subject alternative names: DNS names and wildcards, IP addresses, URIs and emails (policy/names.ts,
 // pki/ip-address.ts), and validateCertificateSpec, which checks a whole spec with them.
 import assert from 'node:assert/strict';
-import { canonicalIpAddress, ipAddressText } from '../../../src/pki/ip-address.ts';
+import { canonicalIpAddress, ipAddressBytes, ipAddressText, ipInRange } from '../../../src/pki/ip-address.ts';
+import { dnsNameAllowed, globMatches } from '../../../src/policy/issuance-policy.ts';
 import { canonicalEmailAddress, dnsNameProblem, emailAddressProblem, ipAddressProblem, uriProblem } from '../../../src/policy/names.ts';
 import { KEY_USAGE_NAMES } from '../../../src/policy/usages.ts';
 import { MAX_SANS, validateCertificateSpec, type CertificateSpecInput } from '../../../src/policy/validate-certificate.ts';
@@ -154,6 +155,96 @@ property({
     const canonical = canonicalIpAddress(text);
     assert.equal(canonicalIpAddress(canonical), canonical);
   },
+});
+
+/** The bytes an address stands for, IPv4-mapped IPv6 as IPv4 (as the policy compares them). */
+function comparedBytes(bytes: Uint8Array): Uint8Array {
+  const mapped = bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  return mapped ? bytes.slice(12) : bytes;
+}
+
+function samePrefix(a: Uint8Array, b: Uint8Array, bits: number): boolean {
+  for (let i = 0; i < bits; i++) {
+    const mask = 0x80 >> (i % 8);
+    if ((a[i >> 3]! & mask) !== (b[i >> 3]! & mask)) return false;
+  }
+  return true;
+}
+
+property<{ ip: Address; base: Address; bits: number }>({
+  name: 'ipInRange says whether the first bits of an address equal the range’s, whichever way both are written',
+  iterations: 3000,
+  generate: (r) => {
+    const ip = address(r);
+    // Half the ranges are made to contain the address, the rest are random.
+    const base = r.chance(0.5) ? { bytes: ip.bytes, text: ip.bytes.length === 4 ? Array.from(ip.bytes).join('.') : spellIpv6(r, ip.bytes) } : address(r);
+    return { ip, base, bits: r.range(0, 8 * base.bytes.length + 1) };
+  },
+  show: ({ ip, base, bits }) => JSON.stringify({ ip: ip.text, range: `${base.text}/${bits}` }),
+  check: ({ ip, base, bits }) => {
+    const a = comparedBytes(ip.bytes);
+    const b = comparedBytes(base.bytes);
+    assert.deepEqual(ipAddressBytes(ip.text), a);
+    const got = ipInRange(ip.text, `${base.text}/${bits}`);
+    if (bits > 8 * b.length) assert.equal(got, undefined, 'a prefix longer than the address is no range');
+    else assert.equal(got, a.length === b.length && samePrefix(a, b, bits));
+  },
+});
+
+/** A zone and names around it: itself, below it, beside it, in other case, with a trailing dot. */
+function aroundZone(r: Random): { zone: string; name: string } {
+  const zone = Array.from({ length: r.range(1, 3) }, () => label(r).toLowerCase()).join('.');
+  const name = r.weighted<string>([
+    [2, () => zone],
+    [3, () => `${label(r)}.${zone}`],
+    [2, () => `${label(r)}.${label(r)}.${zone}`],
+    [2, () => `${label(r)}${zone}`],
+    [1, () => `*.${zone}`],
+    [1, () => `${zone}.${label(r)}`],
+    [2, () => mutateString(r, `${label(r)}.${zone}`, '.*-')],
+  ]);
+  return { zone, name: (r.chance(0.2) ? name.toUpperCase() : name) + (r.chance(0.1) ? '.' : '') };
+}
+
+const labelsOf = (name: string) => name.toLowerCase().replace(/\.$/, '').split('.');
+const endsWithLabels = (name: string[], zone: string[]) => name.length >= zone.length && zone.every((l, i) => name[name.length - zone.length + i] === l);
+
+property<{ zone: string; name: string }>({
+  name: 'dnsNameAllowed lets a zone allow only names at or below it, and a wildcard only names one label below',
+  iterations: 3000,
+  generate: aroundZone,
+  show: (c) => JSON.stringify(c),
+  check: ({ zone, name }) => {
+    const n = labelsOf(name);
+    const z = labelsOf(zone);
+    assert.equal(dnsNameAllowed(name, { dnsZones: [zone] }), endsWithLabels(n, z), 'by zone');
+    const oneBelow = n.length === z.length + 1 && endsWithLabels(n, z) && n[0] !== '';
+    assert.equal(dnsNameAllowed(name, { dnsNames: [`*.${zone}`] }), oneBelow, 'by wildcard');
+    assert.equal(dnsNameAllowed(name, { dnsNames: [zone.toUpperCase()] }), n.join('.') === z.join('.'), 'exactly');
+  },
+});
+
+/** What "*" means in a policy pattern: any run of characters but `stop`; as a regular expression, for reference. */
+function globReference(pattern: string, text: string, stop: string): boolean {
+  const quote = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map(quote)
+      .join(`[^${quote(stop)}]*`)}$`,
+    's',
+  ).test(text);
+}
+
+property<{ pattern: string; text: string; stop: string }>({
+  name: 'globMatches agrees with a regular-expression reference: a star is any run of characters but the stop',
+  iterations: 4000,
+  generate: (r) => {
+    const stop = r.pick(['/', '@']);
+    return { pattern: r.string(['a', 'b', stop, '*', '*', 'ab'], r.range(0, 8)), text: r.string(['a', 'b', stop], r.range(0, 10)), stop };
+  },
+  shrink: shrinkJson(['pattern', 'text', 'stop']),
+  check: ({ pattern, text, stop }) => assert.equal(globMatches(pattern, text, stop), globReference(pattern, text, stop)),
 });
 
 // ------------------------------------------------------------------------------------------------------ URIs, emails
