@@ -170,3 +170,26 @@ property({
     }
   },
 });
+
+property({
+  name: 'the PEM parsers stay within their CPU bound on 128 KiB of PEM-like text, blocks left open included',
+  iterations: 8,
+  maxInputMs: 100,
+  generate: (r) => {
+    const line = () =>
+      r.weighted<string>([
+        [6, () => r.string(BASE64, 64)],
+        [1, () => r.pick(PEM_TOKENS)],
+        [1, () => r.pick(samples).pem],
+      ]);
+    let text = '';
+    while (text.length < 128 * 1024) text += `${line()}${r.pick(['\n', '\r\n', ''])}`;
+    return text;
+  },
+  show: (text) => `${text.length} characters starting ${JSON.stringify(text.slice(0, 200))}`,
+  check: (text) => {
+    refusesOnlyWith(['InvalidPEM'], () => splitPem(text));
+    refusesOnlyWith(['InvalidPEM'], () => parseCertificatesPem(text));
+    parseCertificates(text);
+  },
+});
