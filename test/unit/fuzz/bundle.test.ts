@@ -52,7 +52,7 @@ const show = ({ materials, opts }: Input) => JSON.stringify({ opts: { ...opts, n
 
 property<Input>({
   name: 'buildBundle throws nothing but its typed errors, and every certificate it publishes loads in OpenSSL',
-  iterations: 250,
+  iterations: 150,
   generate: untrustedSources,
   show,
   check: ({ materials, opts }) => {
@@ -75,7 +75,7 @@ property<Input>({
 
 property<Input & { chosen: number[] }>({
   name: 'the same certificates make a byte-identical bundle whatever the order, split, repetition and formatting of the sources',
-  iterations: 60,
+  iterations: 30,
   generate: (r) => {
     const chosen = r.shuffle(samples.map((_, i) => i)).slice(0, r.range(1, samples.length));
     // Each source gets some of the chosen certificates, in any order, some more than once; together they hold all.

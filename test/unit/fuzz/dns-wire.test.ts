@@ -84,7 +84,7 @@ const wireOf = (labels: readonly number[][]) => Uint8Array.from([...labels.flatM
 
 property({
   name: 'any spelling of a name encodes to the same wire form, and the decoder writes it back in one spelling',
-  iterations: 2000,
+  iterations: 1500,
   generate: (r) => {
     const labels = nameOf(r, 8);
     return { labels, spelling: spell(r, labels) };
@@ -98,7 +98,7 @@ property({
 
 property({
   name: 'a name and the same name with a trailing dot or in other letter case are the same name',
-  iterations: 2000,
+  iterations: 1500,
   generate: (r) => present(nameOf(r, 6)),
   check: (name) => {
     assert.ok(sameName(name, `${name}.`), 'with a trailing dot');
@@ -266,7 +266,7 @@ function untrustedMessage(r: Random, size: number): Uint8Array {
 
 property({
   name: 'decodeMessage throws nothing but Dns01BadResponse, and what it reads encodes back to a message that reads the same',
-  iterations: 2500,
+  iterations: 1500,
   generate: untrustedMessage,
   shrink: shrinkBytes,
   check: (bytes) => {
