@@ -70,7 +70,7 @@ describe('running a property', () => {
     assert.ok(outcome.failure, 'the property fails');
     assert.match(outcome.failure, /seed 0x00001234/);
     assert.match(outcome.failure, /smallest failing input \(\d+ shrinking steps\): "x"/);
-    assert.match(outcome.failure, /FUZZ_SEED=0x00001234/);
+    assert.match(outcome.failure, /FUZZ_SEED=0x00001234 .*--test-name-pattern="no string holds an x"/);
   });
 
   it('finds the same failure again from the same seed', () => {
@@ -131,6 +131,11 @@ describe('running a property', () => {
     );
     assert.match(outcome.failure ?? '', /took [\d.]+ ms of CPU for one input, more than 2 ms/);
     assert.match(outcome.failure ?? '', /input: ".*z.*"/);
+  });
+
+  it('quotes the property name as a regular expression in the command that replays a failure', () => {
+    const outcome = runProperty({ ...noX, name: 'no string (of a, b, c or x) holds an x' }, 1);
+    assert.match(outcome.failure ?? '', /--test-name-pattern="no string \\\\\(of a, b, c or x\\\\\) holds an x"/);
   });
 
   it('writes seeds as eight hex digits', () => {

@@ -336,6 +336,12 @@ function describeError(err: unknown): string {
   return text.split('\n').slice(0, 8).join('\n    ');
 }
 
+/** The command that replays a failure: the seed, and the property's name as the regular expression --test-name-pattern takes. */
+function reproduce(name: string, seed: number): string {
+  const pattern = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return `  reproduce: FUZZ_SEED=${hexSeed(seed)} node_modules/.bin/node --test --test-name-pattern=${JSON.stringify(pattern)} <this file>`;
+}
+
 /** Runs a property from one seed, without the test runner: the harness's own tests call this. */
 export function runProperty<T>(p: Property<T>, seed: number, iterations = Math.ceil(p.iterations * scale())): Outcome {
   const random = new Random(seed);
@@ -358,7 +364,7 @@ export function runProperty<T>(p: Property<T>, seed: number, iterations = Math.c
         `  smallest failing input (${smallest.steps} shrinking steps): ${display(smallest.input)}`,
         ...(smallest.steps > 0 ? [`  original input: ${display(input)}`] : []),
         `  error: ${describeError(smallest.failure)}`,
-        `  reproduce: FUZZ_SEED=${hexSeed(seed)} node_modules/.bin/node --test --test-name-pattern=${JSON.stringify(p.name)} <this file>`,
+        reproduce(p.name, seed),
       ];
       return { seed, iterations: i + 1, cpuMs: cpuMs(), failure: lines.join('\n') };
     }
@@ -369,7 +375,7 @@ export function runProperty<T>(p: Property<T>, seed: number, iterations = Math.c
       const lines = [
         `property "${p.name}" took ${cpu.toFixed(1)} ms of CPU for one input, more than ${maxInputMs} ms (${where})`,
         `  input: ${display(input)}`,
-        `  reproduce: FUZZ_SEED=${hexSeed(seed)} node_modules/.bin/node --test --test-name-pattern=${JSON.stringify(p.name)} <this file>`,
+        reproduce(p.name, seed),
       ];
       return { seed, iterations: i + 1, cpuMs: cpuMs(), failure: lines.join('\n') };
     }
