@@ -78,7 +78,7 @@ describe('running a property', () => {
   });
 
   it('passes a property that holds, counting its inputs', () => {
-    const outcome = runProperty({ ...noX, generate: (r) => r.string('ab', 5) }, 5);
+    const outcome = runProperty({ ...noX, generate: (r) => r.string('ab', 5) }, 5, 500);
     assert.equal(outcome.failure, undefined);
     assert.equal(outcome.iterations, 500);
   });

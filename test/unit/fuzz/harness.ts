@@ -418,13 +418,14 @@ function randomSeed(): number {
 
 /** Registers a property as two tests: one from the fixed seed, one from a random seed (printed when it fails). */
 export function property<T>(p: Property<T>): void {
+  const iterations = Math.ceil(p.iterations * scale());
   describe(p.name, () => {
     const run = (seed: number, t: { diagnostic(message: string): void }) => {
-      const outcome = runProperty(p, seed);
+      const outcome = runProperty(p, seed, iterations);
       t.diagnostic(`${outcome.iterations} inputs from seed ${hexSeed(seed)} in ${outcome.cpuMs.toFixed(0)} ms of CPU`);
       if (outcome.failure !== undefined) assert.fail(outcome.failure);
     };
-    it(`holds for ${p.iterations} inputs from the fixed seed`, (t) => run(FIXED_SEED, t));
-    it(`holds for ${p.iterations} inputs from a random seed`, (t) => run(randomSeed(), t));
+    it(`holds for ${iterations} inputs from the fixed seed`, (t) => run(FIXED_SEED, t));
+    it(`holds for ${iterations} inputs from a random seed`, (t) => run(randomSeed(), t));
   });
 }
