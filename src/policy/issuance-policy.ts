@@ -169,7 +169,8 @@ export function globMatches(pattern: string, text: string, stop: string): boolea
   for (let i = 1; i < parts.length; i++) {
     const part = parts[i]!;
     const at = i === parts.length - 1 ? end : text.indexOf(part, pos);
-    if (at < 0 || at > end) return false;
+    // Each part lies after the one before it and ends before the last part begins: they may not share characters.
+    if (at < pos || (i < parts.length - 1 && at + part.length > end)) return false;
     // The run the "*" before this part covered must not cross a stop character.
     if (text.slice(pos, at).includes(stop)) return false;
     pos = at + part.length;

@@ -151,7 +151,8 @@ function privateKeyProblems(spec: CertificateSpecInput): string[] {
   const problems: string[] = [];
   const key = spec.privateKey ?? {};
   const algorithm = key.algorithm ?? DEFAULT_KEY_ALGORITHM;
-  const sizes = KEY_SIZES[algorithm];
+  // Own keys only: "constructor" or "toString" would otherwise find the object's inherited functions.
+  const sizes = Object.hasOwn(KEY_SIZES, algorithm) ? KEY_SIZES[algorithm] : undefined;
   const which = key.algorithm === undefined ? `${algorithm} (the default algorithm)` : algorithm;
   if (!sizes) {
     problems.push(`privateKey.algorithm "${algorithm}" is not supported: use RSA, ECDSA or Ed25519`);

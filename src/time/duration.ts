@@ -74,9 +74,11 @@ export function parseDuration(text: string): number {
 /** Go's time.Duration.String() for a number of milliseconds: 7776000000 → "2160h0m0s", 1500 → "1.5s", 0 → "0s". */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) throw new RangeError(`cannot format ${ms} as a duration`);
-  let ns = BigInt(Math.round(ms * 1e6));
-  const sign = ns < 0n ? '-' : '';
-  if (ns < 0n) ns = -ns;
+  const sign = ms < 0 ? '-' : '';
+  // Whole milliseconds in BigInt, only the fraction through floating point: ms * 1e6 passes 2^53 above ~2500h and
+  // would turn 1186275779053 ms into "...59.052999936s".
+  const whole = Math.trunc(Math.abs(ms));
+  const ns = BigInt(whole) * NS_PER_MS + BigInt(Math.round((Math.abs(ms) - whole) * 1e6));
   if (ns === 0n) return '0s';
   if (ns < 1_000n) return `${sign}${ns}ns`;
   if (ns < 1_000_000n) return `${sign}${decimal(ns, 1_000n)}µs`;

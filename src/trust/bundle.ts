@@ -77,6 +77,10 @@ export function buildBundle(materials: readonly SourceMaterial[], opts: BundleOp
     const why = all.length === 0 ? 'the sources hold no certificates' : `the filters left out all ${all.length} certificate(s)`;
     throw new CertsmithError('BundleEmpty', `the bundle would be empty: ${why}`);
   }
+  // Checked again on what is kept: excludeNonCA may leave only the expired ones.
+  if (kept.every(isExpired)) {
+    throw new CertsmithError('BundleExpired', `all ${kept.length} certificate(s) left after the filters have expired`);
+  }
   kept.sort((a, b) => (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
   const pem = kept.map((c) => encodePem('CERTIFICATE', c.der)).join('');
   const bytes = Buffer.byteLength(pem);

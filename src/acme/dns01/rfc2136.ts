@@ -118,7 +118,8 @@ const ALGORITHMS: Record<string, TsigAlgorithm> = { hmacsha256: 'hmac-sha256', h
 
 export function parseTsigAlgorithm(text: string): TsigAlgorithm {
   const normalized = (text ?? '').trim().toLowerCase().replace(/\.$/, '').replaceAll('-', '');
-  const algorithm = ALGORITHMS[normalized];
+  // Own keys only: "constructor" would otherwise find the object's inherited function.
+  const algorithm = Object.hasOwn(ALGORITHMS, normalized) ? ALGORITHMS[normalized] : undefined;
   if (algorithm === undefined) {
     throw new CertsmithError('InvalidSpec', `tsigAlgorithm "${text}" is not supported: use HMACSHA256 or HMACSHA512 (hmac-sha256 / hmac-sha512)`);
   }

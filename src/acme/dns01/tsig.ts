@@ -111,6 +111,14 @@ export function verifyResponse(response: Uint8Array, opts: VerifyOptions): Decod
   if (last === undefined || last.data.kind !== 'TSIG') {
     throw rejected(`answered ${rcodeName(msg.header.rcode)} without a TSIG signature, so the answer cannot be trusted; check that it knows ${keyDesc}`);
   }
+  // RFC 8945 §4.2 fixes CLASS ANY and TTL 0, and the MAC covers those constants, not the bytes sent: a record with
+  // others would verify as if it had them, so it is refused.
+  if (last.class !== RRClass.ANY || last.ttl !== 0) {
+    throw new CertsmithError(
+      'Dns01BadResponse',
+      `${server} sent a TSIG record with CLASS ${last.class} and TTL ${last.ttl}; RFC 8945 requires CLASS ANY and TTL 0`,
+    );
+  }
   const t = last.data;
   if (!sameName(last.name, key.name)) throw rejected(`signed its answer with key "${last.name}", not with "${key.name}"`);
 
@@ -163,5 +171,7 @@ function describeTsigError(t: TsigData, keyDesc: string, clock: Clock): string {
 }
 
 function iso(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+  const date = new Date(seconds * 1000);
+  // A 48-bit time can lie past the last instant a Date holds (year 275760), where toISOString throws.
+  return Number.isNaN(date.getTime()) ? `${seconds} s after 1970` : date.toISOString().replace('.000Z', 'Z');
 }

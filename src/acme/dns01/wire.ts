@@ -113,9 +113,17 @@ export interface DecodedMessage extends Message {
 // ---------------------------------------------------------------------------------------------------------------
 // Names
 
+/** Whether a name ends with an unescaped dot: a. and a\\. (a label ending in a backslash) do, a\. (one ending in a dot) does not. */
+function endsWithDot(name: string): boolean {
+  if (!name.endsWith('.')) return false;
+  let backslashes = 0;
+  for (let i = name.length - 2; i >= 0 && name[i] === '\\'; i--) backslashes++;
+  return backslashes % 2 === 0;
+}
+
 /** The form names are compared in: lower case, no trailing dot; the root is "". */
 export function canonicalName(name: string): string {
-  const trimmed = name.endsWith('.') && !name.endsWith('\\.') ? name.slice(0, -1) : name;
+  const trimmed = endsWithDot(name) ? name.slice(0, -1) : name;
   return trimmed.toLowerCase();
 }
 
@@ -140,10 +148,13 @@ export function parentName(name: string): string | undefined {
 
 const MAX_LABEL = 63;
 const MAX_NAME = 255;
+// A name of 255 bytes has at most 127 labels, and a compressor needs at most one pointer per label. Unbounded, the
+// owner names of a 64 KiB answer all pointing at the end of one 8000-pointer chain took 160 ms to decode.
+const MAX_POINTERS = 127;
 
 /** Labels as bytes; understands presentation escapes (\. and \DDD) so a decoded name encodes back unchanged. */
 export function nameLabels(name: string): Uint8Array[] {
-  const text = name.endsWith('.') && !name.endsWith('\\.') ? name.slice(0, -1) : name;
+  const text = endsWithDot(name) ? name.slice(0, -1) : name;
   if (text === '') return [];
   const labels: Uint8Array[] = [];
   let current: number[] = [];
@@ -433,12 +444,16 @@ class Reader {
     this.offset += n;
     return b;
   }
-  /** A possibly compressed name; pointers may only point backwards, so a loop cannot hang us. */
+  /**
+   * A possibly compressed name. Pointers may only point backwards, so a loop cannot hang us; and a name follows at
+   * most MAX_POINTERS of them, so names that all point into one long chain of pointers cannot make decoding quadratic.
+   */
   name(what: string): string {
     const labels: string[] = [];
     let wireLength = 1;
     let pos = this.offset;
     let resumeAt: number | undefined;
+    let pointers = 0;
     for (;;) {
       if (pos >= this.buf.length) throw malformed(`${what} runs past the end of the message`);
       const len = this.buf[pos]!;
@@ -451,6 +466,7 @@ class Reader {
         if (pos + 1 >= this.buf.length) throw malformed(`${what} has a truncated compression pointer`);
         const target = ((len & 0x3f) << 8) | this.buf[pos + 1]!;
         if (target >= pos) throw malformed(`${what} has a compression pointer that does not point backwards (${pos} → ${target})`);
+        if (++pointers > MAX_POINTERS) throw malformed(`${what} follows more than ${MAX_POINTERS} compression pointers`);
         resumeAt ??= pos + 2;
         pos = target;
         continue;

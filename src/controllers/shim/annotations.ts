@@ -2,7 +2,7 @@
 //
 // Values are checked with the same parsers and schema as a Certificate's spec, so a bad value reads the same here as
 // it would in a Certificate's condition; each message names the annotation and the value.
-import { CertificateSpec } from '../../api/certificate.ts';
+import { CertificateSpec, IssuerRef } from '../../api/certificate.ts';
 import type { IssuerKind } from '../../api/issuer.ts';
 import { parseDuration } from '../../time/duration.ts';
 import { validateCertificateSpec } from '../../policy/validate-certificate.ts';
@@ -75,6 +75,9 @@ const ROTATION_POLICIES = keySchema.rotationPolicy.unwrap();
 const PERCENTAGE = CertificateSpec.shape.renewBeforePercentage.unwrap();
 const USAGE = CertificateSpec.shape.usages.unwrap().element;
 const WHOLE_NUMBER = /^\d+$/;
+const MAX_ISSUER_NAME = IssuerRef.shape.name.maxLength ?? 253;
+// How much of an over-long value a problem quotes: enough to recognise it.
+const QUOTED_START = 16;
 
 export function certificateSpecFromAnnotations(annotations: Readonly<Record<string, string>> | undefined, opts: AnnotationOptions): AnnotationResult {
   const ann = annotations ?? {};
@@ -175,8 +178,18 @@ function issuerFrom(
     if (i === undefined && ci === undefined) return undefined;
     if (i !== undefined && ci !== undefined) return { problems: [`${issuerKey} and ${clusterIssuerKey} are both set: keep only one`] };
     const [key, value, kind] = i !== undefined ? [issuerKey, i, 'Issuer' as const] : [clusterIssuerKey, ci!, 'ClusterIssuer' as const];
-    if (value.trim() === '') return { problems: [`${key}: "${value}" is empty: name the ${kind}`] };
-    return { ref: { name: value.trim(), kind }, problems: [] };
+    const name = value.trim();
+    if (name === '') return { problems: [`${key}: "${value}" is empty: name the ${kind}`] };
+    // The Certificate would name it in issuerRef, which the API server refuses past this length.
+    if (name.length > MAX_ISSUER_NAME) {
+      const start = [...name.slice(0, 2 * QUOTED_START)].slice(0, QUOTED_START).join('');
+      return {
+        problems: [
+          `${key}: "${start}…" (${name.length} characters) is too long for ${kind === 'Issuer' ? 'an' : 'a'} ${kind} name: the limit is ${MAX_ISSUER_NAME}`,
+        ],
+      };
+    }
+    return { ref: { name, kind }, problems: [] };
   };
   const own = pick(ISSUER_ANNOTATION, CLUSTER_ISSUER_ANNOTATION);
   if (own) return own;

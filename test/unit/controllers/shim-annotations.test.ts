@@ -120,6 +120,12 @@ describe('certificateSpecFromAnnotations: bad values name the annotation and the
       problems: [/^certsmith\.dev\/issuer and certsmith\.dev\/cluster-issuer are both set/],
     },
     { name: 'an empty issuer name', annotations: { 'certsmith.dev/issuer': ' ' }, problems: [/^certsmith\.dev\/issuer: " " is empty: name the Issuer/] },
+    // Found by test/unit/fuzz/annotations.test.ts: the Certificate made from it was one the API server refuses.
+    {
+      name: 'an issuer name longer than an object name may be, quoting only its start',
+      annotations: { 'certsmith.dev/cluster-issuer': 'a'.repeat(254) },
+      problems: [/^certsmith\.dev\/cluster-issuer: "a{16}…" \(254 characters\) is too long for a ClusterIssuer name: the limit is 253$/],
+    },
     {
       name: 'a duration that is not Go syntax',
       annotations: { ...issuer, 'certsmith.dev/duration': '90d' },

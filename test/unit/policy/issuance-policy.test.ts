@@ -244,6 +244,11 @@ describe('globMatches', () => {
     ['exact', 'exact', '/', true],
     ['a*', 'a', '/', true],
     ['*b*', 'xbxbx', '/', true],
+    // Found by test/unit/fuzz/names.test.ts: the last part was matched over the end of the part before it.
+    ['https://*.example.com/*/index.html', 'https://x.example.com/index.html', '/', false],
+    ['https://*.example.com/*/index.html', 'https://x.example.com/v1/index.html', '/', true],
+    ['*/*/', 'b/', '/', false],
+    ['*@*@x', 'a@x', '@', false],
   ];
   for (const [pattern, text, stop, want] of cases) it(`${pattern} ~ ${text} → ${want}`, () => assert.equal(globMatches(pattern, text, stop), want));
 

@@ -111,6 +111,18 @@ describe('validateCertificateSpec', () => {
       spec: spec({ privateKey: { algorithm: 'DSA' } }),
       messages: ['privateKey.algorithm "DSA" is not supported: use RSA, ECDSA or Ed25519'],
     },
+    // Found by test/unit/fuzz/names.test.ts: the size table was a plain object, so "constructor" found a function
+    // there and a size then threw "sizes.includes is not a function"; without a size the algorithm passed.
+    {
+      name: 'a key algorithm named like an inherited property, with a size',
+      spec: spec({ privateKey: { algorithm: 'constructor', size: 256 } }),
+      messages: ['privateKey.algorithm "constructor" is not supported: use RSA, ECDSA or Ed25519'],
+    },
+    {
+      name: 'a key algorithm named like an inherited property, without a size',
+      spec: spec({ privateKey: { algorithm: 'toString' } }),
+      messages: ['privateKey.algorithm "toString" is not supported: use RSA, ECDSA or Ed25519'],
+    },
     {
       name: 'an unknown key encoding and rotation policy',
       spec: spec({ privateKey: { encoding: 'DER', rotationPolicy: 'Sometimes' } }),

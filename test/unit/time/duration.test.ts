@@ -130,6 +130,9 @@ describe('formatDuration', () => {
     { name: 'under a microsecond, in nanoseconds', ms: 0.000_5, text: '500ns' },
     { name: 'a negative duration, with its sign', ms: -90_000, text: '-1m30s' },
     { name: 'hours, minutes and fractional seconds', ms: 2 * H + 45 * 60_000 + 30_500, text: '2h45m30.5s' },
+    // Found by test/unit/fuzz/duration.test.ts: ms * 1e6 in floating point gave "329521h2m59.052999936s".
+    { name: 'a duration past 2^53 nanoseconds, without floating-point error', ms: 1_186_275_779_053, text: '329521h2m59.053s' },
+    { name: 'the longest duration Go holds, to the millisecond', ms: 9_223_372_036_854, text: '2562047h47m16.854s' },
   ];
   for (const c of cases) {
     it(`writes ${c.name} as "${c.text}"`, () => assert.equal(formatDuration(c.ms), c.text));

@@ -134,6 +134,14 @@ describe('buildBundle', () => {
       message: /"X509 CRL"/,
     },
     { name: 'a bundle of expired certificates only is refused', materials: () => [src('inline', old)], code: 'BundleExpired', message: /all 1 certificate/ },
+    // Found by test/unit/fuzz/bundle.test.ts: the check looked at the sources, so a filter could leave expired ones only.
+    {
+      name: 'a bundle that the filters leave with expired certificates only is refused',
+      materials: () => [src('inline', old + leaf)],
+      options: { excludeNonCA: true },
+      code: 'BundleExpired',
+      message: /all 1 certificate\(s\) left after the filters have expired/,
+    },
     { name: 'no sources give an empty bundle', materials: () => [], code: 'BundleEmpty', message: /hold no certificates/ },
     {
       name: 'filters that leave nothing give an empty bundle',

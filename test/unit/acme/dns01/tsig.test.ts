@@ -219,6 +219,28 @@ describe('verifying a response', () => {
     });
   }
 
+  // RFC 8945 §4.2 fixes the TSIG record's CLASS (ANY) and TTL (0); the MAC covers those constants, not the bytes
+  // sent, so a record carrying others must be refused rather than verified as if it had them.
+  const classAndTtl: { name: string; class: number; ttl: number }[] = [
+    { name: 'CLASS IN', class: RRClass.IN, ttl: 0 },
+    { name: 'CLASS NONE', class: RRClass.NONE, ttl: 0 },
+    { name: 'a TTL of 1 s', class: RRClass.ANY, ttl: 1 },
+    { name: 'a TTL of 2^32 - 1 s', class: RRClass.ANY, ttl: 0xffff_ffff },
+  ];
+  for (const c of classAndTtl) {
+    it(`refuses a correctly signed answer whose TSIG record has ${c.name}, as RFC 8945 fixes CLASS ANY and TTL 0`, () => {
+      const req = request();
+      const msg = decodeMessage(signedAnswer(req.mac));
+      const tsig = msg.additional.at(-1)!;
+      tsig.class = c.class;
+      tsig.ttl = c.ttl;
+      assert.throws(
+        () => verifyResponse(encodeMessage(msg), { key: sha256Key, requestMac: req.mac, clock }),
+        (err) => isCertsmithError(err, 'Dns01BadResponse') && /CLASS ANY and TTL 0/.test(err.message),
+      );
+    });
+  }
+
   it('refuses a TSIG record that is not the last record, as malformed', () => {
     const req = request();
     const msg = decodeMessage(signedAnswer(req.mac));
@@ -245,6 +267,13 @@ describe('TSIG errors the server reports', () => {
       error: TsigError.BADTIME,
       otherData: serverClock,
       message: /\(BADTIME\): the clocks differ by more than 300 s; its clock reads 2026-03-01T13:00:00Z, ours 2026-03-01T12:00:00Z; check NTP/,
+    },
+    // Found by test/unit/fuzz/tsig.test.ts: a 48-bit time past year 275760 made toISOString throw a RangeError.
+    {
+      name: "BADTIME with a server clock no date can hold, giving the clock's seconds",
+      error: TsigError.BADTIME,
+      otherData: Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
+      message: /\(BADTIME\): .*its clock reads 281474976710655 s after 1970, ours 2026-03-01T12:00:00Z/,
     },
     { name: 'BADTRUNC names the MAC length', error: TsigError.BADTRUNC, message: /MAC length .*\(BADTRUNC\)/ },
     { name: 'an unknown TSIG error is reported by number', error: 99, message: /\(TSIG error 99\)/ },

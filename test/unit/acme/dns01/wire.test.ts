@@ -38,6 +38,9 @@ describe('DNS names', () => {
     { name: 'lower-cases and drops the trailing dot', input: '_ACME-Challenge.Example.COM.', expected: '_acme-challenge.example.com' },
     { name: 'leaves a relative-looking name as it is', input: 'www.example.com', expected: 'www.example.com' },
     { name: 'turns the root into the empty string', input: '.', expected: '' },
+    { name: 'keeps an escaped dot at the end', input: 'a\\.', expected: 'a\\.' },
+    // Found by test/unit/fuzz/dns-wire.test.ts: the dot after an escaped backslash was taken for an escaped dot.
+    { name: 'drops the trailing dot after an escaped backslash', input: 'A\\\\.', expected: 'a\\\\' },
   ];
   for (const c of canonical) it(`canonicalName ${c.name}`, () => assert.equal(canonicalName(c.input), c.expected));
 
@@ -77,6 +80,11 @@ describe('DNS names', () => {
       );
     });
   }
+
+  it('reads a dot after an escaped backslash as the end of the name, not as part of a label', () => {
+    assert.equal(hex(encodeName('a\\\\.')), '02615c00');
+    assert.equal(sameName('a\\\\.', 'a\\\\'), true);
+  });
 
   it('encodes the root as a single zero byte and other names label by label', () => {
     assert.equal(hex(encodeName('.')), '00');
@@ -276,6 +284,19 @@ describe('decoding messages', () => {
     },
     { name: 'bytes after the last record', bytes: header(0).concat([0]), message: /1 bytes follow the last record/ },
   ];
+  // Found while fuzzing (test/unit/fuzz/dns-wire.test.ts): every owner name of a 64 KiB answer pointing at the end of
+  // an 8000-pointer chain took 160 ms to decode. No name has more than 127 labels, so it never needs more pointers.
+  /** An answer whose second record's owner name reaches the root through `hops` compression pointers. */
+  const pointerChain = (hops: number) => {
+    const chainAt = 12 + 11;
+    const chain = [0, 0, ...Array.from({ length: hops - 1 }, (_, i) => pointer(chainAt + 2 * i)).flat()];
+    return header(2).concat(rr([0], 99, chain), rr(pointer(chainAt + chain.length - 2), 99, []));
+  };
+  it('follows a name through 127 compression pointers, as many as a name can have labels', () => {
+    assert.equal(decodeMessage(Uint8Array.from(pointerChain(127))).answers[1]!.name, '');
+  });
+  malformed.push({ name: 'a name that follows 128 compression pointers', bytes: pointerChain(128), message: /more than 127 compression pointers/ });
+
   for (const c of malformed) {
     it(`refuses ${c.name} with Dns01BadResponse`, () => {
       assert.throws(
