@@ -40,16 +40,19 @@ export const SELF_CHECK_READ_LIMITS: ReadLimits = { maxBodyBytes: 4096, overflow
 export interface OriginLimits {
   /** Requests in flight to one origin (scheme, host, port) at most. */
   maxInFlight: number;
-  /** Requests waiting for a slot at most; one more is refused at once. A waiting request's deadline runs. */
+  /** Requests waiting for a slot at most; one more is refused at once. */
   maxQueued: number;
+  /** How long a request waits for a slot at most (its own deadline runs meanwhile too). */
+  maxWaitMs: number;
 }
 
 /**
  * 4 in flight per origin: a CA answers in well under a second, so a queue of a few moves fast, while a server that
- * holds every request to its deadline ties up 4 of them, not every worker that has business with it. 32 waiting
- * covers the most workers a burst brings (--workers is at most 64, and each waits at most its own deadline).
+ * holds every request to its deadline ties up 4 of the operator's workers, not every one that has business with it:
+ * a request waits 5 s at most for a slot (a queue behind a healthy CA moves in less), then gives its worker back.
+ * 32 waiting covers the most workers a burst brings (--workers is at most 64).
  */
-export const ORIGIN_LIMITS: OriginLimits = { maxInFlight: 4, maxQueued: 32 };
+export const ORIGIN_LIMITS: OriginLimits = { maxInFlight: 4, maxQueued: 32, maxWaitMs: 5_000 };
 
 /** Characters of remote text (an error body, a problem's detail) a message quotes at most. */
 export const EXCERPT_CHARS = 160;
@@ -75,7 +78,8 @@ export interface OriginGate {
 }
 
 /** Slots per origin, shared by the clients given the same gate (one per kind of client in the process). */
-export function createOriginGate(limits: OriginLimits = ORIGIN_LIMITS): OriginGate {
+export function createOriginGate(overrides: Partial<OriginLimits> = {}): OriginGate {
+  const limits = { ...ORIGIN_LIMITS, ...overrides };
   const origins = new Map<string, { active: number; waiting: { admit: () => void }[] }>();
 
   function release(origin: string) {
@@ -111,15 +115,26 @@ export function createOriginGate(limits: OriginLimits = ORIGIN_LIMITS): OriginGa
       return new Promise((resolve, reject) => {
         const waiter = {
           admit: () => {
+            clearTimeout(timer);
             signal.removeEventListener('abort', onAbort);
             resolve(once(origin));
           },
         };
-        const onAbort = () => {
+        const leaveQueue = (err: Error) => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
           const i = entry.waiting.indexOf(waiter);
           if (i >= 0) entry.waiting.splice(i, 1);
-          reject(deadlineError(signal));
+          reject(err);
         };
+        const onAbort = () => leaveQueue(deadlineError(signal));
+        const timer = setTimeout(
+          () =>
+            leaveQueue(
+              new OutboundLimitError('busy', `none of the ${limits.maxInFlight} requests in flight to it finished within ${formatMs(limits.maxWaitMs)}`),
+            ),
+          limits.maxWaitMs,
+        );
         entry.waiting.push(waiter);
         signal.addEventListener('abort', onAbort, { once: true });
       });

@@ -52,12 +52,14 @@ describe('the origin gate', () => {
 
   it('refuses at once, as busy, one more than maxInFlight plus maxQueued', async () => {
     const gate = createOriginGate({ maxInFlight: 1, maxQueued: 1 });
-    await gate.enter('https://a', signal());
-    void gate.enter('https://a', signal());
+    const leave = await gate.enter('https://a', signal());
+    const waiting = gate.enter('https://a', signal()).catch((err: unknown) => err);
     await assert.rejects(
       gate.enter('https://a', signal()),
       (err) => err instanceof OutboundLimitError && err.limit === 'busy' && err.message === '1 requests to it are in flight and 1 more wait already',
     );
+    leave();
+    assert.equal(typeof (await waiting), 'function', 'the one waiting got the slot');
   });
 
   it('hands a released slot to the first in line', async () => {
@@ -81,6 +83,21 @@ describe('the origin gate', () => {
     const waiting = gate.enter('https://a', deadline.signal);
     deadline.abort(new OutboundLimitError('deadline', 'no complete answer within 1 s'));
     await assert.rejects(waiting, (err) => err instanceof OutboundLimitError && err.limit === 'deadline');
+    const next = gate.enter('https://a', signal());
+    leave();
+    (await next)();
+    assert.equal(gate.inFlight('https://a'), 0);
+  });
+
+  it('gives a request back as busy when no slot frees within maxWaitMs, freeing its place', async () => {
+    const gate = createOriginGate({ maxInFlight: 1, maxQueued: 1, maxWaitMs: 50 });
+    const leave = await gate.enter('https://a', signal());
+    const started = performance.now();
+    await assert.rejects(
+      gate.enter('https://a', signal()),
+      (err) => err instanceof OutboundLimitError && err.limit === 'busy' && err.message === 'none of the 1 requests in flight to it finished within 50 ms',
+    );
+    assert.ok(performance.now() - started >= 45);
     const next = gate.enter('https://a', signal());
     leave();
     (await next)();
