@@ -303,7 +303,15 @@ function challengeOf(c: unknown): AcmeChallenge {
 
 function authorizationOf(a: Authorization, url: string): AcmeAuthorization {
   const authz = a as unknown as Omit<AcmeAuthorization, 'url'>;
-  return { ...authz, ...(Array.isArray(authz.challenges) ? { challenges: authz.challenges.map(challengeOf) } : {}), url };
+  // The identifier is named in messages ("the CA asked to authorize …"); a real one (a DNS name, an IP address) is
+  // at most 253 printable characters and comes through unchanged.
+  const value = authz.identifier?.value;
+  return {
+    ...authz,
+    ...(typeof value === 'string' ? { identifier: { ...authz.identifier, value: excerpt(value, 253) } } : {}),
+    ...(Array.isArray(authz.challenges) ? { challenges: authz.challenges.map(challengeOf) } : {}),
+    url,
+  };
 }
 
 function withRetry<T extends object>(obj: T, retryAfterMs: number | undefined): T & { retryAfterMs?: number } {

@@ -168,6 +168,7 @@ describe('a hostile ACME server named by a tenant', () => {
       const obj = await waitForReady(client, Resources.issuers, TENANT, name, (c) => c.status === 'False', timeoutMs);
       const cond = obj.status!.conditions!.find((c) => c.type === 'Ready')!;
       t.diagnostic(`Issuer ${TENANT}/${name}: ${cond.reason}: ${cond.message}`);
+      assert.equal(cond.reason, 'ACMEServerUnreachable');
       assert.match(cond.message ?? '', message);
       assert.ok((cond.message ?? '').length < 400, `a short message (${cond.message?.length} characters)`);
       assert.doesNotMatch(cond.message ?? '', /[\p{C}\n\r\u2028\u2029]/u, 'one printable line');

@@ -246,6 +246,22 @@ describe('the ACME client', () => {
       assert.ok((got.error?.detail ?? '').length <= 161);
     });
 
+    it("gives an authorization's identifier and its challenges' problems back as short printable excerpts", async () => {
+      const c = clientOf(caA);
+      await c.registerAccount({});
+      const authz = {
+        status: 'invalid',
+        identifier: { type: 'dns', value: `${'a'.repeat(100_000)}\n.example` },
+        challenges: [{ type: 'http-01', url: `${caA.base}/chall/1`, status: 'invalid', token: 't', error: { detail: `refused\r\n${'r'.repeat(100_000)}` } }],
+      };
+      caA.orderAnswers.set('authz-hostile', { status: 200, body: authz });
+      const got = await c.getAuthorization(`${caA.base}/order/authz-hostile`);
+      assert.match(got.identifier.value, /^a{253}…$/);
+      assert.match(got.challenges[0]?.error?.detail ?? '', /^refused r+…$/);
+      caA.orderAnswers.set('authz-plain', { status: 200, body: { ...authz, identifier: { type: 'dns', value: 'www.example.test' }, challenges: [] } });
+      assert.equal((await c.getAuthorization(`${caA.base}/order/authz-plain`)).identifier.value, 'www.example.test', 'a real name comes through unchanged');
+    });
+
     it('refuses a signed call before the account is registered, instead of letting acme-client register one', async () => {
       const c = clientOf(caB);
       const before = caB.requests.length;
