@@ -33,6 +33,7 @@ export type ErrorCode =
   // ACME (src/acme/)
   | 'AcmeUnreachable'
   | 'AcmeBadResponse'
+  | 'AcmeResponseTooLarge' // an answer past the body cap of src/acme/http-limits.ts, refused unread
   | 'AcmeRateLimited'
   | 'AcmeUnavailable'
   | 'AcmeAccountProblem'

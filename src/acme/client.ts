@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import acme from 'acme-client';
 import type { Authorization, Order } from 'acme-client';
 import { routeThrough } from './axios-route.ts';
-import { AcmeError, isAcmeError, parseRetryAfter } from './errors.ts';
+import { AcmeError, isAcmeError, parseRetryAfter, problemExcerpt } from './errors.ts';
+import { excerpt } from './http-limits.ts';
 import { createTransport, type TransportOptions, type TransportResponse } from './transport.ts';
 
 export interface AcmeIdentifier {
@@ -129,7 +130,8 @@ export function createAcmeClient(opts: AcmeClientOptions): AcmeClient {
     } catch (err) {
       // acme-client reports an answer it cannot use (an unexpected status, no Location) with a plain Error.
       if (err instanceof Error && err.constructor === Error) {
-        throw new AcmeError('AcmeBadResponse', `the ACME server's answer was not usable: ${err.message}`, { cause: err });
+        // Its message may quote the server (a status, a URL): an excerpt of it.
+        throw new AcmeError('AcmeBadResponse', `the ACME server's answer was not usable: ${excerpt(err.message)}`, { cause: err });
       }
       throw err;
     }
@@ -240,7 +242,7 @@ export function createAcmeClient(opts: AcmeClientOptions): AcmeClient {
     },
     async submitChallenge(url) {
       const { value } = await signed(() => client.completeChallenge({ url } as Challenge));
-      return value as unknown as AcmeChallenge;
+      return challengeOf(value);
     },
     async finalize(order, csrDer) {
       const csrPem = `-----BEGIN CERTIFICATE REQUEST-----\n${Buffer.from(csrDer).toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
@@ -283,12 +285,33 @@ function nextLink(link: string | string[] | undefined): string | undefined {
   return undefined;
 }
 
+// The problems a CA puts in an order, authorization or challenge reach conditions and events: excerpts only.
+function withProblemExcerpt<T extends { error?: unknown }>(obj: T): T {
+  if (obj.error === undefined) return obj;
+  const error = problemExcerpt(obj.error);
+  const { error: _, ...rest } = obj;
+  return (error ? { ...rest, error } : rest) as T;
+}
+
 function orderOf(o: Order, url: string): AcmeOrder {
-  return { ...(o as unknown as Omit<AcmeOrder, 'url'>), url };
+  return withProblemExcerpt({ ...(o as unknown as Omit<AcmeOrder, 'url'>), url });
+}
+
+function challengeOf(c: unknown): AcmeChallenge {
+  return withProblemExcerpt(c as AcmeChallenge);
 }
 
 function authorizationOf(a: Authorization, url: string): AcmeAuthorization {
-  return { ...(a as unknown as Omit<AcmeAuthorization, 'url'>), url };
+  const authz = a as unknown as Omit<AcmeAuthorization, 'url'>;
+  // The identifier is named in messages ("the CA asked to authorize …"); a real one (a DNS name, an IP address) is
+  // at most 253 printable characters and comes through unchanged.
+  const value = authz.identifier?.value;
+  return {
+    ...authz,
+    ...(typeof value === 'string' ? { identifier: { ...authz.identifier, value: excerpt(value, 253) } } : {}),
+    ...(Array.isArray(authz.challenges) ? { challenges: authz.challenges.map(challengeOf) } : {}),
+    url,
+  };
 }
 
 function withRetry<T extends object>(obj: T, retryAfterMs: number | undefined): T & { retryAfterMs?: number } {

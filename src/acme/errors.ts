@@ -1,5 +1,6 @@
 // ACME failures with a stable code (for conditions and backoff) and what the CA said (RFC 8555 problem documents).
 import { CertsmithError, type ErrorCode } from '../errors.ts';
+import { excerpt } from './http-limits.ts';
 
 const PREFIX = 'urn:ietf:params:acme:error:';
 
@@ -71,13 +72,23 @@ export function codeForProblem(problemType: string | undefined, httpStatus: numb
   return 'AcmeProblem';
 }
 
-/** Pure: an AcmeError from an error response of the CA. */
+/** Sub-problems a message lists at most; the rest are counted. */
+const SUBPROBLEMS_SHOWN = 3;
+
+/**
+ * Pure: an AcmeError from an error response of the CA. The server chose every string in it, so each reaches the
+ * message (and so the status and events) as an excerpt: a problem document cannot make it long or multi-line.
+ */
 export function problemError(method: string, url: string, httpStatus: number, body: unknown, retryAfterMs: number | undefined): AcmeError {
-  const doc = (typeof body === 'object' && body !== null ? body : {}) as AcmeProblemDocument;
-  const problemType = doc.type?.startsWith(PREFIX) ? doc.type.slice(PREFIX.length) : doc.type;
-  const sub = (doc.subproblems ?? []).map((p) => `${p.identifier ? `${p.identifier.value}: ` : ''}${p.detail ?? p.type ?? ''}`).filter(Boolean);
-  const detail = doc.detail ?? (typeof body === 'string' ? body.slice(0, 200) : `HTTP ${httpStatus}`);
-  const where = `${method.toUpperCase()} ${url}`;
+  const doc = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const type = typeof doc.type === 'string' ? doc.type : undefined;
+  const problemType = type === undefined ? undefined : excerpt(type.startsWith(PREFIX) ? type.slice(PREFIX.length) : type, 64);
+  const subproblems = Array.isArray(doc.subproblems) ? doc.subproblems : [];
+  const described = subproblems.map(describeSubproblem).filter(Boolean);
+  const sub = described.slice(0, SUBPROBLEMS_SHOWN).map((d) => excerpt(d, 100));
+  if (described.length > SUBPROBLEMS_SHOWN) sub.push(`and ${described.length - SUBPROBLEMS_SHOWN} more`);
+  const detail = excerpt(typeof doc.detail === 'string' ? doc.detail : typeof body === 'string' ? body : '') || `HTTP ${httpStatus}`;
+  const where = `${method.toUpperCase()} ${excerpt(url, 120)}`;
   const retry = retryAfterMs !== undefined ? `; the CA asks to retry after ${Math.ceil(retryAfterMs / 1000)} s` : '';
   const message = `the ACME server refused ${where}: ${problemType ?? `HTTP ${httpStatus}`}: ${detail}${sub.length ? ` (${sub.join('; ')})` : ''}${retry}`;
   return new AcmeError(codeForProblem(problemType, httpStatus), message, {
@@ -85,6 +96,27 @@ export function problemError(method: string, url: string, httpStatus: number, bo
     httpStatus,
     ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
   });
+}
+
+function describeSubproblem(p: unknown): string {
+  if (typeof p !== 'object' || p === null) return '';
+  const { identifier, detail, type } = p as { identifier?: { value?: unknown }; detail?: unknown; type?: unknown };
+  const who = typeof identifier?.value === 'string' ? `${identifier.value}: ` : '';
+  const what = typeof detail === 'string' ? detail : typeof type === 'string' ? type : '';
+  return what || who ? `${who}${what}` : '';
+}
+
+/**
+ * Pure: a problem the CA put inside an order, an authorization or a challenge (its `error`), with its type and
+ * detail cut to excerpts, as problemError does; undefined when it is not an object.
+ */
+export function problemExcerpt(error: unknown): { type?: string; detail?: string } | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { type, detail } = error as { type?: unknown; detail?: unknown };
+  return {
+    ...(typeof type === 'string' ? { type: excerpt(type, 100) } : {}),
+    ...(typeof detail === 'string' ? { detail: excerpt(detail) } : {}),
+  };
 }
 
 /** Pure: Retry-After (delta seconds or an HTTP date) in milliseconds from `now`; undefined when absent or unreadable. */

@@ -1,15 +1,19 @@
 // Before asking the CA to validate an HTTP-01 challenge, fetch it the way the CA will: the name resolved, port
 // 80 (or the configured one), the challenge path. A CA validation that would fail counts against the account's
-// failed-validation limit; a self-check that fails costs nothing.
+// failed-validation limit; a self-check that fails costs nothing. The names point wherever the tenant's DNS says,
+// so the fetch runs under the limits of ./http-limits.ts.
 import { Resolver } from 'node:dns/promises';
-import http from 'node:http';
 import type { LookupFunction } from 'node:net';
+import { createOriginGate, excerpt, formatBytes, OutboundLimitError, type OriginGate, SELF_CHECK_READ_LIMITS, sendBounded } from './http-limits.ts';
 
 export interface SelfCheckOptions {
   port: number;
   /** host:port of resolvers to use instead of the system's. */
   nameservers?: readonly string[];
+  /** The whole fetch, from waiting for a slot to the last byte (default 5 s, SELF_CHECK_READ_LIMITS). */
   timeoutMs?: number;
+  /** Slots per host and port, shared by every self-check of the process (default: one of this check's own). */
+  gate?: OriginGate;
 }
 
 export interface SelfCheckResult {
@@ -26,23 +30,20 @@ export async function http01SelfCheck(
 ): Promise<SelfCheckResult> {
   const host = identifier.type === 'ip' && identifier.value.includes(':') ? `[${identifier.value}]` : identifier.value;
   const url = `http://${host}:${opts.port}/.well-known/acme-challenge/${token}`;
+  // The CA chose the token: the URL is shown as an excerpt.
+  const shown = excerpt(url, 200);
   const lookup = opts.nameservers?.length ? resolverLookup(opts.nameservers) : undefined;
-  return new Promise((resolve) => {
-    const req = http.get(url, { timeout: opts.timeoutMs ?? 5_000, ...(lookup ? { lookup } : {}) }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        if (body.length < 4096) body += c;
-      });
-      res.on('end', () => {
-        if (res.statusCode !== 200) resolve({ ok: false, detail: `${url} answered HTTP ${res.statusCode}` });
-        else if (body.trim() !== keyAuthorization) resolve({ ok: false, detail: `${url} answered a different key authorization` });
-        else resolve({ ok: true });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, detail: `${url} could not be fetched (${err.code ?? err.message})` }));
-  });
+  const limits = { ...SELF_CHECK_READ_LIMITS, ...(opts.timeoutMs !== undefined ? { deadlineMs: opts.timeoutMs } : {}) };
+  try {
+    const res = await sendBounded({ url: new URL(url), method: 'GET', ...(lookup ? { options: { lookup } } : {}) }, limits, opts.gate ?? createOriginGate());
+    if (res.status !== 200) return { ok: false, detail: `${shown} answered HTTP ${res.status}` };
+    if (res.truncated) return { ok: false, detail: `${shown} answered more than ${formatBytes(limits.maxBodyBytes)}, not a key authorization` };
+    if (res.body.toString('utf8').trim() !== keyAuthorization) return { ok: false, detail: `${shown} answered a different key authorization` };
+    return { ok: true };
+  } catch (err) {
+    const why = err instanceof OutboundLimitError ? err.message : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    return { ok: false, detail: `${shown} could not be fetched (${excerpt(why)})` };
+  }
 }
 
 /** A net.LookupFunction that asks the given resolvers for A records (the CA validates over IPv4 here). */

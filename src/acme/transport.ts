@@ -1,10 +1,12 @@
-// HTTP transport for one ACME server: node:https with the issuer's own CA trust and a timeout. acme-client's
+// HTTP transport for one ACME server: node:https with the issuer's own CA trust, under the limits of
+// http-limits.ts (body size, a deadline for the whole request, requests per origin). acme-client's
 // requests reach it through axios-route.ts, in place of axios's own HTTP, which trusts one global CA set and,
 // through acme-client's interceptor, sleeps through Retry-After inside the call (up to an hour on a 429 — a
 // blocked worker); here every error response becomes an AcmeError at once and the caller decides when to come back.
 import http from 'node:http';
 import https from 'node:https';
 import { AcmeError, parseRetryAfter, problemError } from './errors.ts';
+import { ACME_READ_LIMITS, createOriginGate, excerpt, OutboundLimitError, type OriginGate, type ReadLimits, sendBounded } from './http-limits.ts';
 
 export interface TransportResponse {
   status: number;
@@ -17,7 +19,12 @@ export interface TransportResponse {
 export interface TransportOptions {
   /** PEM CAs to trust instead of Node's public roots. */
   caPem?: string;
+  /** The whole request, from waiting for a slot to the last byte (default ACME_READ_LIMITS: 30 s). */
   timeoutMs?: number;
+  /** Body bytes read at most; a longer answer is refused with AcmeResponseTooLarge (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Slots per origin, shared by every ACME client of the process (default: one gate of this transport's own). */
+  gate?: OriginGate;
   userAgent?: string;
   now?: () => Date;
   /** Called after every response (for metrics): method, URL, HTTP status. */
@@ -38,52 +45,46 @@ const NONCE_POOL_MAX = 32;
 const NONCE_MAX_AGE_MS = 60_000;
 
 export function createTransport(opts: TransportOptions = {}): Transport {
-  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const limits: ReadLimits = {
+    ...ACME_READ_LIMITS,
+    ...(opts.timeoutMs !== undefined ? { deadlineMs: opts.timeoutMs } : {}),
+    ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+  };
+  const gate = opts.gate ?? createOriginGate();
   const now = opts.now ?? (() => new Date());
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 16, ...(opts.caPem ? { ca: opts.caPem } : {}) });
+  // Own agents, so close() ends this issuer's connections, http:// ones too.
+  const httpsAgent = new https.Agent({ keepAlive: true, ...(opts.caPem ? { ca: opts.caPem } : {}) });
+  const httpAgent = new http.Agent({ keepAlive: true });
 
-  function send(url: string, method: string, body: Buffer | undefined, headers: Record<string, string>): Promise<TransportResponse> {
-    return new Promise((resolve, reject) => {
-      const u = new URL(url);
-      const mod = u.protocol === 'http:' ? http : https;
-      const req = mod.request(
-        u,
-        {
-          method: method.toUpperCase(),
-          ...(u.protocol === 'https:' ? { agent } : {}),
-          timeout: timeoutMs,
-          headers: {
-            'user-agent': opts.userAgent ?? 'certsmith',
-            accept: 'application/json, application/pem-certificate-chain',
-            ...(body ? { 'content-type': 'application/jose+json', 'content-length': String(body.length) } : {}),
-            ...headers,
-          },
+  async function send(url: string, method: string, body: Buffer | undefined, headers: Record<string, string>): Promise<TransportResponse> {
+    const u = new URL(url);
+    const res = await sendBounded(
+      {
+        url: u,
+        method,
+        headers: {
+          'user-agent': opts.userAgent ?? 'certsmith',
+          accept: 'application/json, application/pem-certificate-chain',
+          ...(body ? { 'content-type': 'application/jose+json', 'content-length': String(body.length) } : {}),
+          ...headers,
         },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const type = String(res.headers['content-type'] ?? '');
-            let data: unknown = text;
-            if (/json/.test(type) && text) {
-              try {
-                data = JSON.parse(text);
-              } catch {
-                reject(new AcmeError('AcmeBadResponse', `${method.toUpperCase()} ${url} answered unreadable JSON (HTTP ${res.statusCode})`));
-                return;
-              }
-            }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, data });
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', reject);
-      if (body) req.write(body);
-      req.end();
-    });
+        ...(body ? { body } : {}),
+        options: { agent: u.protocol === 'http:' ? httpAgent : httpsAgent },
+      },
+      limits,
+      gate,
+    );
+    const text = res.body.toString('utf8');
+    const type = String(res.headers['content-type'] ?? '');
+    let data: unknown = text;
+    if (/json/.test(type) && text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        throw new AcmeError('AcmeBadResponse', `${method.toUpperCase()} ${shownUrl(url)} answered unreadable JSON (HTTP ${res.status})`);
+      }
+    }
+    return { status: res.status, headers: res.headers, data };
   }
 
   const nonces: { value: string; at: number }[] = [];
@@ -112,6 +113,7 @@ export function createTransport(opts: TransportOptions = {}): Transport {
         res = await send(url, method, body, o.headers ?? {});
       } catch (err) {
         if (err instanceof AcmeError) throw err;
+        if (err instanceof OutboundLimitError) throw limited(method, url, err);
         throw unreachable(url, err as NodeJS.ErrnoException);
       }
       opts.onResponse?.(method.toUpperCase(), url, res.status);
@@ -127,19 +129,35 @@ export function createTransport(opts: TransportOptions = {}): Transport {
       return res;
     },
     close() {
-      agent.destroy();
+      httpsAgent.destroy();
+      httpAgent.destroy();
     },
   };
 }
 
+/** The URL as a message shows it: the server chose it (from its directory, a Location), so it is cut short. */
+function shownUrl(url: string): string {
+  return excerpt(url, 120);
+}
+
+function hostOf(url: string): string {
+  try {
+    return excerpt(new URL(url).host, 120);
+  } catch {
+    return shownUrl(url);
+  }
+}
+
+/** A request a limit stopped: too large is the answer's fault; a deadline or a full queue, like no answer at all. */
+function limited(method: string, url: string, err: OutboundLimitError): AcmeError {
+  if (err.limit === 'too-large') {
+    return new AcmeError('AcmeResponseTooLarge', `${method.toUpperCase()} ${shownUrl(url)} ${err.message}, more than any ACME answer: refused`, { cause: err });
+  }
+  return new AcmeError('AcmeUnreachable', `cannot reach the ACME server ${hostOf(url)} (${err.message})`, { cause: err });
+}
+
 function unreachable(url: string, err: NodeJS.ErrnoException): AcmeError {
-  const host = (() => {
-    try {
-      return new URL(url).host;
-    } catch {
-      return url;
-    }
-  })();
+  const host = hostOf(url);
   const tls = /certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY|DEPTH_ZERO/i.test(`${err.code ?? ''} ${err.message}`);
   const hint = tls
     ? ': its TLS certificate is not trusted — set caBundle to the CA that signs it'

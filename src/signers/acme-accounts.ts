@@ -4,6 +4,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import type { AcmeIssuer, Issuer, IssuerKind } from '../api/issuer.ts';
 import type { AcmeClient } from '../acme/client.ts';
+import { createOriginGate } from '../acme/http-limits.ts';
 import type { TransportOptions } from '../acme/transport.ts';
 import { CertsmithError } from '../errors.ts';
 import type { SecretReader } from '../kube/secret-reader.ts';
@@ -33,6 +34,8 @@ export interface AcmeAccountSource {
 
 export function createAcmeAccountSource(opts: { secrets: SecretReader; clusterResourceNamespace: string; transport?: TransportOptions }): AcmeAccountSource {
   const clients = new Map<string, { fingerprint: string; client: AcmeClient }>();
+  // One gate for every issuer's client: many Issuers naming one server share its slots (http-limits.ts).
+  const gate = opts.transport?.gate ?? createOriginGate();
   const rechecks = new Set<string>();
   const idOf = (issuer: Issuer, kind: IssuerKind) => `${kind}/${issuer.metadata.namespace ?? ''}/${issuer.metadata.name}`;
   const secretNamespace = (issuer: Issuer, kind: IssuerKind) => (kind === 'ClusterIssuer' ? opts.clusterResourceNamespace : (issuer.metadata.namespace ?? ''));
@@ -104,6 +107,7 @@ export function createAcmeAccountSource(opts: { secrets: SecretReader; clusterRe
       const { createAcmeClient } = await import('../acme/client.ts');
       const client = createAcmeClient({
         ...opts.transport,
+        gate,
         directoryUrl: acme.server,
         accountKeyPem: key.pem,
         ...(accountUrl ? { accountUrl } : {}),

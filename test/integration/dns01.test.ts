@@ -345,6 +345,6 @@ describe('webhook provider', () => {
     const closed = createWebhookProvider({ url: `https://127.0.0.1:${await freePort()}/dns`, caBundle });
     await assert.rejects(closed.present({ fqdn: 'a.example.test', value: 'v' }), failsWith('Dns01Unreachable', /connection refused/));
     const slow = createWebhookProvider({ url: `${url}/hang`, caBundle, timeoutMs: 300 });
-    await assert.rejects(slow.present({ fqdn: 'a.example.test', value: 'v' }), failsWith('Dns01Unreachable', /no answer within 300 ms/));
+    await assert.rejects(slow.present({ fqdn: 'a.example.test', value: 'v' }), failsWith('Dns01Unreachable', /no complete answer within 300 ms/));
   });
 });

@@ -1,7 +1,7 @@
 // DNS-01 through a user's HTTP endpoint, for DNS hosts we have no provider for: we POST what to publish, they do it.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+// The endpoint is the tenant's choice, so each POST runs under the limits of ../http-limits.ts.
 import { CertsmithError } from '../../errors.ts';
+import { type BoundedResponse, createOriginGate, excerpt, type OriginGate, sendBounded, WEBHOOK_READ_LIMITS } from '../http-limits.ts';
 import { encodePem, parseCertificatesPem } from '../../pki/pem.ts';
 import type { Dns01Provider, TxtRecord } from './types.ts';
 import { canonicalName } from './wire.ts';
@@ -13,7 +13,7 @@ export interface WebhookConfig {
   bearerToken?: string;
   /** PEM CA certificates to trust for the endpoint instead of the system roots. */
   caBundle?: string;
-  /** Whole request, connect to last byte (default 30 s). */
+  /** Whole request, from waiting for a slot to the last byte (default 30 s, WEBHOOK_READ_LIMITS). */
   timeoutMs?: number;
 }
 
@@ -28,16 +28,19 @@ export interface WebhookRequest {
   value: string;
 }
 
-export const DEFAULT_WEBHOOK_TIMEOUT_MS = 30_000;
-const EXCERPT_CHARS = 200;
-const BODY_LIMIT = 4096;
+export const DEFAULT_WEBHOOK_TIMEOUT_MS = WEBHOOK_READ_LIMITS.deadlineMs;
 
-export function createWebhookProvider(config: WebhookConfig): Dns01Provider {
+export interface WebhookDeps {
+  /** Slots per endpoint origin, shared by every provider the solvers make (default: one of this provider's own). */
+  gate?: OriginGate;
+}
+
+export function createWebhookProvider(config: WebhookConfig, deps: WebhookDeps = {}): Dns01Provider {
   let url: URL;
   try {
     url = new URL(config.url);
   } catch {
-    throw new CertsmithError('InvalidSpec', `webhook url "${config.url}" is not a URL`);
+    throw new CertsmithError('InvalidSpec', `webhook url "${excerpt(config.url, 120)}" is not a URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new CertsmithError('InvalidSpec', `webhook url must be https:// or http://, not ${url.protocol}//`);
@@ -45,17 +48,30 @@ export function createWebhookProvider(config: WebhookConfig): Dns01Provider {
     throw new CertsmithError('InvalidSpec', 'webhook caBundle is set but the url is not https://');
   // Strict parsing: only CERTIFICATE blocks, so a pasted private key is refused here, not sent along as trust.
   const ca = config.caBundle === undefined ? undefined : parseCertificatesPem(config.caBundle).map((der) => encodePem('CERTIFICATE', der));
-  const timeoutMs = config.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS;
+  const limits = { ...WEBHOOK_READ_LIMITS, ...(config.timeoutMs !== undefined ? { deadlineMs: config.timeoutMs } : {}) };
+  const gate = deps.gate ?? createOriginGate();
   // Never the query string in messages: it may carry a secret.
-  const endpoint = `${url.origin}${url.pathname}`;
+  const endpoint = excerpt(`${url.origin}${url.pathname}`, 120);
 
   const send = async (action: WebhookRequest['action'], r: TxtRecord): Promise<void> => {
     const body: WebhookRequest = { action, fqdn: absolute(r.fqdn), zone: r.zone ? absolute(r.zone) : null, value: r.value };
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'certsmith-dns01-webhook' };
+    const text = JSON.stringify(body);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(text)),
+      'user-agent': 'certsmith-dns01-webhook',
+    };
     if (config.bearerToken) headers.authorization = `Bearer ${config.bearerToken}`;
-    const { status, excerpt } = await post(url, JSON.stringify(body), headers, ca, timeoutMs, endpoint);
-    if (status >= 200 && status < 300) return;
-    throw new CertsmithError('Dns01WebhookFailed', `webhook ${endpoint} answered ${status} to ${action} of "${body.fqdn}"${excerpt ? `: ${excerpt}` : ''}`);
+    let res: BoundedResponse;
+    try {
+      res = await sendBounded({ url, method: 'POST', headers, body: text, ...(ca ? { options: { ca } } : {}) }, limits, gate);
+    } catch (err) {
+      throw unreachable(endpoint, err as Error);
+    }
+    // Any 2xx means done, whatever follows it: a long body was cut after its start (WEBHOOK_READ_LIMITS).
+    if (res.status >= 200 && res.status < 300) return;
+    const quoted = excerpt(res.body.toString('utf8'));
+    throw new CertsmithError('Dns01WebhookFailed', `webhook ${endpoint} answered ${res.status} to ${action} of "${body.fqdn}"${quoted ? `: ${quoted}` : ''}`);
   };
   return {
     present: (r) => send('present', r),
@@ -65,48 +81,6 @@ export function createWebhookProvider(config: WebhookConfig): Dns01Provider {
 
 function absolute(name: string): string {
   return `${canonicalName(name)}.`;
-}
-
-function post(
-  url: URL,
-  body: string,
-  headers: Record<string, string>,
-  ca: string[] | undefined,
-  timeoutMs: number,
-  endpoint: string,
-): Promise<{ status: number; excerpt: string }> {
-  return new Promise((resolve, reject) => {
-    const options = { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } };
-    const onResponse = (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      res.on('data', (chunk: Buffer) => {
-        // Keep only the start: enough for a message, never a whole error page in memory.
-        if (kept < BODY_LIMIT) {
-          chunks.push(chunk);
-          kept += chunk.length;
-        }
-      });
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, excerpt: excerptOf(Buffer.concat(chunks).toString('utf8')) });
-      });
-      res.on('error', fail);
-    };
-    const req = url.protocol === 'https:' ? httpsRequest(url, ca ? { ...options, ca } : options, onResponse) : httpRequest(url, options, onResponse);
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
-    function fail(err: Error) {
-      clearTimeout(timer);
-      reject(unreachable(endpoint, err));
-    }
-    req.on('error', fail);
-    req.end(body);
-  });
-}
-
-function excerptOf(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > EXCERPT_CHARS ? `${flat.slice(0, EXCERPT_CHARS)}…` : flat;
 }
 
 const TLS_TRUST_ERRORS = new Set([

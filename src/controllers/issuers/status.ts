@@ -41,6 +41,7 @@ const reasonForCode: Partial<Record<ErrorCode, string>> = {
   UnsupportedKey: Reason.InvalidPEM,
   AcmeUnreachable: Reason.AcmeServerUnreachable,
   AcmeBadResponse: Reason.AcmeServerUnreachable,
+  AcmeResponseTooLarge: Reason.AcmeServerUnreachable,
   AcmeUnavailable: Reason.AcmeServerUnreachable,
   AcmeRateLimited: Reason.AcmeRegistrationFailed,
   AcmeAccountProblem: Reason.AcmeAccountRejected,

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -233,6 +234,34 @@ describe('the ACME client', () => {
       assert.equal((await c.getOrder(`${caA.base}/order/ready`)).retryAfterMs, undefined);
     });
 
+    it("gives an order's problem back with its type and detail cut to short printable excerpts", async () => {
+      const c = clientOf(caA);
+      await c.registerAccount({});
+      const order = { status: 'invalid', identifiers: [{ type: 'dns', value: 'a.example' }], authorizations: [], finalize: `${caA.base}/finalize/x` };
+      const error = { type: `${URN}unauthorized\r\n${'u'.repeat(5_000)}`, detail: `\x1b[2Jno\nway ${'d'.repeat(500_000)}` };
+      caA.orderAnswers.set('invalid', { status: 200, body: { ...order, error } });
+      const got = await c.getOrder(`${caA.base}/order/invalid`);
+      assert.match(got.error?.type ?? '', /^urn:ietf:params:acme:error:unauthorized u+…$/);
+      assert.match(got.error?.detail ?? '', /^\[2Jno way d+…$/);
+      assert.ok((got.error?.detail ?? '').length <= 161);
+    });
+
+    it("gives an authorization's identifier and its challenges' problems back as short printable excerpts", async () => {
+      const c = clientOf(caA);
+      await c.registerAccount({});
+      const authz = {
+        status: 'invalid',
+        identifier: { type: 'dns', value: `${'a'.repeat(100_000)}\n.example` },
+        challenges: [{ type: 'http-01', url: `${caA.base}/chall/1`, status: 'invalid', token: 't', error: { detail: `refused\r\n${'r'.repeat(100_000)}` } }],
+      };
+      caA.orderAnswers.set('authz-hostile', { status: 200, body: authz });
+      const got = await c.getAuthorization(`${caA.base}/order/authz-hostile`);
+      assert.match(got.identifier.value, /^a{253}…$/);
+      assert.match(got.challenges[0]?.error?.detail ?? '', /^refused r+…$/);
+      caA.orderAnswers.set('authz-plain', { status: 200, body: { ...authz, identifier: { type: 'dns', value: 'www.example.test' }, challenges: [] } });
+      assert.equal((await c.getAuthorization(`${caA.base}/order/authz-plain`)).identifier.value, 'www.example.test', 'a real name comes through unchanged');
+    });
+
     it('refuses a signed call before the account is registered, instead of letting acme-client register one', async () => {
       const c = clientOf(caB);
       const before = caB.requests.length;
@@ -242,6 +271,37 @@ describe('the ACME client', () => {
         return true;
       });
       assert.equal(caB.requests.length, before, 'nothing was sent');
+    });
+  });
+
+  describe('a hostile server', () => {
+    it("refuses a directory larger than the transport's cap while acme-client registers, with AcmeResponseTooLarge", { timeout: 15_000 }, async () => {
+      let written = 0;
+      const server = http.createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, ' ');
+        const pump = () => {
+          while (!res.destroyed) {
+            written += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+        };
+        pump();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const c = createAcmeClient({ directoryUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/dir`, accountKeyPem: accountKeyPem() });
+        clients.push(c);
+        await assert.rejects(c.registerAccount({}), (err) => {
+          assert.ok(isAcmeError(err), String(err));
+          assert.equal(err.code, 'AcmeResponseTooLarge');
+          return true;
+        });
+        assert.ok(written < 32 * 1024 * 1024, `the server wrote ${written} bytes`);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
   });
 });

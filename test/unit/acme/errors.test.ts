@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AcmeError, codeForProblem, isAcmeError, isReplacesRefusal, parseRetryAfter, problemError } from '../../../src/acme/errors.ts';
+import { AcmeError, codeForProblem, isAcmeError, isReplacesRefusal, parseRetryAfter, problemError, problemExcerpt } from '../../../src/acme/errors.ts';
 import { type ErrorCode, isCertsmithError } from '../../../src/errors.ts';
 
 const URN = 'urn:ietf:params:acme:error:';
@@ -72,7 +72,7 @@ describe('problemError', () => {
     assert.equal(
       err.message,
       `the ACME server refused POST ${url}: rejectedIdentifier: Some identifiers were rejected ` +
-        `(bad.example: forbidden by policy; caa.example: CAA record forbids issuance; not a name; ${URN}serverInternal)`,
+        `(bad.example: forbidden by policy; caa.example: CAA record forbids issuance; not a name; and 1 more)`,
     );
   });
 
@@ -90,9 +90,63 @@ describe('problemError', () => {
     assert.equal(err.problemType, undefined);
   });
 
-  it('quotes the start of a text body, at most 200 characters', () => {
+  it('quotes the start of a text body, at most 160 characters', () => {
     const err = problemError('GET', url, 503, `<html>${'x'.repeat(500)}</html>`, undefined);
-    assert.ok(err.message.endsWith(`: HTTP 503: <html>${'x'.repeat(194)}`), err.message);
+    assert.ok(err.message.endsWith(`: HTTP 503: <html>${'x'.repeat(154)}…`), err.message);
+  });
+
+  // Every string in a refusal is the server's choice, and the message goes into statuses and events.
+  const hostile: { name: string; body: unknown; message: RegExp; problemType?: RegExp }[] = [
+    {
+      name: 'a text body of megabytes with control characters and line breaks',
+      body: `\x1b]0;owned\x07<h1>Error</h1>\r\n\u0000${'<p>x</p>\n'.repeat(500_000)}`,
+      message: /: HTTP 500: \]0;owned <h1>Error<\/h1> (<p>x<\/p> )+<…$/,
+    },
+    {
+      name: 'a detail of megabytes over many lines',
+      body: { type: `${URN}serverInternal`, detail: `line one\nline two\n${'y'.repeat(3_000_000)}` },
+      message: /: serverInternal: line one line two y+…$/,
+    },
+    {
+      name: 'a multi-line, endless problem type',
+      body: { type: `${URN}custom\n${'t'.repeat(100_000)}`, detail: 'd' },
+      message: /: custom t+…: d$/,
+      problemType: /^custom t{57}…$/,
+    },
+    {
+      name: 'ten thousand subproblems with long details',
+      body: {
+        type: `${URN}rejectedIdentifier`,
+        detail: 'rejected',
+        subproblems: Array.from({ length: 10_000 }, (_, i) => ({ identifier: { value: `n${i}.example` }, detail: `nope\n${'z'.repeat(10_000)}` })),
+      },
+      message: /: rejectedIdentifier: rejected \(n0\.example: nope z+…; n1\.example: nope z+…; n2\.example: nope z+…; and 9997 more\)$/,
+    },
+    {
+      name: 'fields of the wrong types',
+      body: { type: 42, detail: ['a', 'b'], subproblems: { not: 'a list' } },
+      message: /: HTTP 500: HTTP 500$/,
+    },
+    {
+      name: 'subproblems of the wrong types',
+      body: { type: `${URN}malformed`, detail: 'bad', subproblems: [null, 7, 'text', { identifier: { value: 9 }, detail: 'kept' }] },
+      message: /: malformed: bad \(kept\)$/,
+    },
+  ];
+  for (const c of hostile) {
+    it(`cuts ${c.name} to a short printable line`, () => {
+      const err = problemError('POST', url, 500, c.body, undefined);
+      assert.match(err.message, c.message);
+      assert.ok(err.message.length < 1024, `${err.message.length} characters`);
+      assert.doesNotMatch(err.message, /[\p{C}\n\r\u2028\u2029]/u);
+      if (c.problemType) assert.match(err.problemType ?? '', c.problemType);
+    });
+  }
+
+  it('cuts a long URL the server handed out', () => {
+    const err = problemError('POST', `https://acme.example/${'p'.repeat(100_000)}`, 400, { detail: 'no' }, undefined);
+    assert.match(err.message, /^the ACME server refused POST https:\/\/acme\.example\/p+…: HTTP 400: no$/);
+    assert.ok(err.message.length < 200);
   });
 
   it('keeps a problem type that is not an ACME URN as it came', () => {
@@ -145,4 +199,18 @@ describe('isReplacesRefusal', () => {
     { name: 'not an ACME error', err: new Error('x'), want: false },
   ];
   for (const c of cases) it(c.name, () => assert.equal(isReplacesRefusal(c.err), c.want));
+});
+
+describe('problemExcerpt', () => {
+  const cases: { name: string; error: unknown; expected: ReturnType<typeof problemExcerpt> }[] = [
+    { name: 'keeps a short problem as it is', error: { type: `${URN}dns`, detail: 'no TXT record' }, expected: { type: `${URN}dns`, detail: 'no TXT record' } },
+    {
+      name: 'cuts a detail of megabytes over many lines',
+      error: { type: `${URN}dns`, detail: `a\r\nb ${'c'.repeat(1_000_000)}` },
+      expected: { type: `${URN}dns`, detail: `a b ${'c'.repeat(156)}…` },
+    },
+    { name: 'drops fields that are not strings', error: { type: 1, detail: { html: true } }, expected: {} },
+    { name: 'is nothing for a problem that is not an object', error: 'a string', expected: undefined },
+  ];
+  for (const c of cases) it(c.name, () => assert.deepEqual(problemExcerpt(c.error), c.expected));
 });

@@ -4,6 +4,7 @@
 import { randomInt } from 'node:crypto';
 import { getServers } from 'node:dns';
 import type { AcmeSolver, Issuer, IssuerKind } from '../../../api/issuer.ts';
+import { createOriginGate } from '../../../acme/http-limits.ts';
 import { http01SelfCheck } from '../../../acme/http01-self-check.ts';
 import {
   checkTxtPropagation,
@@ -46,6 +47,8 @@ export interface ChallengeSolverOptions {
 }
 
 export function createChallengeSolvers(opts: ChallengeSolverOptions): ChallengeSolvers {
+  // Webhooks and self-check targets are the tenants' choice: one gate caps the requests in flight to each of them.
+  const gate = createOriginGate();
   const solverOf = (ctx: ChallengeContext): AcmeSolver => {
     const s = ctx.issuer.spec?.acme?.solvers[ctx.challenge.solver];
     if (!s) throw new CertsmithError('AcmeNoSolver', `the issuer no longer has solver #${ctx.challenge.solver} for ${ctx.challenge.identifier}`);
@@ -78,11 +81,14 @@ export function createChallengeSolvers(opts: ChallengeSolverOptions): ChallengeS
     }
     if (dns01.webhook) {
       const w = dns01.webhook;
-      return createWebhookProvider({
-        url: w.url,
-        ...(w.tokenSecretRef ? { bearerToken: await secretKey(ns, w.tokenSecretRef, 'token', 'webhook token') } : {}),
-        ...(w.caBundle ? { caBundle: Buffer.from(w.caBundle, 'base64').toString('utf8') } : {}),
-      });
+      return createWebhookProvider(
+        {
+          url: w.url,
+          ...(w.tokenSecretRef ? { bearerToken: await secretKey(ns, w.tokenSecretRef, 'token', 'webhook token') } : {}),
+          ...(w.caBundle ? { caBundle: Buffer.from(w.caBundle, 'base64').toString('utf8') } : {}),
+        },
+        { gate },
+      );
     }
     throw new CertsmithError('InvalidSpec', 'the dns01 solver sets neither rfc2136 nor webhook');
   }
@@ -127,6 +133,7 @@ export function createChallengeSolvers(opts: ChallengeSolverOptions): ChallengeS
         const identifier = { type: /^[\d.]+$|:/.test(ch.identifier) ? ('ip' as const) : ('dns' as const), value: ch.identifier };
         const r = await http01SelfCheck(identifier, ch.token, ch.keyAuthorization, {
           port: opts.http01CheckPort,
+          gate,
           ...(opts.recursiveNameservers?.length ? { nameservers: opts.recursiveNameservers } : {}),
         });
         return r.ok ? { ok: true } : { ok: false, detail: `self-check: ${r.detail}` };

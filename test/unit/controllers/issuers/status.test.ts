@@ -40,6 +40,12 @@ describe('failedCheck', () => {
     { name: 'a Secret the managed CA does not own is a conflict', code: 'SecretConflict', reason: 'SecretConflict', requeueAfterMs: 5 * MIN },
     { name: 'an unreachable ACME server is asked again in a minute', code: 'AcmeUnreachable', reason: 'ACMEServerUnreachable', requeueAfterMs: MIN },
     {
+      name: 'an ACME server answering more than the transport reads is told as a server that cannot be used',
+      code: 'AcmeResponseTooLarge',
+      reason: 'ACMEServerUnreachable',
+      requeueAfterMs: MIN,
+    },
+    {
       name: "an ACME server's Retry-After longer than a minute is honoured",
       code: 'AcmeUnavailable',
       retryAfterMs: 10 * MIN,
