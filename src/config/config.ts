@@ -7,8 +7,8 @@ import { parseDuration } from '../time/duration.ts';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const int = z.coerce.number().int();
-// "a:53,b:5353" → ['a:53', 'b:5353']; empty → [].
-const hostPortList = z
+// "a, b" → ['a', 'b']; empty → [].
+const commaList = z
   .string()
   .default('')
   .transform((v) =>
@@ -17,17 +17,10 @@ const hostPortList = z
       .map((x) => x.trim())
       .filter(Boolean),
   );
-// "a,b" → ['a', 'b'], each a namespace name (an RFC 1123 label); empty → [].
-const namespaceList = z
-  .string()
-  .default('')
-  .transform((v) =>
-    v
-      .split(',')
-      .map((x) => x.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'each must be a namespace name')));
+// "a:53,b:5353" → ['a:53', 'b:5353'].
+const hostPortList = commaList;
+// "a,b" → ['a', 'b'], each a namespace name (an RFC 1123 label).
+const namespaceList = commaList.pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'each must be a namespace name')));
 const goDuration = z.string().refine((v) => {
   try {
     return parseDuration(v) > 0;

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createOriginGate } from '../../../src/acme/http-limits.ts';
 import { http01SelfCheck, type SelfCheckOptions } from '../../../src/acme/http01-self-check.ts';
+import { writeEndlessly } from './hostile-responses.ts';
 
 async function waitFor(what: string, test: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -26,13 +27,7 @@ describe('the HTTP-01 self-check', () => {
   let inFlight = 0;
   let peakInFlight = 0;
 
-  function endless(res: http.ServerResponse) {
-    const chunk = Buffer.alloc(64 * 1024, 'k');
-    const pump = () => {
-      while (!res.destroyed) if (!res.write(chunk)) return void res.once('drain', pump);
-    };
-    pump();
-  }
+  const endless = (res: http.ServerResponse) => writeEndlessly(res, 'k');
 
   before(async () => {
     server = http.createServer((req, res) => {

@@ -13,6 +13,7 @@ import { createOriginGate } from '../../../src/acme/http-limits.ts';
 import { createTransport, type Transport } from '../../../src/acme/transport.ts';
 import { createTestCA } from '../../env/certs.ts';
 import { freePort } from '../../env/ports.ts';
+import { writeEndlessly } from './hostile-responses.ts';
 
 async function waitFor(what: string, test: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -286,19 +287,7 @@ describe('the ACME transport facing a hostile server', () => {
     return t;
   };
 
-  /** Writes 64 KiB chunks, as fast as the client reads them, until it goes away. */
-  function endless(res: http.ServerResponse) {
-    const chunk = Buffer.alloc(64 * 1024, 'a');
-    let sent = 0;
-    const pump = () => {
-      while (!res.destroyed) {
-        sent += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', pump);
-      }
-    };
-    res.on('close', () => written.push(sent));
-    pump();
-  }
+  const endless = (res: http.ServerResponse) => writeEndlessly(res, 'a', (n) => written.push(n));
 
   before(async () => {
     server = http.createServer((req, res) => {

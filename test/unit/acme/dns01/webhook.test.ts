@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { createWebhookProvider } from '../../../../src/acme/dns01/webhook.ts';
 import { createOriginGate } from '../../../../src/acme/http-limits.ts';
 import { isCertsmithError } from '../../../../src/errors.ts';
+import { writeEndlessly } from '../hostile-responses.ts';
 
 async function waitFor(what: string, test: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -27,18 +28,7 @@ describe('the DNS-01 webhook facing a hostile endpoint', () => {
   let peakInFlight = 0;
   const record = { fqdn: '_acme-challenge.a.example.test', value: 'v' };
 
-  function endless(res: http.ServerResponse) {
-    const chunk = Buffer.alloc(64 * 1024, 'e');
-    let sent = 0;
-    const pump = () => {
-      while (!res.destroyed) {
-        sent += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', pump);
-      }
-    };
-    res.on('close', () => written.push(sent));
-    pump();
-  }
+  const endless = (res: http.ServerResponse) => writeEndlessly(res, 'e', (n) => written.push(n));
 
   before(async () => {
     server = http.createServer((req, res) => {
