@@ -201,6 +201,7 @@ describe('certsmith CLI', () => {
         'crd/clusterissuers.certsmith.dev',
         'crd/trustbundles.certsmith.dev',
         'crd/sessionticketkeys.certsmith.dev',
+        'crd/issuancepolicies.certsmith.dev',
         'operator/lease',
       ],
     );
@@ -223,6 +224,6 @@ describe('certsmith CLI', () => {
     );
     const text = await cli('check');
     assert.match(text.stdout, /operator\/lease\s+FAIL\s+Lease certsmith\/certsmith-operator is not held/);
-    assert.match(text.stdout, /1 of 7 checks failed\./);
+    assert.match(text.stdout, /1 of 8 checks failed\./);
   });
 });

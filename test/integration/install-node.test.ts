@@ -26,6 +26,7 @@ const LEASE = 'certsmith-operator';
 const CRD_NAMES = [
   'certificates.certsmith.dev',
   'clusterissuers.certsmith.dev',
+  'issuancepolicies.certsmith.dev',
   'issuers.certsmith.dev',
   'sessionticketkeys.certsmith.dev',
   'trustbundles.certsmith.dev',
