@@ -1,27 +1,63 @@
-// Strict PEM splitting: a certificate file holds CERTIFICATE blocks and whitespace, nothing else, so a half-written
-// or wrong file is rejected instead of silently trusted in part.
+// Strict PEM splitting: a file holds PEM blocks and whitespace, nothing else, so a half-written or wrong file is
+// rejected instead of silently trusted in part.
 import { X509Certificate } from 'node:crypto';
 
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\r\n]*?)-----END \1-----/g;
 
-export type CertificatesResult = { ok: true; certificates: X509Certificate[] } | { ok: false; reason: string };
+export interface PemBlock {
+  /** The type between BEGIN and END, e.g. `CERTIFICATE`. */
+  readonly label: string;
+  /** The body: base64 with its line ends. */
+  readonly base64: string;
+  /** The whole block as read, BEGIN to END line. */
+  readonly pem: string;
+}
 
-// Linear in the text: one pass of the regex, each gap between blocks checked once. (Cutting every block out of the
-// remaining text, as this once did, copied the whole text per block: 1 MiB of certificates took seconds.)
-export function parseCertificates(text: string): CertificatesResult {
-  const certificates: X509Certificate[] = [];
+export const TEXT_OUTSIDE_BLOCKS = 'text outside PEM blocks';
+
+/**
+ * The blocks of `text` in order. `undefined` stands for text outside the blocks (a comment, a block without its END
+ * line) and ends the iteration: nothing after it can be trusted.
+ *
+ * Linear in the text: one pass of the regex, each gap between blocks checked once. (Cutting every block out of the
+ * remaining text, as this once did, copied the whole text per block: 1 MiB of certificates took seconds.) A caller
+ * that stops early reads no further.
+ */
+export function* pemBlocks(text: string): Generator<PemBlock | undefined, void, undefined> {
   let end = 0; // where the last block ended
   for (const match of text.matchAll(BLOCK)) {
-    if (!isBlank(text, end, match.index)) return { ok: false, reason: 'text outside PEM blocks' };
+    if (!isBlank(text, end, match.index)) {
+      yield undefined;
+      return;
+    }
     end = match.index + match[0].length;
-    if (match[1] !== 'CERTIFICATE') return { ok: false, reason: `unexpected PEM block ${match[1]}` };
+    yield { label: match[1] ?? '', base64: match[2] ?? '', pem: match[0] };
+  }
+  if (!isBlank(text, end, text.length)) yield undefined;
+}
+
+export type CertificatesResult = { ok: true; certificates: X509Certificate[] } | { ok: false; reason: string };
+
+/** A file of CERTIFICATE blocks and whitespace. */
+export function parseCertificates(text: string): CertificatesResult {
+  return readCertificates(pemBlocks(text));
+}
+
+/**
+ * The rest of `blocks` as certificates, refusing any other block: shared by whole-file bundles and the tail of a
+ * credential bundle, whose caller has taken the key block off the front of the same iterator.
+ */
+export function readCertificates(blocks: Iterable<PemBlock | undefined>): CertificatesResult {
+  const certificates: X509Certificate[] = [];
+  for (const block of blocks) {
+    if (block === undefined) return { ok: false, reason: TEXT_OUTSIDE_BLOCKS };
+    if (block.label !== 'CERTIFICATE') return { ok: false, reason: `unexpected PEM block ${block.label}` };
     try {
-      certificates.push(new X509Certificate(Buffer.from(match[2] ?? '', 'base64')));
+      certificates.push(new X509Certificate(Buffer.from(block.base64, 'base64')));
     } catch {
       return { ok: false, reason: `certificate ${certificates.length + 1} does not parse` };
     }
   }
-  if (!isBlank(text, end, text.length)) return { ok: false, reason: 'text outside PEM blocks' };
   return { ok: true, certificates };
 }
 
