@@ -2,7 +2,7 @@
 // material in use. Invalid reads are normal during rotation (an empty file, a key from the next pair), so they are
 // reported, never thrown.
 import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
-import { dnsNames, parseCertificates } from './pem.ts';
+import { dnsNames, parseCertificates, pemBlocks, readCertificates, TEXT_OUTSIDE_BLOCKS } from './pem.ts';
 import type { CAPool, KeyPair, RejectCode, TicketKeys, Verdict } from './types.ts';
 
 export type Files = ReadonlyMap<string, Buffer>;
@@ -32,6 +32,36 @@ export function parseKeyPair(files: Files, certFile = 'tls.crt', keyFile = 'tls.
     return reject('Unparsable', `${keyFile} is not a private key`);
   }
   if (!leaf.checkPrivateKey(key)) return reject('KeyMismatch', `${keyFile} does not match the certificate in ${certFile}`);
+  return { ok: true, value: { certPem, keyPem, leaf, names: dnsNames(leaf), hash: contentHash(files) } };
+}
+
+/**
+ * A podCertificate projection's credential bundle: one file, a PKCS#8 `PRIVATE KEY` block first, then the chain's
+ * `CERTIFICATE` blocks, leaf first. One file is one atomic read, so key and leaf come from the same issuance; they are
+ * still checked to match, as a wrong file must not be served. Same KeyPair shape as `parseKeyPair`: `certPem` holds
+ * the certificates alone (re-encoded from the parsed ones), `keyPem` the key block alone, as read.
+ */
+export function parseCredentialBundle(files: Files, file: string): Verdict<KeyPair> {
+  const blocks = pemBlocks(files.get(file)?.toString('utf8') ?? '');
+  const first = blocks.next();
+  if (first.done) return reject('Empty', `${file} is empty`); // no block and nothing but white space
+  const keyBlock = first.value;
+  if (keyBlock === undefined) return reject('Unparsable', `${file}: ${TEXT_OUTSIDE_BLOCKS}`);
+  if (keyBlock.label !== 'PRIVATE KEY') return reject('Unparsable', `${file}: the first PEM block is ${keyBlock.label}, not PRIVATE KEY`);
+  // The same iterator: the chain is read from where the key block ended, in the same pass over the text.
+  const chain = readCertificates(blocks);
+  if (!chain.ok) return reject('Unparsable', `${file}: ${chain.reason}`);
+  const leaf = chain.certificates[0];
+  if (!leaf) return reject('NoCertificate', `${file} holds no certificate`);
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: Buffer.from(keyBlock.base64, 'base64'), format: 'der', type: 'pkcs8' });
+  } catch {
+    return reject('Unparsable', `${file}: the PRIVATE KEY block is not a PKCS#8 private key`);
+  }
+  if (!leaf.checkPrivateKey(key)) return reject('KeyMismatch', `${file}: the private key does not match the leaf certificate`);
+  const certPem = chain.certificates.map((cert) => cert.toString()).join('');
+  const keyPem = `${keyBlock.pem}\n`;
   return { ok: true, value: { certPem, keyPem, leaf, names: dnsNames(leaf), hash: contentHash(files) } };
 }
 

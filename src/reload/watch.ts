@@ -1,5 +1,5 @@
 // The three kinds of mounted material, each a Source over one directory.
-import { parseCAPool, parseKeyPair, parseTicketKeys } from './parse.ts';
+import { parseCAPool, parseCredentialBundle, parseKeyPair, parseTicketKeys } from './parse.ts';
 import { openSource, type WatchDirOptions } from './source.ts';
 import type { CAPool, KeyPair, Source, TicketKeys } from './types.ts';
 
@@ -8,10 +8,24 @@ export interface KeyPairOptions extends WatchDirOptions {
   certFile?: string;
   /** Default `tls.key`. */
   keyFile?: string;
+  /**
+   * A podCertificate projection's `credentialBundlePath`: key and chain in one file, read instead of certFile and
+   * keyFile (setting either with it is a TypeError).
+   */
+  credentialBundleFile?: string;
 }
 
-/** A certificate and key from a mounted kubernetes.io/tls Secret. */
+/** A certificate and key from a mounted kubernetes.io/tls Secret, or from a podCertificate projection's credential bundle. */
 export function watchKeyPair(dir: string, options: KeyPairOptions = {}): Promise<Source<KeyPair>> {
+  const bundleFile = options.credentialBundleFile;
+  if (bundleFile !== undefined) {
+    // Thrown at once, not reported as a rejected read: no change of the files can fix it, and quietly preferring one
+    // of the two sources would hide the mistake.
+    if (options.certFile !== undefined || options.keyFile !== undefined) {
+      throw new TypeError('watchKeyPair: credentialBundleFile holds both key and certificates; do not set certFile or keyFile with it');
+    }
+    return openSource({ ...options, dir, files: [bundleFile], parse: (files) => parseCredentialBundle(files, bundleFile) });
+  }
   const certFile = options.certFile ?? 'tls.crt';
   const keyFile = options.keyFile ?? 'tls.key';
   return openSource({ ...options, dir, files: [certFile, keyFile], parse: (files) => parseKeyPair(files, certFile, keyFile) });
