@@ -4,6 +4,7 @@ export type ErrorCode =
   | 'InvalidSpec'
   | 'InvalidDuration'
   | 'InvalidPEM'
+  | 'InvalidCSR' // a PodCertificateRequest's stub PKCS#10 request (src/pki/stub-csr.ts)
   | 'UnsupportedKey'
   | 'KeyMismatch'
   | 'NotCA'

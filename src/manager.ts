@@ -7,6 +7,9 @@ import type { Config } from './config/config.ts';
 import { createCertificateWiring } from './controllers/certificates/wiring.ts';
 import { createIssuerWiring } from './controllers/issuers/wiring.ts';
 import { createSessionTicketKeysWiring } from './controllers/session-ticket-keys/wiring.ts';
+import { issuerLedgerKey } from './controllers/pod-certificates/ledger.ts';
+import { createPodCertificateWiring } from './controllers/pod-certificates/wiring.ts';
+import { podCertificateLifetimeBound } from './policy/pod-certificates.ts';
 import { createShimWiring } from './controllers/shim/wiring.ts';
 import { createTrustBundleWiring } from './controllers/trust-bundles/wiring.ts';
 import { CertsmithError } from './errors.ts';
@@ -89,12 +92,26 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
     bundles: trustBundles.bundles,
     clusterResourceNamespace,
     onUserCaSecretChanged: trustBundles.secretChanged,
+    podCertificatesSignedBy: ({ kind, issuer, retiring, now }) =>
+      podCertificates.ledger.countSignedBy({
+        issuer: issuerLedgerKey(kind, issuer.metadata.namespace, issuer.metadata.name),
+        generations: retiring,
+        maxLifetimeMs: podCertificateLifetimeBound(issuer),
+        now,
+      }),
   });
   const certificateWiring = createCertificateWiring({
     ...shared,
     config,
     cachesSynced: () => synced,
     onAcmeAccountProblem: (kind, i) => issuerWiring.enqueue(kind, i.metadata.namespace, i.metadata.name),
+  });
+  const podCertificates = createPodCertificateWiring({
+    ...shared,
+    policies: certificateWiring.policies,
+    policyDefault: config.issuancePolicyDefault,
+    workers: config.workers,
+    onRotationProgress: (kind, namespace, name) => issuerWiring.enqueue(kind, namespace, name),
   });
   const shim = createShimWiring({ ...shared, config });
   const sessionTicketKeys = createSessionTicketKeysWiring(shared);
@@ -171,8 +188,8 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
       // The operator's own CRDs are not optional: an informer on one the API server does not serve never syncs, and
       // the replica would wait for it without a word (an operator upgraded before its CRDs). Say so and exit.
       await requireOwnCrds(client);
-      // Optional APIs (Gateway API, ClusterTrustBundles): each wiring asks once whether the API server serves them.
-      for (const wiring of [shim, trustBundles]) {
+      // Optional APIs (Gateway API, ClusterTrustBundles, PodCertificateRequests): each wiring asks once whether the API server serves them.
+      for (const wiring of [shim, trustBundles, podCertificates]) {
         const optional = await wiring.optionalApis();
         informers.push(...optional.informers);
         controllers.push(...optional.controllers);

@@ -143,6 +143,52 @@ export const ManagedCa = z
   );
 export type ManagedCa = z.infer<typeof ManagedCa>;
 
+/** Key types a kubelet can generate for a podCertificate volume (PodCertificateProjection.keyType). */
+export const POD_KEY_TYPES = ['RSA3072', 'RSA4096', 'ECDSAP256', 'ECDSAP384', 'ECDSAP521', 'ED25519'] as const;
+export type PodKeyType = (typeof POD_KEY_TYPES)[number];
+
+// A signer name as kube-apiserver checks it: <DNS domain with a dot>/<DNS subdomain>.
+const DNS_LABEL = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?';
+export const SIGNER_NAME_PATTERN = `^${DNS_LABEL}(\\.${DNS_LABEL})+/${DNS_LABEL}(\\.${DNS_LABEL})*$`;
+
+export const PodCertificates = z
+  .object({
+    signerName: z
+      .string()
+      .max(253)
+      .regex(new RegExp(SIGNER_NAME_PATTERN), 'must be <domain>/<name>, e.g. certsmith.dev/mesh')
+      .optional()
+      .describe(
+        'ClusterIssuer only: the signer name pods ask for (default certsmith.dev/<name>). The operator must be allowed to sign for it (chart rbac.podCertificateSigners). An Issuer always serves certsmith.dev/ns.<namespace>.<name>, and only pods of its namespace.',
+      ),
+    maxDuration: GoDuration.optional().describe(
+      "Longest lifetime of a pod certificate (Go duration, default 24h). The pod's maxExpirationSeconds and the CA's own expiry shorten it; it is never below 1h.",
+    ),
+    refreshBeforePercentage: z
+      .number()
+      .int()
+      .min(10)
+      .max(90)
+      .optional()
+      .describe('The kubelet starts refreshing when this percentage of the lifetime remains (default 33). A CA rotation brings it forward.'),
+    trustDomain: z
+      .string()
+      .max(253)
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lower-case DNS name')
+      .optional()
+      .describe('SPIFFE trust domain of the URI SAN spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount> (default cluster.local).'),
+    keyTypes: z
+      .array(z.enum(POD_KEY_TYPES))
+      .min(1)
+      .max(6)
+      .optional()
+      .describe('Key types accepted (default all the kubelet offers); another is denied with UnsupportedKeyType.'),
+  })
+  .describe(
+    "Sign Kubernetes PodCertificateRequests (podCertificate projected volumes) with this CA: per-pod certificates naming the pod's service account, refreshed by the kubelet. See docs/pod-certificates.md.",
+  );
+export type PodCertificates = z.infer<typeof PodCertificates>;
+
 export const IssuerSpec = z
   .object({
     selfSigned: z.object({}).optional().describe('Sign each certificate with its own key.'),
@@ -158,6 +204,7 @@ export const IssuerSpec = z
           'With secretName: after no unexpired certificate signed by the replaced CA is left, wait this long before removing it from the bundles (default 5m).',
         ),
         managed: ManagedCa.optional(),
+        podCertificates: PodCertificates.optional(),
       })
       .meta({
         'x-kubernetes-validations': [{ rule: 'has(self.secretName) != has(self.managed)', message: 'set exactly one of secretName or managed' }],
@@ -181,6 +228,7 @@ export const IssuerStatus = z.object({
   conditions: conditionsList,
   caNotAfter: z.string().optional().describe('Expiry of the signing CA certificate.'),
   caFingerprint: z.string().optional().describe('SHA-256 fingerprint of the signing CA certificate.'),
+  podCertificateSignerName: z.string().optional().describe('The signer name this issuer serves PodCertificateRequests for (ca.podCertificates).'),
   ca: z
     .object({
       phase: z

@@ -97,8 +97,24 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  const podCertificateRequests = new Counter({
+    name: 'certsmith_pod_certificate_requests_total',
+    help: 'PodCertificateRequests answered, by issuer kind and result (issued, denied).',
+    labelNames: ['issuer_kind', 'result'] as const,
+    registers: [registry],
+  });
+  const podCertificateLatency = new Histogram({
+    name: 'certsmith_pod_certificate_request_duration_seconds',
+    help: 'Time from a PodCertificateRequest reaching the cache to its status written.',
+    labelNames: ['result'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+
   return {
     registry,
+    podCertificateRequests,
+    podCertificateLatency,
     ...certificates,
     issuanceTotal,
     issuanceDuration,

@@ -63,13 +63,13 @@ export async function issueCertificate(
 }
 
 // A self-signed root at the end of the CA chain is left out of tls.crt: clients must already trust it (ca.crt).
-function chainWithoutRoot(signer: CaSigner): Uint8Array[] {
+export function chainWithoutRoot(signer: CaSigner): Uint8Array[] {
   const last = signer.chain.length - 1;
   const lastInfo = last === 0 ? signer.caInfo : describeCertificate(signer.chain[last]!);
   return lastInfo.selfSigned ? signer.chain.slice(0, last) : signer.chain;
 }
 
-function serialNumber(): string {
+export function serialNumber(): string {
   const bytes = randomBytes(16);
   bytes[0]! &= 0x7f; // positive
   return bytes.toString('hex');

@@ -35,6 +35,8 @@ export interface CertificateWiring {
   informers: InformerLifecycle[];
   /** HTTP-01 key authorizations of every Certificate, from the cache: each replica answers for all of them. */
   challenges: ChallengeIndex;
+  /** The IssuancePolicies' cache: pod certificates follow them too. */
+  policies: Informer<IssuancePolicy>;
 }
 
 export function createCertificateWiring(deps: {
@@ -189,5 +191,5 @@ export function createCertificateWiring(deps: {
     },
   });
 
-  return { controller, challenges, informers: [policies] };
+  return { controller, challenges, informers: [policies], policies };
 }

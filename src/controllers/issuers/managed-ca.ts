@@ -33,6 +33,8 @@ export interface ManagedCaDeps {
   secrets: Store<SecretObject>;
   bundles: Store<TrustBundle>;
   clusterResourceNamespace: string;
+  /** Pods still holding a certificate of these retiring generations (pod certificates this issuer signed). */
+  podCertificatesSignedBy?: (o: { kind: IssuerKind; issuer: Issuer; retiring: readonly { fingerprint: string; notBefore: Date }[]; now: Date }) => number;
 }
 
 export interface ManagedCaStep {
@@ -68,7 +70,9 @@ export function createManagedCa(deps: ManagedCaDeps) {
         state,
         timings,
         bundles,
-        countLeaves: (fps) => countLeavesSignedBy(deps.secrets.list(), fps, now),
+        countLeaves: (fps) =>
+          countLeavesSignedBy(deps.secrets.list(), fps, now) +
+          (deps.podCertificatesSignedBy?.({ kind, issuer, retiring: state.gens.retiring.filter((g) => fps.has(g.fingerprint)), now }) ?? 0),
         recorded: issuer.status?.ca,
       }),
     );

@@ -18,6 +18,7 @@ import type { SignerSource } from '../../signers/signer-source.ts';
 import type { Clock } from '../../time/clock.ts';
 import { parseKey, type Store } from '../store.ts';
 import { ensureAcmeAccount } from './acme-account.ts';
+import { clusterSignerNameProblem, signerNameOf } from '../../policy/pod-certificates.ts';
 import { countLeavesSignedBy } from './leaves.ts';
 import type { createManagedCa } from './managed-ca.ts';
 import { planAction, type IssuerAction } from './plan.ts';
@@ -53,7 +54,7 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
     }
     const now = deps.clock.now();
     const log = ctx.log.child({ kind: deps.kind, namespace, name });
-    const check = await act(issuer, key, planAction(issuer), { now, log, signal: ctx.signal });
+    const check = withSignerName(issuer, await act(issuer, key, planAction(issuer), { now, log, signal: ctx.signal }));
     const plan = planStatus(issuer, check, now);
     if (plan.write) {
       ctx.signal.throwIfAborted();
@@ -93,6 +94,15 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
       accountCheckedAt.delete(key);
       return failedCheck(issuer.status, code, (err as Error).message, isAcmeError(err) ? err.retryAfterMs : undefined);
     }
+  }
+
+  /** A CA that signs pod certificates names its signer in status; a ClusterIssuer asking for a reserved one is not Ready. */
+  function withSignerName(issuer: Issuer, check: IssuerCheck): IssuerCheck {
+    const signerName = signerNameOf(deps.kind, issuer);
+    if (!signerName) return check;
+    const problem = deps.kind === 'ClusterIssuer' ? clusterSignerNameProblem(signerName) : undefined;
+    if (problem) return failedCheck(issuer.status, 'InvalidSpec', `ca.podCertificates.signerName ${signerName}: ${problem}`);
+    return check.status === 'True' ? { ...check, fields: { ...check.fields, podCertificateSignerName: signerName } } : check;
   }
 
   /** Events and log lines for what changed: a replaced user CA, and Ready moving. */

@@ -17,7 +17,7 @@ export interface IssuerCheck {
   reason: string;
   message: string;
   /** Status fields besides the conditions; absent ones are dropped from status. */
-  fields?: Pick<IssuerStatus, 'caNotAfter' | 'caFingerprint' | 'acme' | 'ca'>;
+  fields?: Pick<IssuerStatus, 'caNotAfter' | 'caFingerprint' | 'acme' | 'ca' | 'podCertificateSignerName'>;
   requeueAfterMs?: number;
   /** The user replaced the CA in the issuer's Secret since the last look (an event says so). */
   caReplaced?: boolean;

@@ -16,7 +16,7 @@ import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
 import type { Clock } from '../../time/clock.ts';
 import { objectKey } from '../store.ts';
-import { createManagedCa } from './managed-ca.ts';
+import { createManagedCa, type ManagedCaDeps } from './managed-ca.ts';
 import { createIssuerReconciler } from './reconciler.ts';
 import { createUserCaSecretWatch } from './user-ca-secrets.ts';
 
@@ -49,9 +49,17 @@ export function createIssuerWiring(deps: {
   log: Logger;
   /** A user CA Secret changed (the bundles publishing it look again). */
   onUserCaSecretChanged?: (namespace: string, name: string) => void;
+  /** Pods still holding a pod certificate of a retiring generation: a managed CA's rotation waits for them too. */
+  podCertificatesSignedBy?: ManagedCaDeps['podCertificatesSignedBy'];
 }): IssuerWiring {
   const { client, secrets, clock, log } = deps;
-  const managedCa = createManagedCa({ client, secrets, bundles: deps.bundles, clusterResourceNamespace: deps.clusterResourceNamespace });
+  const managedCa = createManagedCa({
+    client,
+    secrets,
+    bundles: deps.bundles,
+    clusterResourceNamespace: deps.clusterResourceNamespace,
+    ...(deps.podCertificatesSignedBy ? { podCertificatesSignedBy: deps.podCertificatesSignedBy } : {}),
+  });
   const controllerFor = (kind: IssuerKind) =>
     createController({
       name: kind === 'Issuer' ? 'issuers' : 'clusterissuers',
