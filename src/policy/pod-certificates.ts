@@ -220,7 +220,8 @@ export function podCertificateTimes(o: {
 }): PodCertificateTimes | undefined {
   const notBefore = floorSeconds(o.now.getTime() - BACKDATE_MS);
   const requestedMs = (o.maxExpirationSeconds ?? 86_400) * 1000;
-  const notAfter = Math.min(notBefore + Math.min(requestedMs, o.settings.maxDurationMs), floorSeconds(o.caNotAfter.getTime()));
+  // Whole seconds, as X.509 and the status carry them: a maxDuration such as "24h0m0.5s" parses to a fraction.
+  const notAfter = floorSeconds(Math.min(notBefore + Math.min(requestedMs, o.settings.maxDurationMs), o.caNotAfter.getTime()));
   const lifetime = notAfter - notBefore;
   if (lifetime < MIN_POD_LIFETIME_MS) return undefined;
   let refresh = notAfter - Math.floor((lifetime * o.settings.refreshBeforePercentage) / 100);
