@@ -4,10 +4,11 @@
 // Signer names: a ClusterIssuer serves spec.ca.podCertificates.signerName (default certsmith.dev/<name>); an Issuer
 // serves certsmith.dev/ns.<namespace>.<name> and only pods of its own namespace, so a tenant's issuer never signs
 // for another namespace and never takes a name a ClusterIssuer could hold (those may not start with ns.).
-import type { Issuer, IssuerKind, PodCertificates, PodKeyType } from '../api/issuer.ts';
+import type { Issuer, IssuerKind, ManagedCa, PodCertificates, PodKeyType } from '../api/issuer.ts';
 import { POD_KEY_TYPES } from '../api/issuer.ts';
 import { POD_DNS_NAMES_ANNOTATION, PcrReason, type PodCertificateRequestSpec } from '../api/pod-certificate-request.ts';
 import { compareStrings } from '../ordering.ts';
+import { rotationTime } from './ca-rotation.ts';
 import type { KeySpec, KeyUsageName } from '../pki/types.ts';
 import { parseDuration } from '../time/duration.ts';
 import { dnsNameProblem } from './names.ts';
@@ -237,6 +238,21 @@ export function podCertificateTimes(o: {
 export function rotationRefreshBy(o: { phase: string | undefined; now: Date; nextRotation?: Date }): Date | undefined {
   if (o.phase === 'Publishing') return o.now;
   return o.nextRotation;
+}
+
+/** When a managed CA's signing generation starts its rotation (undefined if its rotateBefore does not parse). */
+export function nextRotationOf(spec: ManagedCa, signing: { notBefore: Date; notAfter: Date }): Date | undefined {
+  try {
+    return rotationTime(
+      { fingerprint: '', ...signing },
+      {
+        ...(spec.rotateBefore !== undefined ? { rotateBeforeMs: parseDuration(spec.rotateBefore) } : {}),
+        ...(spec.rotateBeforePercentage !== undefined ? { rotateBeforePercentage: spec.rotateBeforePercentage } : {}),
+      },
+    );
+  } catch {
+    return undefined; // the issuer reports its spec as invalid; the lifetime's own refresh applies meanwhile
+  }
 }
 
 function floorSeconds(ms: number): number {

@@ -31,9 +31,13 @@ export interface DemoPodOptions {
   image: string;
   replicas?: number;
   /** kubernetes.io/tls Secret mounted at /etc/certsmith/tls. */
-  tlsSecret: string;
+  tlsSecret?: string;
+  /** Or a podCertificate projection there: the kubelet's key, the signer's chain, in credentials.pem. */
+  podCertificate?: { signerName: string; keyType: string; maxExpirationSeconds?: number; userAnnotations?: Record<string, string> };
   /** TrustBundle ConfigMap mounted at /etc/certsmith/trust, and the key holding the PEM. */
-  trustConfigMap: string;
+  trustConfigMap?: string;
+  /** Or the ClusterTrustBundles of a signer, projected there (file ca.crt). */
+  trustSigner?: string;
   trustKey: string;
   env?: Record<string, string>;
   /** /etc/hosts entries: there is no cluster DNS on the node, so clients name the server's ClusterIP here. */
@@ -68,6 +72,7 @@ function demoDeployment(o: DemoPodOptions, script: 'server.mjs' | 'client.mjs', 
               command: ['/nodejs/bin/node', `/app/demo/${script}`],
               env: Object.entries({
                 TLS_DIR: '/etc/certsmith/tls',
+                ...(o.podCertificate ? { TLS_BUNDLE_FILE: POD_CREDENTIALS_FILE } : {}),
                 ...(script === 'server.mjs'
                   ? { CLIENT_CA: '/etc/certsmith/trust', CLIENT_CA_FILE: o.trustKey }
                   : { ROOTS_DIR: '/etc/certsmith/trust', ROOTS_FILE: o.trustKey }),
@@ -86,8 +91,8 @@ function demoDeployment(o: DemoPodOptions, script: 'server.mjs' | 'client.mjs', 
             },
           ],
           volumes: [
-            { name: 'tls', secret: { secretName: o.tlsSecret } },
-            { name: 'trust', configMap: { name: o.trustConfigMap } },
+            tlsVolume(o),
+            trustVolume(o),
             { name: 'code', configMap: { name: DEMO_CODE_CONFIGMAP } },
             ...extra.map(([, secretName], i) => ({ name: `extra-${i}`, secret: { secretName } })),
           ],
@@ -95,6 +100,27 @@ function demoDeployment(o: DemoPodOptions, script: 'server.mjs' | 'client.mjs', 
       },
     },
   };
+}
+
+/** The file of a podCertificate projection that holds the key, then the chain. */
+export const POD_CREDENTIALS_FILE = 'credentials.pem';
+
+function tlsVolume(o: DemoPodOptions): Manifest {
+  if (!o.podCertificate) return { name: 'tls', secret: { secretName: o.tlsSecret } };
+  const { signerName, keyType, maxExpirationSeconds, userAnnotations } = o.podCertificate;
+  const podCertificate = {
+    signerName,
+    keyType,
+    credentialBundlePath: POD_CREDENTIALS_FILE,
+    ...(maxExpirationSeconds ? { maxExpirationSeconds } : {}),
+    ...(userAnnotations ? { userAnnotations } : {}),
+  };
+  return { name: 'tls', projected: { sources: [{ podCertificate }] } };
+}
+
+function trustVolume(o: DemoPodOptions): Manifest {
+  if (!o.trustSigner) return { name: 'trust', configMap: { name: o.trustConfigMap } };
+  return { name: 'trust', projected: { sources: [{ clusterTrustBundle: { signerName: o.trustSigner, labelSelector: {}, path: o.trustKey } }] } };
 }
 
 /** The mTLS server: HTTPS on 8443, /stats on 9000. */

@@ -31,6 +31,7 @@ import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { certificate, clusterIssuer, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { createHelm, type Helm } from './helpers/helm.ts';
+import { serviceAccountMay } from './helpers/signer-access.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const run = promisify(execFile);
@@ -40,13 +41,6 @@ const chartCrdsDir = join(chartDir, 'files', 'crds');
 const deployCrdsDir = join(root, 'deploy', 'base', 'crds');
 const NS = 'certsmith';
 const SA = `system:serviceaccount:${NS}:certsmith`;
-const SUBJECT_ACCESS_REVIEWS: Resource = {
-  group: 'authorization.k8s.io',
-  version: 'v1',
-  plural: 'subjectaccessreviews',
-  kind: 'SubjectAccessReview',
-  namespaced: false,
-};
 const CRD_NAMES = [
   'certificates.certsmith.dev',
   'clusterissuers.certsmith.dev',
@@ -216,22 +210,34 @@ describe('chart', () => {
     assert.equal(solver.metadata.namespace, NS);
   });
 
-  it('renders attest only on the listed signers, no attest rule for an empty list, and refuses a name that is no signer', async () => {
+  it('renders attest and sign only on the listed signers, no rule for an empty list, and refuses a name that is no signer', async () => {
     type Rule = { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] };
-    const attest = (docs: Manifest[]) => (find(docs, 'ClusterRole').rules as Rule[]).filter((r) => r.resources.includes('signers'));
-    const cases: { set: string[]; rules: Rule[] }[] = [
-      { set: [], rules: [{ apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: ['certsmith.dev/*'], verbs: ['attest'] }] },
-      {
-        set: ['rbac.clusterTrustBundleSigners={example.com/*,example.org/roots}'],
-        rules: [{ apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: ['example.com/*', 'example.org/roots'], verbs: ['attest'] }],
-      },
-      // An empty resourceNames would grant every signer: an empty list renders no rule.
-      { set: ['rbac.clusterTrustBundleSigners=null'], rules: [] },
-    ];
-    for (const c of cases) assert.deepEqual(attest(await template(...c.set)), c.rules, c.set.join(' ') || 'defaults');
-    for (const bad of ['example.com', '*', 'Example.com/x', 'example.com/a/b']) {
-      await assert.rejects(template(`rbac.clusterTrustBundleSigners={${bad}}`), /is not a signer name/, bad);
+    const signerRules = (docs: Manifest[], verb: string) =>
+      (find(docs, 'ClusterRole').rules as Rule[]).filter((r) => r.resources.includes('signers') && r.verbs.includes(verb));
+    const rule = (verb: string, resourceNames: string[]): Rule => ({
+      apiGroups: ['certificates.k8s.io'],
+      resources: ['signers'],
+      resourceNames,
+      verbs: [verb],
+    });
+    for (const [verb, value] of [
+      ['attest', 'clusterTrustBundleSigners'],
+      ['sign', 'podCertificateSigners'],
+    ] as const) {
+      const cases: { set: string[]; rules: Rule[] }[] = [
+        { set: [], rules: [rule(verb, ['certsmith.dev/*'])] },
+        { set: [`rbac.${value}={example.com/*,example.org/roots}`], rules: [rule(verb, ['example.com/*', 'example.org/roots'])] },
+        // An empty resourceNames would grant every signer: an empty list renders no rule.
+        { set: [`rbac.${value}=null`], rules: [] },
+      ];
+      for (const c of cases) assert.deepEqual(signerRules(await template(...c.set), verb), c.rules, c.set.join(' ') || `${verb}: defaults`);
+      for (const bad of ['example.com', '*', 'Example.com/x', 'example.com/a/b']) {
+        await assert.rejects(template(`rbac.${value}={${bad}}`), /is not a signer name/, bad);
+      }
     }
+    // Without pod certificates, nothing of theirs: no PodCertificateRequests, no pods.
+    const rules = (find(await template('rbac.podCertificateSigners=null'), 'ClusterRole').rules as Rule[]).flatMap((r) => r.resources);
+    assert.ok(!rules.some((r) => r.startsWith('podcertificaterequests') || r === 'pods'), rules.join(', '));
   });
 
   it('renders no rule that writes Services, EndpointSlices, Ingresses or HTTPRoutes with rbac.acmeHttp01Routing=false', async () => {
@@ -486,11 +492,23 @@ describe('on a cluster', () => {
     ['update', 'leases.coordination.k8s.io/certsmith-operator', '-n', NS],
     ['watch', 'ingresses.networking.k8s.io', '--all-namespaces'],
     ['watch', 'gateways.gateway.networking.k8s.io', '--all-namespaces'],
+    // Pod certificates: requests watched per signer name, answered through status; the pod a request names is read.
+    ['list', 'podcertificaterequests.certificates.k8s.io', '--all-namespaces'],
+    ['watch', 'podcertificaterequests.certificates.k8s.io', '--all-namespaces'],
+    ['patch', 'podcertificaterequests.certificates.k8s.io', '--subresource=status', '-n', 'team'],
+    ['get', 'pods', '-n', 'team'],
     ...routingAllowed,
   ];
   const denied: [string, string, ...string[]][] = [
     ['create', 'pods', '--subresource=exec', '-n', NS],
-    ['get', 'pods', '-n', NS],
+    ['list', 'pods', '--all-namespaces'],
+    ['watch', 'pods', '--all-namespaces'],
+    ['patch', 'pods', '-n', 'team'],
+    ['delete', 'pods', '-n', 'team'],
+    ['create', 'podcertificaterequests.certificates.k8s.io', '-n', 'team'],
+    ['update', 'podcertificaterequests.certificates.k8s.io', '-n', 'team'],
+    ['delete', 'podcertificaterequests.certificates.k8s.io', '-n', 'team'],
+    ['update', 'podcertificaterequests.certificates.k8s.io', '--subresource=status', '-n', 'team'],
     ['delete', 'namespaces'],
     ['create', 'namespaces'],
     ['patch', 'namespaces'],
@@ -553,24 +571,11 @@ describe('on a cluster', () => {
     assert.deepEqual(wrong, [], 'allowed');
   });
 
-  // `kubectl auth can-i attest signers.certificates.k8s.io/<name>` cannot ask this: signers is a resource the API server
-  // only authorizes and does not serve, so kubectl cannot map it to its group and asks about group "" instead. This is
-  // the SubjectAccessReview can-i sends, for the service account and the groups it authenticates with. The admission
-  // plugin asks for the signer's own name, then for <domain>/* (so certsmith.dev/install is allowed through the wildcard:
-  // the real operator's ClusterTrustBundle below proves it).
-  const mayAttest = async (signerName: string): Promise<boolean> => {
-    const review = await client.create<KubeObject<unknown, { allowed?: boolean }>>(SUBJECT_ACCESS_REVIEWS, {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SubjectAccessReview',
-      metadata: { name: '' },
-      spec: {
-        user: SA,
-        groups: ['system:serviceaccounts', `system:serviceaccounts:${NS}`, 'system:authenticated'],
-        resourceAttributes: { group: 'certificates.k8s.io', resource: 'signers', verb: 'attest', name: signerName },
-      },
-    });
-    return review.status?.allowed === true;
-  };
+  // The admission plugin asks for the signer's own name, then for <domain>/* (so certsmith.dev/install is allowed
+  // through the wildcard: the real operator's ClusterTrustBundle below proves it).
+  const operatorSa = { namespace: NS, name: 'certsmith' };
+  const mayAttest = (signerName: string) => serviceAccountMay(client, operatorSa, 'attest', signerName);
+  const mayForSigner = (verb: 'sign', signerName: string) => serviceAccountMay(client, operatorSa, verb, signerName);
 
   it("attests only certsmith's own signers: certsmith.dev/*, not another domain's, not a signer of another domain by name", async () => {
     const cases: [string, boolean][] = [
@@ -583,6 +588,20 @@ describe('on a cluster', () => {
     ];
     const wrong: string[] = [];
     for (const [signer, want] of cases) if ((await mayAttest(signer)) !== want) wrong.push(`${signer}: ${want ? 'denied' : 'allowed'}`);
+    assert.deepEqual(wrong, []);
+  });
+
+  it("signs PodCertificateRequests only for certsmith's own signers (sign on certsmith.dev/*, nothing else)", async () => {
+    const cases: [string, boolean][] = [
+      ['certsmith.dev/*', true],
+      ['example.com/*', false],
+      ['example.com/other', false],
+      ['kubernetes.io/*', false],
+      ['kubernetes.io/kube-apiserver-client-pod', false],
+      ['*', false],
+    ];
+    const wrong: string[] = [];
+    for (const [signer, want] of cases) if ((await mayForSigner('sign', signer)) !== want) wrong.push(`${signer}: ${want ? 'denied' : 'allowed'}`);
     assert.deepEqual(wrong, []);
   });
 

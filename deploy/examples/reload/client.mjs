@@ -22,7 +22,9 @@ const rate = Number(process.env.RATE ?? 1);
 const workers = Number(process.env.WORKERS ?? 1);
 const verbose = rate <= 1;
 const rootCAs = await watchCAPool(process.env.ROOTS_DIR ?? '/etc/certsmith/trust', { file: process.env.ROOTS_FILE ?? 'trust-bundle.pem', hooks });
-const identity = await watchKeyPair(process.env.TLS_DIR ?? '/etc/certsmith/tls', { hooks });
+// TLS_BUNDLE_FILE: the identity is a podCertificate volume's credential bundle (key and chain in one file).
+const bundle = process.env.TLS_BUNDLE_FILE;
+const identity = await watchKeyPair(process.env.TLS_DIR ?? '/etc/certsmith/tls', { hooks, ...(bundle ? { credentialBundleFile: bundle } : {}) });
 // No cached TLS sessions: every new connection is a full handshake against the trust of the moment.
 const client = httpsAgents({ rootCAs, identity, hooks, agentOptions: { keepAlive: true, maxSockets: workers, maxCachedSessions: 0 } });
 

@@ -1,5 +1,6 @@
 // An HTTPS server with mTLS whose certificate, client-CA pool and session-ticket keys follow their mounted Secrets.
 //   TLS_DIR      a kubernetes.io/tls Secret (tls.crt, tls.key)           default /etc/certsmith/tls
+//   TLS_BUNDLE_FILE  optional: read TLS_DIR as a podCertificate volume, key and chain in this one file
 //   CLIENT_CA    a TrustBundle ConfigMap (trust-bundle.pem)             default /etc/certsmith/trust
 //   CLIENT_CA_FILE  the key in that ConfigMap                            default trust-bundle.pem
 //   TICKET_DIR   optional Secret with 48 bytes under ticket.key         (shared by all replicas)
@@ -16,7 +17,8 @@ const hooks = {
 
 const tlsDir = process.env.TLS_DIR ?? '/etc/certsmith/tls';
 const trustDir = process.env.CLIENT_CA ?? '/etc/certsmith/trust';
-const certificate = await watchKeyPair(tlsDir, { hooks });
+const bundle = process.env.TLS_BUNDLE_FILE;
+const certificate = await watchKeyPair(tlsDir, { hooks, ...(bundle ? { credentialBundleFile: bundle } : {}) });
 const clientCAs = await watchCAPool(trustDir, { file: process.env.CLIENT_CA_FILE ?? 'trust-bundle.pem', hooks });
 const ticketKeys = process.env.TICKET_DIR ? await watchTicketKeys(process.env.TICKET_DIR, { hooks }) : undefined;
 

@@ -13,16 +13,14 @@ import type { EventRecorder } from '../../kube/events.ts';
 import { apiVersionOf, Resources } from '../../kube/resources.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { readStubCsr } from '../../pki/stub-csr.ts';
-import { rotationTime } from '../../policy/ca-rotation.ts';
 import type { PolicyDefault } from '../../policy/issuance-policy.ts';
-import { podCertificateSettings, rotationRefreshBy, type PodFacts, type SignerIndex } from '../../policy/pod-certificates.ts';
+import { nextRotationOf, podCertificateSettings, rotationRefreshBy, type PodFacts, type SignerIndex } from '../../policy/pod-certificates.ts';
 import type { ReconcileContext } from '../../runtime/controller.ts';
 import type { CaSigner } from '../../signers/ca-signer.ts';
 import { signPodCertificate } from '../../signers/pod-certificate.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
 import type { Clock } from '../../time/clock.ts';
 import type { Store } from '../store.ts';
-import { managedCaTimings } from '../issuers/managed-ca-plan.ts';
 import { issuerLedgerKey, type PodCertificateLedger } from './ledger.ts';
 import { planPodCertificate, type PodRequestPlan } from './plan.ts';
 
@@ -164,15 +162,7 @@ export function createPodCertificateReconciler(deps: PodCertificateReconcilerDep
 function refreshByOf(issuer: Issuer, signer: CaSigner | { problem: string }, now: Date): { refreshBy?: Date } {
   const managed = issuer.spec?.ca?.managed;
   if (!managed || 'problem' in signer) return {};
-  let nextRotation: Date | undefined;
-  try {
-    nextRotation = rotationTime(
-      { fingerprint: '', notBefore: signer.caInfo.notBefore, notAfter: signer.caInfo.notAfter },
-      managedCaTimings(managed).rotateBefore,
-    );
-  } catch {
-    nextRotation = undefined; // a spec the issuer reports as invalid: the lifetime's own refresh applies
-  }
+  const nextRotation = nextRotationOf(managed, signer.caInfo);
   const by = rotationRefreshBy({ phase: issuer.status?.ca?.phase, now, ...(nextRotation ? { nextRotation } : {}) });
   return by ? { refreshBy: by } : {};
 }
