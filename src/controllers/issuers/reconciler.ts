@@ -20,7 +20,7 @@ import { parseKey, type Store } from '../store.ts';
 import { ensureAcmeAccount } from './acme-account.ts';
 import { clusterSignerNameProblem, signerNameOf } from '../../policy/pod-certificates.ts';
 import { countLeavesSignedBy } from './leaves.ts';
-import type { createManagedCa } from './managed-ca.ts';
+import type { createManagedCa, ManagedCaDeps } from './managed-ca.ts';
 import { planAction, type IssuerAction } from './plan.ts';
 import { acmeAccountReady, caReady, failedCheck, planStatus, selfSignedReady, type IssuerCheck, type StatusPlan } from './status.ts';
 import { stepUserCa } from './user-ca.ts';
@@ -37,6 +37,8 @@ export interface IssuerReconcilerDeps {
   secrets: Store<SecretObject>;
   events: EventRecorder;
   clock: Clock;
+  /** Pods still holding a pod certificate of these generations: a replaced user CA stays trusted for them too. */
+  podCertificatesSignedBy?: ManagedCaDeps['podCertificatesSignedBy'];
 }
 
 export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
@@ -84,7 +86,13 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
           const signer = await deps.signers.signerFor(issuer, deps.kind);
           if (signer.kind !== 'ca') return selfSignedReady();
           const caPem = encodePem('CERTIFICATE', signer.chain[0]!);
-          const countLeaves = (fps: ReadonlySet<string>) => countLeavesSignedBy(deps.secrets.list(), fps, now);
+          const retiring = (fps: ReadonlySet<string>) =>
+            (issuer.status?.ca?.generations ?? [])
+              .filter((g) => fps.has(g.fingerprint))
+              .map((g) => ({ fingerprint: g.fingerprint, notBefore: new Date(g.notBefore) }));
+          const countLeaves = (fps: ReadonlySet<string>) =>
+            countLeavesSignedBy(deps.secrets.list(), fps, now) +
+            (deps.podCertificatesSignedBy?.({ kind: deps.kind, issuer, retiring: retiring(fps), now }) ?? 0);
           return caReady(stepUserCa({ spec: action.ca, recorded: issuer.status, caInfo: signer.caInfo, caPem, countLeaves, now }));
         }
       }

@@ -77,6 +77,7 @@ export function createIssuerWiring(deps: {
         secrets,
         events: deps.events,
         clock,
+        ...(deps.podCertificatesSignedBy ? { podCertificatesSignedBy: deps.podCertificatesSignedBy } : {}),
       }),
     });
   const issuerController = controllerFor('Issuer');
