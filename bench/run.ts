@@ -19,6 +19,10 @@
 //               after 1,000 CA Certificates (seconds until all Ready), leader pod killed → new Lease holder (3
 //               samples), and Secret change → file in a pod with kubelet's syncFrequency 1m and 10s. --count:
 //               Certificates.
+//   pods        pod certificates on the real one-node cluster, not run by default (root, the machine's one node;
+//               `npm run bench -- pods`): N pause pods created at once, without and then with a podCertificate
+//               volume: seconds until all Running, the signer's latency per request (p50/p90/p99), the operator's API
+//               writes per request and its RSS. --count: pods (default 200).
 // Reports seconds until all are Ready, API writes per issuance (from the API server's own counters) and the
 // operator's peak RSS; ACME adds orders per Certificate counted at Pebble. Printed as JSON and a table, and written
 // to bench/results/latest.json with the machine and date. Where the time went is printed when ACME misses its
@@ -34,14 +38,15 @@ import { BUNDLE_TARGET_SECONDS, benchBundle, type BundleResult } from './scenari
 import { benchCa } from './scenario-ca.ts';
 import { benchHandshakes, HANDSHAKE_TARGET_RATIO, type HandshakeResult } from './scenario-handshakes.ts';
 import { benchNode, type NodeResult } from './scenario-node.ts';
+import { benchPods, type PodsResult } from './scenario-pods.ts';
 import { benchReload, RELOAD_TARGET_P99_MS, type ReloadResult } from './scenario-reload.ts';
 import { benchScale, SCALE_TARGET_RSS_MIB, type ScaleResult } from './scenario-scale.ts';
 
 type Run = (o: {
   count: number;
   crdsDir: string;
-}) => Promise<IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult | NodeResult>;
-const SCENARIOS: Record<'ca' | 'acme' | 'bundle' | 'reload' | 'handshakes' | 'scale' | 'node', { defaultCount: number; unit: string; run: Run }> = {
+}) => Promise<IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult | NodeResult | PodsResult>;
+const SCENARIOS: Record<'ca' | 'acme' | 'bundle' | 'reload' | 'handshakes' | 'scale' | 'node' | 'pods', { defaultCount: number; unit: string; run: Run }> = {
   ca: { defaultCount: 1000, unit: 'Certificates', run: benchCa },
   acme: { defaultCount: 500, unit: 'Certificates', run: benchAcme },
   bundle: { defaultCount: 1000, unit: 'namespaces', run: benchBundle },
@@ -49,10 +54,11 @@ const SCENARIOS: Record<'ca' | 'acme' | 'bundle' | 'reload' | 'handshakes' | 'sc
   handshakes: { defaultCount: 10, unit: 'seconds each', run: (o) => benchHandshakes({ secondsEach: o.count }) },
   scale: { defaultCount: 10_000, unit: 'Certificates', run: benchScale },
   node: { defaultCount: 1000, unit: 'Certificates', run: benchNode },
+  pods: { defaultCount: 200, unit: 'pods', run: benchPods },
 };
 /** Only when named: the scale scenario takes ~20 minutes, ~5 GB of etcd and ~17 GiB for the control plane; the node
  * scenario needs root and the machine's one node. */
-const NOT_BY_DEFAULT: ScenarioName[] = ['scale', 'node'];
+const NOT_BY_DEFAULT: ScenarioName[] = ['scale', 'node', 'pods'];
 type ScenarioName = keyof typeof SCENARIOS;
 const ISSUANCE: ScenarioName[] = ['ca', 'acme'];
 const ACME_TARGET_SECONDS = 60;
@@ -90,7 +96,7 @@ if (built.status !== 0) {
   console.error('bench: compiling the operator failed');
   process.exit(1);
 }
-type Result = IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult | NodeResult;
+type Result = IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult | NodeResult | PodsResult;
 const results: Partial<Record<ScenarioName, Result | { error: string }>> = {};
 let failed = false;
 for (const name of selected) {
@@ -257,6 +263,21 @@ function trustTable(rows: typeof results): string | undefined {
     );
     if (n.nodeAddressRestored > 0)
       lines.push(['  node address gone from loopback and put back (times; figures include the gaps)', String(n.nodeAddressRestored), '0']);
+  }
+  if (!failed('pods')) {
+    const p = rows.pods as PodsResult;
+    const c = p.withCertificates;
+    lines.push(
+      [`pods: ${p.baseline.pods} pause pods without certificates → all Running (s)`, String(p.baseline.secondsUntilAllRunning), ''],
+      [`  ${c.pods} with a podCertificate volume → all Running (s)`, String(c.secondsUntilAllRunning), ''],
+      [
+        `  signer latency per request, p50 / p90 / p99 / max (ms; ${c.requests} requests)`,
+        `${c.signerLatencyMs.p50} / ${c.signerLatencyMs.p90} / ${c.signerLatencyMs.p99} / ${c.signerLatencyMs.max}`,
+        '',
+      ],
+      ['  operator API writes per request', String(c.writesPerRequest), '1'],
+      ['  operator RSS idle / at all Running / peak (MiB)', `${p.operatorRssMiB.idle} / ${p.operatorRssMiB.atAllRunning} / ${p.operatorRssMiB.peak}`, ''],
+    );
   }
   if (lines.length === 0) return undefined;
   const all: [string, string, string][] = [['', 'result', 'target'], ...lines];

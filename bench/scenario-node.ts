@@ -172,7 +172,7 @@ async function onDefaultSyncCluster(period: (typeof SYNC_PERIODS)[number], count
  * second and put back, counted so the result says when its figures include such a gap. stop() before the cluster's
  * own stop, which removes the address for good; it returns the count.
  */
-function guardNodeAddress(): { stop(): number } {
+export function guardNodeAddress(): { stop(): number } {
   let restored = 0;
   const timer = setInterval(() => {
     const lo = execFileSync('ip', ['-o', '-4', 'addr', 'show', 'dev', 'lo'], { encoding: 'utf8' });
@@ -216,7 +216,7 @@ async function waitForFreeNode(): Promise<void> {
  * startCluster with the operator image, timed, with the steps the harness marks when CERTSMITH_TEST_VERBOSE is set
  * (its `[controlplane] … at +N ms` and `[node] … at +N ms` lines, taken off stderr and timed from this call).
  */
-async function startTimedCluster(syncFrequency: string): Promise<{ cluster: Cluster; start: ClusterStart }> {
+export async function startTimedCluster(syncFrequency: string): Promise<{ cluster: Cluster; start: ClusterStart }> {
   await waitForFreeNode();
   const phases: Record<string, number> = {};
   const verbose = process.env.CERTSMITH_TEST_VERBOSE;
@@ -266,7 +266,7 @@ async function lease(client: KubeClient): Promise<Lease | undefined> {
   return client.get<Lease>(Resources.leases, RELEASE_NS, LEASE);
 }
 
-async function leaderPod(client: KubeClient): Promise<Pod> {
+export async function leaderPod(client: KubeClient): Promise<Pod> {
   const holder = await waitFor('a Lease holder', async () => (await lease(client))?.spec?.holderIdentity || undefined, { timeoutMs: 120_000 });
   const pod = (await operatorPods(client)).find((p) => p.metadata.name === holder);
   if (!pod) throw new Error(`the Lease holder ${holder} is none of the operator pods`);
@@ -281,7 +281,7 @@ function containerId(pod: Pod): string {
 }
 
 /** The host pid of the operator in a pod: its container's task (the image's entry point is node itself). */
-async function operatorPid(cluster: Cluster, pod: Pod): Promise<number> {
+export async function operatorPid(cluster: Cluster, pod: Pod): Promise<number> {
   const id = containerId(pod);
   // TASK  PID  STATUS
   const row = (await cluster.node.ctr('tasks', 'ls'))
@@ -442,6 +442,6 @@ function minMedianMax(values: number[]): MinMedianMax {
   return { min: v[0]!, median: Math.round(median), max: v.at(-1)! };
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
