@@ -48,6 +48,8 @@ const SOLVER_NODE_PORT = 30089;
 /** The reload demo's server, reachable from the host at the node's address. */
 const DEMO_NODE_PORT = 30443;
 const DEMO_SERVER_NAME = 'reload-demo.demo.svc';
+/** The signer the rotating CA serves pod certificates under (ca.podCertificates of sandbox-rotating). */
+const DEMO_POD_SIGNER = 'certsmith.dev/sandbox-rotating';
 
 if (args[0] === 'down') await down();
 else if (args.includes('--detach')) await detach();
@@ -218,7 +220,7 @@ async function runForeground(daemon: boolean): Promise<void> {
       }),
     );
     say(
-      'applying the certsmith/reload demo: ClusterIssuer sandbox-rotating (a CA rotated every 10 minutes), TrustBundle demo-trust, an mTLS server and client as pods',
+      'applying the certsmith/reload demo: ClusterIssuer sandbox-rotating (a CA rotated every 10 minutes, also signing pod certificates), TrustBundles demo-trust and demo-pod-trust, an mTLS server and two clients as pods (one with a pod certificate)',
     );
     applyObjects(reloadDemoObjects());
     applyObjects([demoCode('demo')]);
@@ -227,7 +229,8 @@ async function runForeground(daemon: boolean): Promise<void> {
     const client = createKubeClient({ kubeconfigPath: kubeconfig });
     // The Ingress's Certificate is made by the operator, so it is waited for by name.
     const certs = await waitForCertificates(client, [`demo/${SHOP_SECRET}`, 'demo/reload-demo', 'demo/reload-demo-client', 'demo/reload-demo-host']);
-    for (const d of ['reload-demo', 'reload-demo-client']) kubectl('rollout', 'status', `deployment/${d}`, '-n', 'demo', '--timeout=180s');
+    for (const d of ['reload-demo', 'reload-demo-client', 'reload-demo-pod-client'])
+      kubectl('rollout', 'status', `deployment/${d}`, '-n', 'demo', '--timeout=180s');
     await writeDemoClientFiles(kubectl);
     printSummary(certs, kubeconfig, kubectl);
     if (!bind) say(`the DNS-01 example (ClusterIssuer sandbox-acme-dns, Certificate demo/acme-wildcard) was skipped: BIND (named) is not available`);
@@ -267,9 +270,12 @@ function solverNodePort(): KubeObject {
 }
 
 /**
- * The reload demo's certificates and trust: a managed CA that rotates every 10 minutes (30-minute generations, a
- * rotation when 20 are left, the default 2-minute propagation delay for the kubelet's one-minute sync), a server, a
- * client and a host certificate from it, and the TrustBundle both pods read their trust from.
+ * The reload demo's certificates and trust: a managed CA that rotates every 10 minutes (2-hour generations, a
+ * rotation when 1h50m are left, the default 2-minute propagation delay for the kubelet's one-minute sync), a server,
+ * a client and a host certificate from it, and the TrustBundle both pods read their trust from. The same CA signs
+ * pod certificates (signer certsmith.dev/sandbox-rotating) for a second client, which has no Secret at all: the
+ * kubelet makes its key, and it reads its trust from a ClusterTrustBundle projection. Its certificates live 1 hour and
+ * refresh at each rotation, which waits for them (so a rotation with that pod takes 10–20 minutes).
  */
 function reloadDemoObjects(): KubeObject[] {
   const issuerRef = { kind: 'ClusterIssuer', name: 'sandbox-rotating' };
@@ -285,7 +291,10 @@ function reloadDemoObjects(): KubeObject[] {
       kind: 'ClusterIssuer',
       metadata: { name: 'sandbox-rotating' },
       spec: {
-        ca: { managed: { commonName: 'certsmith sandbox rotating CA', duration: '30m', rotateBefore: '20m', retireGracePeriod: '2m', reissueWindow: '1m' } },
+        ca: {
+          managed: { commonName: 'certsmith sandbox rotating CA', duration: '2h', rotateBefore: '1h50m', retireGracePeriod: '2m', reissueWindow: '1m' },
+          podCertificates: { maxDuration: '1h' },
+        },
       },
     },
     {
@@ -296,6 +305,12 @@ function reloadDemoObjects(): KubeObject[] {
         sources: [{ issuer: issuerRef }],
         target: { configMap: { key: 'trust-bundle.pem' }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'demo' } } },
       },
+    },
+    {
+      apiVersion: API_VERSION,
+      kind: 'TrustBundle',
+      metadata: { name: 'demo-pod-trust' },
+      spec: { sources: [{ issuer: issuerRef }], target: { clusterTrustBundle: { signerName: DEMO_POD_SIGNER } } },
     },
     cert('reload-demo', { secretName: 'reload-demo-tls', dnsNames: [DEMO_SERVER_NAME], usages: ['digital signature', 'server auth'] }),
     cert('reload-demo-client', { secretName: 'reload-demo-client-tls', commonName: 'reload-demo-client', usages: ['digital signature', 'client auth'] }),
@@ -332,6 +347,16 @@ function reloadDemoWorkloads(image: string): unknown[] {
       trustConfigMap: 'demo-trust',
       trustKey: 'trust-bundle.pem',
       // No cluster DNS on the node: the server's name is the node's address, where its NodePort listens.
+      hostAliases: [{ ip: NODE_ADDRESS, hostnames: [DEMO_SERVER_NAME] }],
+      env: { URL: `https://${DEMO_SERVER_NAME}:${DEMO_NODE_PORT}/` },
+    }),
+    demoClient({
+      namespace: 'demo',
+      name: 'reload-demo-pod-client',
+      image,
+      podCertificate: { signerName: DEMO_POD_SIGNER, keyType: 'ECDSAP256', maxExpirationSeconds: 3600 },
+      trustSigner: DEMO_POD_SIGNER,
+      trustKey: 'ca.crt',
       hostAliases: [{ ip: NODE_ADDRESS, hostnames: [DEMO_SERVER_NAME] }],
       env: { URL: `https://${DEMO_SERVER_NAME}:${DEMO_NODE_PORT}/` },
     }),
@@ -401,12 +426,14 @@ function printSummary(certs: Certificate[], kubeconfig: string, kubectl: (...a: 
   console.log(`\nPoint kubectl at the sandbox:\n  source .sandbox/env      # KUBECONFIG, PATH with kubectl and helm, ACME_DIRECTORY_URL, ACME_CA_FILE`);
   console.log(`  kubectl get certificates -A\n  (kubeconfig: ${kubeconfig})`);
   console.log(
-    `\nThe certsmith/reload demo (pods demo/reload-demo, an mTLS server; demo/reload-demo-client, its client) serves on the` +
+    `\nThe certsmith/reload demo (pods demo/reload-demo, an mTLS server; demo/reload-demo-client, its client; demo/reload-demo-pod-client,` +
+      ` a client with a pod certificate and no Secret) serves on the` +
       ` node's address through CA rotations every 10 minutes:\n` +
       `  kubectl get configmap demo-trust -n demo -o jsonpath='{.data.trust-bundle\\.pem}' > .sandbox/demo/trust.pem\n` +
       `  curl --cacert .sandbox/demo/trust.pem --cert .sandbox/demo/tls.crt --key .sandbox/demo/tls.key \\\n` +
       `       --resolve ${DEMO_SERVER_NAME}:${DEMO_NODE_PORT}:${NODE_ADDRESS} https://${DEMO_SERVER_NAME}:${DEMO_NODE_PORT}/\n` +
-      `  kubectl get clusterissuer sandbox-rotating -o jsonpath='{.status.ca.phase}'; kubectl logs -n demo deploy/reload-demo-client --tail=3\n`,
+      `  kubectl get clusterissuer sandbox-rotating -o jsonpath='{.status.ca.phase}'; kubectl logs -n demo deploy/reload-demo-client --tail=3\n` +
+      `  kubectl get podcertificaterequests -n demo; kubectl logs -n demo deploy/reload-demo-pod-client --tail=3\n`,
   );
 }
 

@@ -20,6 +20,7 @@ const DURATION_FIELDS: Record<string, string[]> = {
     'spec.ca.managed.reissueWindow',
     'spec.ca.managed.retireGracePeriod',
     'spec.ca.managed.rotateBefore',
+    'spec.ca.podCertificates.maxDuration',
     'spec.ca.reissueWindow',
     'spec.ca.retireGracePeriod',
   ],
