@@ -18,7 +18,7 @@ import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { applyManifests, startCluster, type Cluster } from '../env/cluster.ts';
 import { podVolumeDir } from '../env/node.ts';
-import { demoClient, demoCode, demoServer, demoService, HTTPS_PORT, POD_CREDENTIALS_FILE, STATS_PORT } from '../env/demo-workload.ts';
+import { demoClient, demoCode, demoPods, demoServer, demoService, demoStats, type DemoPod, HTTPS_PORT, POD_CREDENTIALS_FILE } from '../env/demo-workload.ts';
 import { createHelm, installOperatorChart, type Helm } from '../integration/helpers/helm.ts';
 import { clusterIssuer, createNamespace, updateSpec } from '../integration/helpers/objects.ts';
 import { serviceAccountMay } from '../integration/helpers/signer-access.ts';
@@ -48,11 +48,7 @@ interface ServerStats {
   handshakes: number;
   handshakeErrors: Record<string, number>;
 }
-interface PodInfo {
-  name: string;
-  uid: string;
-  ip: string;
-}
+type PodInfo = DemoPod;
 
 describe('pod certificates on a real node', () => {
   let cluster: Cluster;
@@ -60,16 +56,8 @@ describe('pod certificates on a real node', () => {
   let helm: Helm;
   const kubectl = (...args: string[]) => cluster.cp.kubectl(...args);
   const apply = (objects: Record<string, unknown>[]) => applyManifests(cluster.cp, objects, 'e2e');
-  const podsOf = async (ns: string, app: string): Promise<PodInfo[]> =>
-    (
-      JSON.parse(await kubectl('get', 'pods', '-n', ns, '-l', `app=${app}`, '-o', 'json')).items as {
-        metadata: { name: string; uid: string };
-        status: { podIP?: string };
-      }[]
-    )
-      .map((p) => ({ name: p.metadata.name, uid: p.metadata.uid, ip: p.status.podIP ?? '' }))
-      .sort((a, b) => a.name.localeCompare(b.name));
-  const stats = async <T>(pod: PodInfo): Promise<T> => (await (await fetch(`http://${pod.ip}:${STATS_PORT}/stats`)).json()) as T;
+  const podsOf = (ns: string, app: string) => demoPods(kubectl, ns, app);
+  const stats = demoStats;
   /** Every CA certificate the ClusterTrustBundle held, by SHA-256 (lowercase hex, as the issuer's status writes it). */
   const cas = new Map<string, X509Certificate>();
   const fingerprintOf = (c: X509Certificate) => c.fingerprint256.replaceAll(':', '').toLowerCase();

@@ -17,7 +17,7 @@ import { Resources } from '../../src/kube/resources.ts';
 import { parseCertificatesPem } from '../../src/pki/index.ts';
 import { applyManifests, startCluster, type Cluster } from '../env/cluster.ts';
 import { podVolumeDir } from '../env/node.ts';
-import { demoClient, demoCode, demoServer, demoService, HTTPS_PORT, STATS_PORT } from '../env/demo-workload.ts';
+import { demoClient, demoCode, demoPods, demoServer, demoService, demoStats, type DemoPod, HTTPS_PORT } from '../env/demo-workload.ts';
 import { createHelm, installOperatorChart, type Helm } from '../integration/helpers/helm.ts';
 import {
   certificate,
@@ -58,11 +58,7 @@ interface ServerStats {
   resumed: number;
   handshakeErrors: Record<string, number>;
 }
-interface PodInfo {
-  name: string;
-  uid: string;
-  ip: string;
-}
+type PodInfo = DemoPod;
 
 const fingerprint = (der: Uint8Array) => createHash('sha256').update(der).digest('hex');
 const fingerprintsOf = (pem: string) => parseCertificatesPem(pem).map(fingerprint).sort();
@@ -88,16 +84,8 @@ for (const c of CASES) {
     let helm: Helm;
     const kubectl = (...args: string[]) => cluster.cp.kubectl(...args);
     const apply = (objects: Record<string, unknown>[]) => applyManifests(cluster.cp, objects, 'e2e');
-    const podsOf = async (ns: string, app: string): Promise<PodInfo[]> =>
-      (
-        JSON.parse(await kubectl('get', 'pods', '-n', ns, '-l', `app=${app}`, '-o', 'json')).items as {
-          metadata: { name: string; uid: string };
-          status: { podIP?: string };
-        }[]
-      )
-        .map((p) => ({ name: p.metadata.name, uid: p.metadata.uid, ip: p.status.podIP ?? '' }))
-        .sort((a, b) => a.name.localeCompare(b.name));
-    const stats = async <T>(pod: PodInfo): Promise<T> => (await (await fetch(`http://${pod.ip}:${STATS_PORT}/stats`)).json()) as T;
+    const podsOf = (ns: string, app: string) => demoPods(kubectl, ns, app);
+    const stats = demoStats;
     /** What a pod's container sees in a mounted volume: kubelet's files, read from the host side of the bind mount. */
     const mounted = (pod: PodInfo, kind: 'secret' | 'configmap', volume: string, key: string) => {
       const file = join(podVolumeDir(pod.uid, kind, volume), key);

@@ -141,3 +141,24 @@ export function demoService(namespace: string, name: string): Manifest {
     spec: { selector: { app: name }, ports: [{ name: 'https', port: HTTPS_PORT, targetPort: HTTPS_PORT }] },
   };
 }
+
+/** A demo pod as the tests address it: its name, its UID (for its volumes on the host) and its IP (for /stats). */
+export interface DemoPod {
+  name: string;
+  uid: string;
+  ip: string;
+}
+
+/** The pods of a demo Deployment (label app=<name>), by name. */
+export async function demoPods(kubectl: (...args: string[]) => Promise<string>, namespace: string, app: string): Promise<DemoPod[]> {
+  const list = JSON.parse(await kubectl('get', 'pods', '-n', namespace, '-l', `app=${app}`, '-o', 'json')).items as {
+    metadata: { name: string; uid: string };
+    status: { podIP?: string };
+  }[];
+  return list.map((p) => ({ name: p.metadata.name, uid: p.metadata.uid, ip: p.status.podIP ?? '' })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** What a demo script's /stats answers (server.mjs and client.mjs count different things). */
+export async function demoStats<T>(pod: DemoPod): Promise<T> {
+  return (await (await fetch(`http://${pod.ip}:${STATS_PORT}/stats`)).json()) as T;
+}
