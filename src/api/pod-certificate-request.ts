@@ -53,6 +53,8 @@ export const PcrReason = {
   /** A namespaced Issuer's signer asked for from another namespace. */
   namespaceNotServed: 'NamespaceNotServed',
   invalidRequest: 'InvalidRequest',
+  /** Failed: the CA could not sign the key (the only final answer that is not the request's fault). */
+  signingFailed: 'SigningFailed',
   issued: 'Issued',
 } as const;
 

@@ -99,7 +99,7 @@ export function createMetrics() {
 
   const podCertificateRequests = new Counter({
     name: 'certsmith_pod_certificate_requests_total',
-    help: 'PodCertificateRequests answered, by issuer kind and result (issued, denied).',
+    help: 'PodCertificateRequests answered, by issuer kind and result (issued, denied, failed).',
     labelNames: ['issuer_kind', 'result'] as const,
     registers: [registry],
   });

@@ -100,19 +100,21 @@ export function createPodCertificateReconciler(deps: PodCertificateReconcilerDep
       log.info({ why: plan.message }, 'pod certificate waits');
       return { requeueAfterMs: WAIT_RECHECK_MS };
     }
-    const status = plan.kind === 'issue' ? await issuedStatus(plan, ref, now) : deniedStatus(plan, now);
+    const status = plan.kind === 'issue' ? await issuedStatus(plan, ref, now).catch((err: Error) => failedStatus(err, now)) : finalStatus(plan, now);
     const written = await writeStatus(pcr, status, log);
     if (!written) return {};
     const seen = deps.seenAt(key);
     deps.answered(key);
-    const result = plan.kind === 'issue' ? 'issued' : 'denied';
+    const result = status.conditions?.[0]?.type === PcrCondition.issued ? 'issued' : plan.kind === 'deny' ? 'denied' : 'failed';
     deps.metrics.podCertificateRequests.inc({ issuer_kind: ref.kind, result });
     if (seen !== undefined) deps.metrics.podCertificateLatency.observe({ result }, Math.max(0, Date.now() - seen) / 1000);
-    if (plan.kind === 'deny') {
-      log.info({ reason: plan.reason, why: plan.message }, 'pod certificate denied');
-      await deps.events.record(pcr, 'Warning', plan.reason, plan.message);
+    if (result !== 'issued') {
+      const cond = status.conditions![0]!;
+      log.info({ reason: cond.reason, why: cond.message }, `pod certificate ${result}`);
+      await deps.events.record(pcr, 'Warning', cond.reason, cond.message);
       return {};
     }
+    if (plan.kind !== 'issue') return {};
     deps.ledger.record({
       issuer: issuerLedgerKey(ref.kind, ref.namespace, ref.name),
       namespace,
@@ -191,10 +193,16 @@ async function issuedStatus(
   };
 }
 
-function deniedStatus(plan: Extract<PodRequestPlan, { kind: 'deny' }>, now: Date): PodCertificateRequestStatus {
+function finalStatus(plan: Extract<PodRequestPlan, { kind: 'deny' }>, now: Date, type: string = PcrCondition.denied): PodCertificateRequestStatus {
   // kube-apiserver caps a condition message at 32 KiB; a tenant's long name never comes near it, but stay far below.
   const message = plan.message.length > 1024 ? `${plan.message.slice(0, 1023)}…` : plan.message;
-  return { conditions: [{ type: PcrCondition.denied, status: 'True', reason: plan.reason, message, lastTransitionTime: rfc3339(now) }] };
+  return { conditions: [{ type, status: 'True', reason: plan.reason, message, lastTransitionTime: rfc3339(now) }] };
+}
+
+/** The CA could not sign this key (a signing error, not a CA that is not ready): Failed, final, with the reason. */
+function failedStatus(err: Error, now: Date): PodCertificateRequestStatus {
+  if (errorCode(err) !== 'SigningFailed') throw err;
+  return finalStatus({ kind: 'deny', reason: PcrReason.signingFailed, message: err.message }, now, PcrCondition.failed);
 }
 
 /** metav1.Time: whole seconds, Z. */
