@@ -173,6 +173,58 @@ describe('pod certificates', () => {
     assert.equal(pcr?.status?.conditions, undefined);
   });
 
+  it('a managed CA retires its old generation only once every pod holding its certificate has refreshed or is gone', { timeout: 180_000 }, async () => {
+    const p1 = await createPodFixture(client, 'team-a', 'rot-1');
+    const p2 = await createPodFixture(client, 'team-a', 'rot-2');
+    // Rotation 25 s after the CA is made; no bundle sources it, so the switch follows after the 1 s delay.
+    await client.create(
+      Resources.clusterIssuers,
+      clusterIssuer('rot', {
+        ca: {
+          managed: { commonName: 'rot CA', duration: '4h', rotateBefore: '3h59m35s', propagationDelay: '1s', retireGracePeriod: '1s' },
+          podCertificates: {},
+        },
+      }),
+    );
+    const first = (await waitForReady(client, Resources.clusterIssuers, undefined, 'rot')) as Issuer;
+    const oldCa = first.status!.caFingerprint!;
+    const request = async (f: PodFixture, name: string) => {
+      await createPodCertificateRequest(client, f, { name, signerName: 'certsmith.dev/rot', csr: await stubCsr(podKey('ECDSAP256')) });
+      const pcr = await answered('team-a', name);
+      assert.equal(pcr.status!.conditions![0]!.type, 'Issued', JSON.stringify(pcr.status!.conditions));
+      return pcr;
+    };
+    await request(p1, 'rot-1-a');
+    const before = await request(p2, 'rot-2-a');
+    // Issued before the rotation starts: it asks to be refreshed by then (clamped to the API's earliest, 10 min).
+    assert.equal(Date.parse(before.status!.beginRefreshAt!) - Date.parse(before.status!.notBefore!), 10 * 60_000);
+
+    const status = async () => (await client.get<Issuer>(Resources.clusterIssuers, undefined, 'rot'))!.status!;
+    await waitFor(
+      'the switch to the new CA, held by two pods',
+      async () => {
+        const st = await status();
+        return st.caFingerprint !== oldCa && /2 certificate\(s\) signed by the old CA/.test(st.conditions?.[0]?.message ?? '');
+      },
+      { timeoutMs: 90_000 },
+    );
+    // One pod refreshes onto the new CA; the other is deleted. Only then does the old CA leave.
+    const refreshed = await request(p1, 'rot-1-b');
+    assert.notEqual(new X509Certificate(refreshed.status!.certificateChain!).issuer, '', 'signed');
+    await waitFor('one pod left on the old CA', async () => /1 certificate\(s\) signed by the old CA/.test((await status()).conditions?.[0]?.message ?? ''));
+    assert.ok(
+      (await status()).ca!.generations!.some((g) => g.fingerprint === oldCa),
+      'the old CA is still trusted',
+    );
+    // No kubelet here to finish a graceful deletion: a terminating pod may still serve, so it still counts until gone.
+    await cp.kubectl('delete', 'pod', 'rot-2', '-n', 'team-a', '--grace-period=0', '--force');
+    await waitFor(
+      'the old CA to leave once the last pod holding its certificate is gone',
+      async () => !(await status()).ca!.generations!.some((g) => g.fingerprint === oldCa),
+      { timeoutMs: 90_000 },
+    );
+  });
+
   it('refuses a ClusterIssuer signer name reserved for namespaced Issuers', async () => {
     await client.create(
       Resources.clusterIssuers,
