@@ -250,11 +250,13 @@ describe('pod certificates on a real node', () => {
       assert.equal(podCa(p), signers.at(-1), `${p.name} ends on the newest CA`);
     }
     const c = await stats<ClientStats>(caller!);
+    const serverStats = await Promise.all(servers.map((p) => stats<ServerStats>(p)));
+    console.log(
+      `pod certificates e2e: ${c.ok} requests ok, ${c.failed} failed; server handshakes ${serverStats.map((st) => st.handshakes).join(' + ')}; ` +
+        `CAs in turn ${signers.map((fp) => fp.slice(0, 12)).join(' → ')}; pods' CAs ${pods.map((p) => `${p.name}: ${[...podIssuers.get(p.name)!].map((fp) => fp.slice(0, 12)).join(' → ')}`).join('; ')}`,
+    );
     assert.ok(c.ok > RATE * 60, `the client kept going: ${JSON.stringify(c)}`);
     assert.equal(c.failed, 0, `failed requests: ${JSON.stringify(c.errors)}`);
-    for (const s of servers) {
-      const st = await stats<ServerStats>(s);
-      assert.deepEqual(st.handshakeErrors, {}, `${s.name} handshake errors`);
-    }
+    for (const [i, st] of serverStats.entries()) assert.deepEqual(st.handshakeErrors, {}, `${servers[i]!.name} handshake errors`);
   });
 });
