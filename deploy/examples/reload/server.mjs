@@ -26,7 +26,9 @@ const stats = { requests: 0, handshakes: 0, resumed: 0, handshakeErrors: {}, cer
 const tls = serverTLS({ certificates: [certificate], defaultCertificate: certificate, clientCAs, ...(ticketKeys ? { ticketKeys } : {}) });
 const server = createServer(tls.options, (req, res) => {
   stats.requests++;
-  const client = req.socket.getPeerCertificate().subject?.CN;
+  // A pod certificate has no subject: name the peer by its SANs (its SPIFFE ID).
+  const peer = req.socket.getPeerCertificate();
+  const client = peer.subject?.CN ?? peer.subjectaltname;
   // A certificate with only SANs has an empty subject: name it by its SANs.
   const leaf = tls.getCertificate(req.socket.servername)?.leaf;
   res.end(`hello ${client}, served by ${leaf?.subjectAltName ?? leaf?.subject?.replace(/\n/g, ', ') ?? 'no certificate'}\n`);
