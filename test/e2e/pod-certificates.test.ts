@@ -86,7 +86,11 @@ describe('pod certificates on a real node', () => {
   it('the operator may sign for its signer names and no other, and read pods but not write them', async () => {
     const sa = 'system:serviceaccount:certsmith:certsmith';
     // can-i prints yes and exits 0, or prints no and exits 1.
-    const can = (...args: string[]) => kubectl('auth', 'can-i', ...args, `--as=${sa}`).then((out) => out.trim(), () => 'no');
+    const can = (...args: string[]) =>
+      kubectl('auth', 'can-i', ...args, `--as=${sa}`).then(
+        (out) => out.trim(),
+        () => 'no',
+      );
     const maySign = (signerName: string) => serviceAccountMay(client, { namespace: 'certsmith', name: 'certsmith' }, 'sign', signerName);
     assert.equal(await maySign('certsmith.dev/*'), true);
     assert.equal(await maySign('example.com/other'), false);
