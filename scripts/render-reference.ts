@@ -148,9 +148,53 @@ interface Page {
   title: string;
   crds: Crd[];
   intro: string;
+  /** Markdown at the end: how a field group is used, where a table of fields cannot say it. */
+  guide?: string;
 }
 
-const PAGES: { file: string; kinds: string[]; intro: string }[] = [
+// The signer side of ca.podCertificates, for the Issuer page (docs/pod-certificates.md has the whole story).
+const POD_CERTIFICATES_GUIDE = `## Pod certificates (\`ca.podCertificates\`)
+
+A \`ca\` issuer with \`podCertificates\` signs Kubernetes PodCertificateRequests (certificates.k8s.io/v1, Kubernetes
+1.37+): the kubelet makes each pod's key and projects key and chain into a \`podCertificate\` volume. Its status names
+the signer it serves (\`status.podCertificateSignerName\`):
+
+| Issuer | Signer name | Signs for |
+| --- | --- | --- |
+| ClusterIssuer \`<name>\` | \`spec.ca.podCertificates.signerName\`, default \`certsmith.dev/<name>\` | every namespace the IssuancePolicy lets use it |
+| Issuer \`<name>\` in \`<ns>\` | \`certsmith.dev/ns.<ns>.<name>\` (fixed) | pods of \`<ns>\` only |
+
+A pod asking for one (the certificate names \`spiffe://cluster.local/ns/<ns>/sa/<service account>\`, for server and
+client auth; \`certsmith.dev/dns-names\` is the one user annotation read):
+
+\`\`\`yaml
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: team-a}
+spec:
+  containers:
+    - name: web
+      image: registry.example/web:1.0
+      volumeMounts: [{name: identity, mountPath: /var/run/certsmith, readOnly: true}]
+  volumes:
+    - name: identity
+      projected:
+        sources:
+          - podCertificate:
+              signerName: certsmith.dev/mesh
+              keyType: ECDSAP256
+              credentialBundlePath: credentials.pem
+              userAnnotations: {certsmith.dev/dns-names: web.team-a.svc}
+          - clusterTrustBundle: {signerName: certsmith.dev/mesh, labelSelector: {}, path: ca.pem}
+\`\`\`
+
+Each request is answered once: \`Issued\` (chain, \`notBefore\`, \`beginRefreshAt\`, \`notAfter\`), \`Denied\` with
+\`NamespaceNotServed\`, \`PodMismatch\`, \`InvalidRequest\`, \`UnsupportedKeyType\`,
+\`InvalidUnverifiedUserAnnotations\` or \`PolicyDenied\`, or \`Failed\` \`SigningFailed\`. See
+[pod-certificates.md](../pod-certificates.md).
+`;
+
+const PAGES: { file: string; kinds: string[]; intro: string; guide?: string }[] = [
   {
     file: 'certificate.md',
     kinds: ['Certificate'],
@@ -161,6 +205,7 @@ const PAGES: { file: string; kinds: string[]; intro: string }[] = [
     kinds: ['Issuer', 'ClusterIssuer'],
     intro:
       'An Issuer (namespaced: signs for Certificates in its namespace) or ClusterIssuer (cluster-scoped: for every namespace) says how certificates are signed: exactly one of `selfSigned`, `ca` or `acme`. Both kinds share one schema.',
+    guide: POD_CERTIFICATES_GUIDE,
   },
   {
     file: 'trustbundle.md',
@@ -216,6 +261,7 @@ function renderPage(page: Page): string {
   for (const c of version.additionalPrinterColumns) {
     out.push(`| ${c.name} | ${cell(code(c.jsonPath))} | ${c.priority ? '`-o wide`' : 'always'} |`);
   }
+  if (page.guide) out.push('', page.guide.trimEnd());
   return out.join('\n') + '\n';
 }
 
@@ -244,6 +290,7 @@ export function renderReferenceFiles(crds: Crd[] = customResourceDefinitions()):
     file: p.file,
     title: p.kinds.join(' and '),
     intro: p.intro,
+    ...(p.guide ? { guide: p.guide } : {}),
     crds: p.kinds.map((k) => {
       const crd = crds.find((c) => c.spec.names.kind === k);
       if (!crd) throw new Error(`no CRD of kind ${k} to document`);
