@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'SigningFailed'
   | 'ConfigInvalid'
   | 'CrdsMissing'
+  | 'ShardCountMismatch' // another live replica runs with a different --shards
   // DNS-01 providers (src/acme/dns01/)
   | 'Dns01ZoneNotFound'
   | 'Dns01UpdateRefused'

@@ -22,10 +22,22 @@ import { createSharedCaches } from './shared-caches.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { startHealthServer } from './runtime/health-server.ts';
 import { createLeaderElector } from './runtime/leader-election.ts';
+import { createShardCoordinator } from './sharding/coordinator.ts';
+import { createShardGate } from './sharding/gate.ts';
+import { createShardLabeller } from './sharding/labeller.ts';
+import { createLeafSecretLister } from './sharding/leaf-secrets.ts';
+import { createSharding } from './sharding/sharding.ts';
+import { shardOfObject } from './sharding/shards.ts';
+import { realTimers } from './time/timers.ts';
+import { objectKey } from './controllers/store.ts';
+import type { Certificate } from './api/certificate.ts';
 import { startMemoryTrimmer, type MemoryTrimmer } from './runtime/memory-trim.ts';
 import { createAcmeAccountSource } from './signers/acme-accounts.ts';
 import { createSignerSource } from './signers/signer-source.ts';
 import type { Clock } from './time/clock.ts';
+
+/** Longest a shard given back waits for its running reconciles before its Lease is freed (below the renew deadline). */
+const SHARD_DRAIN_TIMEOUT_MS = 5000;
 
 export interface Manager {
   client: KubeClient;
@@ -68,7 +80,15 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
   const resyncMs = config.resyncSeconds * 1000;
   const { clusterResourceNamespace } = config;
 
-  const { certificates, issuers, clusterIssuers, secrets, namespaces } = createSharedCaches(client, resyncMs, log);
+  // --shards N > 1: Certificates, Ingresses and Gateways are split between the replicas by shard Leases; the
+  // cluster-wide controllers (issuers, TrustBundles, ticket keys, pod certificates, shard labels) stay the leader's.
+  const sharding = config.shards > 1 ? createSharding(config.shards, createShardGate(config.shards, realTimers)) : undefined;
+  const { certificates, issuers, clusterIssuers, secrets, namespaces, selectShards } = createSharedCaches(
+    client,
+    resyncMs,
+    log,
+    sharding ? { shards: sharding.shards } : undefined,
+  );
 
   const events = createEventRecorder({ client, component: 'certsmith', clock, log });
   // Other Secrets are read with a remembered GET, unless cached: managed, or a user CA Secret an issuer watches.
@@ -86,7 +106,12 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
 
   // What the wirings share; each takes what its type names. Each registers its own handlers on the shared caches.
   const shared = { client, events, clock, log, metrics, certificates, issuers, clusterIssuers, secrets, namespaces, secretReader, signers, accounts, resyncMs };
-  const trustBundles = createTrustBundleWiring({ ...shared, clusterResourceNamespace, trustBundleSourceNamespaces: config.trustBundleSourceNamespaces });
+  const trustBundles = createTrustBundleWiring({
+    ...shared,
+    clusterResourceNamespace,
+    trustBundleSourceNamespaces: config.trustBundleSourceNamespaces,
+    ...(sharding ? { readCertificate: (ns: string, name: string) => client.get<Certificate>(Resources.certificates, ns, name) } : {}),
+  });
   const issuerWiring = createIssuerWiring({
     ...shared,
     bundles: trustBundles.bundles,
@@ -99,12 +124,14 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
         maxLifetimeMs: podCertificateLifetimeBound(issuer),
         now,
       }),
+    ...(sharding ? { leafSecrets: createLeafSecretLister({ client, clock }) } : {}),
   });
   const certificateWiring = createCertificateWiring({
     ...shared,
     config,
     cachesSynced: () => synced,
     onAcmeAccountProblem: (kind, i) => issuerWiring.enqueue(kind, i.metadata.namespace, i.metadata.name),
+    ...(sharding ? { sharding } : {}),
   });
   const podCertificates = createPodCertificateWiring({
     ...shared,
@@ -113,11 +140,17 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
     workers: config.workers,
     onRotationProgress: (kind, namespace, name) => issuerWiring.enqueue(kind, namespace, name),
   });
-  const shim = createShimWiring({ ...shared, config });
+  const shim = createShimWiring({ ...shared, config, ...(sharding ? { sharding } : {}) });
   const sessionTicketKeys = createSessionTicketKeysWiring(shared);
+  const labeller = sharding ? createShardLabeller({ client, shards: sharding.shards, clock, log, metrics }) : undefined;
 
-  const controllers = [...issuerWiring.controllers, certificateWiring.controller, shim.controller, trustBundles.controller, sessionTicketKeys.controller];
+  /** Run by the leader only. */
+  const singletons = [...issuerWiring.controllers, trustBundles.controller, sessionTicketKeys.controller, ...(labeller ? [labeller.controller] : [])];
+  /** Sharded, run by every replica for its shards; without shards, the leader's too. */
+  const shardedControllers = [certificateWiring.controller, shim.controller];
+  const controllers = [...singletons, ...shardedControllers];
   const informers = [
+    ...(labeller?.informers ?? []),
     certificates,
     issuers,
     clusterIssuers,
@@ -136,6 +169,63 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
   const done = Promise.withResolvers<void>();
   const certificatesLoaded = Promise.withResolvers<void>();
 
+  const coordinator = sharding
+    ? createShardCoordinator({
+        client,
+        namespace: config.leaderElectionNamespace,
+        prefix: config.leaderElectionId,
+        identity: config.identity,
+        shards: sharding.shards,
+        clock,
+        log,
+        onOwnedChanged: (owned) => ownShards(owned),
+        onRefused: (err) => {
+          log.error({ code: err.code }, err.message);
+          fatal = err;
+          void stop();
+        },
+      })
+    : undefined;
+  let fatal: Error | undefined;
+  /** Applies the latest owned set; runs one at a time, so selections never interleave. */
+  let selecting: Promise<void> = Promise.resolve();
+  let wantedShards: readonly number[] = [];
+
+  /**
+   * A shard given back stops at once (no reconcile of it starts) and is drained before this resolves (before its
+   * Lease is freed). A shard taken is cached first and worked after: its Certificates are read with their Secrets.
+   */
+  async function ownShards(owned: readonly number[]): Promise<void> {
+    if (!sharding) return;
+    wantedShards = owned;
+    const kept = sharding.gate.owned().filter((s) => owned.includes(s));
+    const dropped = sharding.gate.owned().filter((s) => !owned.includes(s));
+    sharding.gate.setOwned(kept);
+    metrics.shardsOwned.set(owned.length);
+    if (dropped.length > 0 && !(await sharding.gate.drained(dropped, SHARD_DRAIN_TIMEOUT_MS))) {
+      log.warn({ dropped }, 'reconciles of shards given back still running after the drain timeout');
+    }
+    selecting = selecting.then(async () => {
+      const target = wantedShards;
+      try {
+        await selectShards(target);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'could not change the shard selection');
+        return;
+      }
+      // Only what is still wanted (and not dropped meanwhile) is worked.
+      const now = target.filter((s) => wantedShards.includes(s));
+      const gained = now.filter((s) => !sharding.gate.owns(s));
+      sharding.gate.setOwned(now);
+      if (gained.length === 0) return;
+      for (const c of certificates.list()) {
+        if (gained.includes(shardOfObject(c.metadata, sharding.shards))) certificateWiring.controller.enqueue(objectKey(c.metadata.namespace, c.metadata.name));
+      }
+      shim.enqueueShards(gained);
+      log.info({ gained, owned: now }, 'working shards');
+    });
+  }
+
   const elector = config.leaderElect
     ? createLeaderElector({
         client,
@@ -146,7 +236,7 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
         log,
         onStartedLeading: () => {
           log.info({ identity: config.identity }, 'became leader; starting controllers');
-          for (const c of controllers) c.start();
+          for (const c of sharding ? singletons : controllers) c.start();
         },
         onStoppedLeading: () => {
           log.error({ identity: config.identity }, 'lost leadership; stopping');
@@ -157,6 +247,8 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
 
   async function stop(): Promise<void> {
     stopping ??= (async () => {
+      // Sharded: stop working the shards and free their Leases first, so other replicas take them over at once.
+      if (coordinator) await coordinator.stop();
       await Promise.all(controllers.map((c) => c.stop()));
       if (elector) await elector.stop().catch((err: Error) => log.warn({ err: err.message }, 'could not release lease'));
       trimmer?.stop();
@@ -193,11 +285,24 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
         const optional = await wiring.optionalApis();
         informers.push(...optional.informers);
         controllers.push(...optional.controllers);
+        // The Gateway shim is sharded like the Ingress shim; the others are cluster-wide.
+        (wiring === shim ? shardedControllers : singletons).push(...optional.controllers);
       }
       void certificates.start().then(() => certificatesLoaded.resolve());
       await Promise.all(informers.map((i) => i.start()));
       synced = true;
       log.info('caches synced');
+      if (coordinator) {
+        // A replica started with another --shards than the live ones refuses here, before it leads anything.
+        void coordinator.run();
+        await coordinator.joined().catch(() => {});
+        if (!stopping) for (const c of shardedControllers) c.start();
+      }
+      if (stopping) {
+        await done.promise;
+        if (fatal) throw fatal;
+        return;
+      }
       if (elector) void elector.run();
       else for (const c of controllers) c.start();
       trimmer = startMemoryTrimmer({
@@ -208,6 +313,7 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
         log,
       });
       await done.promise;
+      if (fatal) throw fatal;
     },
     stop,
   };

@@ -2,22 +2,29 @@
 import type { Logger } from 'pino';
 import type { Certificate } from './api/certificate.ts';
 import type { Issuer } from './api/issuer.ts';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './api/labels.ts';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, SHARD_LABEL } from './api/labels.ts';
 import type { SecretObject } from './api/secret.ts';
 import { certificateIndexers } from './controllers/certificates/indexes.ts';
 import type { NamespaceObject } from './controllers/trust-bundles/targets.ts';
 import type { KubeClient } from './kube/client.ts';
 import { createInformer } from './kube/informer.ts';
+import { unionInformer } from './kube/informer-union.ts';
+import { ownedShardsSelector } from './sharding/shards.ts';
 import { Resources } from './kube/resources.ts';
 import { createInterner, internStringsInPlace, trimForCache, withoutManagedFields } from './kube/trim.ts';
 
-export function createSharedCaches(client: KubeClient, resyncMs: number, log: Logger) {
+/**
+ * With shards (--shards N > 1), the Certificates and the managed Secrets of Certificates are cached for the shards this
+ * replica works only: selectShards() changes the selection (nothing at first).
+ */
+export function createSharedCaches(client: KubeClient, resyncMs: number, log: Logger, sharding?: { shards: number }) {
   // Cached Certificates and Secrets share their equal strings (kinds, issuer names, condition messages, the CA's
   // certificate): with thousands of them, the copies JSON.parse makes are a large part of the cache.
   const intern = createInterner();
   const certificates = createInformer<Certificate>({
     client,
     resource: Resources.certificates,
+    ...(sharding ? { labelSelector: ownedShardsSelector([], sharding.shards) } : {}),
     resyncMs,
     log,
     transform: (c) => internStringsInPlace(trimForCache(c), intern),
@@ -27,18 +34,25 @@ export function createSharedCaches(client: KubeClient, resyncMs: number, log: Lo
   const clusterIssuers = createInformer<Issuer>({ client, resource: Resources.clusterIssuers, resyncMs, log, transform: trimForCache });
   // Only Secrets the operator wrote are cached: memory stays flat however many other Secrets the cluster has. Some
   // are PUT from the cache (managed CAs), so only managedFields is dropped.
-  const secrets = createInformer<SecretObject>({
-    client,
-    resource: Resources.secrets,
-    labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
-    resyncMs: 0,
-    log,
-    transform: (s) => {
-      const trimmed = internStringsInPlace(withoutManagedFields(s), intern);
-      const ca = trimmed.data?.['ca.crt'];
-      return ca === undefined ? trimmed : { ...trimmed, data: { ...trimmed.data, 'ca.crt': intern(ca) } };
-    },
-  });
+  const managed = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+  const secretInformer = (labelSelector: string) =>
+    createInformer<SecretObject>({
+      client,
+      resource: Resources.secrets,
+      labelSelector,
+      resyncMs: 0,
+      log,
+      transform: (s) => {
+        const trimmed = internStringsInPlace(withoutManagedFields(s), intern);
+        const ca = trimmed.data?.['ca.crt'];
+        return ca === undefined ? trimmed : { ...trimmed, data: { ...trimmed.data, 'ca.crt': intern(ca) } };
+      },
+    });
+  // Sharded: the Secrets of no shard (a CA's, an ACME account's, ticket keys; a Certificate's not labelled yet) are
+  // every replica's; those of a shard, its worker's.
+  const secrets = sharding
+    ? unionInformer(secretInformer(`${managed},!${SHARD_LABEL}`), secretInformer(`${managed},${ownedShardsSelector([], sharding.shards)}`))
+    : secretInformer(managed);
 
   // Namespaces are few and small: their labels select TrustBundle targets and IssuancePolicy namespaces.
   const namespaces = createInformer<NamespaceObject>({
@@ -47,7 +61,13 @@ export function createSharedCaches(client: KubeClient, resyncMs: number, log: Lo
     log,
     transform: (ns) => ({ apiVersion: ns.apiVersion, kind: ns.kind, metadata: slimMeta(ns), status: { phase: ns.status?.phase } }),
   });
-  return { certificates, issuers, clusterIssuers, secrets, namespaces };
+  /** Caches the objects of these shards (Secrets first: a Certificate arriving finds its Secret cached). */
+  async function selectShards(owned: readonly number[]): Promise<void> {
+    if (!sharding) return;
+    await secrets.setLabelSelector(`${managed},${ownedShardsSelector(owned, sharding.shards)}`);
+    await certificates.setLabelSelector(ownedShardsSelector(owned, sharding.shards));
+  }
+  return { certificates, issuers, clusterIssuers, secrets, namespaces, selectShards };
 }
 
 function slimMeta(o: NamespaceObject) {

@@ -51,3 +51,9 @@ export const CA_SIGNING_SINCE_ANNOTATION = 'certsmith.dev/ca-signing-since';
 
 /** An ACME account key Secret the operator generated: which issuer's account ("<kind>/[<namespace>/]<name>"). */
 export const ACME_ACCOUNT_OF_ANNOTATION = 'certsmith.dev/acme-account-of';
+
+/**
+ * With --shards N > 1: the shard ("<k>-of-<N>") a Certificate and its Secret are worked in. The operator sets it;
+ * replicas watch only their shards' values.
+ */
+export const SHARD_LABEL = 'certsmith.dev/shard';

@@ -54,6 +54,7 @@ export const ConfigSchema = z.object({
   honourCertManagerAnnotations: bool.default(false),
   issuancePolicyDefault: z.enum(['Allow', 'Deny']).default('Allow'),
   trustBundleSourceNamespaces: namespaceList,
+  shards: int.min(1).max(256).default(1),
 });
 export type Config = z.infer<typeof ConfigSchema> & { leaderElectionNamespace: string; operatorNamespace: string };
 
@@ -139,6 +140,11 @@ const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: stri
     env: 'CERTSMITH_ISSUANCE_POLICY_DEFAULT',
     help: 'Allow|Deny: what happens to a Certificate whose issuer no IssuancePolicy governs (default Allow)',
   },
+  '--shards': {
+    key: 'shards',
+    env: 'CERTSMITH_SHARDS',
+    help: 'split Certificates, Ingresses and Gateways into N Lease-owned shards worked by all replicas; every replica must use the same N (default 1: the leader works all)',
+  },
   '--trust-bundle-source-namespaces': {
     key: 'trustBundleSourceNamespaces',
     env: 'CERTSMITH_TRUST_BUNDLE_SOURCE_NAMESPACES',
@@ -172,6 +178,13 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (!parsed.success) {
     const msg = formatZodIssues(parsed.error, (path) => flagFor(String(path[0])));
     throw new CertsmithError('ConfigInvalid', `invalid configuration: ${msg}`);
+  }
+  if (parsed.data.shards > 1 && !parsed.data.leaderElect) {
+    // The cluster-wide work (issuers, CA rotation, TrustBundles, ticket keys, labelling) still needs one owner.
+    throw new CertsmithError(
+      'ConfigInvalid',
+      'invalid configuration: --shards above 1 needs --leader-elect (the cluster-wide controllers keep a single owner)',
+    );
   }
   return {
     ...parsed.data,

@@ -59,6 +59,8 @@ export interface KubeClient {
   replace<T extends KubeObject>(r: Resource, obj: T): Promise<T>;
   /** Server-side apply of `obj` (a partial object holding only the fields the operator owns). */
   apply<T extends KubeObject>(r: Resource, obj: T, opts?: ApplyOptions): Promise<T>;
+  /** JSON merge patch of an object that must exist (a missing one is a 404, never created). */
+  mergePatch<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, patch: unknown): Promise<T>;
   delete(r: Resource, namespace: string | undefined, name: string, opts?: { uid?: string }): Promise<void>;
   /** GET of a path outside the resource URLs (/version, /readyz): the CLI's `check`. */
   getPath<T>(path: string): Promise<T>;
@@ -248,6 +250,9 @@ export function createKubeClient(opts: KubeClientOptions = {}): KubeClient {
     apply<T extends KubeObject>(r: Resource, obj: T, o: ApplyOptions = {}) {
       const q = query({ fieldManager: FIELD_MANAGER, force: o.force ? 'true' : undefined });
       return call<T>('PATCH', resourcePath(r, obj.metadata.namespace, obj.metadata.name, o.subresource) + q, obj, 'application/apply-patch+yaml');
+    },
+    mergePatch<T extends KubeObject>(r: Resource, namespace: string | undefined, name: string, patch: unknown) {
+      return call<T>('PATCH', resourcePath(r, namespace, name) + query({ fieldManager: FIELD_MANAGER }), patch, 'application/merge-patch+json');
     },
     async delete(r: Resource, namespace: string | undefined, name: string, o: { uid?: string } = {}) {
       const body = o.uid ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: o.uid } } : undefined;

@@ -62,6 +62,11 @@ export interface Informer<T extends KubeObject> {
    * a handler added later hears only the events that follow (no replay of what is stored — list() has it).
    */
   addHandler(handler: InformerHandler<T>): () => void;
+  /**
+   * Watches another label selection from now on: relists at once (objects no longer selected are deleted from the
+   * store, with onDelete; new ones added, with onAdd) and resolves when the store holds the new selection.
+   */
+  setLabelSelector(selector: string): Promise<void>;
 }
 
 const PAGE_SIZE = 500;
@@ -92,6 +97,10 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     ...(opts.namespace ? { namespace: opts.namespace } : {}),
     ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
   });
+  let labelSelector = opts.labelSelector;
+  /** Set by setLabelSelector: the running watch is cut and the loop relists with the new selector. */
+  let reselect: PromiseWithResolvers<void> | undefined;
+  let relisted: PromiseWithResolvers<void> | undefined;
   const store = new Map<string, T>();
   const indexers: Record<string, (obj: T) => readonly string[]> = {
     [NAMESPACE_INDEX]: (o) => [o.metadata.namespace ?? ''],
@@ -225,7 +234,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     do {
       const page = await opts.client.list<T>(opts.resource, {
         namespace: opts.namespace,
-        labelSelector: opts.labelSelector,
+        labelSelector,
         fieldSelector: opts.fieldSelector,
         limit: PAGE_SIZE,
         continue: cont,
@@ -300,7 +309,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
         opts.resource,
         {
           namespace: opts.namespace,
-          labelSelector: opts.labelSelector,
+          labelSelector,
           fieldSelector: opts.fieldSelector,
           resourceVersion,
           timeoutSeconds: seconds,
@@ -328,9 +337,17 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     let needList = true;
     while (!stopped) {
       let failure: unknown;
+      let reselectFailed = false;
       try {
+        if (reselect) {
+          relisted = reselect;
+          reselect = undefined;
+          needList = true;
+        }
         if (needList) {
           await relist();
+          relisted?.resolve();
+          relisted = undefined;
           if (stopped) break;
           needList = false;
           if (!synced) {
@@ -343,8 +360,16 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
         else failure = new Error('watch stalled or closed early');
       } catch (err) {
         failure = err;
+        // A relist for a new selection failed: the next attempt must relist too, never watch from the old one.
+        if (relisted) {
+          reselect ??= relisted;
+          relisted = undefined;
+          reselectFailed = true;
+        }
       }
       if (stopped) break;
+      // The watch was cut to change the selection, not by a failure.
+      if (reselect && !reselectFailed) continue;
       if (failure === undefined) continue;
       if (isGone(failure)) {
         log.info('resourceVersion expired; relisting');
@@ -386,10 +411,22 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     stop() {
       if (stopped) return;
       stopped = true;
+      reselect?.resolve();
+      relisted?.resolve();
       watchAbort?.abort();
       wakeSleep?.();
       if (resyncHandle !== undefined) timers.clearTimeout(resyncHandle);
       resolveStarted();
+    },
+    setLabelSelector(selector) {
+      if (selector === labelSelector && !reselect) return Promise.resolve();
+      labelSelector = selector;
+      if (!running || stopped) return Promise.resolve();
+      reselect ??= Promise.withResolvers<void>();
+      const done = reselect.promise;
+      watchAbort?.abort();
+      wakeSleep?.();
+      return done;
     },
     hasSynced: () => synced,
     get: (ns, name) => store.get(keyOf(ns, name)),

@@ -65,6 +65,11 @@ export function createMetrics() {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const shardsOwned = new Gauge({
+    name: 'certsmith_shards_owned',
+    help: 'Shards this replica holds the Lease of (--shards above 1).',
+    registers: [registry],
+  });
   const workqueueDepth = new Gauge({
     name: 'certsmith_workqueue_depth',
     help: 'Keys waiting in a work queue.',
@@ -121,6 +126,7 @@ export function createMetrics() {
     reconcileTotal,
     reconcileDuration,
     workqueueDepth,
+    shardsOwned,
     workqueueRetries,
     acmeRequests,
     acmeOrders,

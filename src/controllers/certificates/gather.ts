@@ -29,6 +29,11 @@ export interface GatherDeps {
   namespaces: Store<KubeObject>;
   /** What happens to a Certificate whose issuer no policy governs (--issuance-policy-default). */
   policyDefault: PolicyDefault;
+  /**
+   * With --shards, a managed Secret may be out of the cache (labelled under another shard count, until relabelled):
+   * a cache miss is read again before the Secret counts as missing, so it is never issued a second time.
+   */
+  readSecretOnMiss?: boolean;
 }
 
 /** What the issuance policy is decided from. */
@@ -65,7 +70,7 @@ export async function gatherCertificate(deps: GatherDeps, cert: Certificate, own
 
   let secret = ownSecrets.freshest(ns, desired.secretName, deps.secrets.get(ns, desired.secretName));
   // Only managed Secrets are cached: a foreign one is read again to see whether the user removed or relabelled it.
-  if (!secret && findCondition(cert.status?.conditions, ConditionType.Ready)?.reason === Reason.SecretConflict) {
+  if (!secret && (deps.readSecretOnMiss || findCondition(cert.status?.conditions, ConditionType.Ready)?.reason === Reason.SecretConflict)) {
     secret = await deps.client.get<SecretObject>(Resources.secrets, ns, desired.secretName);
   }
   let ownership = secretOwnership(name, secret, isLiveCertificate(deps.certificates, ns));

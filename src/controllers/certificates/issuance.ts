@@ -2,6 +2,7 @@
 // one step, and writes the new certificate to the Secret. Returns the outcome for the reconciler to apply; the
 // one status write it makes itself is the ACME intent, before an order is placed, so a restart resumes that order.
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { SHARD_LABEL } from '../../api/labels.ts';
 import type { AcmeOrderStatus, Certificate, CertificateStatus } from '../../api/certificate.ts';
 import { Reason } from '../../api/conditions.ts';
 import type { SecretObject } from '../../api/secret.ts';
@@ -121,7 +122,15 @@ export function createIssuance(deps: IssuanceDeps) {
       privateKeyDer: encodePrivateKeyDer(issued.privateKey),
     };
     const ours = ownership.kind === 'ours';
-    const secretObj = buildSecret(ns, cert.metadata.name, desired, contents, plan.revision, ours ? secret?.metadata.resourceVersion : undefined);
+    const secretObj = buildSecret(
+      ns,
+      cert.metadata.name,
+      desired,
+      contents,
+      plan.revision,
+      ours ? secret?.metadata.resourceVersion : undefined,
+      cert.metadata.labels?.[SHARD_LABEL],
+    );
     let written: SecretObject;
     if (ours) {
       written = await deps.client.apply(Resources.secrets, secretObj, { force: true });

@@ -55,6 +55,8 @@ export interface CertificateReconcilerDeps {
   policies: Store<IssuancePolicy>;
   namespaces: Store<KubeObject>;
   policyDefault: PolicyDefault;
+  /** See GatherDeps.readSecretOnMiss. */
+  readSecretOnMiss?: boolean;
 }
 
 export function createCertificateReconciler(deps: CertificateReconcilerDeps) {

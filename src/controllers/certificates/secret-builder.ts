@@ -7,6 +7,7 @@ import {
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   REVISION_ANNOTATION,
+  SHARD_LABEL,
 } from '../../api/labels.ts';
 import type { SecretObject } from '../../api/secret.ts';
 import { encodeSecretValue } from '../../signers/secret-data.ts';
@@ -27,6 +28,8 @@ export function buildSecret(
   contents: SecretContents,
   revision: number,
   resourceVersion?: string,
+  /** The Certificate's shard label (--shards): its Secret is cached by the replica working that shard. */
+  shardLabel?: string,
 ): SecretObject {
   const data: Record<string, string> = {
     ...(contents.caPem ? { 'ca.crt': encodeSecretValue(contents.caPem) } : {}),
@@ -42,7 +45,12 @@ export function buildSecret(
       name: desired.secretName,
       namespace,
       ...(resourceVersion ? { resourceVersion } : {}),
-      labels: { ...desired.secretLabels, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [CERTIFICATE_NAME_LABEL]: certName },
+      labels: {
+        ...withoutKey(desired.secretLabels, SHARD_LABEL),
+        [MANAGED_BY_LABEL]: MANAGED_BY_VALUE,
+        [CERTIFICATE_NAME_LABEL]: certName,
+        ...(shardLabel ? { [SHARD_LABEL]: shardLabel } : {}),
+      },
       annotations: {
         ...desired.secretAnnotations,
         [CERTIFICATE_NAME_ANNOTATION]: certName,
@@ -62,4 +70,11 @@ function sortKeys(o: Record<string, string>): Record<string, string> {
       .sort()
       .map((k) => [k, o[k]!]),
   );
+}
+
+/** A secretTemplate cannot place the Secret in a shard: only the Certificate's own label does. */
+function withoutKey(labels: Record<string, string>, key: string): Record<string, string> {
+  if (!(key in labels)) return labels;
+  const { [key]: _dropped, ...rest } = labels;
+  return rest;
 }

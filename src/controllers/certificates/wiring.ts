@@ -17,12 +17,14 @@ import { Resources } from '../../kube/resources.ts';
 import { trimForCache } from '../../kube/trim.ts';
 import type { SecretReader } from '../../kube/secret-reader.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import { createController, type Controller } from '../../runtime/controller.ts';
+import { createController, type Controller, type Reconciler } from '../../runtime/controller.ts';
+import type { Sharding } from '../../sharding/sharding.ts';
+import { shardOfObject } from '../../sharding/shards.ts';
 import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
 import type { Clock } from '../../time/clock.ts';
 import { parseDuration } from '../../time/duration.ts';
-import { objectKey } from '../store.ts';
+import { objectKey, parseKey } from '../store.ts';
 import { createAcmeIssuance } from './acme/issuance.ts';
 import { createChallengeSolvers } from './acme/challenge-solvers.ts';
 import { createHttp01Routing } from './acme/http01-routing.ts';
@@ -73,6 +75,8 @@ export function createCertificateWiring(deps: {
   cachesSynced: () => boolean;
   /** The issuer's ACME account needs a look (an issuer controller's work). */
   onAcmeAccountProblem: (kind: IssuerKind, issuer: Issuer) => void;
+  /** With --shards: only Certificates of the shards this replica works are reconciled. */
+  sharding?: Sharding;
 }): CertificateWiring {
   const { config, client, certificates, metrics, clock, log } = deps;
   const policies = createInformer<IssuancePolicy>({
@@ -105,30 +109,44 @@ export function createCertificateWiring(deps: {
     onReplacesRefused: (detail) =>
       log.warn({ detail }, 'the ACME CA refused the renewal order naming the certificate it replaces (RFC 9773); placed it without'),
   });
+  // A Certificate's shard is its label's (the shim puts one made from an Ingress in the Ingress's shard); one no longer
+  // cached (deleted) goes by the hash, so its in-memory state is still cleared by the replica that held it.
+  const sharded = (r: Reconciler): Reconciler => {
+    const sharding = deps.sharding;
+    if (!sharding) return r;
+    return sharding.gate.guard((key) => {
+      const { namespace, name } = parseKey(key);
+      const c = certificates.get(namespace, name);
+      return c ? shardOfObject(c.metadata, sharding.shards) : sharding.shardOfKey(key);
+    }, r);
+  };
   const controller = createController({
     name: 'certificates',
     workers: config.workers,
     clock,
     log,
     metrics,
-    reconcile: createCertificateReconciler({
-      client,
-      certificates,
-      secrets: deps.secrets,
-      issuers: deps.issuers,
-      clusterIssuers: deps.clusterIssuers,
-      signers: deps.signers,
-      accounts: deps.accounts,
-      acme,
-      events: deps.events,
-      metrics,
-      clock,
-      ariMaxCheckMs: parseDuration(config.acmeAriMaxCheckInterval),
-      policies,
-      namespaces: deps.namespaces,
-      policyDefault: config.issuancePolicyDefault,
-      onAcmeAccountProblem: deps.onAcmeAccountProblem,
-    }),
+    reconcile: sharded(
+      createCertificateReconciler({
+        client,
+        certificates,
+        secrets: deps.secrets,
+        issuers: deps.issuers,
+        clusterIssuers: deps.clusterIssuers,
+        signers: deps.signers,
+        accounts: deps.accounts,
+        acme,
+        events: deps.events,
+        metrics,
+        clock,
+        ariMaxCheckMs: parseDuration(config.acmeAriMaxCheckInterval),
+        policies,
+        namespaces: deps.namespaces,
+        policyDefault: config.issuancePolicyDefault,
+        onAcmeAccountProblem: deps.onAcmeAccountProblem,
+        ...(deps.sharding ? { readSecretOnMiss: true } : {}),
+      }),
+    ),
   });
 
   // What the first lists bring (every Certificate after a restart, again through its Secret and its issuer) waits

@@ -35,6 +35,11 @@ export interface ManagedCaDeps {
   clusterResourceNamespace: string;
   /** Pods still holding a certificate of these retiring generations (pod certificates this issuer signed). */
   podCertificatesSignedBy?: (o: { kind: IssuerKind; issuer: Issuer; retiring: readonly { fingerprint: string; notBefore: Date }[]; now: Date }) => number;
+  /**
+   * With --shards, the leaves of Certificates of every shard, read from the API server only when `needed` (while a
+   * generation retires): this replica's cache holds its own shards' Secrets only. Absent: the cache is every leaf.
+   */
+  leafSecrets?: (needed: boolean) => Promise<readonly SecretObject[]>;
 }
 
 export interface ManagedCaStep {
@@ -62,6 +67,7 @@ export function createManagedCa(deps: ManagedCaDeps) {
     checkCaSecret(secret, `${namespace}/${name}`, owner, now);
     const state = readState(secret);
     const bundles = deps.bundles.list().filter((b) => sourcesIssuer(b, kind, issuer));
+    const leaves = deps.leafSecrets ? await deps.leafSecrets(state.gens.retiring.length > 0) : deps.secrets.list();
 
     // Decide.
     const decision = decideRotation(
@@ -71,7 +77,7 @@ export function createManagedCa(deps: ManagedCaDeps) {
         timings,
         bundles,
         countLeaves: (fps) =>
-          countLeavesSignedBy(deps.secrets.list(), fps, now) +
+          countLeavesSignedBy(leaves, fps, now) +
           (deps.podCertificatesSignedBy?.({ kind, issuer, retiring: state.gens.retiring.filter((g) => fps.has(g.fingerprint)), now }) ?? 0),
         recorded: issuer.status?.ca,
       }),

@@ -39,6 +39,7 @@ export interface IssuerReconcilerDeps {
   clock: Clock;
   /** Pods still holding a pod certificate of these generations: a replaced user CA stays trusted for them too. */
   podCertificatesSignedBy?: ManagedCaDeps['podCertificatesSignedBy'];
+  leafSecrets?: ManagedCaDeps['leafSecrets'];
 }
 
 export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
@@ -90,9 +91,14 @@ export function createIssuerReconciler(deps: IssuerReconcilerDeps) {
             (issuer.status?.ca?.generations ?? [])
               .filter((g) => fps.has(g.fingerprint))
               .map((g) => ({ fingerprint: g.fingerprint, notBefore: new Date(g.notBefore) }));
+          // Leaves are counted while a CA retires: one is recorded as retiring, or the Secret holds another CA now.
+          const generations = issuer.status?.ca?.generations ?? [];
+          const fp = signer.caInfo.fingerprintSha256;
+          const recordedCa = generations.find((g) => g.role === 'signing')?.fingerprint ?? issuer.status?.caFingerprint;
+          const mayRetire = generations.some((g) => g.role === 'retiring') || (recordedCa !== undefined && recordedCa !== fp);
+          const leaves = deps.leafSecrets ? await deps.leafSecrets(mayRetire) : deps.secrets.list();
           const countLeaves = (fps: ReadonlySet<string>) =>
-            countLeavesSignedBy(deps.secrets.list(), fps, now) +
-            (deps.podCertificatesSignedBy?.({ kind: deps.kind, issuer, retiring: retiring(fps), now }) ?? 0);
+            countLeavesSignedBy(leaves, fps, now) + (deps.podCertificatesSignedBy?.({ kind: deps.kind, issuer, retiring: retiring(fps), now }) ?? 0);
           return caReady(stepUserCa({ spec: action.ca, recorded: issuer.status, caInfo: signer.caInfo, caPem, countLeaves, now }));
         }
       }

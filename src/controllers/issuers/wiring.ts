@@ -51,6 +51,7 @@ export function createIssuerWiring(deps: {
   onUserCaSecretChanged?: (namespace: string, name: string) => void;
   /** Pods still holding a pod certificate of a retiring generation: a managed CA's rotation waits for them too. */
   podCertificatesSignedBy?: ManagedCaDeps['podCertificatesSignedBy'];
+  leafSecrets?: ManagedCaDeps['leafSecrets'];
 }): IssuerWiring {
   const { client, secrets, clock, log } = deps;
   const managedCa = createManagedCa({
@@ -59,6 +60,7 @@ export function createIssuerWiring(deps: {
     bundles: deps.bundles,
     clusterResourceNamespace: deps.clusterResourceNamespace,
     ...(deps.podCertificatesSignedBy ? { podCertificatesSignedBy: deps.podCertificatesSignedBy } : {}),
+    ...(deps.leafSecrets ? { leafSecrets: deps.leafSecrets } : {}),
   });
   const controllerFor = (kind: IssuerKind) =>
     createController({
@@ -78,6 +80,7 @@ export function createIssuerWiring(deps: {
         events: deps.events,
         clock,
         ...(deps.podCertificatesSignedBy ? { podCertificatesSignedBy: deps.podCertificatesSignedBy } : {}),
+        ...(deps.leafSecrets ? { leafSecrets: deps.leafSecrets } : {}),
       }),
     });
   const issuerController = controllerFor('Issuer');

@@ -17,7 +17,12 @@ export interface ShimCertificates {
   sync(namespace: string, plan: OwnerSyncPlan): Promise<SyncDone>;
 }
 
-export function createShimCertificates(deps: { client: KubeClient; certificates: Store<Certificate> }): ShimCertificates {
+export function createShimCertificates(deps: {
+  client: KubeClient;
+  certificates: Store<Certificate>;
+  /** With --shards: the labels that put a Certificate in the shard of the object it is made from. */
+  shardLabels?: (namespace: string, ownerName: string) => Record<string, string>;
+}): ShimCertificates {
   const { client } = deps;
   const own = createOwnWrites<Certificate>();
   return {
@@ -25,7 +30,13 @@ export function createShimCertificates(deps: { client: KubeClient; certificates:
     list: (ns) => deps.certificates.list(ns),
     async sync(ns, plan) {
       const done: SyncDone = { created: [], updated: [], deleted: [] };
-      for (const { certificate, existing } of plan.apply) {
+      for (const { certificate: planned, existing } of plan.apply) {
+        // The replica that works the Ingress (or Gateway) also caches and works its Certificates.
+        const owner = planned.metadata.ownerReferences?.[0]?.name;
+        const certificate =
+          deps.shardLabels && owner
+            ? { ...planned, metadata: { ...planned.metadata, labels: { ...planned.metadata.labels, ...deps.shardLabels(ns, owner) } } }
+            : planned;
         const applied = await client.apply(Resources.certificates, certificate, { force: true });
         own.remember(applied);
         // An apply that changed nothing (a field another manager holds) keeps the resourceVersion: not an update.

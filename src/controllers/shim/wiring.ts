@@ -14,7 +14,8 @@ import { createInformer, type Informer, type InformerLifecycle } from '../../kub
 import { Resources } from '../../kube/resources.ts';
 import { trimForCache } from '../../kube/trim.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import { createController, type Controller } from '../../runtime/controller.ts';
+import { createController, type Controller, type Reconciler } from '../../runtime/controller.ts';
+import type { Sharding } from '../../sharding/sharding.ts';
 import type { Clock } from '../../time/clock.ts';
 import { objectKey, type Store } from '../store.ts';
 import { createGatewayReconciler } from './gateway-reconciler.ts';
@@ -32,6 +33,8 @@ export interface ShimWiring {
    * the Gateway shim is on, and its informer and controller are to be started with the others.
    */
   optionalApis(): Promise<{ informers: InformerLifecycle[]; controllers: Controller[] }>;
+  /** With --shards: the Ingresses and Gateways of shards this replica now works are looked at. */
+  enqueueShards(shards: readonly number[]): void;
 }
 
 export function createShimWiring(deps: {
@@ -45,6 +48,8 @@ export function createShimWiring(deps: {
   clock: Clock;
   log: Logger;
   metrics: Metrics;
+  /** With --shards: Ingresses and Gateways are worked in the shard of their namespace/name. */
+  sharding?: Sharding;
 }): ShimWiring {
   const { config, client, certificates, resyncMs, clock, log, metrics } = deps;
   // Only what the shim reads is kept: rules and status can be large.
@@ -79,11 +84,16 @@ export function createShimWiring(deps: {
   });
   let gatewaysWatched = false;
 
+  const sharded = (r: Reconciler): Reconciler => (deps.sharding ? deps.sharding.gate.guard(deps.sharding.shardOfKey, r) : r);
   // What the Ingress and Gateway reconcilers share: one sync of owned Certificates, one reading of annotations.
   const shared = {
     issuers: deps.issuers,
     clusterIssuers: deps.clusterIssuers,
-    certificates: createShimCertificates({ client, certificates }),
+    certificates: createShimCertificates({
+      client,
+      certificates,
+      ...(deps.sharding ? { shardLabels: deps.sharding.labelsFor } : {}),
+    }),
     events: deps.events,
     annotations: {
       honourCertManager: config.honourCertManagerAnnotations,
@@ -96,7 +106,7 @@ export function createShimWiring(deps: {
     clock,
     log,
     metrics,
-    reconcile: createIngressReconciler({ ingresses, ...shared }),
+    reconcile: sharded(createIngressReconciler({ ingresses, ...shared })),
   });
   const gatewayController = createController({
     name: 'gateways',
@@ -104,7 +114,7 @@ export function createShimWiring(deps: {
     clock,
     log,
     metrics,
-    reconcile: createGatewayReconciler({ gateways, ...shared }),
+    reconcile: sharded(createGatewayReconciler({ gateways, ...shared })),
   });
 
   function enqueueIngress(i: Ingress) {
@@ -146,6 +156,14 @@ export function createShimWiring(deps: {
   return {
     controller: ingressController,
     informers: [ingresses],
+    enqueueShards(shards) {
+      const sharding = deps.sharding;
+      if (!sharding) return;
+      const inShards = (o: { metadata: { namespace?: string; name: string } }) =>
+        shards.includes(sharding.shardOfKey(objectKey(o.metadata.namespace, o.metadata.name)));
+      for (const i of ingresses.list()) if (inShards(i)) enqueueIngress(i);
+      if (gatewaysWatched) for (const g of gateways.list()) if (inShards(g)) enqueueGateway(g);
+    },
     async optionalApis() {
       // A watch on Gateways the API server does not serve would fail forever.
       const gatewayApi = await probeResource(client, Resources.gateways);

@@ -16,6 +16,8 @@ export interface SourceDeps {
   issuers: Store<Issuer>;
   clusterIssuers: Store<Issuer>;
   certificates: Store<Certificate>;
+  /** With --shards, a Certificate of a shard this replica does not work is not cached: it is read (GET) instead. */
+  readCertificate?: (namespace: string, name: string) => Promise<Certificate | undefined>;
   /** Managed Secrets from the cache, others by a remembered GET (a CA issuer's Secret, a Certificate's Secret). */
   secrets: SecretReader;
   /** Source ConfigMaps and Secrets, which are not cached. */
@@ -68,7 +70,7 @@ async function readSource(s: TrustBundleSource, at: string, deps: SourceDeps): P
   if (s.certificate) {
     const { namespace, name } = s.certificate;
     const what = `${at} (Certificate ${namespace}/${name})`;
-    const cert = deps.certificates.get(namespace, name);
+    const cert = deps.certificates.get(namespace, name) ?? (await deps.readCertificate?.(namespace, name));
     if (!cert?.spec) throw notFound(`${what}: the Certificate does not exist`);
     const secret = await deps.secrets.get(namespace, cert.spec.secretName);
     if (!secret) throw notFound(`${what}: its Secret ${cert.spec.secretName} does not exist yet`);

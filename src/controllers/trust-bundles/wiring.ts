@@ -39,6 +39,8 @@ export interface TrustBundleWiring {
 export function createTrustBundleWiring(deps: {
   client: KubeClient;
   certificates: Store<Certificate>;
+  /** With --shards: reads a Certificate the cache does not hold (another shard's). */
+  readCertificate?: (namespace: string, name: string) => Promise<Certificate | undefined>;
   issuers: Informer<Issuer>;
   clusterIssuers: Informer<Issuer>;
   /** The managed Secrets (the operator's label): a change enqueues the bundles reading one. */
@@ -110,6 +112,7 @@ export function createTrustBundleWiring(deps: {
         issuers: deps.issuers,
         clusterIssuers: deps.clusterIssuers,
         certificates: deps.certificates,
+        ...(deps.readCertificate ? { readCertificate: deps.readCertificate } : {}),
         secrets: deps.secretReader,
         objects: createObjectReader({ client, clock: deps.clock }),
         clusterResourceNamespace: deps.clusterResourceNamespace,

@@ -95,6 +95,7 @@ function scriptedApi() {
     create: notUsed,
     replace: notUsed,
     apply: notUsed,
+    mergePatch: notUsed,
     delete: notUsed,
     getPath: notUsed,
     requestCounts: () => ({}),
@@ -102,7 +103,9 @@ function scriptedApi() {
       lists.push(o);
       const err = listErrors.shift();
       if (err) throw err;
-      const all = [...objects.values()].filter((x) => !o.namespace || x.metadata.namespace === o.namespace);
+      // Only "key=value" selectors, enough for these cases.
+      const [lk, lv] = o.labelSelector?.split('=') ?? [];
+      const all = [...objects.values()].filter((x) => (!o.namespace || x.metadata.namespace === o.namespace) && (!lk || x.metadata.labels?.[lk] === lv));
       const from = Number(o.continue ?? 0);
       const limit = o.limit ?? all.length;
       const items = all.slice(from, from + limit).map((x) => structuredClone(x)) as unknown as T[];
@@ -172,6 +175,54 @@ function harness(extra: Partial<InformerOptions<ConfigMap>> = {}) {
 }
 
 describe('informer', () => {
+  it('setLabelSelector relists at once: what left the selection is deleted, what entered it added, and the next watch uses it', async () => {
+    const h = harness({ labelSelector: 'shard=a' });
+    h.api.put('ns', 'one', {}, { shard: 'a' });
+    h.api.put('ns', 'two', {}, { shard: 'b' });
+    const inf = h.make();
+    await inf.start();
+    assert.deepEqual(
+      inf.list().map((o) => o.metadata.name),
+      ['one'],
+    );
+    await settle();
+    assert.equal(h.api.openWatch()?.opts.labelSelector, 'shard=a');
+    h.seen.length = 0;
+    await inf.setLabelSelector('shard=b');
+    assert.deepEqual(
+      inf.list().map((o) => o.metadata.name),
+      ['two'],
+    );
+    assert.deepEqual(h.seen, ['add ns/two@102', 'delete ns/one@101']);
+    assert.equal(h.api.lists.at(-1)?.labelSelector, 'shard=b');
+    await settle();
+    assert.equal(h.api.openWatch()?.opts.labelSelector, 'shard=b');
+    // No failure was counted: no backoff timer is pending beyond the watch's own.
+    assert.equal(h.logLines.filter((l) => l.includes('list or watch failed')).length, 0);
+    inf.stop();
+  });
+
+  it('setLabelSelector retries a failed relist with backoff and never watches the old selection from the new list', async () => {
+    const h = harness({ labelSelector: 'shard=a' });
+    h.api.put('ns', 'one', {}, { shard: 'a' });
+    h.api.put('ns', 'two', {}, { shard: 'b' });
+    const inf = h.make();
+    await inf.start();
+    await settle();
+    h.api.failNextList(new Error('boom'));
+    const done = inf.setLabelSelector('shard=b');
+    await settle();
+    assert.equal(h.logLines.filter((l) => l.includes('list or watch failed')).length, 1);
+    await h.time.advance(2000);
+    await done;
+    assert.deepEqual(
+      inf.list().map((o) => o.metadata.name),
+      ['two'],
+    );
+    assert.equal(h.api.openWatch()?.opts.labelSelector, 'shard=b');
+    inf.stop();
+  });
+
   it('resolves start only once every page of the list is stored, and emits one add per object', async () => {
     const h = harness();
     for (let i = 0; i < 1200; i++) h.api.put('ns', `cm-${String(i).padStart(4, '0')}`);
