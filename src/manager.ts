@@ -2,6 +2,7 @@
 // its own handlers on those caches), leader election, the health and HTTP-01 servers. Wiring only: who wakes whom is
 // in each controller's wiring.ts, every decision in the reconcilers and policy/.
 import type { Logger } from 'pino';
+import { createPeerAsker } from './acme/http01-peers.ts';
 import { startHttp01Server, type Http01Server } from './acme/http01-server.ts';
 import type { Config } from './config/config.ts';
 import { createCertificateWiring } from './controllers/certificates/wiring.ts';
@@ -55,6 +56,8 @@ export interface ManagerDeps {
   /** A full collection that returns freed memory; main.ts passes one when Node runs with --expose-gc. */
   collectGarbage?: () => void;
 }
+
+const hostForUrl = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
 
 async function requireOwnCrds(client: KubeClient): Promise<void> {
   const own = [
@@ -179,6 +182,7 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
         clock,
         log,
         onOwnedChanged: (owned) => ownShards(owned),
+        http01Peer: () => (http01 ? `${hostForUrl(config.podIp ?? '127.0.0.1')}:${http01.port}` : undefined),
         onRefused: (err) => {
           log.error({ code: err.code }, err.message);
           fatal = err;
@@ -275,6 +279,8 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
         lookup: (token) => certificateWiring.challenges.lookup(token),
         loaded: certificatesLoaded.promise,
         onRequest: (found) => metrics.http01Requests.inc({ result: found ? 'found' : 'not_found' }),
+        // Sharded, the challenge may be in another replica's cache: ask the live ones.
+        ...(coordinator ? { askPeers: createPeerAsker({ peers: () => coordinator.http01Peers() }) } : {}),
       });
       log.info({ port: http01.port }, 'HTTP-01 challenge server listening');
       // The operator's own CRDs are not optional: an informer on one the API server does not serve never syncs, and

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ChallengeAnswer, decideHttp01, type Http01Decision } from './http01-answer.ts';
+import { FORWARDED_HEADER, type PeerAsker } from './http01-peers.ts';
 
 export interface Http01Server {
   port: number;
@@ -27,6 +28,8 @@ const IDLE_DEADLINE_MS = 5_000;
 // A kept-alive connection is closed this long after the idle deadline it advertises, so a client that honours the
 // advertised one never sends a request into a closing socket (Node's keepAliveTimeoutBuffer, set here explicitly).
 const KEEP_ALIVE_GRACE_MS = 1_000;
+/** Only what may be a challenge is asked of peers (each checks the token and name itself). */
+const CHALLENGE_PATH = /^\/\.well-known\/acme-challenge\/[A-Za-z0-9_-]{1,256}$/;
 
 export async function startHttp01Server(opts: {
   host: string;
@@ -50,6 +53,11 @@ export async function startHttp01Server(opts: {
    */
   idleDeadlineMs?: number;
   onRequest?: (found: boolean) => void;
+  /**
+   * With --shards: a challenge this replica does not know may be another's (http01-peers.ts). Asked once per
+   * request the cache cannot answer, never for a request a peer sent.
+   */
+  askPeers?: PeerAsker;
 }): Promise<Http01Server> {
   let loaded = opts.loaded === undefined;
   const whenLoaded = (opts.loaded ?? Promise.resolve()).then(() => {
@@ -91,13 +99,27 @@ export async function startHttp01Server(opts: {
       req.socket.setTimeout(0);
       void waitAtMost(whenLoaded, loadWaitMs).then(() => {
         release();
-        if (loaded) answer(res, request.method, decideHttp01(request, opts.lookup, true));
+        if (loaded) answerOrAsk(req, res, request, decideHttp01(request, opts.lookup, true));
         else notLoaded(res, 'challenges not loaded yet\n');
       });
       return;
     }
-    answer(res, request.method, decision);
+    answerOrAsk(req, res, request, decision);
   });
+
+  function answerOrAsk(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    request: { method: string; url: string; host: string | undefined },
+    decision: Http01Decision,
+  ) {
+    const ask = opts.askPeers;
+    if (decision.kind !== 'not-found' || !ask || req.headers[FORWARDED_HEADER] !== undefined || !CHALLENGE_PATH.test(request.url)) {
+      answer(res, request.method, decision);
+      return;
+    }
+    void ask(request).then((keyAuthorization) => answer(res, request.method, keyAuthorization === undefined ? decision : { kind: 'answer', keyAuthorization }));
+  }
   // Inactivity on a socket: one that never sends a byte, and one whose client stopped reading (its answers stall).
   server.timeout = idleDeadlineMs;
 

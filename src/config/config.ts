@@ -55,6 +55,7 @@ export const ConfigSchema = z.object({
   issuancePolicyDefault: z.enum(['Allow', 'Deny']).default('Allow'),
   trustBundleSourceNamespaces: namespaceList,
   shards: int.min(1).max(256).default(1),
+  podIp: z.string().optional(),
 });
 export type Config = z.infer<typeof ConfigSchema> & { leaderElectionNamespace: string; operatorNamespace: string };
 
@@ -144,6 +145,12 @@ const FLAGS: Record<string, { key: keyof z.infer<typeof ConfigSchema>; env: stri
     key: 'shards',
     env: 'CERTSMITH_SHARDS',
     help: 'split Certificates, Ingresses and Gateways into N Lease-owned shards worked by all replicas; every replica must use the same N (default 1: the leader works all)',
+  },
+  '--pod-ip': {
+    key: 'podIp',
+    // As the downward API sets it (fieldRef status.podIP).
+    env: 'POD_IP',
+    help: "this replica's address, published to the other replicas with --shards so they can pass HTTP-01 requests on (default 127.0.0.1)",
   },
   '--trust-bundle-source-namespaces': {
     key: 'trustBundleSourceNamespaces',

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.ts';
 import { isConflict } from '../kube/errors.ts';
 import { Resources } from '../kube/resources.ts';
-import { microTime, type Lease, type LeaseSpec } from '../runtime/leader-election.ts';
+import { leaseExpired, microTime, type Lease, type LeaseSpec } from '../runtime/leader-election.ts';
 import { CertsmithError } from '../errors.ts';
 import type { Clock } from '../time/clock.ts';
 import { realTimers, type Timers } from '../time/timers.ts';
@@ -16,6 +16,8 @@ import { fnv1a32 } from './shards.ts';
 
 export const LEASE_ROLE_LABEL = 'certsmith.dev/lease-role';
 export const LEASE_SHARDS_ANNOTATION = 'certsmith.dev/shards';
+/** On a member Lease: host:port of the replica's HTTP-01 challenge server, which peers ask (acme/http01-peers.ts). */
+export const LEASE_HTTP01_PEER_ANNOTATION = 'certsmith.dev/http01-peer';
 
 export interface ShardCoordinatorOptions {
   client: KubeClient;
@@ -34,6 +36,8 @@ export interface ShardCoordinatorOptions {
   onOwnedChanged(owned: readonly number[]): Promise<void>;
   /** Another live replica runs with a different --shards: this one must exit. */
   onRefused(err: CertsmithError): void;
+  /** host:port others reach this replica's HTTP-01 challenge server at, published on its member Lease. */
+  http01Peer?: () => string | undefined;
 }
 
 export interface ShardCoordinator {
@@ -43,6 +47,8 @@ export interface ShardCoordinator {
   /** Stops working every shard, frees the Leases and removes the member Lease, so others take over at once. */
   stop(): Promise<void>;
   owned(): readonly number[];
+  /** host:port of the other live replicas' challenge servers, as of the last tick. */
+  http01Peers(): readonly string[];
 }
 
 export const shardLeaseName = (prefix: string, shard: number) => `${prefix}-shard-${shard}`;
@@ -58,6 +64,7 @@ export function createShardCoordinator(opts: ShardCoordinatorOptions): ShardCoor
   const client = opts.client;
   /** Shard → when its Lease was last renewed (the renewTime written). */
   const held = new Map<number, number>();
+  let peers: readonly string[] = [];
   let stopped = false;
   let wake: (() => void) | undefined;
   let running: Promise<void> | undefined;
@@ -88,6 +95,14 @@ export function createShardCoordinator(opts: ShardCoordinatorOptions): ShardCoor
     await changeOwned();
   }
 
+  /** The member Lease carries this replica's challenge-server address beside the shard count. */
+  const memberBody = (name: string, spec: LeaseSpec, metadata?: Lease['metadata']): Lease => {
+    const body = leaseBody(name, 'member', spec, metadata);
+    const peer = opts.http01Peer?.();
+    if (peer) body.metadata.annotations = { ...body.metadata.annotations, [LEASE_HTTP01_PEER_ANNOTATION]: peer };
+    return body;
+  };
+
   async function writeMember(now: Date, leases: readonly Lease[]): Promise<void> {
     const name = memberLeaseName(opts.prefix, opts.identity);
     const current = leases.find((l) => l.metadata.name === name);
@@ -95,16 +110,15 @@ export function createShardCoordinator(opts: ShardCoordinatorOptions): ShardCoor
     if (!current) {
       await client.create<Lease>(
         Resources.leases,
-        leaseBody(name, 'member', { holderIdentity: opts.identity, leaseDurationSeconds: durationS, acquireTime: stamp, renewTime: stamp }),
+        memberBody(name, { holderIdentity: opts.identity, leaseDurationSeconds: durationS, acquireTime: stamp, renewTime: stamp }),
       );
       return;
     }
     const mine = current.spec?.holderIdentity === opts.identity;
     await client.replace<Lease>(
       Resources.leases,
-      leaseBody(
+      memberBody(
         name,
-        'member',
         { holderIdentity: opts.identity, leaseDurationSeconds: durationS, acquireTime: mine ? (current.spec?.acquireTime ?? stamp) : stamp, renewTime: stamp },
         current.metadata,
       ),
@@ -150,6 +164,16 @@ export function createShardCoordinator(opts: ShardCoordinatorOptions): ShardCoor
       shards: opts.shards,
       spec: { holderIdentity: opts.identity, leaseDurationSeconds: durationS, acquireTime: joinedAt, renewTime: stamp },
     });
+    peers = leases
+      .filter(
+        (l) =>
+          l.metadata.labels?.[LEASE_ROLE_LABEL] === 'member' &&
+          l.spec?.holderIdentity &&
+          l.spec.holderIdentity !== opts.identity &&
+          !leaseExpired(l.spec, now, durationS),
+      )
+      .flatMap((l) => l.metadata.annotations?.[LEASE_HTTP01_PEER_ANNOTATION] ?? [])
+      .sort();
     const byShard = new Map<number, Lease>();
     for (let s = 0; s < opts.shards; s++) {
       const l = leases.find((x) => x.metadata.name === shardLeaseName(opts.prefix, s));
@@ -268,6 +292,7 @@ export function createShardCoordinator(opts: ShardCoordinatorOptions): ShardCoor
       return stopping;
     },
     joined: () => joined.promise,
+    http01Peers: () => peers,
     owned: () => [...held.keys()].sort((a, b) => a - b),
   };
 }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { createPeerAsker, FORWARDED_HEADER } from '../../../src/acme/http01-peers.ts';
 import { createChallengeIndex, type Http01Server, startHttp01Server } from '../../../src/acme/http01-server.ts';
 
 const PREFIX = '/.well-known/acme-challenge/';
@@ -606,5 +607,67 @@ describe('createChallengeIndex', () => {
     const index = createChallengeIndex();
     assert.equal(served(index, 't1'), undefined);
     assert.equal(index.size(), 0);
+  });
+});
+
+describe('the HTTP-01 server with peers (--shards)', () => {
+  const token = 'PeerTokenPeerTokenPeerTokenPeerTokenPeerTok';
+  const keyAuthorization = `${token}.thumbprint`;
+  const servers: Http01Server[] = [];
+  let asked = 0;
+  let holder: Http01Server;
+  let front: Http01Server;
+  let silentPeer: net.Server;
+
+  before(async () => {
+    const holding = createChallengeIndex();
+    holding.set('web/www', [live(token, keyAuthorization)]);
+    holder = await startHttp01Server({ host: '127.0.0.1', port: 0, lookup: holding.lookup, onRequest: () => asked++ });
+    // A peer that accepts and never answers: the ask gives up on it within its budget.
+    silentPeer = net.createServer(() => {});
+    await new Promise<void>((r) => silentPeer.listen(0, '127.0.0.1', () => r()));
+    const silentPort = (silentPeer.address() as net.AddressInfo).port;
+    const empty = createChallengeIndex();
+    front = await startHttp01Server({
+      host: '127.0.0.1',
+      port: 0,
+      lookup: empty.lookup,
+      askPeers: createPeerAsker({ peers: () => [`127.0.0.1:${silentPort}`, `127.0.0.1:${holder.port}`], timeoutMs: 500 }),
+    });
+    servers.push(holder, front);
+  });
+  after(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    silentPeer.close();
+  });
+
+  it('answers a challenge another replica holds with its key authorization', async () => {
+    const res = await ask(front.port, `${PREFIX}${token}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body, keyAuthorization);
+  });
+
+  it('answers 404 when no peer knows the token, within the ask budget', async () => {
+    const t0 = Date.now();
+    const res = await ask(front.port, `${PREFIX}unknownunknownunknown`);
+    assert.equal(res.status, 404);
+    assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+  });
+
+  it('never asks on a request a peer sent, nor one that is no challenge path', async () => {
+    const before = asked;
+    const forwarded = await new Promise<number>((resolve, reject) => {
+      const req = http.get(
+        { host: '127.0.0.1', port: front.port, path: `${PREFIX}${token}`, headers: { host: NAME, [FORWARDED_HEADER]: '1' }, agent: false },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+    });
+    assert.equal(forwarded, 404);
+    assert.equal((await ask(front.port, '/.well-known/acme-challenge/../../etc')).status, 404);
+    assert.equal(asked, before, 'the holder was not asked');
   });
 });
