@@ -19,6 +19,11 @@
 //               after 1,000 CA Certificates (seconds until all Ready), leader pod killed → new Lease holder (3
 //               samples), and Secret change → file in a pod with kubelet's syncFrequency 1m and 10s. --count:
 //               Certificates.
+//   shards      sharding, not run by default (~25 min at 30,000; `npm run bench -- shards`): on one control plane the
+//               API server's write ceiling (3,000 small Secrets), then N CA Certificates with one replica, then N more
+//               with three (--shards 3): seconds until all Ready, writes per issuance, each replica's peak and idle
+//               RSS, a restart until working again, Certificates issued more than once. --count: Certificates
+//               (default 30,000).
 //   pods        pod certificates on the real one-node cluster, not run by default (root, the machine's one node;
 //               `npm run bench -- pods`): N pause pods created at once, without and then with a podCertificate
 //               volume: seconds until all Running, the signer's latency per request (p50/p90/p99), the operator's API
@@ -41,12 +46,16 @@ import { benchNode, type NodeResult } from './scenario-node.ts';
 import { benchPods, type PodsResult } from './scenario-pods.ts';
 import { benchReload, RELOAD_TARGET_P99_MS, type ReloadResult } from './scenario-reload.ts';
 import { benchScale, SCALE_TARGET_RSS_MIB, type ScaleResult } from './scenario-scale.ts';
+import { benchShards, type ShardsResult } from './scenario-shards.ts';
 
 type Run = (o: {
   count: number;
   crdsDir: string;
-}) => Promise<IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult | NodeResult | PodsResult>;
-const SCENARIOS: Record<'ca' | 'acme' | 'bundle' | 'reload' | 'handshakes' | 'scale' | 'node' | 'pods', { defaultCount: number; unit: string; run: Run }> = {
+}) => Promise<IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult | NodeResult | PodsResult | ShardsResult>;
+const SCENARIOS: Record<
+  'ca' | 'acme' | 'bundle' | 'reload' | 'handshakes' | 'scale' | 'node' | 'pods' | 'shards',
+  { defaultCount: number; unit: string; run: Run }
+> = {
   ca: { defaultCount: 1000, unit: 'Certificates', run: benchCa },
   acme: { defaultCount: 500, unit: 'Certificates', run: benchAcme },
   bundle: { defaultCount: 1000, unit: 'namespaces', run: benchBundle },
@@ -55,10 +64,11 @@ const SCENARIOS: Record<'ca' | 'acme' | 'bundle' | 'reload' | 'handshakes' | 'sc
   scale: { defaultCount: 10_000, unit: 'Certificates', run: benchScale },
   node: { defaultCount: 1000, unit: 'Certificates', run: benchNode },
   pods: { defaultCount: 200, unit: 'pods', run: benchPods },
+  shards: { defaultCount: 30_000, unit: 'Certificates', run: benchShards },
 };
 /** Only when named: the scale scenario takes ~20 minutes, ~5 GB of etcd and ~17 GiB for the control plane; the node
  * scenario needs root and the machine's one node. */
-const NOT_BY_DEFAULT: ScenarioName[] = ['scale', 'node', 'pods'];
+const NOT_BY_DEFAULT: ScenarioName[] = ['scale', 'node', 'pods', 'shards'];
 type ScenarioName = keyof typeof SCENARIOS;
 const ISSUANCE: ScenarioName[] = ['ca', 'acme'];
 const ACME_TARGET_SECONDS = 60;
@@ -96,7 +106,7 @@ if (built.status !== 0) {
   console.error('bench: compiling the operator failed');
   process.exit(1);
 }
-type Result = IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult | NodeResult | PodsResult;
+type Result = IssuanceResult | AcmeResult | BundleResult | ReloadResult | HandshakeResult | ScaleResult | NodeResult | PodsResult | ShardsResult;
 const results: Partial<Record<ScenarioName, Result | { error: string }>> = {};
 let failed = false;
 for (const name of selected) {
