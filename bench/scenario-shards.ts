@@ -15,7 +15,8 @@ import { Resources } from '../src/kube/resources.ts';
 import { shardLeaseName } from '../src/sharding/coordinator.ts';
 import { startControlPlane, type ControlPlane } from '../test/env/controlplane.ts';
 import { freePort } from '../test/env/ports.ts';
-import { certificate, clusterIssuer, createNamespace, waitForReady } from '../test/integration/helpers/objects.ts';
+import { createCaClusterIssuer } from '../test/integration/helpers/issuers.ts';
+import { certificate, createNamespace } from '../test/integration/helpers/objects.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/helpers/operator.ts';
 import { OPERATOR_WORKERS, operatorImage } from './issuance.ts';
 import { apiWriteCounts, inBatches, memoryMiB, operatorWrites, scrapeOperator } from './measure.ts';
@@ -107,19 +108,7 @@ export async function benchShards(opts: { count: number; crdsDir: string }): Pro
 
     // The CA, issued and served by a first replica that stays for the one-replica run.
     let replicas = [await start('one-a', 1)];
-    await client.create(Resources.clusterIssuers, clusterIssuer('selfsigned', { selfSigned: {} }));
-    await client.create(
-      Resources.certificates,
-      certificate('certsmith', 'bench-ca', {
-        secretName: 'bench-ca',
-        isCA: true,
-        commonName: 'bench CA',
-        issuerRef: { kind: 'ClusterIssuer', name: 'selfsigned' },
-      }),
-    );
-    await waitForReady(client, Resources.certificates, 'certsmith', 'bench-ca', undefined, 180_000);
-    await client.create(Resources.clusterIssuers, clusterIssuer('bench-ca', { ca: { secretName: 'bench-ca' } }));
-    await waitForReady(client, Resources.clusterIssuers, undefined, 'bench-ca', undefined, 180_000);
+    await createCaClusterIssuer(client, 'certsmith', 'bench-ca', 180_000);
     await waitReady(replicas[0]!);
 
     const one = await measureRun({ cp, client, namespace: 'one', count: opts.count, replicas, shards: 1, restart: (r) => restart(r, 1) });

@@ -28,7 +28,7 @@ import { createShardGate } from './sharding/gate.ts';
 import { createShardLabeller } from './sharding/labeller.ts';
 import { createLeafSecretLister } from './sharding/leaf-secrets.ts';
 import { createSharding } from './sharding/sharding.ts';
-import { shardOfObject } from './sharding/shards.ts';
+import { certificateShard } from './sharding/shards.ts';
 import { realTimers } from './time/timers.ts';
 import { objectKey } from './controllers/store.ts';
 import type { Certificate } from './api/certificate.ts';
@@ -223,7 +223,7 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
       sharding.gate.setOwned(now);
       if (gained.length === 0) return;
       for (const c of certificates.list()) {
-        if (gained.includes(shardOfObject(c.metadata, sharding.shards))) certificateWiring.controller.enqueue(objectKey(c.metadata.namespace, c.metadata.name));
+        if (gained.includes(certificateShard(c, sharding.shards))) certificateWiring.controller.enqueue(objectKey(c.metadata.namespace, c.metadata.name));
       }
       shim.enqueueShards(gained);
       log.info({ gained, owned: now }, 'working shards');

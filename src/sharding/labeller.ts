@@ -12,23 +12,32 @@ import { Resources, type Resource } from '../kube/resources.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { createController, type Controller } from '../runtime/controller.ts';
 import type { Clock } from '../time/clock.ts';
-import { shardLabelValue, shardOf, shardOfObject, unlabelledSelector } from './shards.ts';
+import { certificateShard, shardLabelValue, shardOf, unlabelledSelector } from './shards.ts';
 
 export interface ShardLabeller {
-  informers: Informer<KubeObject>[];
+  informers: Informer<Labelled>[];
   controller: Controller;
 }
 
-const metadataOnly = (o: KubeObject): KubeObject => {
+type Labelled = KubeObject<{ secretName?: string }>;
+
+/** Metadata, and a Certificate's secretName: its shard is its Secret's. */
+const metadataOnly = (o: Labelled): Labelled => {
   const { name, namespace, uid, resourceVersion, labels } = o.metadata;
-  return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name, namespace, uid, resourceVersion, ...(labels ? { labels } : {}) } };
+  const secretName = o.spec?.secretName;
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: { name, namespace, uid, resourceVersion, ...(labels ? { labels } : {}) },
+    ...(secretName ? { spec: { secretName } } : {}),
+  };
 };
 
 export function createShardLabeller(deps: { client: KubeClient; shards: number; clock: Clock; log: Logger; metrics: Metrics }): ShardLabeller {
   const { client, shards } = deps;
   const log = deps.log.child({ component: 'shard-labeller' });
   const unlabelled = unlabelledSelector(shards);
-  const certificates = createInformer<KubeObject>({
+  const certificates = createInformer<Labelled>({
     client,
     resource: Resources.certificates,
     labelSelector: unlabelled,
@@ -37,7 +46,7 @@ export function createShardLabeller(deps: { client: KubeClient; shards: number; 
     onAdd: (o) => enqueue('c', o),
     onUpdate: (_old, o) => enqueue('c', o),
   });
-  const secrets = createInformer<KubeObject>({
+  const secrets = createInformer<Labelled>({
     client,
     resource: Resources.secrets,
     labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${CERTIFICATE_NAME_LABEL},${unlabelled}`,
@@ -46,9 +55,9 @@ export function createShardLabeller(deps: { client: KubeClient; shards: number; 
     onAdd: (o) => enqueue('s', o),
     onUpdate: (_old, o) => enqueue('s', o),
   });
-  const enqueue = (kind: 'c' | 's', o: KubeObject) => controller.enqueue(`${kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+  const enqueue = (kind: 'c' | 's', o: Labelled) => controller.enqueue(`${kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
 
-  async function label(resource: Resource, o: KubeObject, value: string): Promise<void> {
+  async function label(resource: Resource, o: Labelled, value: string): Promise<void> {
     try {
       // The uid makes it this object: one deleted and re-created meanwhile is refused, not labelled by mistake.
       await client.mergePatch(resource, o.metadata.namespace, o.metadata.name, { metadata: { uid: o.metadata.uid, labels: { [SHARD_LABEL]: value } } });
@@ -67,7 +76,7 @@ export function createShardLabeller(deps: { client: KubeClient; shards: number; 
       const [kind, namespace, name] = key.split('/') as ['c' | 's', string, string];
       if (kind === 'c') {
         const c = certificates.get(namespace, name);
-        if (c) await label(Resources.certificates, c, shardLabelValue(shardOfObject(c.metadata, shards), shards));
+        if (c) await label(Resources.certificates, c, shardLabelValue(certificateShard(c, shards), shards));
         return undefined;
       }
       const s = secrets.get(namespace, name);
@@ -75,7 +84,7 @@ export function createShardLabeller(deps: { client: KubeClient; shards: number; 
       // A Certificate's Secret is worked in its Certificate's shard, which a label may have set (the shim's).
       const certName = s.metadata.labels?.[CERTIFICATE_NAME_LABEL] ?? '';
       const cert = await client.get<Certificate>(Resources.certificates, namespace, certName);
-      const shard = cert ? shardOfObject(cert.metadata, shards) : shardOf(namespace, certName, shards);
+      const shard = cert ? certificateShard(cert, shards) : shardOf(namespace, name, shards);
       await label(Resources.secrets, s, shardLabelValue(shard, shards));
       return undefined;
     },

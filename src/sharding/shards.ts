@@ -33,10 +33,21 @@ export function parseShardLabel(value: string | undefined, shards: number): numb
 
 /**
  * The shard an object is worked in: a valid label under this N wins (the shim labels the Certificates it makes with
- * the shard of their Ingress, so the replica that made them also caches them); otherwise the hash of its name.
+ * the shard of their Ingress, so the replica that made them also caches them); otherwise the hash of `hashedName`.
  */
-export function shardOfObject(meta: { namespace?: string; name: string; labels?: Record<string, string> }, shards: number): number {
-  return parseShardLabel(meta.labels?.[SHARD_LABEL], shards) ?? shardOf(meta.namespace, meta.name, shards);
+export function shardOfObject(meta: { namespace?: string; name: string; labels?: Record<string, string> }, shards: number, hashedName = meta.name): number {
+  return parseShardLabel(meta.labels?.[SHARD_LABEL], shards) ?? shardOf(meta.namespace, hashedName, shards);
+}
+
+/**
+ * The shard a Certificate without a label is put in: that of its Secret's name, so every Certificate naming one Secret
+ * is worked by one replica, which then decides (as without shards) which of them writes it.
+ */
+export function certificateShard(
+  c: { metadata: { namespace?: string; name: string; labels?: Record<string, string> }; spec?: { secretName?: string } },
+  shards: number,
+): number {
+  return shardOfObject(c.metadata, shards, c.spec?.secretName || c.metadata.name);
 }
 
 /** Selects the objects of these shards; with none, a value no object carries (an empty `in ()` is not valid). */

@@ -139,11 +139,13 @@ describe('chart', () => {
       'leaderElection.leaseName=my-lease',
       'healthPort=9500',
       'issuancePolicy.default=Deny',
+      'shards=3',
     );
     const args: string[] = find(docs, 'Deployment').spec.template.spec.containers[0].args;
     const env = find(docs, 'Deployment').spec.template.spec.containers[0].env as { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
     assert.deepEqual(env.find((e) => e.name === 'POD_NAMESPACE')?.valueFrom, { fieldRef: { fieldPath: 'metadata.namespace' } });
-    const config = parseConfig(args, { POD_NAME: 'certsmith-abc', POD_NAMESPACE: NS });
+    assert.deepEqual(env.find((e) => e.name === 'POD_IP')?.valueFrom, { fieldRef: { fieldPath: 'status.podIP' } });
+    const config = parseConfig(args, { POD_NAME: 'certsmith-abc', POD_NAMESPACE: NS, POD_IP: '10.0.0.7' });
     assert.deepEqual(
       {
         clusterResourceNamespace: config.clusterResourceNamespace,
@@ -167,6 +169,8 @@ describe('chart', () => {
         honourCertManagerAnnotations: config.honourCertManagerAnnotations,
         issuancePolicyDefault: config.issuancePolicyDefault,
         trustBundleSourceNamespaces: config.trustBundleSourceNamespaces,
+        shards: config.shards,
+        podIp: config.podIp,
       },
       {
         clusterResourceNamespace: 'issuers',
@@ -190,10 +194,18 @@ describe('chart', () => {
         honourCertManagerAnnotations: true,
         issuancePolicyDefault: 'Deny',
         trustBundleSourceNamespaces: ['shared-cas', 'team-cas'],
+        shards: 3,
+        podIp: '10.0.0.7',
       },
     );
+    // Shards: the replicas list, renew, free and delete the shard and member Leases.
+    const leaseRules = (find(docs, 'Role', 'certsmith:leader-election').rules as { resources: string[]; verbs: string[]; resourceNames?: string[] }[]).filter(
+      (r) => r.resources.includes('leases') && !r.resourceNames,
+    );
+    assert.deepEqual(leaseRules.flatMap((r) => r.verbs).sort(), ['create', 'delete', 'get', 'list', 'update']);
     // Every flag of `--help` is either set by the chart or deliberately left to the operator's default.
-    const notSet = new Set(['--kubeconfig', '--identity', '--operator-namespace', '--health-host', '--acme-http01-solver-host', '--help']);
+    // --identity, --operator-namespace and --pod-ip come from the downward API (POD_NAME, POD_NAMESPACE, POD_IP).
+    const notSet = new Set(['--kubeconfig', '--identity', '--operator-namespace', '--pod-ip', '--health-host', '--acme-http01-solver-host', '--help']);
     const flags = [...usage().matchAll(/^ {2}(--[a-z0-9-]+)/gm)].map((m) => m[1]!);
     const set = new Set(args.map((a) => a.split('=')[0]));
     assert.deepEqual(

@@ -3,7 +3,6 @@
 // the replica that holds them. A replica killed while its orders are in flight hands them over: the new owner
 // resumes them from status, and the Certificate watch counts every order URL ever recorded.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +18,8 @@ import { startBind, type Bind } from '../env/bind.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { startPebble, type Pebble } from '../env/pebble.ts';
 import { freePort } from '../env/ports.ts';
-import { certificate, clusterIssuer, createNamespace, waitForReady } from './helpers/objects.ts';
+import { createPebbleIssuer } from './helpers/issuers.ts';
+import { certificate, createNamespace, waitForReady } from './helpers/objects.ts';
 import { startOperator, type OperatorProcess } from './helpers/operator.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -123,18 +123,7 @@ before(async () => {
     },
     { timeoutMs: 60_000 },
   );
-  await client.create(
-    Resources.clusterIssuers,
-    clusterIssuer('pebble', {
-      acme: {
-        server: pebble.directoryUrl,
-        caBundle: readFileSync(pebble.caFile).toString('base64'),
-        privateKeySecretRef: { name: 'pebble-account' },
-        solvers: [{ http01: {} }],
-      },
-    }),
-  );
-  await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble', undefined, 60_000);
+  await createPebbleIssuer(client, pebble, 60_000);
 });
 
 after(async () => {
@@ -164,7 +153,7 @@ it('a replica killed with orders in flight: the new owner resumes them, at most 
   const victim = 'replica-c';
   const shard = h.indexOf(victim);
   const names = await createCertificates('two', 15);
-  const victims = names.filter((n) => shardOf(NS, n, SHARDS) === shard);
+  const victims = names.filter((n) => shardOf(NS, `${n}-tls`, SHARDS) === shard);
   assert.ok(victims.length > 0, 'some Certificates fall in the victim’s shard');
   // Kill as soon as one of its orders is recorded and not yet finished.
   await waitFor('an order of the victim’s shard in flight', () => victims.some((n) => orders.has(n)), { timeoutMs: 60_000, intervalMs: 20 });

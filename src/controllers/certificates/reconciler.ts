@@ -57,6 +57,11 @@ export interface CertificateReconcilerDeps {
   policyDefault: PolicyDefault;
   /** See GatherDeps.readSecretOnMiss. */
   readSecretOnMiss?: boolean;
+  /**
+   * With --shards: a Certificate missing from the cache is deleted or another replica's now, never one whose cache
+   * copy is late, so a copy this reconciler wrote and remembers is not worked from.
+   */
+  absentMeansGone?: boolean;
 }
 
 export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
@@ -66,7 +71,8 @@ export function createCertificateReconciler(deps: CertificateReconcilerDeps) {
 
   return async function reconcileCertificate(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
     const { namespace, name } = parseKey(key);
-    const cert = ownCerts.freshest(namespace, name, deps.certificates.get(namespace, name));
+    const cached = deps.certificates.get(namespace, name);
+    const cert = !cached && deps.absentMeansGone ? undefined : ownCerts.freshest(namespace, name, cached);
     if (!cert || cert.metadata.deletionTimestamp) {
       deps.metrics.forgetCertificate(namespace ?? '', name);
       ownCerts.forget(namespace, name);

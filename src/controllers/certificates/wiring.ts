@@ -19,7 +19,7 @@ import type { SecretReader } from '../../kube/secret-reader.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { createController, type Controller, type Reconciler } from '../../runtime/controller.ts';
 import type { Sharding } from '../../sharding/sharding.ts';
-import { shardOfObject } from '../../sharding/shards.ts';
+import { certificateShard } from '../../sharding/shards.ts';
 import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
 import type { Clock } from '../../time/clock.ts';
@@ -109,16 +109,19 @@ export function createCertificateWiring(deps: {
     onReplacesRefused: (detail) =>
       log.warn({ detail }, 'the ACME CA refused the renewal order naming the certificate it replaces (RFC 9773); placed it without'),
   });
-  // A Certificate's shard is its label's (the shim puts one made from an Ingress in the Ingress's shard); one no longer
-  // cached (deleted) goes by the hash, so its in-memory state is still cleared by the replica that held it.
+  // A cached Certificate is reconciled by the replica working its label's shard. One not cached (deleted, or of a
+  // shard given back) is only forgotten: the reconciler never works from a copy it remembers (sharded: absent = gone).
   const sharded = (r: Reconciler): Reconciler => {
     const sharding = deps.sharding;
     if (!sharding) return r;
-    return sharding.gate.guard((key) => {
+    const guarded = sharding.gate.guard((key) => {
       const { namespace, name } = parseKey(key);
-      const c = certificates.get(namespace, name);
-      return c ? shardOfObject(c.metadata, sharding.shards) : sharding.shardOfKey(key);
+      return certificateShard(certificates.get(namespace, name)!, sharding.shards);
     }, r);
+    return (key, ctx) => {
+      const { namespace, name } = parseKey(key);
+      return certificates.get(namespace, name) ? guarded(key, ctx) : r(key, ctx);
+    };
   };
   const controller = createController({
     name: 'certificates',
@@ -144,7 +147,7 @@ export function createCertificateWiring(deps: {
         namespaces: deps.namespaces,
         policyDefault: config.issuancePolicyDefault,
         onAcmeAccountProblem: deps.onAcmeAccountProblem,
-        ...(deps.sharding ? { readSecretOnMiss: true } : {}),
+        ...(deps.sharding ? { readSecretOnMiss: true, absentMeansGone: true } : {}),
       }),
     ),
   });

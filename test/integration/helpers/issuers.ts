@@ -39,6 +39,12 @@ export async function createTestIssuers(client: KubeClient, pebble: Pebble, root
   );
   await waitForReady(client, Resources.certificates, 'certsmith', 'root-ca');
   await client.create(Resources.clusterIssuers, clusterIssuer('test-ca', { ca: { secretName: 'root-ca' } }));
+  await createPebbleIssuer(client, pebble, 30_000);
+  await waitForReady(client, Resources.clusterIssuers, undefined, 'test-ca');
+}
+
+/** An ACME ClusterIssuer `pebble` whose HTTP-01 challenges the operator answers itself; resolves once it is Ready. */
+export async function createPebbleIssuer(client: KubeClient, pebble: Pebble, timeoutMs: number): Promise<void> {
   await client.create(
     Resources.clusterIssuers,
     clusterIssuer('pebble', {
@@ -50,6 +56,5 @@ export async function createTestIssuers(client: KubeClient, pebble: Pebble, root
       },
     }),
   );
-  await waitForReady(client, Resources.clusterIssuers, undefined, 'test-ca');
-  await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble', undefined, 30_000);
+  await waitForReady(client, Resources.clusterIssuers, undefined, 'pebble', undefined, timeoutMs);
 }

@@ -8,6 +8,7 @@ import {
   parseShardLabel,
   shardLabelValue,
   shardOf,
+  certificateShard,
   shardOfObject,
   unlabelledSelector,
 } from '../../../src/sharding/shards.ts';
@@ -164,5 +165,22 @@ describe('fairShare', () => {
 
   it('treats 0 members as 1', () => {
     assert.equal(fairShare(3, 0), 3);
+  });
+});
+
+describe('certificateShard', () => {
+  it('puts Certificates naming one Secret in one shard, by the Secret name’s hash', () => {
+    for (let i = 0; i < 50; i++) {
+      const a = certificateShard({ metadata: { namespace: 'ns', name: `a-${i}` }, spec: { secretName: `s-${i}` } }, 7);
+      const b = certificateShard({ metadata: { namespace: 'ns', name: `b-${i}` }, spec: { secretName: `s-${i}` } }, 7);
+      assert.equal(a, b);
+      assert.equal(a, shardOf('ns', `s-${i}`, 7));
+    }
+  });
+
+  it('keeps a valid label (the shim’s) and falls back to the name without a secretName', () => {
+    const labelled = { metadata: { namespace: 'ns', name: 'c', labels: { [SHARD_LABEL]: '2-of-3' } }, spec: { secretName: 'x' } };
+    assert.equal(certificateShard(labelled, 3), 2);
+    assert.equal(certificateShard({ metadata: { namespace: 'ns', name: 'c' } }, 3), shardOf('ns', 'c', 3));
   });
 });
