@@ -23,12 +23,11 @@ import { createSharedCaches } from './shared-caches.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { startHealthServer } from './runtime/health-server.ts';
 import { createLeaderElector } from './runtime/leader-election.ts';
-import { createShardCoordinator } from './sharding/coordinator.ts';
 import { createShardGate } from './sharding/gate.ts';
 import { createShardLabeller } from './sharding/labeller.ts';
 import { createLeafSecretLister } from './sharding/leaf-secrets.ts';
+import { createShardedReplica } from './sharding/replica.ts';
 import { createSharding } from './sharding/sharding.ts';
-import { certificateShard } from './sharding/shards.ts';
 import { realTimers } from './time/timers.ts';
 import { objectKey } from './controllers/store.ts';
 import type { Certificate } from './api/certificate.ts';
@@ -36,9 +35,6 @@ import { startMemoryTrimmer, type MemoryTrimmer } from './runtime/memory-trim.ts
 import { createAcmeAccountSource } from './signers/acme-accounts.ts';
 import { createSignerSource } from './signers/signer-source.ts';
 import type { Clock } from './time/clock.ts';
-
-/** Longest a shard given back waits for its running reconciles before its Lease is freed (below the renew deadline). */
-const SHARD_DRAIN_TIMEOUT_MS = 5000;
 
 export interface Manager {
   client: KubeClient;
@@ -172,17 +168,20 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
   const done = Promise.withResolvers<void>();
   const certificatesLoaded = Promise.withResolvers<void>();
 
+  let fatal: Error | undefined;
   const coordinator = sharding
-    ? createShardCoordinator({
+    ? createShardedReplica({
+        config,
         client,
-        namespace: config.leaderElectionNamespace,
-        prefix: config.leaderElectionId,
-        identity: config.identity,
-        shards: sharding.shards,
         clock,
         log,
-        onOwnedChanged: (owned) => ownShards(owned),
-        http01Peer: () => (http01 ? `${hostForUrl(config.podIp ?? '127.0.0.1')}:${http01.port}` : undefined),
+        metrics,
+        sharding,
+        selectShards,
+        certificates: () => certificates.list(),
+        enqueueCertificate: (c) => certificateWiring.controller.enqueue(objectKey(c.metadata.namespace, c.metadata.name)),
+        enqueueShimShards: (gained) => shim.enqueueShards(gained),
+        http01Address: () => (http01 ? `${hostForUrl(config.podIp ?? '127.0.0.1')}:${http01.port}` : undefined),
         onRefused: (err) => {
           log.error({ code: err.code }, err.message);
           fatal = err;
@@ -190,45 +189,6 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
         },
       })
     : undefined;
-  let fatal: Error | undefined;
-  /** Applies the latest owned set; runs one at a time, so selections never interleave. */
-  let selecting: Promise<void> = Promise.resolve();
-  let wantedShards: readonly number[] = [];
-
-  /**
-   * A shard given back stops at once (no reconcile of it starts) and is drained before this resolves (before its
-   * Lease is freed). A shard taken is cached first and worked after: its Certificates are read with their Secrets.
-   */
-  async function ownShards(owned: readonly number[]): Promise<void> {
-    if (!sharding) return;
-    wantedShards = owned;
-    const kept = sharding.gate.owned().filter((s) => owned.includes(s));
-    const dropped = sharding.gate.owned().filter((s) => !owned.includes(s));
-    sharding.gate.setOwned(kept);
-    metrics.shardsOwned.set(owned.length);
-    if (dropped.length > 0 && !(await sharding.gate.drained(dropped, SHARD_DRAIN_TIMEOUT_MS))) {
-      log.warn({ dropped }, 'reconciles of shards given back still running after the drain timeout');
-    }
-    selecting = selecting.then(async () => {
-      const target = wantedShards;
-      try {
-        await selectShards(target);
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'could not change the shard selection');
-        return;
-      }
-      // Only what is still wanted (and not dropped meanwhile) is worked.
-      const now = target.filter((s) => wantedShards.includes(s));
-      const gained = now.filter((s) => !sharding.gate.owns(s));
-      sharding.gate.setOwned(now);
-      if (gained.length === 0) return;
-      for (const c of certificates.list()) {
-        if (gained.includes(certificateShard(c, sharding.shards))) certificateWiring.controller.enqueue(objectKey(c.metadata.namespace, c.metadata.name));
-      }
-      shim.enqueueShards(gained);
-      log.info({ gained, owned: now }, 'working shards');
-    });
-  }
 
   const elector = config.leaderElect
     ? createLeaderElector({
