@@ -67,6 +67,12 @@ describe('parseConfig', () => {
     ]);
     assert.deepEqual(parseConfig([], { CERTSMITH_TRUST_BUNDLE_SOURCE_NAMESPACES: 'a' }).trustBundleSourceNamespaces, ['a']);
   });
+  it('reads --shards (default 1) and the pod IP from the downward API', () => {
+    assert.equal(parseConfig([], {}).shards, 1);
+    const c = parseConfig(['--shards', '3'], { POD_IP: '10.0.0.7' });
+    assert.equal(c.shards, 3);
+    assert.equal(c.podIp, '10.0.0.7');
+  });
   const bad = [
     { name: 'an unknown flag', argv: ['--nope', '1'], message: /unknown flag --nope/ },
     { name: 'a flag without a value', argv: ['--workers'], message: /--workers needs a value/ },
@@ -80,6 +86,8 @@ describe('parseConfig', () => {
       message: /--trust-bundle-source-namespaces/,
     },
     { name: 'a migration switch that is not a boolean', argv: ['--honour-cert-manager-annotations=yes'], message: /--honour-cert-manager-annotations/ },
+    { name: 'a shard count of 0', argv: ['--shards', '0'], message: /--shards/ },
+    { name: 'shards without leader election', argv: ['--shards=3', '--leader-elect=false'], message: /--shards above 1 needs --leader-elect/ },
   ];
   for (const b of bad) {
     it(`refuses ${b.name} with a ConfigInvalid error naming it`, () => {
