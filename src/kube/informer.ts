@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/meta.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
+import { createSleeper } from '../time/sleeper.ts';
 import { realTimers, type Timers } from '../time/timers.ts';
 import type { KubeClient, WatchEvent } from './client.ts';
 import { isGone } from './errors.ts';
@@ -113,7 +114,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
   let stopped = false;
   let running: Promise<void> | undefined;
   let watchAbort: AbortController | undefined;
-  let wakeSleep: (() => void) | undefined;
+  const pause = createSleeper(timers);
   let resyncHandle: unknown;
   /** Consecutive list/watch failures; any event from the server proves it works again and clears it. */
   let failures = 0;
@@ -209,21 +210,6 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
       if (o) out.push(o);
     }
     return out;
-  }
-
-  /** A timer-backed wait that stop() cuts short. */
-  function sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const handle = timers.setTimeout(() => {
-        wakeSleep = undefined;
-        resolve();
-      }, ms);
-      wakeSleep = () => {
-        timers.clearTimeout(handle);
-        wakeSleep = undefined;
-        resolve();
-      };
-    });
   }
 
   /** Lists every page, swaps the store in one step, then emits what changed against the previous store. */
@@ -382,7 +368,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
       const delay = watchBackoffMs(failures, random);
       const err = failure as { message?: string; code?: string };
       log.warn({ err: err?.message ?? String(failure), code: err?.code, failures, retryInMs: delay }, 'list or watch failed');
-      await sleep(delay);
+      await pause.sleep(delay);
     }
   }
 
@@ -414,7 +400,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
       reselect?.resolve();
       relisted?.resolve();
       watchAbort?.abort();
-      wakeSleep?.();
+      pause.wake();
       if (resyncHandle !== undefined) timers.clearTimeout(resyncHandle);
       resolveStarted();
     },
@@ -425,7 +411,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
       reselect ??= Promise.withResolvers<void>();
       const done = reselect.promise;
       watchAbort?.abort();
-      wakeSleep?.();
+      pause.wake();
       return done;
     },
     hasSynced: () => synced,

@@ -9,6 +9,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { isConflict } from '../kube/errors.ts';
 import { Resources } from '../kube/resources.ts';
 import { systemClock, type Clock } from '../time/clock.ts';
+import { createSleeper } from '../time/sleeper.ts';
 import { realTimers, type Timers } from '../time/timers.ts';
 
 export interface LeaseSpec {
@@ -83,23 +84,9 @@ export function createLeaderElector(opts: LeaderElectorOptions): LeaderElector {
   let mayHoldLease = false;
   let stopped = false;
   let lastRenewMs = 0;
-  let wakeSleep: (() => void) | undefined;
+  const pause = createSleeper(timers);
   let running: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
-
-  function sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const handle = timers.setTimeout(() => {
-        wakeSleep = undefined;
-        resolve();
-      }, ms);
-      wakeSleep = () => {
-        timers.clearTimeout(handle);
-        wakeSleep = undefined;
-        resolve();
-      };
-    });
-  }
 
   /** The client has no request timeout: a request hanging on a dead connection must not hold leadership. */
   function withTimeout<R>(p: Promise<R>, ms: number): Promise<R> {
@@ -207,8 +194,8 @@ export function createLeaderElector(opts: LeaderElectorOptions): LeaderElector {
       if (stopped) break;
       // Candidates jitter so they do not knock on the Lease in step; the leader keeps a steady beat, but never
       // sleeps past its renew deadline.
-      const pause = leader ? Math.max(0, Math.min(retryPeriodMs, deadlineLeftMs())) : Math.round(retryPeriodMs * (0.8 + 0.4 * random()));
-      await sleep(pause);
+      const waitMs = leader ? Math.max(0, Math.min(retryPeriodMs, deadlineLeftMs())) : Math.round(retryPeriodMs * (0.8 + 0.4 * random()));
+      await pause.sleep(waitMs);
     }
   }
 
@@ -238,7 +225,7 @@ export function createLeaderElector(opts: LeaderElectorOptions): LeaderElector {
     stop() {
       stopping ??= (async () => {
         stopped = true;
-        wakeSleep?.();
+        pause.wake();
         // Waiting for an attempt in flight keeps it from renewing the Lease after the release below.
         await running?.catch(() => {});
         leader = false;

@@ -10,6 +10,7 @@ import { Resources } from '../kube/resources.ts';
 import { leaseExpired, microTime, type Lease, type LeaseSpec } from '../runtime/leader-election.ts';
 import { CertsmithError } from '../errors.ts';
 import type { Clock } from '../time/clock.ts';
+import { createSleeper } from '../time/sleeper.ts';
 import { realTimers, type Timers } from '../time/timers.ts';
 import { planLeases, type MemberView } from './lease-plan.ts';
 import { fnv1a32 } from './shards.ts';
@@ -66,7 +67,7 @@ export function createShardCoordinator(opts: ShardCoordinatorOptions): ShardCoor
   const held = new Map<number, number>();
   let peers: readonly string[] = [];
   let stopped = false;
-  let wake: (() => void) | undefined;
+  const pause = createSleeper(timers);
   let running: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
   const joined = Promise.withResolvers<void>();
@@ -232,20 +233,6 @@ export function createShardCoordinator(opts: ShardCoordinatorOptions): ShardCoor
     }
   }
 
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const handle = timers.setTimeout(() => {
-        wake = undefined;
-        resolve();
-      }, ms);
-      wake = () => {
-        timers.clearTimeout(handle);
-        wake = undefined;
-        resolve();
-      };
-    });
-  }
-
   async function loop(): Promise<void> {
     while (!stopped) {
       try {
@@ -254,7 +241,7 @@ export function createShardCoordinator(opts: ShardCoordinatorOptions): ShardCoor
         log.warn({ err: (err as Error).message, code: (err as { code?: string }).code }, 'shard lease tick failed');
       }
       if (stopped) break;
-      await sleep(retryMs);
+      await pause.sleep(retryMs);
     }
   }
 
@@ -281,7 +268,7 @@ export function createShardCoordinator(opts: ShardCoordinatorOptions): ShardCoor
       stopping ??= (async () => {
         stopped = true;
         joined.resolve();
-        wake?.();
+        pause.wake();
         await running;
         // Bounded, so shutdown never hangs on an unreachable API server: the Leases then simply expire.
         await Promise.race([
