@@ -18,7 +18,7 @@ import { freePort } from '../test/env/ports.ts';
 import { createCaClusterIssuer } from '../test/integration/helpers/issuers.ts';
 import { certificate, createNamespace } from '../test/integration/helpers/objects.ts';
 import { startOperator, type OperatorProcess } from '../test/integration/helpers/operator.ts';
-import { OPERATOR_WORKERS, operatorImage } from './issuance.ts';
+import { OPERATOR_WORKERS, operatorImage, type IssuanceResult } from './issuance.ts';
 import { apiWriteCounts, inBatches, memoryMiB, operatorWrites, scrapeOperator } from './measure.ts';
 
 const CONTROL_PLANE_GOMEMLIMIT = '14GiB';
@@ -27,15 +27,10 @@ const CEILING_SECRETS = 3000;
 const CREATE_CONCURRENCY = 32;
 const IDLE_SECONDS = 60;
 
-export interface ShardsRun {
+export interface ShardsRun
+  extends Pick<IssuanceResult, 'certificates' | 'secondsToCreate' | 'secondsUntilAllReady' | 'issuancesPerSecond' | 'writesPerIssuance' | 'writesByKind'> {
   replicas: number;
   shards: number;
-  certificates: number;
-  secondsToCreate: number;
-  secondsUntilAllReady: number;
-  issuancesPerSecond: number;
-  writesPerIssuance: number;
-  writesByKind: Record<string, number>;
   /** Per replica: VmHWM through the issuance, VmRSS after IDLE_SECONDS idle. */
   rssMiB: Record<string, { peak: number; idle: number }>;
   /** Certificates whose revision is above 1 at the end: issued more than once. */
