@@ -9,13 +9,15 @@ import type { NamespaceObject } from './controllers/trust-bundles/targets.ts';
 import type { KubeClient } from './kube/client.ts';
 import { createInformer } from './kube/informer.ts';
 import { unionInformer } from './kube/informer-union.ts';
-import { ownedShardsSelector } from './sharding/shards.ts';
+import { certificateShard, ownedShardsSelector } from './sharding/shards.ts';
 import { Resources } from './kube/resources.ts';
 import { createInterner, internStringsInPlace, trimForCache, withoutManagedFields } from './kube/trim.ts';
 
 /**
  * With shards (--shards N > 1), the Certificates and the managed Secrets of Certificates are cached for the shards this
- * replica works only: selectShards() changes the selection (nothing at first).
+ * replica works only: selectShards() changes the selection (nothing at first). Secrets are selected by the shard label
+ * the operator writes on them; Certificates are users' objects, watched whole and kept by the shard they hash to, so
+ * no write is spent labelling them.
  */
 export function createSharedCaches(client: KubeClient, resyncMs: number, log: Logger, sharding?: { shards: number }) {
   // Cached Certificates and Secrets share their equal strings (kinds, issuer names, condition messages, the CA's
@@ -24,7 +26,7 @@ export function createSharedCaches(client: KubeClient, resyncMs: number, log: Lo
   const certificates = createInformer<Certificate>({
     client,
     resource: Resources.certificates,
-    ...(sharding ? { labelSelector: ownedShardsSelector([], sharding.shards) } : {}),
+    ...(sharding ? { keep: () => false } : {}),
     resyncMs,
     log,
     transform: (c) => internStringsInPlace(trimForCache(c), intern),
@@ -65,7 +67,8 @@ export function createSharedCaches(client: KubeClient, resyncMs: number, log: Lo
   async function selectShards(owned: readonly number[]): Promise<void> {
     if (!sharding) return;
     await secrets.setLabelSelector(`${managed},${ownedShardsSelector(owned, sharding.shards)}`);
-    await certificates.setLabelSelector(ownedShardsSelector(owned, sharding.shards));
+    const shards = sharding.shards;
+    await certificates.setKeep((c) => owned.includes(certificateShard(c, shards)));
   }
   return { certificates, issuers, clusterIssuers, secrets, namespaces, selectShards };
 }

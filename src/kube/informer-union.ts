@@ -25,6 +25,7 @@ export function unionInformer<T extends KubeObject>(fixed: Informer<T>, changing
       };
     },
     setLabelSelector: (selector) => changing.setLabelSelector(selector),
+    setKeep: (keep) => changing.setKeep(keep),
   };
 }
 

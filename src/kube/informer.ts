@@ -32,6 +32,11 @@ export interface InformerOptions<T extends KubeObject> extends InformerHandler<T
   /** Asked of the server per watch, jittered ±20% so many informers do not re-open together (default 300). */
   watchTimeoutSeconds?: number;
   log: Logger;
+  /**
+   * Keeps only the objects it accepts, deciding on each as it arrives (whole, before transform): for a selection no
+   * label or field selector can make. An object it stops accepting leaves the store with onDelete. setKeep() changes it.
+   */
+  keep?: (obj: T) => boolean;
   /** Drops fields never read, to save memory; applied to every object before it is stored. */
   transform?: (obj: T) => T;
   /**
@@ -68,6 +73,8 @@ export interface Informer<T extends KubeObject> {
    * store, with onDelete; new ones added, with onAdd) and resolves when the store holds the new selection.
    */
   setLabelSelector(selector: string): Promise<void>;
+  /** Keeps what this accepts from now on (see InformerOptions.keep), by a relist as for setLabelSelector. */
+  setKeep(keep: (obj: T) => boolean): Promise<void>;
 }
 
 const PAGE_SIZE = 500;
@@ -99,7 +106,8 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
   });
   let labelSelector = opts.labelSelector;
-  /** Set by setLabelSelector: the running watch is cut and the loop relists with the new selector. */
+  let keep = opts.keep;
+  /** Set by setLabelSelector and setKeep: the running watch is cut and the loop relists with the new selection. */
   let reselect: PromiseWithResolvers<void> | undefined;
   let relisted: PromiseWithResolvers<void> | undefined;
   const store = new Map<string, T>();
@@ -226,7 +234,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
         continue: cont,
       });
       if (stopped) return;
-      for (const item of page.items) fresh.set(keyOf(item.metadata.namespace, item.metadata.name), shape(item));
+      for (const item of page.items) if (!keep || keep(item)) fresh.set(keyOf(item.metadata.namespace, item.metadata.name), shape(item));
       cont = page.continue;
       rv = page.resourceVersion;
     } while (cont);
@@ -251,16 +259,18 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
       return;
     }
     if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED') return;
-    const obj = shape(event.object);
-    const k = keyOf(obj.metadata.namespace, obj.metadata.name);
     resourceVersion = event.object.metadata.resourceVersion ?? resourceVersion;
+    const k = keyOf(event.object.metadata.namespace, event.object.metadata.name);
     const prev = store.get(k);
-    if (event.type === 'DELETED') {
+    // An object no longer kept is gone for this store's watchers, as if deleted.
+    const gone = event.type === 'DELETED' || (keep !== undefined && !keep(event.object));
+    if (gone) {
       if (!prev) return;
       remove(k);
-      emitDelete(obj);
+      emitDelete(event.type === 'DELETED' ? shape(event.object) : prev);
       return;
     }
+    const obj = shape(event.object);
     put(k, obj);
     if (prev) emitUpdate(prev, obj);
     else emitAdd(obj);
@@ -372,6 +382,16 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     }
   }
 
+  /** Cuts the running watch so the loop relists with the current selection; resolves when the store holds it. */
+  function relistNow(): Promise<void> {
+    if (!running || stopped) return Promise.resolve();
+    reselect ??= Promise.withResolvers<void>();
+    const done = reselect.promise;
+    watchAbort?.abort();
+    pause.wake();
+    return done;
+  }
+
   function scheduleResync(periodMs: number) {
     resyncHandle = timers.setTimeout(() => {
       if (stopped) return;
@@ -407,12 +427,11 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     setLabelSelector(selector) {
       if (selector === labelSelector && !reselect) return Promise.resolve();
       labelSelector = selector;
-      if (!running || stopped) return Promise.resolve();
-      reselect ??= Promise.withResolvers<void>();
-      const done = reselect.promise;
-      watchAbort?.abort();
-      pause.wake();
-      return done;
+      return relistNow();
+    },
+    setKeep(accept) {
+      keep = accept;
+      return relistNow();
     },
     hasSynced: () => synced,
     get: (ns, name) => store.get(keyOf(ns, name)),

@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import type { Certificate } from '../../src/api/certificate.ts';
-import { SHARD_LABEL } from '../../src/api/labels.ts';
 import type { KubeObject } from '../../src/api/meta.ts';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { shardLeaseName } from '../../src/sharding/coordinator.ts';
-import { parseShardLabel, shardOf } from '../../src/sharding/shards.ts';
+import { certificateShard, shardOf } from '../../src/sharding/shards.ts';
 import { startBind, type Bind } from '../env/bind.ts';
 import { startControlPlane, type ControlPlane } from '../env/controlplane.ts';
 import { startPebble, type Pebble } from '../env/pebble.ts';
@@ -141,7 +140,7 @@ it('issues over HTTP-01 in every shard, though the CA reaches one replica only',
   const perHolder = new Map<string, number>();
   for (const n of names) {
     const c = (await client.get<Certificate>(Resources.certificates, NS, n))!;
-    const shard = parseShardLabel(c.metadata.labels?.[SHARD_LABEL], SHARDS)!;
+    const shard = certificateShard(c, SHARDS);
     perHolder.set(h[shard]!, (perHolder.get(h[shard]!) ?? 0) + 1);
   }
   console.log(`issued by holder: ${JSON.stringify(Object.fromEntries(perHolder))}`);

@@ -2,7 +2,6 @@
 // one step, and writes the new certificate to the Secret. Returns the outcome for the reconciler to apply; the
 // one status write it makes itself is the ACME intent, before an order is placed, so a restart resumes that order.
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { SHARD_LABEL } from '../../api/labels.ts';
 import type { AcmeOrderStatus, Certificate, CertificateStatus } from '../../api/certificate.ts';
 import { Reason } from '../../api/conditions.ts';
 import type { SecretObject } from '../../api/secret.ts';
@@ -38,6 +37,8 @@ export interface IssuanceDeps {
   backoff?: BackoffOptions | undefined;
   /** The CA refused an issuer's account: have the issuer controller look at it now. */
   onAcmeAccountProblem?: ((kind: IssuerKind, issuer: Issuer) => void) | undefined;
+  /** With --shards: the shard label a Certificate's Secret is written with (its Certificate's shard). */
+  secretShardLabel?: ((cert: Certificate) => string) | undefined;
 }
 
 export type IssuanceResult =
@@ -129,7 +130,7 @@ export function createIssuance(deps: IssuanceDeps) {
       contents,
       plan.revision,
       ours ? secret?.metadata.resourceVersion : undefined,
-      cert.metadata.labels?.[SHARD_LABEL],
+      deps.secretShardLabel?.(cert),
     );
     let written: SecretObject;
     if (ours) {

@@ -62,6 +62,8 @@ export interface CertificateReconcilerDeps {
    * copy is late, so a copy this reconciler wrote and remembers is not worked from.
    */
   absentMeansGone?: boolean;
+  /** See IssuanceDeps.secretShardLabel. */
+  secretShardLabel?: (cert: Certificate) => string;
 }
 
 export function createCertificateReconciler(deps: CertificateReconcilerDeps) {

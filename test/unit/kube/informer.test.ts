@@ -202,6 +202,40 @@ describe('informer', () => {
     inf.stop();
   });
 
+  it('keep stores only what it accepts, drops an object it stops accepting as a delete, and setKeep relists for a new choice', async () => {
+    const byShard = (shard: string) => (o: ConfigMap) => o.data?.['shard'] === shard;
+    const h = harness({ keep: byShard('a') });
+    h.api.put('ns', 'one', { shard: 'a' });
+    h.api.put('ns', 'two', { shard: 'b' });
+    const inf = h.make();
+    await inf.start();
+    assert.deepEqual(
+      inf.list().map((o) => o.metadata.name),
+      ['one'],
+    );
+    await settle();
+    h.seen.length = 0;
+    // Events: one of another choice is not stored; one that moves out leaves as a delete of what was stored.
+    h.api.openWatch()!.emit('ADDED', h.api.put('ns', 'three', { shard: 'b' }));
+    h.api.openWatch()!.emit('MODIFIED', h.api.put('ns', 'one', { shard: 'b' }));
+    assert.deepEqual(inf.list(), []);
+    assert.deepEqual(h.seen, ['delete ns/one@101']);
+    h.seen.length = 0;
+    await inf.setKeep(byShard('b'));
+    assert.deepEqual(
+      inf
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+      ['one', 'three', 'two'],
+    );
+    assert.deepEqual(h.seen.sort(), ['add ns/one@104', 'add ns/three@103', 'add ns/two@102']);
+    // The watch is the whole resource: the choice is made here, not by the server.
+    await settle();
+    assert.equal(h.api.openWatch()?.opts.labelSelector, undefined);
+    inf.stop();
+  });
+
   it('setLabelSelector retries a failed relist with backoff and never watches the old selection from the new list', async () => {
     const h = harness({ labelSelector: 'shard=a' });
     h.api.put('ns', 'one', {}, { shard: 'a' });
