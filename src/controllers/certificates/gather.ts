@@ -31,7 +31,9 @@ export interface GatherDeps {
   policyDefault: PolicyDefault;
   /**
    * With --shards, a managed Secret may be out of the cache (labelled under another shard count, until relabelled):
-   * a cache miss is read again before the Secret counts as missing, so it is never issued a second time.
+   * the Secret of a Certificate issued before is read again on a cache miss before it counts as missing, so it is never
+   * issued a second time. One never issued has none to lose: its Secret is created, and a create that finds one there
+   * reads it (issuance.ts), so a new Certificate costs no read.
    */
   readSecretOnMiss?: boolean;
 }
@@ -70,7 +72,8 @@ export async function gatherCertificate(deps: GatherDeps, cert: Certificate, own
 
   let secret = ownSecrets.freshest(ns, desired.secretName, deps.secrets.get(ns, desired.secretName));
   // Only managed Secrets are cached: a foreign one is read again to see whether the user removed or relabelled it.
-  if (!secret && (deps.readSecretOnMiss || findCondition(cert.status?.conditions, ConditionType.Ready)?.reason === Reason.SecretConflict)) {
+  const issuedBefore = cert.status?.revision !== undefined;
+  if (!secret && ((deps.readSecretOnMiss && issuedBefore) || findCondition(cert.status?.conditions, ConditionType.Ready)?.reason === Reason.SecretConflict)) {
     secret = await deps.client.get<SecretObject>(Resources.secrets, ns, desired.secretName);
   }
   let ownership = secretOwnership(name, secret, isLiveCertificate(deps.certificates, ns));
