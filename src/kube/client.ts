@@ -217,14 +217,19 @@ export function createKubeClient(opts: KubeClientOptions = {}): KubeClient {
       }
       const status = res.statusCode ?? 0;
       if (status !== 200) throw apiError('GET', path, status, await readBody(res), undefined);
+      // Decoded as a stream: a character split between two chunks is joined, not replaced.
+      res.setEncoding('utf8');
       let buffered = '';
       try {
         for await (const chunk of res) {
-          buffered += (chunk as Buffer).toString('utf8');
+          buffered += chunk as string;
+          // Lines are cut by position and the rest kept once per chunk: every replica of a sharded set reads every
+          // Certificate event, many to a chunk.
+          let start = 0;
           let nl: number;
-          while ((nl = buffered.indexOf('\n')) >= 0) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
+          while ((nl = buffered.indexOf('\n', start)) >= 0) {
+            const line = buffered.slice(start, nl).trim();
+            start = nl + 1;
             if (!line) continue;
             const event = JSON.parse(line) as WatchEvent<T>;
             if (event.type === 'ERROR') {
@@ -234,6 +239,7 @@ export function createKubeClient(opts: KubeClientOptions = {}): KubeClient {
             }
             onEvent(event);
           }
+          buffered = buffered.slice(start);
         }
       } catch (err) {
         if (o.signal.aborted) return;

@@ -95,6 +95,18 @@ describe('informer on a real API server', () => {
     assert.equal(lists(), 1, 'one list; everything after it came by watch');
   });
 
+  it('keeps text whole when a watch chunk ends inside a multi-byte character', async () => {
+    await namespace('inf-utf8');
+    const { informer } = watched({ namespace: 'inf-utf8' });
+    await informer.start();
+    // 3- and 4-byte characters over ~600 KiB: the stream is cut in many places, some inside a character.
+    const text = 'é€😀'.repeat(70_000);
+    await client.create(configMaps, configMap('inf-utf8', 'wide', { text }));
+    const got = await waitFor('the add', () => informer.get('inf-utf8', 'wide'));
+    assert.equal(got.data?.['text']?.length, text.length);
+    assert.ok(got.data?.['text'] === text, 'no character replaced');
+  });
+
   it('holds only objects matching its label selector, and treats relabelling as add or delete', async () => {
     await namespace('inf-labels');
     await client.create(configMaps, configMap('inf-labels', 'in', {}, { app: 'yes' }));
