@@ -273,7 +273,7 @@ export function createManager(config: Config, deps: ManagerDeps): Manager {
       else for (const c of controllers) c.start();
       trimmer = startMemoryTrimmer({
         clock,
-        isIdle: () => controllers.every((c) => c.depth() === 0),
+        isIdle: () => !controllers.some((c) => c.busy()),
         rssBytes: () => process.memoryUsage.rss(),
         collect: deps.collectGarbage,
         log,

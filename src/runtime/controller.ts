@@ -24,7 +24,11 @@ export interface Controller {
   enqueue(key: string, priority?: 'low'): void;
   start(): void;
   stop(): Promise<void>;
-  depth(): number;
+  /**
+   * Keys wait for its running workers. A controller not started (a standby's singletons) only holds keys for later,
+   * so it is never busy: the memory trimmer waits for busy controllers only.
+   */
+  busy(): boolean;
 }
 
 export function createController(opts: { name: string; reconcile: Reconciler; workers: number; clock: Clock; log: Logger; metrics: Metrics }): Controller {
@@ -88,6 +92,6 @@ export function createController(opts: { name: string; reconcile: Reconciler; wo
       queue.shutdown();
       await Promise.all(running);
     },
-    depth: () => queue.len(),
+    busy: () => started && !stopping.signal.aborted && queue.len() > 0,
   };
 }

@@ -57,4 +57,28 @@ describe('controller', () => {
     await controller.stop();
     assert.deepEqual(seen, { hasLog: true, abortedAtStart: false, abortedAtEnd: true });
   });
+
+  it('is busy only while started with keys queued: a standby holding keys for later does not keep the trimmer waiting', async () => {
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => (release = r));
+    const controller = createController({
+      name: 'test',
+      workers: 1,
+      clock: systemClock,
+      log: pino({ level: 'silent' }),
+      metrics: createMetrics(),
+      reconcile: async () => {
+        await blocked;
+      },
+    });
+    controller.enqueue('ns/a');
+    controller.enqueue('ns/b');
+    assert.equal(controller.busy(), false, 'not started: keys wait for a leader');
+    controller.start();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(controller.busy(), true, 'one key in work, one queued');
+    release();
+    await controller.stop();
+    assert.equal(controller.busy(), false, 'stopped');
+  });
 });
