@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 import { systemClock } from '../../../src/time/clock.ts';
-import { createController } from '../../../src/runtime/controller.ts';
+import { createController, type Reconciler } from '../../../src/runtime/controller.ts';
+
+const controllerOf = (workers: number, reconcile: Reconciler) =>
+  createController({ name: 'test', workers, clock: systemClock, log: pino({ level: 'silent' }), metrics: createMetrics(), reconcile });
 
 describe('controller', () => {
   it('lets the event loop poll between reconciles that never wait on I/O (health probes, lease renewals)', async () => {
@@ -12,16 +15,10 @@ describe('controller', () => {
     let reconciledWhenTimerRan: number | undefined;
     let done!: () => void;
     const allDone = new Promise<void>((r) => (done = r));
-    const controller = createController({
-      name: 'test',
-      workers: 4,
-      clock: systemClock,
-      log: pino({ level: 'silent' }),
-      metrics: createMetrics(),
-      // Up to date: settles without I/O, as a no-op reconcile of a Ready Certificate from the cache does.
-      reconcile: async () => {
-        if (++reconciled === keys) done();
-      },
+    // Up to date: settles without I/O, as a no-op reconcile of a Ready Certificate from the cache does.
+    const controller = controllerOf(4, async () => {
+      if (++reconciled === keys) done();
+      return undefined;
     });
     for (let i = 0; i < keys; i++) controller.enqueue(`ns/c${i}`);
     controller.start();
@@ -37,19 +34,13 @@ describe('controller', () => {
     let started!: () => void;
     const running = new Promise<void>((r) => (started = r));
     let seen: { hasLog: boolean; abortedAtStart: boolean; abortedAtEnd?: boolean } | undefined;
-    const controller = createController({
-      name: 'test',
-      workers: 1,
-      clock: systemClock,
-      log: pino({ level: 'silent' }),
-      metrics: createMetrics(),
-      reconcile: async (_key, ctx) => {
-        seen = { hasLog: typeof ctx.log.info === 'function', abortedAtStart: ctx.signal.aborted };
-        started();
-        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
-        seen.abortedAtEnd = ctx.signal.aborted;
-        ctx.signal.throwIfAborted();
-      },
+    const controller = controllerOf(1, async (_key, ctx) => {
+      seen = { hasLog: typeof ctx.log.info === 'function', abortedAtStart: ctx.signal.aborted };
+      started();
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+      seen.abortedAtEnd = ctx.signal.aborted;
+      ctx.signal.throwIfAborted();
+      return undefined;
     });
     controller.enqueue('ns/a');
     controller.start();
@@ -61,15 +52,9 @@ describe('controller', () => {
   it('is busy only while started with keys queued: a standby holding keys for later does not keep the trimmer waiting', async () => {
     let release!: () => void;
     const blocked = new Promise<void>((r) => (release = r));
-    const controller = createController({
-      name: 'test',
-      workers: 1,
-      clock: systemClock,
-      log: pino({ level: 'silent' }),
-      metrics: createMetrics(),
-      reconcile: async () => {
-        await blocked;
-      },
+    const controller = controllerOf(1, async () => {
+      await blocked;
+      return undefined;
     });
     controller.enqueue('ns/a');
     controller.enqueue('ns/b');
