@@ -14,16 +14,14 @@ import { Resources } from '../kube/resources.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { createController, type Controller } from '../runtime/controller.ts';
 import type { Clock } from '../time/clock.ts';
-import { certificateShard, shardLabelValue, shardOf, unlabelledSelector } from './shards.ts';
+import { certificateShardLabel, shardLabelValue, shardOf, unlabelledSelector } from './shards.ts';
 
 export interface ShardLabeller {
-  informers: Informer<Labelled>[];
+  informers: Informer<KubeObject>[];
   controller: Controller;
 }
 
-type Labelled = KubeObject;
-
-const metadataOnly = (o: Labelled): Labelled => {
+const metadataOnly = (o: KubeObject): KubeObject => {
   const { name, namespace, uid, resourceVersion, labels } = o.metadata;
   return { apiVersion: o.apiVersion, kind: o.kind, metadata: { name, namespace, uid, resourceVersion, ...(labels ? { labels } : {}) } };
 };
@@ -32,7 +30,7 @@ export function createShardLabeller(deps: { client: KubeClient; shards: number; 
   const { client, shards } = deps;
   const log = deps.log.child({ component: 'shard-labeller' });
   const unlabelled = unlabelledSelector(shards);
-  const secrets = createInformer<Labelled>({
+  const secrets = createInformer<KubeObject>({
     client,
     resource: Resources.secrets,
     labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${CERTIFICATE_NAME_LABEL},${unlabelled}`,
@@ -41,9 +39,9 @@ export function createShardLabeller(deps: { client: KubeClient; shards: number; 
     onAdd: (o) => enqueue(o),
     onUpdate: (_old, o) => enqueue(o),
   });
-  const enqueue = (o: Labelled) => controller.enqueue(`${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+  const enqueue = (o: KubeObject) => controller.enqueue(`${o.metadata.namespace ?? ''}/${o.metadata.name}`);
 
-  async function label(o: Labelled, value: string): Promise<void> {
+  async function label(o: KubeObject, value: string): Promise<void> {
     try {
       // The uid makes it this object: one deleted and re-created meanwhile is refused, not labelled by mistake.
       await client.mergePatch(Resources.secrets, o.metadata.namespace, o.metadata.name, {
@@ -67,8 +65,7 @@ export function createShardLabeller(deps: { client: KubeClient; shards: number; 
       // A Certificate's Secret is worked in its Certificate's shard, which a label may have set (the shim's).
       const certName = s.metadata.labels?.[CERTIFICATE_NAME_LABEL] ?? '';
       const cert = await client.get<Certificate>(Resources.certificates, namespace, certName);
-      const shard = cert ? certificateShard(cert, shards) : shardOf(namespace, name, shards);
-      await label(s, shardLabelValue(shard, shards));
+      await label(s, cert ? certificateShardLabel(cert, shards) : shardLabelValue(shardOf(namespace, name, shards), shards));
       return undefined;
     },
   });

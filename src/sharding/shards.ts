@@ -50,6 +50,11 @@ export function certificateShard(
   return shardOfObject(c.metadata, shards, c.spec?.secretName || c.metadata.name);
 }
 
+/** The shard label a Certificate's Secret is written with: its Certificate's shard. */
+export function certificateShardLabel(c: Parameters<typeof certificateShard>[0], shards: number): string {
+  return shardLabelValue(certificateShard(c, shards), shards);
+}
+
 /** Selects the objects of these shards; with none, a value no object carries (an empty `in ()` is not valid). */
 export function ownedShardsSelector(owned: readonly number[], shards: number): string {
   const values = [...owned].sort((a, b) => a - b).map((s) => shardLabelValue(s, shards));

@@ -19,7 +19,7 @@ import type { SecretReader } from '../../kube/secret-reader.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { createController, type Controller, type Reconciler } from '../../runtime/controller.ts';
 import type { Sharding } from '../../sharding/sharding.ts';
-import { certificateShard, shardLabelValue } from '../../sharding/shards.ts';
+import { certificateShard, certificateShardLabel } from '../../sharding/shards.ts';
 import type { AcmeAccountSource } from '../../signers/acme-accounts.ts';
 import type { SignerSource } from '../../signers/signer-source.ts';
 import type { Clock } from '../../time/clock.ts';
@@ -109,7 +109,6 @@ export function createCertificateWiring(deps: {
     onReplacesRefused: (detail) =>
       log.warn({ detail }, 'the ACME CA refused the renewal order naming the certificate it replaces (RFC 9773); placed it without'),
   });
-  const shardLabelOf = (shards: number) => (c: Certificate) => shardLabelValue(certificateShard(c, shards), shards);
   // A cached Certificate is reconciled by the replica working its shard. One not cached (deleted, or of a
   // shard given back) is only forgotten: the reconciler never works from a copy it remembers (sharded: absent = gone).
   const sharded = (r: Reconciler): Reconciler => {
@@ -148,7 +147,9 @@ export function createCertificateWiring(deps: {
         namespaces: deps.namespaces,
         policyDefault: config.issuancePolicyDefault,
         onAcmeAccountProblem: deps.onAcmeAccountProblem,
-        ...(deps.sharding ? { readSecretOnMiss: true, absentMeansGone: true, secretShardLabel: shardLabelOf(deps.sharding.shards) } : {}),
+        ...(deps.sharding
+          ? { readSecretOnMiss: true, absentMeansGone: true, secretShardLabel: (c: Certificate) => certificateShardLabel(c, deps.sharding!.shards) }
+          : {}),
       }),
     ),
   });

@@ -174,6 +174,9 @@ function harness(extra: Partial<InformerOptions<ConfigMap>> = {}) {
   return { api, time, seen, logLines, make };
 }
 
+/** The names in the store, in store order. */
+const storedNames = (inf: { list(): ConfigMap[] }) => inf.list().map((o) => o.metadata.name);
+
 describe('informer', () => {
   it('setLabelSelector relists at once: what left the selection is deleted, what entered it added, and the next watch uses it', async () => {
     const h = harness({ labelSelector: 'shard=a' });
@@ -181,18 +184,12 @@ describe('informer', () => {
     h.api.put('ns', 'two', {}, { shard: 'b' });
     const inf = h.make();
     await inf.start();
-    assert.deepEqual(
-      inf.list().map((o) => o.metadata.name),
-      ['one'],
-    );
+    assert.deepEqual(storedNames(inf), ['one']);
     await settle();
     assert.equal(h.api.openWatch()?.opts.labelSelector, 'shard=a');
     h.seen.length = 0;
     await inf.setLabelSelector('shard=b');
-    assert.deepEqual(
-      inf.list().map((o) => o.metadata.name),
-      ['two'],
-    );
+    assert.deepEqual(storedNames(inf), ['two']);
     assert.deepEqual(h.seen, ['add ns/two@102', 'delete ns/one@101']);
     assert.equal(h.api.lists.at(-1)?.labelSelector, 'shard=b');
     await settle();
@@ -209,10 +206,7 @@ describe('informer', () => {
     h.api.put('ns', 'two', { shard: 'b' });
     const inf = h.make();
     await inf.start();
-    assert.deepEqual(
-      inf.list().map((o) => o.metadata.name),
-      ['one'],
-    );
+    assert.deepEqual(storedNames(inf), ['one']);
     await settle();
     h.seen.length = 0;
     // Events: one of another choice is not stored; one that moves out leaves as a delete of what was stored.
@@ -249,10 +243,7 @@ describe('informer', () => {
     assert.equal(h.logLines.filter((l) => l.includes('list or watch failed')).length, 1);
     await h.time.advance(2000);
     await done;
-    assert.deepEqual(
-      inf.list().map((o) => o.metadata.name),
-      ['two'],
-    );
+    assert.deepEqual(storedNames(inf), ['two']);
     assert.equal(h.api.openWatch()?.opts.labelSelector, 'shard=b');
     inf.stop();
   });
@@ -387,10 +378,7 @@ describe('informer', () => {
     assert.equal(resolved, false);
     await h.time.advance(2000);
     assert.equal(resolved, true);
-    assert.deepEqual(
-      inf.list().map((o) => o.metadata.name),
-      ['a'],
-    );
+    assert.deepEqual(storedNames(inf), ['a']);
     inf.stop();
   });
 
